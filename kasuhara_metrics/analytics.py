@@ -1,0 +1,80 @@
+"""The analysts' read-only surface: SQL over the documented views, pseudonym lookup, status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from .db import Database
+from .errors import KasuharaError, ReadOnlyQuery
+from .identity import classify_number, pseudonymizer_for
+from .site import SiteSettings
+
+Rows = tuple[list[str], list[tuple[Any, ...]]]
+
+
+def run_query(db: Database, sql: str) -> Rows:
+    """Run one analyst query; the database is read-only and files outside it are out of reach."""
+    if not db.read_only:
+        raise ReadOnlyQuery("run_query needs a database opened read-only")
+    # No COPY TO, ATTACH or reading other files: a query can neither change data nor carry it off.
+    db.con.execute("SET enable_external_access = false")
+    db.con.execute("SET lock_configuration = true")
+    try:
+        cursor = db.con.execute(sql)
+    except (duckdb.InvalidInputException, duckdb.PermissionException) as exc:
+        text = str(exc)
+        if "read-only" in text or "external access" in text or "lock_configuration" in text or "configuration" in text:
+            raise ReadOnlyQuery(
+                "kasuhara query is read-only: it cannot change data, attach databases or write files - "
+                "use the ingest (and judge) commands to change data"
+            ) from exc
+        raise KasuharaError(f"query failed: {text}") from exc
+    except duckdb.Error as exc:
+        raise KasuharaError(f"query failed: {exc}") from exc
+    if cursor.description is None:
+        return [], []
+    columns = [d[0] for d in cursor.description]
+    return columns, cursor.fetchall()
+
+
+def lookup_number(db: Database, number: str, site: SiteSettings) -> Rows:
+    """The pseudonym of a phone number and what the database holds for it."""
+    identity = classify_number(number, site)
+    columns = ["class", "requester", "calls", "visits", "first_seen", "last_seen", "note"]
+    if identity.caller_class != "external":
+        return columns, [(identity.caller_class, None, 0, 0, None, None, f"never a requester ({identity.note})")]
+    key = pseudonymizer_for(db, create=False).key(identity.canonical)
+    resolved = db.con.execute(
+        "SELECT coalesce((SELECT requester_key FROM requester_links WHERE alias_key = ?), ?)", [key, key]
+    ).fetchall()[0][0]
+    found = db.con.execute(
+        "SELECT calls, visits, first_seen, last_seen FROM requesters WHERE requester_key = ?", [resolved]
+    ).fetchall()
+    row = found[0] if found else None
+    note = "linked through a visit" if resolved != key else None
+    if row is None:
+        return columns, [("external", resolved, 0, 0, None, None, "not in the database")]
+    return columns, [("external", resolved, row[0], row[1], row[2], row[3], note)]
+
+
+_STATUS_SQL = """
+SELECT 'files ingested', count(*) FROM ingest_log
+UNION ALL SELECT 'rows read', coalesce(sum(rows_read), 0) FROM ingest_log
+UNION ALL SELECT 'rows kept', coalesce(sum(kept), 0) FROM ingest_log
+UNION ALL SELECT 'rows rejected', coalesce(sum(rejected), 0) FROM ingest_log
+UNION ALL SELECT 'duplicate rows', coalesce(sum(duplicates), 0) FROM ingest_log
+UNION ALL SELECT 'call legs', count(*) FROM call_legs
+UNION ALL SELECT 'visits', count(*) FROM visit_records
+UNION ALL SELECT 'departments mapped', count(*) FROM departments
+UNION ALL SELECT 'contacts', count(*) FROM contacts
+UNION ALL SELECT 'contacts of requesters', count(*) FROM contacts WHERE requester_key IS NOT NULL
+UNION ALL SELECT 'requesters', count(*) FROM requesters
+UNION ALL SELECT 'withheld-caller contacts', count(*) FROM contacts WHERE caller_class = 'withheld'
+UNION ALL SELECT 'staff and outbound contacts', count(*) FROM contacts WHERE direction IN ('internal', 'outbound')
+"""
+
+
+def status_counts(db: Database) -> Rows:
+    return ["what", "count"], db.con.execute(_STATUS_SQL).fetchall()

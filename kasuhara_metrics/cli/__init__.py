@@ -1,0 +1,35 @@
+"""The `kasuhara` command: a thin layer over the library. One module per command group."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .common import AppContext, db_options
+from .ingest import ingest
+from .query import lookup, migrate, query, status
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="kasuhara")
+@db_options
+@click.pass_context
+def main(ctx: click.Context, db_path: str, site_path: str | None, timezone: str | None) -> None:
+    """Judge 拘束 and 繰り返し patterns in a ward's call and visit logs.
+
+    Flags are leads for a person to review, never verdicts.
+
+    \b
+    Example:
+        kasuhara ingest departments data/samples/departments.csv
+        kasuhara ingest calls data/samples/asterisk/Master.csv
+        kasuhara status
+    """
+    ctx.obj = AppContext(db_path=db_path, site_path=site_path, timezone=timezone)
+
+
+main.add_command(ingest)
+main.add_command(query)
+main.add_command(lookup)
+main.add_command(status)
+main.add_command(migrate)

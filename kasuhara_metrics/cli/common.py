@@ -1,0 +1,125 @@
+"""What every command shares: the database and site options, output formats, error mapping."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import sys
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Callable, Sequence
+
+import click
+
+from ..db import Database, connect, default_db_path
+from ..errors import DatabaseBusy, KasuharaError
+from ..site import SiteSettings, load_site
+
+# Exit codes, documented in the README: cron and systemd tell them apart.
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the database; try again later
+
+
+@dataclass
+class AppContext:
+    db_path: str
+    site_path: str | None
+    timezone: str | None
+
+    def site(self) -> SiteSettings:
+        return load_site(self.site_path, self.timezone)
+
+    def open(self, *, read_only: bool = False) -> Database:
+        return connect(self.db_path, read_only=read_only, timezone=self.site().timezone)
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def db_options(function: Callable) -> Callable:
+    """--db, --site and --timezone, accepted by the top-level group."""
+    function = click.option(
+        "--timezone",
+        envvar="KASUHARA_TZ",
+        help="Site time zone for naive export times (default Asia/Tokyo, or the site file's).",
+    )(function)
+    function = click.option(
+        "--site",
+        "site_path",
+        envvar="KASUHARA_SITE",
+        type=click.Path(dir_okay=False),
+        help="TOML file with a [site] table (time zone, internal numbers). Env: KASUHARA_SITE.",
+    )(function)
+    function = click.option(
+        "--db",
+        "db_path",
+        envvar="KASUHARA_DB",
+        default=default_db_path,
+        show_default="./kasuhara.duckdb",
+        help="DuckDB database file. Env: KASUHARA_DB.",
+    )(function)
+    return function
+
+
+format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+
+
+def handle_errors(function: Callable) -> Callable:
+    """Turn this package's errors into one-line `Error: ...` messages and exit codes."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except DatabaseBusy as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(EXIT_BUSY)
+        except KasuharaError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, int) and value.bit_length() > 63:
+        return str(value)
+    return value
+
+
+def emit_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], output_format: str, title: str | None = None) -> None:
+    """Print rows as a rich table, CSV or JSON lines-free JSON array."""
+    if output_format == "json":
+        click.echo(json.dumps([dict(zip(columns, map(_plain, row))) for row in rows], ensure_ascii=False, indent=2))
+        return
+    if output_format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if v is None else _plain(v) for v in row])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    for column in columns:
+        table.add_column(str(column), overflow="fold")
+    for row in rows:
+        table.add_row(*["" if v is None else str(_plain(v)) for v in row])
+    Console(width=max(100, Console().width)).print(table)

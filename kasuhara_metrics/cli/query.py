@@ -1,0 +1,76 @@
+"""`kasuhara query`, `lookup`, `status` and `migrate`: the analysts' read-only surface and upkeep."""
+
+from __future__ import annotations
+
+import click
+
+from ..analytics import lookup_number, run_query, status_counts
+from ..db import migrate as migrate_schema
+from .common import AppContext, emit_rows, format_option, handle_errors, pass_app
+
+
+@click.command()
+@click.argument("sql")
+@format_option
+@pass_app
+@handle_errors
+def query(app: AppContext, sql: str, output_format: str) -> None:
+    """Run SQL against the database, opened read-only.
+
+    Views: calls, visits, contacts, requesters, rejects, ingest_log (docs/views.md).
+
+    \b
+    Example:
+        kasuhara query "SELECT department, count(*) FROM contacts GROUP BY ALL"
+    """
+    with app.open(read_only=True) as db:
+        columns, rows = run_query(db, sql)
+    emit_rows(columns, rows, output_format)
+
+
+@click.command()
+@click.argument("number")
+@format_option
+@pass_app
+@handle_errors
+def lookup(app: AppContext, number: str, output_format: str) -> None:
+    """Show the pseudonym of a phone number (needs the site secret: authorised users only).
+
+    \b
+    Example:
+        kasuhara lookup 090-1234-5678
+    """
+    with app.open(read_only=True) as db:
+        columns, rows = lookup_number(db, number, app.site())
+    emit_rows(columns, rows, output_format)
+
+
+@click.command()
+@format_option
+@pass_app
+@handle_errors
+def status(app: AppContext, output_format: str) -> None:
+    """Summarise what the database holds: files, rows, contacts, requesters.
+
+    \b
+    Example:
+        kasuhara status
+    """
+    with app.open(read_only=True) as db:
+        columns, rows = status_counts(db)
+    emit_rows(columns, rows, output_format, title=f"kasuhara database {app.db_path}")
+
+
+@click.command()
+@pass_app
+@handle_errors
+def migrate(app: AppContext) -> None:
+    """Create the database, or upgrade its schema in place to this version.
+
+    \b
+    Example:
+        kasuhara --db /var/lib/kasuhara/kasuhara.duckdb migrate
+    """
+    with app.open() as db:
+        version = migrate_schema(db)
+    click.echo(f"{app.db_path}: schema version {version}")

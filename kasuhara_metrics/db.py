@@ -1,0 +1,148 @@
+"""The DuckDB file: opening it, its schema version and migrations, and read-only access.
+
+One file holds everything (`--db`, $KASUHARA_DB, default ./kasuhara.duckdb). Writers migrate
+the schema in place on open, so a later release upgrades an existing database; readers open
+it read-only and never change it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from .errors import DatabaseBusy, DatabaseError
+from .schema import MIGRATIONS
+
+DEFAULT_DB = "kasuhara.duckdb"
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def default_db_path() -> str:
+    return os.environ.get("KASUHARA_DB") or DEFAULT_DB
+
+
+@dataclass
+class Database:
+    """An open database and the path it came from."""
+
+    con: duckdb.DuckDBPyConnection
+    path: str
+    read_only: bool
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Database":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def meta(self, key: str) -> str | None:
+        rows = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.con.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+
+_LOCK_PID = re.compile(r"PID (\d+)")
+
+
+def connect(path: str | None = None, *, read_only: bool = False, timezone: str = "Asia/Tokyo") -> Database:
+    """Open (and for writers, create and migrate) the database at `path`."""
+    path = path or default_db_path()
+    if read_only and path != ":memory:" and not Path(path).exists():
+        raise DatabaseError(f"{path} does not exist - ingest some files first, or pass --db PATH")
+    try:
+        con = duckdb.connect(path, read_only=read_only)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            pid = _LOCK_PID.search(text)
+            holder = f" (PID {pid.group(1)})" if pid else ""
+            raise DatabaseBusy(
+                f"{path} is in use by another process{holder} - wait for it to finish and try again"
+            ) from exc
+        raise DatabaseError(f"cannot open {path}: {text}") from exc
+    except duckdb.Error as exc:
+        raise DatabaseError(f"cannot open {path} as a DuckDB database: {exc}") from exc
+    # Day and week boundaries are computed in the site zone; stored values are absolute instants.
+    con.execute(f"SET TimeZone = '{_quote_literal(timezone)}'")
+    db = Database(con, path, read_only)
+    if read_only:
+        _check_version_for_reading(db)
+    else:
+        migrate(db)
+    return db
+
+
+def _quote_literal(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchall()[0][0]
+    if not exists:
+        return 0
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
+
+
+def migrate(db: Database) -> int:
+    """Apply every migration the database has not seen, each in its own transaction."""
+    current = schema_version(db.con)
+    if current > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"{db.path} has schema version {current}, newer than this kasuhara understands "
+            f"({SCHEMA_VERSION}) - upgrade kasuhara_metrics"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        db.con.execute("BEGIN TRANSACTION")
+        try:
+            db.con.execute(MIGRATIONS[version - 1])
+            db.con.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, now())", [version])
+            db.con.execute("COMMIT")
+        except Exception as exc:
+            db.con.execute("ROLLBACK")
+            raise DatabaseError(f"migration to schema version {version} failed on {db.path}: {exc}") from exc
+    return SCHEMA_VERSION
+
+
+def _check_version_for_reading(db: Database) -> None:
+    current = schema_version(db.con)
+    if current < SCHEMA_VERSION:
+        raise DatabaseError(
+            f"{db.path} has schema version {current}; this kasuhara needs {SCHEMA_VERSION} - "
+            "run any ingest command (or `kasuhara migrate`) once to upgrade it in place"
+        )
+    if current > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"{db.path} has schema version {current}, newer than this kasuhara understands "
+            f"({SCHEMA_VERSION}) - upgrade kasuhara_metrics"
+        )
+
+
+def drop_temp_tables(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    """Drop scratch tables; after a failed statement the rollback removes them anyway."""
+    for name in names:
+        try:
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+        except duckdb.TransactionException:
+            return
+
+
+def unregister_all(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    for name in names:
+        try:
+            con.unregister(name)
+        except duckdb.Error:
+            pass

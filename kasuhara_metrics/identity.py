@@ -1,0 +1,228 @@
+"""Who is calling: phone normalisation, withheld callers, staff numbers and keyed pseudonyms.
+
+A requester key is `R` + 16 hex digits of HMAC-SHA256(site secret, canonical number). Raw numbers
+never leave this module: ingest hands it the distinct raw values and stores only the keys.
+Withheld or unusable caller IDs never form a requester.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import stat
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import phonenumbers
+
+from .errors import SecretError
+from .site import SiteSettings
+
+# Values that mean "no caller ID", compared after NFKC and casefold. Japanese displays
+# (非通知 withheld, 公衆電話 payphone, 表示圏外 / 通知不可 not deliverable), carrier causes of
+# no CLI (3GPP TS 24.008), PBX and SMDR words, and Twilio's pseudo-numbers.
+WITHHELD_WORDS = {
+    "非通知": "非通知",
+    "ひつうち": "非通知",
+    "ヒツウチ": "非通知",
+    "非通知設定": "非通知",
+    "公衆電話": "公衆電話",
+    "表示圏外": "表示圏外",
+    "通知不可": "通知不可",
+    "通知不可能": "通知不可",
+    "不明": "不明",
+    "anonymous": "anonymous",
+    "anonymous@anonymous.invalid": "anonymous",
+    "sip:anonymous@anonymous.invalid": "anonymous",
+    "restricted": "restricted",
+    "private": "private",
+    "unavailable": "unavailable",
+    "unknown": "unknown",
+    "withheld": "withheld",
+    "blocked": "blocked",
+    "coin line/payphone": "公衆電話",
+    "payphone": "公衆電話",
+    "interaction with other service": "表示圏外",
+    "out of area": "表示圏外",
+    "reject by user": "非通知",
+    "266696687": "anonymous",
+    "7378742833": "restricted",
+    "8656696": "unknown",
+}
+# Substrings that mark a display such as "非通知(184)" or "公衆電話から".
+WITHHELD_FRAGMENTS = ("非通知", "公衆電話", "表示圏外", "通知不可", "anonymous.invalid")
+
+_CLID = re.compile(r'^\s*"?(?P<name>.*?)"?\s*<(?P<number>[^>]*)>\s*$')
+_PUNCTUATION = re.compile(r"[\s\-‐‑‒–—―ー−().\[\]/]")
+_ALL_MASKED = re.compile(r"^[*#xX?]+$")
+
+
+@dataclass(frozen=True)
+class CallerIdentity:
+    """What a raw caller value turned out to be. `canonical` is the E.164 or extension form."""
+
+    caller_class: str  # external | withheld | internal | unusable
+    canonical: str | None
+    note: str | None = None
+
+
+def nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def split_clid(text: str) -> tuple[str, str]:
+    """`"Name" <number>` -> (name, number); anything else -> ("", text)."""
+    match = _CLID.match(text)
+    if match:
+        return match.group("name").replace('""', '"').strip().strip('"'), match.group("number").strip()
+    return "", text
+
+
+def withheld_reason(text: str) -> str | None:
+    """The reason a caller value means 'no caller ID', or None."""
+    folded = nfkc(text).casefold().strip().strip('"').strip()
+    if folded in ("", '""', "<>", '"" <>', "0"):
+        return "empty"
+    if folded in WITHHELD_WORDS:
+        return WITHHELD_WORDS[folded]
+    if folded.lstrip("+") in WITHHELD_WORDS:
+        return WITHHELD_WORDS[folded.lstrip("+")]
+    if _ALL_MASKED.match(folded):
+        return "masked"
+    for fragment in WITHHELD_FRAGMENTS:
+        if fragment in folded:
+            return WITHHELD_WORDS.get(fragment, "anonymous")
+    return None
+
+
+def classify_number(raw: str | None, site: SiteSettings) -> CallerIdentity:
+    """Classify one raw caller value (a number, `"Name" <number>`, or a withheld display)."""
+    if raw is None:
+        return CallerIdentity("withheld", None, "empty")
+    name, number = split_clid(raw)
+    # The number decides; a display name only says why it is missing ("Coin line/payphone" <anonymous@...>).
+    reason = withheld_reason(number)
+    if reason is not None:
+        return CallerIdentity("withheld", None, (withheld_reason(name) if name else None) or reason)
+    text = nfkc(number)
+    if text.lower().startswith(("sip:", "tel:")):
+        text = text.split(":", 1)[1].split("@", 1)[0].split(";", 1)[0]
+    plus = text.startswith("+")
+    digits = _PUNCTUATION.sub("", text).lstrip("+")
+    if not digits:
+        return CallerIdentity("withheld", None, "empty")
+    if not digits.isdigit():
+        # A device name such as client1 or a damaged value: never a requester.
+        return CallerIdentity("unusable", None, "not a number")
+    if not plus and len(digits) <= site.internal_max_digits:
+        return CallerIdentity("internal", digits, "extension")
+    if site.outside_line_prefix and not plus and digits.startswith(site.outside_line_prefix + "0"):
+        digits = digits[len(site.outside_line_prefix):]
+    try:
+        parsed = phonenumbers.parse(("+" if plus else "") + digits, site.region)
+    except phonenumbers.NumberParseException:
+        return CallerIdentity("unusable", None, "not a phone number")
+    if not phonenumbers.is_valid_number(parsed):
+        return CallerIdentity("unusable", None, "invalid phone number")
+    return CallerIdentity("external", phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+
+
+def canonical_own_number(raw: str, site: SiteSettings) -> str | None:
+    """The form in which an extension or own number (DID) is stored in `departments`."""
+    identity = classify_number(raw, site)
+    return identity.canonical if identity.caller_class in ("internal", "external") else None
+
+
+class Pseudonymizer:
+    """Keyed pseudonyms: the same input always gives the same key under one site secret."""
+
+    def __init__(self, secret: bytes):
+        if len(secret) < 16:
+            raise SecretError("the pseudonym secret must be at least 16 bytes long")
+        self._secret = secret
+
+    def key(self, canonical: str, namespace: str = "tel") -> str:
+        digest = hmac.new(self._secret, f"{namespace}:{canonical}".encode(), hashlib.sha256).hexdigest()
+        return "R" + digest[:16]
+
+    def fingerprint(self) -> str:
+        """Identifies the secret without revealing it, to detect a database opened with another one."""
+        return hmac.new(self._secret, b"kasuhara-secret-fingerprint", hashlib.sha256).hexdigest()[:16]
+
+
+def secret_path_for(db_path: str) -> Path:
+    return Path(os.environ.get("KASUHARA_SECRET_FILE") or f"{db_path}.secret")
+
+
+def load_secret(db_path: str, *, create: bool) -> bytes:
+    """$KASUHARA_SECRET, else the secret file beside the database, created (mode 0600) on first use."""
+    env = os.environ.get("KASUHARA_SECRET")
+    if env:
+        return env.encode()
+    path = secret_path_for(db_path) if db_path != ":memory:" else None
+    if path is None:
+        if create:
+            return secrets.token_hex(32).encode()
+        raise SecretError("an in-memory database has no secret file - set KASUHARA_SECRET")
+    if path.exists():
+        try:
+            return path.read_bytes().strip()
+        except PermissionError:
+            raise SecretError(
+                f"cannot read the pseudonym secret {path} - only authorised users may; "
+                "ask the operator, or set KASUHARA_SECRET"
+            ) from None
+    if not create:
+        raise SecretError(
+            f"no pseudonym secret at {path} - set KASUHARA_SECRET or KASUHARA_SECRET_FILE to the site secret"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    return path.read_bytes().strip()
+
+
+def pseudonymizer_for(db, *, create: bool) -> Pseudonymizer:
+    """The database's pseudonymizer; refuses a secret other than the one the database was built with."""
+    pseudo = Pseudonymizer(load_secret(db.path, create=create))
+    known = db.meta("secret_fingerprint")
+    if known is None:
+        if not db.read_only:
+            db.set_meta("secret_fingerprint", pseudo.fingerprint())
+    elif known != pseudo.fingerprint():
+        raise SecretError(
+            f"the pseudonym secret in use is not the one {db.path} was built with (fingerprint {known}) - "
+            "set KASUHARA_SECRET or KASUHARA_SECRET_FILE to the original secret"
+        )
+    return pseudo
+
+
+def identify_values(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):
+    """Classify distinct raw values once each; an Arrow table of raw -> class, key, canonical, note.
+
+    The table lives only in memory during ingest: `canonical` (an E.164 number) is never stored
+    for external numbers, only their keyed pseudonym.
+    """
+    import pyarrow as pa
+
+    classes, keys, canonicals, notes = [], [], [], []
+    for value in values:
+        identity = classify_number(value, site)
+        classes.append(identity.caller_class)
+        canonicals.append(identity.canonical)
+        keys.append(pseudo.key(identity.canonical) if identity.caller_class == "external" else None)
+        notes.append(identity.note)
+    return pa.table(
+        {
+            "raw": pa.array(values, pa.string()),
+            "class": pa.array(classes, pa.string()),
+            "key": pa.array(keys, pa.string()),
+            "canonical": pa.array(canonicals, pa.string()),
+            "note": pa.array(notes, pa.string()),
+        }
+    )

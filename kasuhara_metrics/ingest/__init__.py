@@ -1,0 +1,136 @@
+"""Ingest: export files -> stored legs, visits and departments, then contacts.
+
+`ingest_files` is the library call behind `kasuhara ingest calls|visits|departments`. Each file
+is read, checked and stored in its own transaction, so a failure (or a kill) leaves earlier files
+stored and nothing of the failing one. A file whose content was ingested before is skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from .. import contacts
+from ..db import Database
+from ..errors import InputFileError, KasuharaError, SourceLocation
+from ..identity import pseudonymizer_for
+from ..site import SiteSettings
+from .asterisk import read_asterisk
+from .calls import store_calls
+from .csvread import file_bytes
+from .departments import read_departments, store_departments
+from .filelog import FileResult, next_file_id, previous_ingest, write_log
+from .mapped_csv import Mapping, read_mapped
+from .visits import read_visits, store_visits
+
+KINDS = ("calls", "visits", "departments")
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    site: SiteSettings = field(default_factory=SiteSettings)
+    encoding: str = "auto"
+    mapping: Mapping | None = None
+    # Read a file again even if identical content was ingested before (its rows then count as duplicates).
+    force: bool = False
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult] = field(default_factory=list)
+    failures: list[KasuharaError] = field(default_factory=list)
+    contacts: int | None = None
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+
+Progress = Callable[[str, str], None]
+
+
+def ingest_files(
+    db: Database, kind: str, paths: list[str], options: IngestOptions, progress: Progress | None = None
+) -> IngestReport:
+    """Ingest each file of `kind`; a file that cannot be read is reported and the others go on."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind}")
+    pseudo = pseudonymizer_for(db, create=True)
+    report = IngestReport()
+    changed = False
+    for path in paths:
+        step = progress or (lambda _path, _stage: None)
+        try:
+            result = _ingest_one(db, kind, str(path), options, pseudo, step)
+        except KasuharaError as exc:
+            if exc.source is None:
+                exc.source = SourceLocation(str(path))
+            report.failures.append(exc)
+            continue
+        report.files.append(result)
+        changed = changed or (result.kept > 0 and not result.skipped_as)
+    if changed or options.force:
+        if progress:
+            progress("", "building contacts")
+        db.con.execute("BEGIN TRANSACTION")
+        try:
+            report.contacts = contacts.rebuild(db, options.site)
+            db.con.execute("COMMIT")
+        except BaseException:
+            db.con.execute("ROLLBACK")
+            raise
+    return report
+
+
+def _ingest_one(db: Database, kind: str, path: str, options: IngestOptions, pseudo, step: Progress) -> FileResult:
+    step(path, "reading")
+    raw = file_bytes(path)
+    if not raw.strip():
+        raise InputFileError(f"{path} is empty - check that the export finished writing", SourceLocation(path))
+    started = datetime.now(timezone.utc)
+    if kind == "calls":
+        if options.mapping:
+            parsed, rows = read_mapped(path, raw, options.mapping)
+        else:
+            parsed, rows = read_asterisk(path, raw, options.encoding)
+        result = FileResult(path, kind, rows.format, parsed.encoding)
+    elif kind == "visits":
+        parsed = read_visits(path, raw, options.encoding)
+        result = FileResult(path, kind, "visits-csv", parsed.encoding)
+    else:
+        parsed = read_departments(path, raw, options.encoding)
+        result = FileResult(path, kind, "departments-csv", parsed.encoding)
+    result.notes.extend(parsed.notes)
+    earlier = previous_ingest(db, parsed.sha256, kind)
+    if earlier and not options.force:
+        result.skipped_as = earlier
+        return result
+    step(path, "storing")
+    db.con.execute("BEGIN TRANSACTION")
+    try:
+        result.file_id = next_file_id(db)
+        if kind == "calls":
+            store_calls(db, parsed, rows, result, options.site, pseudo)
+        elif kind == "visits":
+            store_visits(db, parsed, result, options.site, pseudo)
+        else:
+            store_departments(db, parsed, result, options.site, pseudo)
+        _check_accounting(result)
+        write_log(db, result, parsed.sha256, options.site.timezone, started)
+        db.con.execute("COMMIT")
+    except BaseException:
+        db.con.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _check_accounting(result: FileResult) -> None:
+    """Every row read is kept, rejected or a duplicate; otherwise store nothing of the file."""
+    accounted = result.kept + result.rejected + result.duplicates
+    if result.rows_read != accounted:
+        raise KasuharaError(
+            f"internal error: {result.path} read {result.rows_read} rows but accounted for {accounted} - "
+            "nothing of it was stored; please report this file",
+            SourceLocation(result.path),
+        )

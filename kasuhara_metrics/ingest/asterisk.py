@@ -1,0 +1,198 @@
+"""Asterisk CDR files (`Master.csv`): every cdr_csv layout and the cdr_custom default, told apart
+by column count and value patterns, never by the file name.
+
+cdr_csv writes 16 fields, plus uniqueid and/or userfield (loguniqueid, loguserfield in cdr.conf),
+plus peeraccount, linkedid and sequence (newcdrcolumns): 16, 17, 18, 19, 20 or 21 columns, no header.
+cdr_custom's sample mapping writes another order (clid first), 18 or 19 columns.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import InputFileError, SourceLocation
+
+_BASE = (
+    "accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata",
+    "start", "answer", "end", "duration", "billsec", "disposition", "amaflags",
+)
+_NEW = ("peeraccount", "linkedid", "sequence")
+_CUSTOM = (
+    "clid", "src", "dst", "dcontext", "channel", "dstchannel", "lastapp", "lastdata", "start", "answer",
+    "end", "duration", "billsec", "disposition", "amaflags", "accountcode", "uniqueid", "userfield",
+)
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    description: str
+    fields: tuple[str, ...]
+
+    @property
+    def width(self) -> int:
+        return len(self.fields)
+
+    def index(self, field: str) -> int | None:
+        return self.fields.index(field) if field in self.fields else None
+
+
+LAYOUTS: tuple[Layout, ...] = (
+    Layout("cdr_csv-16", "Asterisk cdr_csv, 16 columns", _BASE),
+    Layout("cdr_csv-17u", "Asterisk cdr_csv with uniqueid, 17 columns", _BASE + ("uniqueid",)),
+    Layout("cdr_csv-17f", "Asterisk cdr_csv with userfield, 17 columns", _BASE + ("userfield",)),
+    Layout("cdr_csv-18", "Asterisk cdr_csv with uniqueid and userfield, 18 columns", _BASE + ("uniqueid", "userfield")),
+    Layout("cdr_csv-19", "Asterisk cdr_csv with newcdrcolumns, 19 columns", _BASE + _NEW),
+    Layout("cdr_csv-20u", "Asterisk cdr_csv with uniqueid and newcdrcolumns, 20 columns", _BASE + ("uniqueid",) + _NEW),
+    Layout("cdr_csv-20f", "Asterisk cdr_csv with userfield and newcdrcolumns, 20 columns", _BASE + ("userfield",) + _NEW),
+    Layout(
+        "cdr_csv-21",
+        "Asterisk cdr_csv with uniqueid, userfield and newcdrcolumns, 21 columns",
+        _BASE + ("uniqueid", "userfield") + _NEW,
+    ),
+    Layout("cdr_custom-18", "Asterisk cdr_custom (sample mapping), 18 columns", _CUSTOM),
+    Layout("cdr_custom-19", "Asterisk cdr_custom (sample mapping) with sequence, 19 columns", _CUSTOM + ("sequence",)),
+)
+
+DISPOSITIONS = {
+    "ANSWERED": "ANSWERED",
+    "NO ANSWER": "NO ANSWER",
+    "BUSY": "BUSY",
+    "FAILED": "FAILED",
+    "CONGESTION": "CONGESTION",
+    # CDR(disposition,u): numeric forms.
+    "4": "ANSWERED",
+    "1": "NO ANSWER",
+    "2": "BUSY",
+    "3": "FAILED",
+}
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+_INT = re.compile(r"^-?\d+$")
+_UNIQUEID = re.compile(r"^(\S+-)?\d{9,10}\.\d+$")
+
+
+def _row_score(layout: Layout, fields: list[str]) -> float:
+    """How well one row's values fit the layout: 1.0 is a perfect fit."""
+    if len(fields) != layout.width:
+        return 0.0
+    checks = [
+        bool(_DATE.match(fields[layout.index("start")])),
+        bool(_DATE.match(fields[layout.index("end")])),
+        fields[layout.index("answer")] == "" or bool(_DATE.match(fields[layout.index("answer")])),
+        bool(_INT.match(fields[layout.index("duration")])),
+        bool(_INT.match(fields[layout.index("billsec")])),
+        fields[layout.index("disposition")].upper() in DISPOSITIONS,
+    ]
+    for name in ("uniqueid", "linkedid"):
+        position = layout.index(name)
+        if position is not None:
+            checks.append(bool(_UNIQUEID.match(fields[position])) or (name == "linkedid" and fields[position] == ""))
+    position = layout.index("sequence")
+    if position is not None:
+        checks.append(bool(_INT.match(fields[position])))
+    return sum(checks) / len(checks)
+
+
+def layout_for_row(fields: list[str]) -> Layout | None:
+    """The best layout for a single row, if it fits one well."""
+    scored = [(_row_score(layout, fields), layout) for layout in LAYOUTS if layout.width == len(fields)]
+    scored = [item for item in scored if item[0] >= 0.99]
+    if not scored:
+        return None
+    return max(scored, key=lambda item: (item[0], -LAYOUTS.index(item[1])))[1]
+
+
+def detect_layout(path: str, rows: list[tuple[int, list[str]]]) -> Layout:
+    """The layout that fits the sampled rows best; an error naming the first line if none fits."""
+    if not rows:
+        raise InputFileError(f"{path} has no rows - is it empty?", SourceLocation(path))
+    width_counts: dict[int, int] = {}
+    for _, fields in rows:
+        width_counts[len(fields)] = width_counts.get(len(fields), 0) + 1
+    width = max(width_counts, key=lambda w: (width_counts[w], w))
+    candidates = [layout for layout in LAYOUTS if layout.width == width]
+    best: tuple[float, Layout] | None = None
+    for layout in candidates:
+        sample = [fields for _, fields in rows if len(fields) == width]
+        score = sum(_row_score(layout, fields) for fields in sample) / len(sample)
+        if best is None or score > best[0]:
+            best = (score, layout)
+    if best is None or best[0] < 0.8:
+        first_line = next(line for line, fields in rows if len(fields) == width)
+        raise InputFileError(
+            f"{path} does not look like an Asterisk CDR file: its rows have {width} columns without the "
+            "start/answer/end dates, durations and disposition of cdr_csv (16-21 columns) - if it comes from "
+            "another phone system, describe its columns in a mapping file and pass --mapping FILE "
+            "(see data/samples/mapping-example.toml)",
+            SourceLocation(path, first_line),
+        )
+    return best[1]
+
+
+def read_asterisk(path: str, raw: bytes, encoding: str = "auto"):
+    """Parse an Asterisk CDR file into canonical call rows."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .calls import CallRows, canonical_table
+    from .csvread import LINE_COLUMN, BadLine, read_csv_rows, sample_rows
+    from .encoding import to_utf8
+
+    decoded = to_utf8(raw, path, encoding)
+    layout = detect_layout(path, sample_rows(decoded.data))
+    parsed = read_csv_rows(path, raw, column_count=layout.width, decoded=decoded)
+    table = parsed.table
+
+    def column(name: str):
+        position = layout.index(name)
+        return table[f"c{position}"] if position is not None else None
+
+    columns = {name: column(name) for name in layout.fields if name != "src"}
+    src, clid = column("src"), column("clid")
+    # src is the caller ID number; when it is empty, clid ("Name" <number>) still says who or why not.
+    columns["caller"] = pc.if_else(pc.equal(pc.utf8_trim_whitespace(src), ""), clid, src)
+    columns["dialled"] = column("dst")
+    columns["leg_sequence"] = column("sequence")
+    rows = canonical_table({k: v for k, v in columns.items() if v is not None}, table[LINE_COLUMN])
+
+    family = layout.name.split("-")[0]
+    extra: list[dict[str, str | int | None]] = []
+    rejects: list[BadLine] = list(parsed.bad_lines)
+    for odd in parsed.odd_rows:
+        fitting = layout if len(odd.fields) == layout.width else layout_for_row(odd.fields)
+        if fitting is None or fitting.name.split("-")[0] != family:
+            rejects.append(
+                BadLine(
+                    odd.line,
+                    odd.raw,
+                    f"has {len(odd.fields)} fields, which fits no Asterisk layout of this family; "
+                    f"the file is {layout.description}",
+                )
+            )
+            continue
+        values = dict(zip(fitting.fields, odd.fields))
+        src_value = values.get("src", "")
+        values["caller"] = src_value if src_value.strip() else values.get("clid", "")
+        values["dialled"] = values.get("dst")
+        values["leg_sequence"] = values.get("sequence")
+        values[LINE_COLUMN] = odd.line
+        extra.append(values)
+    if extra:
+        extra_table = canonical_table(
+            {name: pa.array([row.get(name) for row in extra], pa.string()) for name in rows.column_names if name != LINE_COLUMN},
+            pa.array([row[LINE_COLUMN] for row in extra], pa.int64()),
+        )
+        rows = pa.concat_tables([rows, extra_table.select(rows.column_names)])
+    format_name = f"asterisk-{layout.name}"
+    call_rows = CallRows(
+        format=format_name,
+        table=rows,
+        rejects=rejects,
+        time_formats=("%Y-%m-%d %H:%M:%S",),
+        duration_format="seconds",
+        dispositions=dict(DISPOSITIONS),
+        uses_lastapp=True,
+    )
+    return parsed, call_rows

@@ -1,0 +1,240 @@
+"""Call legs from any phone-system format into `call_legs`: types, checks, identities, duplicates.
+
+A format reader (asterisk.py, mapped_csv.py) hands over one file's rows as canonical string
+columns. Everything after that is shared and runs in DuckDB: rows are typed and checked (a bad
+row goes to `rejects` with its reason), callers become pseudonyms, and a record already stored
+is counted as a duplicate instead of being stored again.
+
+When a leg counts as answered: the export says it was answered (Asterisk disposition ANSWERED,
+or the mapping's answered status), it has at least one second of talk (billsec), and for
+Asterisk its last application is not a machine (voicemail, announcements: SiteSettings.machine_apps).
+BUSY rows with billsec > 0 are therefore not answered. Talk time is billsec: answer to end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from ..db import Database, drop_temp_tables, unregister_all
+from ..identity import Pseudonymizer, identify_values
+from ..site import SiteSettings
+from .csvread import LINE_COLUMN, BadLine, ParsedFile
+from .filelog import FileResult, write_rejects
+
+CANONICAL_COLUMNS = (
+    "caller", "dialled", "dcontext", "channel", "dstchannel", "lastapp", "start", "answer", "end",
+    "duration", "billsec", "disposition", "direction_hint", "uniqueid", "linkedid", "leg_sequence", "call_id",
+)
+
+DEFAULT_TIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+)
+DURATION_FORMATS = ("seconds", "hms", "ms", "minutes")
+
+# Outcomes a disposition or status maps to.
+OUTCOMES = ("ANSWERED", "NO ANSWER", "BUSY", "FAILED")
+
+_FULLWIDTH = ("０１２３４５６７８９／：－　", "0123456789/:- ")
+
+
+@dataclass
+class CallRows:
+    """One file's call legs as canonical string columns, ready for the shared checks."""
+
+    format: str
+    table: pa.Table  # CANONICAL_COLUMNS + LINE_COLUMN
+    rejects: list[BadLine] = field(default_factory=list)
+    time_formats: tuple[str, ...] = DEFAULT_TIME_FORMATS
+    duration_format: str = "seconds"
+    # Upper-cased raw disposition/status -> one of OUTCOMES; None: no status column (talk > 0 means answered).
+    dispositions: dict[str, str] | None = None
+    # Asterisk: a leg ended in a machine application is not answered by staff.
+    uses_lastapp: bool = False
+
+
+def canonical_table(columns: dict[str, pa.Array], lines: pa.Array) -> pa.Table:
+    """Fill the canonical columns a format does not have with nulls."""
+    length = len(lines)
+    arrays = {name: columns.get(name, pa.nulls(length, pa.string())) for name in CANONICAL_COLUMNS}
+    arrays[LINE_COLUMN] = lines
+    return pa.table(arrays)
+
+
+def _timestamp_sql(column: str) -> str:
+    clean = f"trim(translate(coalesce({column}, ''), '{_FULLWIDTH[0]}', '{_FULLWIDTH[1]}'))"
+    return (
+        f"CASE WHEN {clean} = '' OR {clean} LIKE '****%' THEN NULL "
+        f"ELSE try_strptime({clean}, $time_formats) END"
+    )
+
+
+def _is_blank_sql(column: str) -> str:
+    return f"(trim(coalesce({column}, '')) = '' OR trim({column}) LIKE '****%')"
+
+
+def _seconds_sql(column: str, duration_format: str) -> str:
+    value = f"trim(translate(coalesce({column}, ''), '{_FULLWIDTH[0]}', '{_FULLWIDTH[1]}'))"
+    if duration_format == "seconds":
+        return f"TRY_CAST({value} AS BIGINT)"
+    if duration_format == "minutes":
+        return f"TRY_CAST({value} AS BIGINT) * 60"
+    if duration_format == "hms":
+        return (
+            f"CASE WHEN regexp_full_match({value}, '\\d+:\\d{{1,2}}:\\d{{1,2}}') THEN "
+            f"CAST(split_part({value}, ':', 1) AS BIGINT) * 3600 + CAST(split_part({value}, ':', 2) AS BIGINT) * 60 "
+            f"+ CAST(split_part({value}, ':', 3) AS BIGINT) END"
+        )
+    if duration_format == "ms":
+        return (
+            f"CASE WHEN regexp_full_match({value}, '\\d+:\\d{{1,2}}') THEN "
+            f"CAST(split_part({value}, ':', 1) AS BIGINT) * 60 + CAST(split_part({value}, ':', 2) AS BIGINT) END"
+        )
+    raise ValueError(f"unknown duration format {duration_format}")
+
+
+_DURATION_EXAMPLE = {"seconds": "seconds such as 125", "minutes": "whole minutes", "hms": "H:MM:SS", "ms": "MM:SS"}
+
+
+def _typed_sql(rows: CallRows) -> str:
+    fmt = rows.duration_format
+    duration = _seconds_sql("duration", fmt)
+    billsec = _seconds_sql("billsec", fmt)
+    example = _DURATION_EXAMPLE[fmt]
+    outcome = "d.outcome" if rows.dispositions is not None else "NULL"
+    join = "LEFT JOIN _dispositions d ON d.raw = upper(trim(s.disposition))" if rows.dispositions is not None else ""
+    machine = "AND coalesce(lastapp, '') NOT IN (SELECT app FROM _machine_apps)" if rows.uses_lastapp else ""
+    return f"""
+CREATE OR REPLACE TEMP TABLE _typed AS
+WITH parsed AS (
+    SELECT s.*,
+           {_timestamp_sql('s.start')} AS start_local,
+           {_timestamp_sql('s.answer')} AS answer_local,
+           {_timestamp_sql('s."end"')} AS end_given,
+           {duration} AS duration_given,
+           {billsec} AS billsec_given,
+           {outcome} AS outcome
+    FROM _stage s {join}
+), filled AS (
+    SELECT *,
+           coalesce(end_given, start_local + to_seconds(coalesce(duration_given, billsec_given))) AS end_local
+    FROM parsed
+), checked AS (
+    SELECT *,
+        CASE
+            WHEN {_is_blank_sql('start')} THEN 'no start time'
+            WHEN start_local IS NULL THEN 'start time ''' || start || ''' is not a date in a known format (such as 2026-09-01 09:03:15)'
+            WHEN NOT {_is_blank_sql('answer')} AND answer_local IS NULL THEN 'answer time ''' || answer || ''' is not a date in a known format'
+            WHEN NOT {_is_blank_sql('"end"')} AND end_given IS NULL THEN 'end time ''' || "end" || ''' is not a date in a known format'
+            WHEN NOT {_is_blank_sql('duration')} AND duration_given IS NULL THEN 'duration ''' || duration || ''' is not {example}'
+            WHEN NOT {_is_blank_sql('billsec')} AND billsec_given IS NULL THEN 'talk time ''' || billsec || ''' is not {example}'
+            WHEN end_local IS NULL THEN 'no end time and no duration'
+            WHEN duration_given < 0 OR billsec_given < 0 THEN 'negative duration'
+            WHEN end_local < start_local THEN 'ends before it starts'
+            WHEN {'TRUE' if rows.dispositions is not None else 'FALSE'} AND NOT {_is_blank_sql('disposition')} AND outcome IS NULL
+                THEN 'unknown disposition ''' || disposition || ''' (expected one of: ' || $outcome_words || ')'
+        END AS reject_reason
+    FROM filled
+)
+SELECT *,
+       coalesce(duration_given, CAST(epoch(end_local) - epoch(start_local) AS BIGINT)) AS duration_s,
+       coalesce(billsec_given,
+                CASE WHEN answer_local IS NOT NULL THEN CAST(epoch(end_local) - epoch(answer_local) AS BIGINT) ELSE 0 END
+       ) AS billsec_s,
+       (coalesce(outcome, 'ANSWERED') = 'ANSWERED'
+            AND coalesce(billsec_given, CASE WHEN answer_local IS NOT NULL
+                         THEN CAST(epoch(end_local) - epoch(answer_local) AS BIGINT) ELSE 0 END) > 0
+            {machine}) AS answered
+FROM checked
+"""
+
+
+def _quoted(column: str) -> str:
+    return f'"{column}"'
+
+
+# The duplicate check: every canonical field of a leg, NULL kept apart from empty.
+_FINGERPRINT_SQL = "md5_number(concat_ws(chr(31), {}))".format(
+    ", ".join(f"coalesce({_quoted(c)}, chr(0))" for c in CANONICAL_COLUMNS)
+)
+
+
+def store_calls(
+    db: Database, parsed: ParsedFile, rows: CallRows, result: FileResult, site: SiteSettings, pseudo: Pseudonymizer
+) -> None:
+    """Type, check, identify and de-duplicate one file's legs, then insert them; fills `result`."""
+    con = db.con
+    con.register("_stage", rows.table)
+    if rows.dispositions is not None:
+        con.register(
+            "_dispositions",
+            pa.table({"raw": list(rows.dispositions), "outcome": list(rows.dispositions.values())}),
+        )
+    con.register("_machine_apps", pa.table({"app": pa.array(list(site.machine_apps), pa.string())}))
+    try:
+        con.execute(
+            _typed_sql(rows),
+            {"time_formats": list(rows.time_formats), "outcome_words": ", ".join(sorted(set(rows.dispositions or {})))}
+            if rows.dispositions is not None
+            else {"time_formats": list(rows.time_formats)},
+        )
+        bad = con.execute("SELECT _line, reject_reason FROM _typed WHERE reject_reason IS NOT NULL ORDER BY _line").fetchall()
+        rejects = list(rows.rejects)
+        if bad:
+            raw = parsed.raw_lines({line for line, _ in bad})
+            rejects.extend(BadLine(line, raw.get(line, ""), reason) for line, reason in bad)
+        _register_identities(db, site, pseudo)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _legs AS
+            SELECT t.*, row_number() OVER (PARTITION BY fp ORDER BY _line) AS occ
+            FROM (SELECT *, {_FINGERPRINT_SQL} AS fp FROM _typed WHERE reject_reason IS NULL) t
+        """)
+        duplicates = con.execute(
+            "SELECT count(*) FROM _legs l SEMI JOIN call_legs c ON c.record_fp = l.fp AND c.record_occ = l.occ"
+        ).fetchall()[0][0]
+        con.execute(
+            """
+            INSERT INTO call_legs
+            SELECT ? AS file_id, l._line, l.fp, l.occ, ?, nullif(trim(l.uniqueid), ''), nullif(trim(l.linkedid), ''),
+                   TRY_CAST(l.leg_sequence AS BIGINT),
+                   coalesce(nullif(trim(l.linkedid), ''), nullif(trim(l.uniqueid), ''), nullif(trim(l.call_id), ''),
+                            'f' || ? || ':' || l._line),
+                   c.key, c.class, c.note,
+                   CASE WHEN d.class = 'external' AND c.class = 'internal' THEN d.key ELSE coalesce(d.canonical, nullif(trim(l.dialled), '')) END,
+                   CASE WHEN d.class = 'internal' THEN 'extension'
+                        WHEN d.class = 'external' AND c.class = 'internal' THEN 'external'
+                        WHEN d.class = 'external' THEN 'number'
+                        ELSE 'none' END,
+                   nullif(l.direction_hint, ''), nullif(l.dcontext, ''), nullif(l.lastapp, ''),
+                   coalesce(l.outcome, nullif(upper(trim(l.disposition)), '')),
+                   timezone($tz, l.start_local), timezone($tz, l.answer_local), timezone($tz, l.end_local),
+                   l.duration_s, l.billsec_s, l.answered
+            FROM _legs l
+            JOIN _callers c ON c.raw IS NOT DISTINCT FROM l.caller
+            JOIN _dialled d ON d.raw IS NOT DISTINCT FROM l.dialled
+            ANTI JOIN call_legs x ON x.record_fp = l.fp AND x.record_occ = l.occ
+            ORDER BY l._line
+            """.replace("$tz", "?"),
+            [result.file_id, rows.format, result.file_id, site.timezone, site.timezone, site.timezone],
+        )
+        kept = con.execute("SELECT count(*) FROM _legs").fetchall()[0][0] - duplicates
+    finally:
+        unregister_all(con, "_stage", "_dispositions", "_machine_apps", "_callers", "_dialled")
+        drop_temp_tables(con, "_typed", "_legs")
+    result.rows_read = parsed.rows_read
+    result.rejected = len(rejects)
+    result.kept = kept
+    result.duplicates = duplicates
+    write_rejects(db, result.file_id, result.path, sorted(rejects, key=lambda r: r.line))
+
+
+def _register_identities(db: Database, site: SiteSettings, pseudo: Pseudonymizer) -> None:
+    con = db.con
+    for column, name in (("caller", "_callers"), ("dialled", "_dialled")):
+        values = [row[0] for row in con.execute(f"SELECT DISTINCT {column} FROM _typed WHERE reject_reason IS NULL").fetchall()]
+        con.register(name, identify_values(values, site, pseudo))

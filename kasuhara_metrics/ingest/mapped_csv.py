@@ -1,0 +1,216 @@
+"""Other phone systems' CSV exports, read through a mapping file (TOML).
+
+Japanese PBX and SaaS exports have headers such as 発信者番号, 着信日時, 通話時間 and 内線, times like
+`2026/09/01 9:03:15`, talk time as seconds, H:MM:SS or MM:SS, and often CP932 bytes. A mapping
+names which header holds which field; see data/samples/mapping-example.toml and docs/ingest.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import InputFileError, MappingError, SourceLocation
+from ..tomlfile import TomlDocument, load_toml, reject_unknown_keys
+from .calls import DEFAULT_TIME_FORMATS, DURATION_FORMATS, CallRows, canonical_table
+from .csvread import LINE_COLUMN, BadLine, read_csv_rows
+from .encoding import normalise_encoding_name
+
+# Fields a mapping may name, and the canonical column each fills.
+MAPPABLE_FIELDS = {
+    "start": "start",
+    "answer": "answer",
+    "end": "end",
+    "duration": "duration",
+    "talk": "billsec",
+    "caller": "caller",
+    "dialled": "dialled",
+    "extension": None,
+    "remote": None,
+    "direction": "direction_hint",
+    "status": "disposition",
+    "call_id": "call_id",
+}
+STATUS_OUTCOMES = {"answered": "ANSWERED", "no_answer": "NO ANSWER", "busy": "BUSY", "failed": "FAILED"}
+DIRECTIONS = ("inbound", "outbound", "internal")
+TOP_KEYS = ("name", "description", "encoding", "delimiter", "time_formats", "duration_format", "columns", "status", "direction")
+
+
+@dataclass(frozen=True)
+class Mapping:
+    name: str
+    path: str
+    columns: dict[str, str]
+    encoding: str = "auto"
+    delimiter: str = ","
+    time_formats: tuple[str, ...] = DEFAULT_TIME_FORMATS
+    duration_format: str = "seconds"
+    status: dict[str, str] = field(default_factory=dict)  # upper-cased export value -> outcome
+    direction: dict[str, str] = field(default_factory=dict)  # export value -> inbound/outbound/internal
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """Read and check a mapping file; errors name the file, the key and its line."""
+    doc = load_toml(path, MappingError)
+    data = doc.data
+    reject_unknown_keys(doc, data, TOP_KEYS, "", MappingError)
+    name = _string(doc, data, "name", Path(path).stem)
+    columns = data.get("columns")
+    if not isinstance(columns, dict) or not columns:
+        raise MappingError(
+            "a mapping needs a [columns] table naming the export's headers, e.g. start = \"着信日時\"",
+            doc.locate("columns"),
+        )
+    reject_unknown_keys(doc, columns, MAPPABLE_FIELDS, "columns", MappingError)
+    for key, header in columns.items():
+        if not isinstance(header, str) or not header.strip():
+            raise MappingError(f"columns.{key} must be the header text of a column", doc.locate(f"columns.{key}"))
+    if "start" not in columns:
+        raise MappingError("columns.start is required: the column with the call's start time", doc.locate("columns"))
+    has_parties = "caller" in columns or {"direction", "remote", "extension"} <= set(columns)
+    if not has_parties:
+        raise MappingError(
+            "name the caller: columns.caller (and columns.dialled), or columns.direction with "
+            "columns.remote (相手先番号) and columns.extension (内線)",
+            doc.locate("columns"),
+        )
+    if not {"end", "duration", "talk"} & set(columns):
+        raise MappingError("name at least one of columns.end, columns.duration or columns.talk", doc.locate("columns"))
+    duration_format = _string(doc, data, "duration_format", "seconds")
+    if duration_format not in DURATION_FORMATS:
+        raise MappingError(
+            f"duration_format must be one of {', '.join(DURATION_FORMATS)}, not '{duration_format}'",
+            doc.locate("duration_format"),
+        )
+    time_formats = data.get("time_formats", list(DEFAULT_TIME_FORMATS))
+    if isinstance(time_formats, str):
+        time_formats = [time_formats]
+    if not isinstance(time_formats, list) or not all(isinstance(t, str) and "%" in t for t in time_formats):
+        raise MappingError(
+            "time_formats must be a list of strptime formats such as \"%Y/%m/%d %H:%M:%S\"", doc.locate("time_formats")
+        )
+    status = _value_table(doc, data, "status", STATUS_OUTCOMES)
+    if "status" in columns and not status:
+        raise MappingError(
+            "columns.status is mapped, so add a [status] table: answered = [\"応答\"], busy = [...], ...",
+            doc.locate("columns.status"),
+        )
+    direction = _value_table(doc, data, "direction", {d: d for d in DIRECTIONS})
+    if "direction" in columns and not direction:
+        raise MappingError(
+            "columns.direction is mapped, so add a [direction] table: inbound = [\"着信\"], outbound = [\"発信\"]",
+            doc.locate("columns.direction"),
+        )
+    encoding = _string(doc, data, "encoding", "auto")
+    try:
+        normalise_encoding_name(encoding, doc.path)
+    except InputFileError as exc:
+        raise MappingError(exc.message, doc.locate("encoding")) from None
+    delimiter = _string(doc, data, "delimiter", ",")
+    if delimiter == "\\t":
+        delimiter = "\t"
+    if len(delimiter) != 1:
+        raise MappingError("delimiter must be one character, e.g. \",\" or \"\\t\"", doc.locate("delimiter"))
+    return Mapping(
+        name=name,
+        path=doc.path,
+        columns=dict(columns),
+        encoding=encoding,
+        delimiter=delimiter,
+        time_formats=tuple(time_formats),
+        duration_format=duration_format,
+        status=status,
+        direction=direction,
+    )
+
+
+def _string(doc: TomlDocument, data: dict, key: str, default: str) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise MappingError(f"{key} must be a string", doc.locate(key))
+    return value
+
+
+def _value_table(doc: TomlDocument, data: dict, key: str, outcomes: dict[str, str]) -> dict[str, str]:
+    table = data.get(key, {})
+    if not isinstance(table, dict):
+        raise MappingError(f"{key} must be a table: [{key}]", doc.locate(key))
+    reject_unknown_keys(doc, table, outcomes, key, MappingError)
+    values: dict[str, str] = {}
+    for outcome, words in table.items():
+        if isinstance(words, str):
+            words = [words]
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise MappingError(f"{key}.{outcome} must be a list of the export's values", doc.locate(f"{key}.{outcome}"))
+        for word in words:
+            values[word.strip().upper()] = outcomes[outcome]
+    return values
+
+
+def read_mapped(path: str, raw: bytes, mapping: Mapping) -> tuple:
+    """Parse a mapped export into canonical call rows."""
+    parsed = read_csv_rows(path, raw, header=True, encoding=mapping.encoding, delimiter=mapping.delimiter)
+    header = parsed.header or []
+    missing = [h for h in mapping.columns.values() if h not in header]
+    if missing:
+        raise InputFileError(
+            f"column {missing[0]} (named in {mapping.path}) is not in the header of {path} - the header has: "
+            f"{', '.join(header[:12])}; fix the header text in the mapping",
+            SourceLocation(path, 1),
+        )
+    position = {name: f"c{i}" for i, name in enumerate(header)}
+    rejects = list(parsed.bad_lines)
+    rejects.extend(
+        BadLine(odd.line, odd.raw, f"has {len(odd.fields)} fields; the header has {len(header)}") for odd in parsed.odd_rows
+    )
+    table = parsed.table
+
+    def column(field_name: str):
+        return table[position[mapping.columns[field_name]]]
+
+    direction = None
+    if "direction" in mapping.columns:
+        direction = _map_values(column("direction"), mapping.direction)
+        unknown = pc.and_(pc.is_null(direction), pc.not_equal(pc.utf8_trim_whitespace(column("direction")), ""))
+        if pc.any(unknown).as_py():
+            lines = set(table.filter(unknown)[LINE_COLUMN].to_pylist())
+            raw_lines = parsed.raw_lines(lines)
+            for line, value in zip(table.filter(unknown)[LINE_COLUMN].to_pylist(), column("direction").filter(unknown).to_pylist()):
+                rejects.append(BadLine(line, raw_lines.get(line, ""), f"direction '{value}' is not in the mapping's [direction] table"))
+            keep = pc.invert(unknown)
+            table, direction = table.filter(keep), direction.filter(keep)
+
+    columns: dict[str, pa.Array] = {
+        canonical: column(field_name)
+        for field_name, canonical in MAPPABLE_FIELDS.items()
+        if canonical and field_name in mapping.columns
+    }
+    if direction is not None:
+        columns["direction_hint"] = direction
+        if "caller" not in mapping.columns:
+            # 着信: the remote party called the extension; 発信: the extension called the remote party.
+            outbound = pc.fill_null(pc.equal(direction, "outbound"), False)
+            columns["caller"] = pc.if_else(outbound, column("extension"), column("remote"))
+            columns["dialled"] = pc.if_else(outbound, column("remote"), column("extension"))
+    if "dialled" not in columns and "extension" in mapping.columns:
+        columns["dialled"] = column("extension")
+    call_rows = CallRows(
+        format=f"mapped:{mapping.name}",
+        table=canonical_table(columns, table[LINE_COLUMN]),
+        rejects=rejects,
+        time_formats=mapping.time_formats,
+        duration_format=mapping.duration_format,
+        dispositions=dict(mapping.status) if "status" in mapping.columns else None,
+    )
+    return parsed, call_rows
+
+
+def _map_values(values: pa.ChunkedArray, table: dict[str, str]) -> pa.ChunkedArray:
+    """Export values -> canonical words through a mapping table; null where a value is not listed."""
+    keys = list(table)
+    upper = pc.utf8_upper(pc.utf8_trim_whitespace(values))
+    index = pc.index_in(upper, value_set=pa.array(keys, pa.string()))
+    return pc.take(pa.array([table[k] for k in keys], pa.string()), index)

@@ -1,0 +1,154 @@
+"""Schema migrations, oldest first. Never edit a released migration: append a new one.
+
+Tables hold no raw phone number or name. Requesters are keyed pseudonyms (see identity.py).
+The documented views for analysts are: calls, visits, contacts, requesters, rejects, ingest_log.
+"""
+
+MIGRATION_1 = """
+CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL);
+
+-- Small facts about this database: the pseudonym secret's fingerprint, the site settings in use.
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+
+CREATE SEQUENCE file_id_seq START 1;
+
+-- One row per input file read (skipped re-reads of the same content add nothing).
+CREATE TABLE ingest_log (
+    file_id      INTEGER PRIMARY KEY,
+    path         VARCHAR NOT NULL,
+    sha256       VARCHAR NOT NULL,
+    kind         VARCHAR NOT NULL,      -- calls | visits | departments
+    format       VARCHAR NOT NULL,      -- e.g. asterisk-cdr_csv-18, mapped:<name>, visits-csv
+    encoding     VARCHAR NOT NULL,
+    timezone     VARCHAR NOT NULL,
+    rows_read    BIGINT NOT NULL,
+    kept         BIGINT NOT NULL,
+    rejected     BIGINT NOT NULL,
+    duplicates   BIGINT NOT NULL,
+    started_at   TIMESTAMPTZ NOT NULL,
+    finished_at  TIMESTAMPTZ NOT NULL,
+    notes        VARCHAR
+);
+
+-- Rows that could not be used, with the reason. raw_text is the line as it was in the file:
+-- operators need it to fix and re-send the row, so this is the one table that may hold raw input.
+CREATE TABLE rejects (
+    file_id  INTEGER NOT NULL,
+    path     VARCHAR NOT NULL,
+    line     BIGINT,
+    reason   VARCHAR NOT NULL,
+    raw_text VARCHAR
+);
+
+-- One row per call-detail record (leg) kept.
+CREATE TABLE call_legs (
+    file_id        INTEGER NOT NULL,
+    line           BIGINT NOT NULL,
+    record_fp      UHUGEINT NOT NULL,   -- md5 of the record's fields: the duplicate check
+    record_occ     INTEGER NOT NULL,    -- n-th copy of the same record within its file
+    source_format  VARCHAR NOT NULL,
+    uniqueid       VARCHAR,
+    linkedid       VARCHAR,
+    leg_sequence   BIGINT,
+    call_ref       VARCHAR NOT NULL,    -- linkedid, else uniqueid, else the file's call id, else file:line
+    caller_key     VARCHAR,             -- pseudonym; NULL unless caller_class = 'external'
+    caller_class   VARCHAR NOT NULL,    -- external | withheld | internal | unusable
+    caller_note    VARCHAR,             -- why: 非通知, 公衆電話, extension, ...
+    dialled        VARCHAR,             -- an extension or own number (plain), or a pseudonym
+    dialled_class  VARCHAR NOT NULL,    -- extension | number | external | none
+    direction_hint VARCHAR,             -- inbound | outbound | internal, when the export says so
+    dcontext       VARCHAR,
+    lastapp        VARCHAR,
+    disposition    VARCHAR,
+    started_at     TIMESTAMPTZ NOT NULL,
+    answered_at    TIMESTAMPTZ,
+    ended_at       TIMESTAMPTZ NOT NULL,
+    duration_s     INTEGER NOT NULL,
+    billsec_s      INTEGER NOT NULL,
+    answered       BOOLEAN NOT NULL     -- a member of staff talked: see docs/ingest.md
+);
+
+CREATE TABLE visit_records (
+    file_id           INTEGER NOT NULL,
+    line              BIGINT NOT NULL,
+    record_fp         UHUGEINT NOT NULL,
+    visit_id          VARCHAR NOT NULL,
+    arrived_at        TIMESTAMPTZ NOT NULL,
+    ended_at          TIMESTAMPTZ,
+    department        VARCHAR,
+    kind              VARCHAR NOT NULL,   -- complaint | demand | inquiry | procedure | consultation | other | unknown
+    kind_label        VARCHAR,            -- as written in the log (苦情, 要望, ...)
+    topic             VARCHAR,
+    phone_key         VARCHAR,            -- pseudonym of the visitor's phone, when usable
+    phone_class       VARCHAR,            -- external | withheld | internal | unusable | none
+    ref_key           VARCHAR,            -- pseudonym of requester_ref
+    exit_requested_at TIMESTAMPTZ
+);
+
+-- Free-text summaries may name people: kept apart from the analytics views.
+CREATE TABLE visit_summaries (file_id INTEGER NOT NULL, line BIGINT NOT NULL, visit_id VARCHAR NOT NULL, summary VARCHAR);
+
+-- Dialled extensions and the ward's own numbers (DIDs), with the department they reach.
+CREATE TABLE departments (
+    number      VARCHAR PRIMARY KEY,   -- extension digits, or E.164 for full numbers
+    number_key  VARCHAR,               -- pseudonym of a full number, to recognise own numbers as callers
+    department  VARCHAR NOT NULL,
+    file_id     INTEGER NOT NULL
+);
+
+-- Pseudonyms known to be the same person (a visit with both a phone and a requester_ref).
+CREATE TABLE requester_links (alias_key VARCHAR PRIMARY KEY, requester_key VARCHAR NOT NULL);
+
+-- Derived from call_legs, visit_records, departments and requester_links by contacts.rebuild().
+CREATE TABLE contacts (
+    contact_id        VARCHAR PRIMARY KEY,
+    channel           VARCHAR NOT NULL,   -- call | visit
+    requester_key     VARCHAR,            -- NULL for withheld, internal, outbound and unusable
+    caller_class      VARCHAR NOT NULL,
+    direction         VARCHAR NOT NULL,   -- inbound | outbound | internal | visit
+    department        VARCHAR,
+    kind              VARCHAR NOT NULL,
+    topic             VARCHAR,
+    started_at        TIMESTAMPTZ NOT NULL,
+    answered_at       TIMESTAMPTZ,
+    ended_at          TIMESTAMPTZ,
+    talk_s            INTEGER NOT NULL,   -- calls: staff talk time; visits: arrival to end
+    span_s            INTEGER NOT NULL,
+    answered          BOOLEAN NOT NULL,
+    outcome           VARCHAR NOT NULL,   -- answered | busy | no_answer | failed | machine | visit
+    legs              INTEGER NOT NULL,
+    source_ids        VARCHAR[] NOT NULL, -- CDR uniqueids (or file:line) and visit_ids
+    exit_requested_at TIMESTAMPTZ
+);
+
+CREATE VIEW calls AS
+SELECT file_id, line, source_format, uniqueid, linkedid, leg_sequence, call_ref,
+       caller_key AS requester_key, caller_class, caller_note, dialled, dialled_class,
+       dcontext, lastapp, disposition, started_at, answered_at, ended_at,
+       duration_s, billsec_s, answered
+FROM call_legs;
+
+CREATE VIEW visits AS
+SELECT v.file_id, v.line, v.visit_id, v.arrived_at, v.ended_at, v.department, v.kind, v.kind_label, v.topic,
+       coalesce(l1.requester_key, v.phone_key, l2.requester_key, v.ref_key) AS requester_key,
+       v.phone_class, v.exit_requested_at,
+       CAST(epoch(v.ended_at) - epoch(v.arrived_at) AS INTEGER) AS duration_s
+FROM visit_records v
+LEFT JOIN requester_links l1 ON l1.alias_key = v.phone_key
+LEFT JOIN requester_links l2 ON l2.alias_key = v.ref_key;
+
+CREATE VIEW requesters AS
+SELECT requester_key,
+       min(started_at) AS first_seen,
+       max(started_at) AS last_seen,
+       count(*) FILTER (WHERE channel = 'call') AS calls,
+       count(*) FILTER (WHERE channel = 'call' AND answered) AS answered_calls,
+       count(*) FILTER (WHERE channel = 'visit') AS visits,
+       count(DISTINCT department) AS departments,
+       sum(talk_s) AS total_talk_s
+FROM contacts
+WHERE requester_key IS NOT NULL
+GROUP BY requester_key;
+"""
+
+MIGRATIONS: list[str] = [MIGRATION_1]
