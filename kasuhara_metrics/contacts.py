@@ -17,7 +17,11 @@ import pyarrow as pa
 from .db import Database, drop_temp_tables, unregister_all
 from .site import SiteSettings
 
-_OUTCOME_RANK = "CASE outcome WHEN 'answered' THEN 0 WHEN 'machine' THEN 1 WHEN 'busy' THEN 2 WHEN 'no_answer' THEN 3 ELSE 4 END"
+# A contact's outcome is its best leg's: answered > machine > dropped > busy > no_answer > failed.
+_OUTCOME_RANK = (
+    "CASE outcome WHEN 'answered' THEN 0 WHEN 'machine' THEN 1 WHEN 'dropped' THEN 2 WHEN 'busy' THEN 3 "
+    "WHEN 'no_answer' THEN 4 ELSE 5 END"
+)
 
 
 def rebuild_requester_links(db: Database) -> int:
@@ -63,6 +67,7 @@ def rebuild(db: Database, site: SiteSettings) -> int:
     con = db.con
     rebuild_requester_links(db)
     con.register("_internal_contexts", pa.table({"context": pa.array(list(site.internal_contexts), pa.string())}))
+    con.register("_machine_apps", pa.table({"app": pa.array(list(site.machine_apps), pa.string())}))
     try:
         con.execute(_LEGS_SQL)
         con.execute(_UNITS_SQL)
@@ -70,7 +75,7 @@ def rebuild(db: Database, site: SiteSettings) -> int:
         con.execute(_CALL_CONTACTS_SQL)
         con.execute(_VISIT_CONTACTS_SQL)
     finally:
-        unregister_all(con, "_internal_contexts")
+        unregister_all(con, "_internal_contexts", "_machine_apps")
         drop_temp_tables(con, "_leg", "_unit")
     return con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
 
@@ -88,7 +93,8 @@ SELECT l.*,
        dep.department AS dialled_department,
        CASE
            WHEN l.answered THEN 'answered'
-           WHEN l.disposition = 'ANSWERED' THEN 'machine'
+           WHEN l.disposition = 'ANSWERED' AND l.lastapp IN (SELECT app FROM _machine_apps) THEN 'machine'
+           WHEN l.disposition = 'ANSWERED' THEN 'dropped'     -- answered, but not one second of talk
            WHEN l.disposition = 'BUSY' THEN 'busy'
            WHEN l.disposition = 'NO ANSWER' THEN 'no_answer'
            WHEN l.disposition IS NULL THEN 'no_answer'

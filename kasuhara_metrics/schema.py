@@ -115,7 +115,7 @@ CREATE TABLE contacts (
     talk_s            INTEGER NOT NULL,   -- calls: staff talk time; visits: arrival to end
     span_s            INTEGER NOT NULL,
     answered          BOOLEAN NOT NULL,
-    outcome           VARCHAR NOT NULL,   -- answered | busy | no_answer | failed | machine | visit
+    outcome           VARCHAR NOT NULL,   -- answered | machine | dropped | busy | no_answer | failed | visit
     legs              INTEGER NOT NULL,
     source_ids        VARCHAR[] NOT NULL, -- CDR uniqueids (or file:line) and visit_ids
     exit_requested_at TIMESTAMPTZ

@@ -25,27 +25,33 @@ class TomlDocument:
     data: dict[str, Any]
 
     def locate(self, dotted_key: str) -> SourceLocation:
-        """Best-effort line of `a.b.c`: the `[a.b]` table header, then the `c =` key below it."""
+        """Best-effort line of `a.b.c`: its own `[a.b.c]` header, else `c =` under the `[a.b]` header."""
         parts = dotted_key.split(".")
         lines = self.text.splitlines()
-        start = 0
-        line_no = None
-        # Find the deepest table header that prefixes the key, then the leaf key after it.
-        for depth in range(len(parts) - 1, 0, -1):
-            header = re.compile(r"^\s*\[\[?\s*" + r"\s*\.\s*".join(map(_key_pattern, parts[:depth])) + r"\s*\]\]?\s*(#.*)?$")
-            for i, line in enumerate(lines):
-                if header.match(line):
-                    start, line_no = i, i + 1
-                    break
-            if line_no is not None:
-                break
-        leaf = re.compile(r"^\s*" + _key_pattern(parts[-1]) + r"\s*=")
-        for i in range(start, len(lines)):
-            if leaf.match(lines[i]):
-                return SourceLocation(self.path, i + 1)
-            if i > start and lines[i].lstrip().startswith("[") and line_no is not None:
-                break
-        return SourceLocation(self.path, line_no)
+        for depth in range(len(parts), 0, -1):
+            header = _header_pattern(parts[:depth])
+            start = next((i for i, line in enumerate(lines) if header.match(line)), None)
+            if start is None:
+                continue
+            if depth == len(parts):
+                return SourceLocation(self.path, start + 1)
+            return SourceLocation(self.path, _leaf_line(lines, start + 1, parts[-1]) or start + 1)
+        # A top-level key: before the first table header.
+        return SourceLocation(self.path, _leaf_line(lines, 0, parts[-1]))
+
+
+def _header_pattern(parts: list[str]) -> re.Pattern:
+    return re.compile(r"^\s*\[\[?\s*" + r"\s*\.\s*".join(map(_key_pattern, parts)) + r"\s*\]\]?\s*(#.*)?$")
+
+
+def _leaf_line(lines: list[str], start: int, key: str) -> int | None:
+    leaf = re.compile(r"^\s*" + _key_pattern(key) + r"\s*=")
+    for i in range(start, len(lines)):
+        if lines[i].lstrip().startswith("["):
+            return None
+        if leaf.match(lines[i]):
+            return i + 1
+    return None
 
 
 def _key_pattern(key: str) -> str:

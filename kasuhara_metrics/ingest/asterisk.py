@@ -105,30 +105,29 @@ def layout_for_row(fields: list[str]) -> Layout | None:
 
 
 def detect_layout(path: str, rows: list[tuple[int, list[str]]]) -> Layout:
-    """The layout that fits the sampled rows best; an error naming the first line if none fits."""
+    """The layout that most sampled rows fit exactly; an error naming the first line if none fits.
+
+    One exact fit is enough: no other export puts dates, durations and a disposition word in
+    those places, and rows of the file that fit no layout are rejected one by one.
+    """
+    rows = [(line, fields) for line, fields in rows if any(f.strip() for f in fields)]
     if not rows:
         raise InputFileError(f"{path} has no rows - is it empty?", SourceLocation(path))
-    width_counts: dict[int, int] = {}
-    for _, fields in rows:
-        width_counts[len(fields)] = width_counts.get(len(fields), 0) + 1
-    width = max(width_counts, key=lambda w: (width_counts[w], w))
-    candidates = [layout for layout in LAYOUTS if layout.width == width]
-    best: tuple[float, Layout] | None = None
-    for layout in candidates:
-        sample = [fields for _, fields in rows if len(fields) == width]
-        score = sum(_row_score(layout, fields) for fields in sample) / len(sample)
-        if best is None or score > best[0]:
-            best = (score, layout)
-    if best is None or best[0] < 0.8:
-        first_line = next(line for line, fields in rows if len(fields) == width)
+    best: tuple[int, int, Layout] | None = None
+    for order, layout in enumerate(LAYOUTS):
+        fitting = sum(1 for _, fields in rows if _row_score(layout, fields) >= 0.99)
+        if fitting and (best is None or fitting > best[0]):
+            best = (fitting, -order, layout)
+    if best is None:
+        line, fields = rows[0]
         raise InputFileError(
-            f"{path} does not look like an Asterisk CDR file: its rows have {width} columns without the "
+            f"{path} does not look like an Asterisk CDR file: line {line} has {len(fields)} columns without the "
             "start/answer/end dates, durations and disposition of cdr_csv (16-21 columns) - if it comes from "
             "another phone system, describe its columns in a mapping file and pass --mapping FILE "
             "(see data/samples/mapping-example.toml)",
-            SourceLocation(path, first_line),
+            SourceLocation(path, line),
         )
-    return best[1]
+    return best[2]
 
 
 def read_asterisk(path: str, raw: bytes, encoding: str = "auto"):

@@ -56,6 +56,8 @@ class CallRows:
     dispositions: dict[str, str] | None = None
     # Asterisk: a leg ended in a machine application is not answered by staff.
     uses_lastapp: bool = False
+    # The export's start and end are those of the conversation itself (no talk or answer column).
+    talk_is_span: bool = False
 
 
 def canonical_table(columns: dict[str, pa.Array], lines: pa.Array) -> pa.Table:
@@ -109,6 +111,7 @@ def _typed_sql(rows: CallRows) -> str:
     outcome = "d.outcome" if rows.dispositions is not None else "NULL"
     join = "LEFT JOIN _dispositions d ON d.raw = upper(trim(s.disposition))" if rows.dispositions is not None else ""
     machine = "AND coalesce(lastapp, '') NOT IN (SELECT app FROM _machine_apps)" if rows.uses_lastapp else ""
+    talk_from_span = "TRUE" if rows.talk_is_span else "FALSE"
     return f"""
 CREATE OR REPLACE TEMP TABLE _typed AS
 WITH parsed AS (
@@ -140,17 +143,22 @@ WITH parsed AS (
                 THEN 'unknown disposition ''' || disposition || ''' (expected one of: ' || $outcome_words || ')'
         END AS reject_reason
     FROM filled
+), timed AS (
+    SELECT *,
+           coalesce(duration_given, CAST(epoch(end_local) - epoch(start_local) AS BIGINT)) AS duration_s,
+           coalesce(
+               billsec_given,
+               CASE WHEN answer_local IS NOT NULL THEN CAST(epoch(end_local) - epoch(answer_local) AS BIGINT)
+                    WHEN {talk_from_span} THEN CAST(epoch(end_local) - epoch(start_local) AS BIGINT)
+                    ELSE 0 END
+           ) AS billsec_s
+    FROM checked
 )
 SELECT *,
-       coalesce(duration_given, CAST(epoch(end_local) - epoch(start_local) AS BIGINT)) AS duration_s,
-       coalesce(billsec_given,
-                CASE WHEN answer_local IS NOT NULL THEN CAST(epoch(end_local) - epoch(answer_local) AS BIGINT) ELSE 0 END
-       ) AS billsec_s,
-       (coalesce(outcome, 'ANSWERED') = 'ANSWERED'
-            AND coalesce(billsec_given, CASE WHEN answer_local IS NOT NULL
-                         THEN CAST(epoch(end_local) - epoch(answer_local) AS BIGINT) ELSE 0 END) > 0
-            {machine}) AS answered
-FROM checked
+       -- Exports that give only the talk time: it ended at the end, so it began talk seconds before.
+       coalesce(answer_local, CASE WHEN billsec_s > 0 THEN end_local - to_seconds(billsec_s) END) AS answer_at,
+       (coalesce(outcome, 'ANSWERED') = 'ANSWERED' AND billsec_s > 0 {machine}) AS answered
+FROM timed
 """
 
 
@@ -179,9 +187,7 @@ def store_calls(
     try:
         con.execute(
             _typed_sql(rows),
-            {"time_formats": list(rows.time_formats), "outcome_words": ", ".join(sorted(set(rows.dispositions or {})))}
-            if rows.dispositions is not None
-            else {"time_formats": list(rows.time_formats)},
+            {"time_formats": list(rows.time_formats), "outcome_words": ", ".join(sorted(set(rows.dispositions or {})))},
         )
         bad = con.execute("SELECT _line, reject_reason FROM _typed WHERE reject_reason IS NOT NULL ORDER BY _line").fetchall()
         rejects = list(rows.rejects)
@@ -212,7 +218,7 @@ def store_calls(
                         ELSE 'none' END,
                    nullif(l.direction_hint, ''), nullif(l.dcontext, ''), nullif(l.lastapp, ''),
                    coalesce(l.outcome, nullif(upper(trim(l.disposition)), '')),
-                   timezone($tz, l.start_local), timezone($tz, l.answer_local), timezone($tz, l.end_local),
+                   timezone($tz, l.start_local), timezone($tz, l.answer_at), timezone($tz, l.end_local),
                    l.duration_s, l.billsec_s, l.answered
             FROM _legs l
             JOIN _callers c ON c.raw IS NOT DISTINCT FROM l.caller

@@ -204,6 +204,7 @@ def read_mapped(path: str, raw: bytes, mapping: Mapping) -> tuple:
         time_formats=mapping.time_formats,
         duration_format=mapping.duration_format,
         dispositions=dict(mapping.status) if "status" in mapping.columns else None,
+        talk_is_span=not {"talk", "answer"} & set(mapping.columns),
     )
     return parsed, call_rows
 

@@ -1,0 +1,54 @@
+"""Shared fixtures: a fresh database per test, a fixed pseudonym secret, file helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kasuhara_metrics.db import connect
+from kasuhara_metrics.ingest import IngestOptions, ingest_files
+
+FILES = Path(__file__).parent / "files"
+SAMPLES = Path(__file__).parent.parent / "data" / "samples"
+TEST_SECRET = "test-secret-0123456789abcdef0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _secret(monkeypatch):
+    monkeypatch.setenv("KASUHARA_SECRET", TEST_SECRET)
+    for name in ("KASUHARA_DB", "KASUHARA_SITE", "KASUHARA_TZ", "KASUHARA_SECRET_FILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def db_path(tmp_path) -> str:
+    return str(tmp_path / "test.duckdb")
+
+
+@pytest.fixture
+def db(db_path):
+    database = connect(db_path)
+    yield database
+    database.close()
+
+
+def ingest(db, kind: str, *paths, **options):
+    """Ingest files and fail the test on any file-level error."""
+    report = ingest_files(db, kind, [str(p) for p in paths], IngestOptions(**options))
+    assert not report.failures, [str(f) for f in report.failures]
+    return report
+
+
+def write(tmp_path: Path, name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode(encoding))
+    return path
+
+
+def rows(db, sql: str, params=None) -> list[tuple]:
+    return db.con.execute(sql, params or []).fetchall()
+
+
+def scalar(db, sql: str, params=None):
+    return db.con.execute(sql, params or []).fetchall()[0][0]

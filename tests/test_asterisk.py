@@ -1,0 +1,151 @@
+"""ingest/asterisk.py: every cdr_csv layout and cdr_custom, recognised from content alone."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+
+import pytest
+
+from kasuhara_metrics.errors import InputFileError
+from kasuhara_metrics.ingest import IngestOptions, ingest_files
+from kasuhara_metrics.ingest.asterisk import detect_layout, read_asterisk
+
+from .conftest import FILES, ingest, rows, scalar, write
+from .helpers import cdr18
+
+LAYOUT_FILES = {
+    "cdr_csv-16.csv": "cdr_csv-16",
+    "cdr_csv-17u.csv": "cdr_csv-17u",
+    "cdr_csv-17f.csv": "cdr_csv-17f",
+    "cdr_csv-18.csv": "cdr_csv-18",
+    "cdr_csv-19.csv": "cdr_csv-19",
+    "cdr_csv-20u.csv": "cdr_csv-20u",
+    "cdr_csv-21.csv": "cdr_csv-21",
+    "cdr_custom-19.csv": "cdr_custom-19",
+}
+
+
+@pytest.mark.parametrize("name,layout", LAYOUT_FILES.items())
+def test_each_layout_is_recognised_and_ingested(db, tmp_path, name, layout):
+    # A neutral file name: the layout must come from the content.
+    path = tmp_path / "export.csv"
+    shutil.copy(FILES / "asterisk" / name, path)
+    parsed, call_rows = read_asterisk(str(path), path.read_bytes())
+    assert call_rows.format == f"asterisk-{layout}"
+    report = ingest(db, "calls", path)
+    result = report.files[0]
+    assert result.rejected == 0 and result.duplicates == 0
+    assert result.kept == result.rows_read == parsed.rows_read
+    # Start times are read in the site zone and stored as instants.
+    first = rows(db, "SELECT strftime(started_at AT TIME ZONE 'Asia/Tokyo', '%Y-%m-%d %H:%M:%S') FROM call_legs ORDER BY line LIMIT 1")
+    assert first[0][0].startswith(("2026-09-01 10:01:00", "2023-07-26 01:52:11"))
+
+
+def test_uniqueid_and_linkedid_are_kept_when_the_layout_has_them(db):
+    ingest(db, "calls", FILES / "asterisk" / "cdr_csv-21.csv")
+    assert rows(db, "SELECT uniqueid, linkedid, leg_sequence FROM call_legs ORDER BY line") == [
+        ("1788000001.1", "1788000001.1", 1),
+        ("1788000002.2", "1788000002.2", 2),
+    ]
+
+
+def test_unanswered_rows_have_no_answer_time(db):
+    ingest(db, "calls", FILES / "asterisk" / "cdr_csv-16.csv")
+    assert rows(db, "SELECT disposition, answered_at IS NULL, answered, billsec_s FROM call_legs ORDER BY line") == [
+        ("ANSWERED", False, True, 40),
+        ("NO ANSWER", True, False, 0),
+        ("ANSWERED", False, True, 40),
+    ]
+
+
+def test_forked_legs_sharing_a_uniqueid_are_all_kept_and_make_one_contact(db):
+    report = ingest(db, "calls", FILES / "asterisk" / "forked-21.csv")
+    assert report.files[0].kept == 3 and report.files[0].duplicates == 0
+    contact = rows(db, "SELECT legs, talk_s, answered, department IS NULL, source_ids FROM contacts")
+    assert contact == [(3, 180, True, True, ["1788760800.12"])]
+
+
+def test_a_non_utf8_byte_keeps_the_row_and_is_noted(db):
+    report = ingest(db, "calls", FILES / "asterisk" / "stray-byte-18.csv")
+    result = report.files[0]
+    assert result.kept == 3 and result.rejected == 0
+    assert "line 1" in "; ".join(result.notes)
+    assert scalar(db, "SELECT notes FROM ingest_log").startswith("undecodable bytes replaced")
+
+
+def test_layout_detection_ignores_the_file_name(tmp_path):
+    path = write(tmp_path, "Master.csv", "a,b,c\n1,2,3\n")
+    with pytest.raises(InputFileError) as error:
+        read_asterisk(str(path), path.read_bytes())
+    message = str(error.value)
+    assert "does not look like an Asterisk CDR file" in message and "--mapping" in message
+    assert "Master.csv:1" in message
+
+
+def test_17_columns_are_told_apart_by_the_uniqueid_pattern():
+    uniqueid = [(1, ["", "1", "2", "c", "", "", "", "", "", "2026-09-01 10:00:00", "", "2026-09-01 10:00:10", "10", "0", "NO ANSWER", "DOCUMENTATION", "1788000001.5"])]
+    userfield = [(1, uniqueid[0][1][:16] + ["VIP"])]
+    assert detect_layout("f", uniqueid).name == "cdr_csv-17u"
+    assert detect_layout("f", userfield).name == "cdr_csv-17f"
+
+
+def test_a_file_whose_layout_changes_midway_keeps_both_kinds_of_row(db, tmp_path):
+    t = datetime(2026, 9, 1, 10, 0, 0)
+    eighteen = [cdr18("09012345678", t.replace(minute=m)) for m in range(3)]
+    sixteen = ",".join(cdr18("09012345679", t.replace(hour=11)).split(",")[:16])
+    path = write(tmp_path, "mixed.csv", "\n".join(eighteen + [sixteen]) + "\n")
+    result = ingest(db, "calls", path).files[0]
+    assert (result.kept, result.rejected) == (4, 0)
+    assert scalar(db, "SELECT count(*) FROM call_legs WHERE uniqueid IS NULL") == 1
+
+
+def test_busy_with_billsec_and_machines_are_not_answered(db, tmp_path):
+    t = datetime(2026, 9, 1, 10, 0, 0)
+    lines = [
+        cdr18("09012345678", t, disposition="BUSY", talk=27),
+        cdr18("09012345678", t.replace(minute=5), lastapp="Playback", dstchannel="", talk=12),
+        cdr18("09012345678", t.replace(minute=10), lastapp="VoiceMail", talk=30),
+        cdr18("09012345678", t.replace(minute=15), talk=0),
+        cdr18("09012345678", t.replace(minute=20), talk=30),
+    ]
+    ingest(db, "calls", write(tmp_path, "m.csv", "\n".join(lines) + "\n"))
+    assert rows(db, "SELECT disposition, billsec_s, answered FROM call_legs ORDER BY line") == [
+        ("BUSY", 27, False),
+        ("ANSWERED", 12, False),
+        ("ANSWERED", 30, False),
+        ("ANSWERED", 0, False),
+        ("ANSWERED", 30, True),
+    ]
+    assert rows(db, "SELECT outcome FROM contacts ORDER BY started_at") == [
+        ("busy",), ("machine",), ("machine",), ("dropped",), ("answered",)
+    ]
+
+
+def test_numeric_dispositions_are_understood(db, tmp_path):
+    line = cdr18("09012345678", datetime(2026, 9, 1, 10)).replace('"ANSWERED"', "4")
+    ingest(db, "calls", write(tmp_path, "u.csv", line + "\n"))
+    assert rows(db, "SELECT disposition, answered FROM call_legs") == [("ANSWERED", True)]
+
+
+def test_rows_with_bad_values_are_rejected_with_reason_and_raw_text(db, tmp_path):
+    t = datetime(2026, 9, 1, 10)
+    good = cdr18("09012345678", t)
+    lines = [
+        good,
+        good.replace("2026-09-01 10:00:00", "2026-13-01 10:00:00"),
+        cdr18("09012345679", t).replace(",65,60,", ",abc,60,"),
+        cdr18("09012345670", t).replace('"ANSWERED"', '"MAYBE"'),
+        '"","0901",',
+    ]
+    report = ingest_files(db, "calls", [str(write(tmp_path, "bad.csv", "\n".join(lines) + "\n"))], IngestOptions())
+    result = report.files[0]
+    assert (result.rows_read, result.kept, result.rejected) == (5, 1, 4)
+    rejects = rows(db, "SELECT line, reason, raw_text FROM rejects ORDER BY line")
+    assert [r[0] for r in rejects] == [2, 3, 4, 5]
+    assert "start time '2026-13-01 10:00:00' is not a date" in rejects[0][1]
+    assert "duration 'abc' is not seconds" in rejects[1][1]
+    assert "unknown disposition 'MAYBE'" in rejects[2][1]
+    assert "has 3 fields" in rejects[3][1]
+    assert rejects[3][2] == '"","0901",'
+    assert rejects[0][2] == lines[1]
