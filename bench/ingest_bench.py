@@ -1,19 +1,15 @@
 """Ingest benchmark: how much slower is `ingest_files` than a bare DuckDB load of the same CSV?
 
-A synthetic year of a large ward's Asterisk cdr_csv (18 columns, N rows, ~60,000 callers with a
-skewed distribution, withheld and internal calls, unanswered rows with an empty answer field) is
-generated once, seeded, and cached in the work directory. Then, alternating the order,
-`--repeat` times each:
-
-  baseline  CREATE TABLE raw AS SELECT * FROM read_csv(... 18 VARCHAR columns ...) into a new DuckDB file
-  ingest    kasuhara_metrics.ingest.ingest_files(db, "calls", [csv]) into a new database
-            (parse, checks, pseudonyms, duplicate check, insert, contacts rebuild)
-
-Each measurement runs in its own child process, so peak RSS (ru_maxrss) is that measurement's
-own, and no warm caches or leaked memory carry over inside Python. Medians are reported because
-a shared 2-core machine gives occasional outliers (another process, page-cache writeback); the
-median of alternating runs is robust to one slow run and to drift. A final instrumented ingest
-times the stages (wrapped functions and every SQL statement) without editing the package.
+A seeded synthetic year of a large ward's Asterisk cdr_csv (18 columns, N rows, ~60,000 skewed
+callers, withheld and internal calls, empty unquoted answer on unanswered rows) is generated once
+and cached in --workdir. Then, alternating the order, --repeat times each, into a new database file:
+baseline is `CREATE TABLE raw AS SELECT * FROM read_csv(...)` with 18 VARCHAR columns; ingest is
+`ingest_files(db, "calls", [csv])` (parse, checks, pseudonyms, duplicates, insert, contacts rebuild).
+Each measurement is a child process, so its peak RSS (ru_maxrss) is its own. Medians, because a
+shared 2-core VM has outliers (neighbours, writeback) and the median of alternating runs shrugs off
+one slow run and drift. A last instrumented child times the stages by wrapping package functions
+and SQL statements in-process (the package is not edited), then adds a 2,000-row file to that
+database, showing what a later small ingest costs once a year of legs is stored.
 
     python bench/ingest_bench.py [--rows 1000000] [--repeat 3] [--workdir bench/work]
 """
@@ -26,6 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SECRET = "benchmark-secret-0123456789abcdef-not-for-production"
+INCREMENT = "Master-increment-2000.csv"  # a small later export added to the full database
 COLUMNS = ("accountcode src dst dcontext clid channel dstchannel lastapp lastdata start answer end "
            "duration billsec disposition amaflags uniqueid userfield").split()
 
@@ -50,25 +47,21 @@ def generate(path: Path, rows: int, seed: int = 20251001, chunk: int = 100_000) 
     with open(tmp, "w", encoding="utf-8", newline="\n") as out:
         for lo in range(0, rows, chunk):
             n = min(chunk, rows - lo)
-            kind = rng.random(n)  # < .01 empty CLI, < .02 anonymous, < .05 internal, else external
-            callers = pool[rng.choice(len(pool), n, p=weights)]
+            kind, outbound = rng.random(n), rng.random(n) < 0.5  # kind < .01 empty CLI, < .02 anonymous,
+            callers = pool[rng.choice(len(pool), n, p=weights)]   # < .05 internal, else external
             ext_src, ext_dst = rng.choice(exts, n), rng.choice(exts, n)
-            outbound = rng.random(n) < 0.5
             disp = rng.choice(np.array(["ANSWERED", "NO ANSWER", "BUSY"]), n, p=[0.85, 0.10, 0.05])
             ring = rng.integers(2, 26, n)
             talk = np.clip(rng.lognormal(5.0, 0.9, n).astype(np.int64), 1, 3600)
-            start = starts[lo:lo + n]
-            answer = start + ring
+            start = starts[lo:lo + n]; answer = start + ring
             end = np.where(disp == "ANSWERED", answer + talk, start + np.where(disp == "BUSY", 1, ring))
             fmt = lambda a: np.char.replace(np.datetime_as_string(a.astype("datetime64[s]")), "T", " ")
             s_txt, a_txt, e_txt = fmt(start), fmt(answer), fmt(end)
             lines = []
             for i in range(n):
-                seq, k, d = lo + i, kind[i], disp[i]
-                dst = ext_dst[i]
-                if k < 0.05 and k >= 0.02:
-                    src = ext_src[i]
-                    dst = callers[i] if outbound[i] else dst
+                seq, k, d, dst = lo + i, kind[i], disp[i], ext_dst[i]
+                if 0.02 <= k < 0.05:
+                    src, dst = ext_src[i], callers[i] if outbound[i] else dst
                     ctx, clid, chan = "from-internal", f'"""{src}"" <{src}>"', f"SIP/{src}-{seq:08x}"
                 else:
                     src = "" if k < 0.01 else "anonymous" if k < 0.02 else callers[i]
@@ -76,13 +69,10 @@ def generate(path: Path, rows: int, seed: int = 20251001, chunk: int = 100_000) 
                     ctx, chan = "from-trunk", f"SIP/trunk-{seq:08x}"
                 dchan = f"SIP/{'trunk' if len(dst) > 3 else dst}-{seq + 1:08x}"
                 answered = d == "ANSWERED"
-                dur, bill = int(end[i] - start[i]), int(end[i] - answer[i]) if answered else 0
-                ans = f'"{a_txt[i]}"' if answered else ""
-                lines.append(
-                    f'"","{src}","{dst}","{ctx}",{clid},"{chan}","{dchan}","Dial","SIP/{dst},30",'
-                    f'"{s_txt[i]}",{ans},"{e_txt[i]}",{dur},{bill},"{d}","DOCUMENTATION",'
-                    f'"{start[i] - 9 * 3600}.{seq}",""\n'
-                )
+                bill, ans = (int(end[i] - answer[i]), f'"{a_txt[i]}"') if answered else (0, "")
+                lines.append(f'"","{src}","{dst}","{ctx}",{clid},"{chan}","{dchan}","Dial","SIP/{dst},30",'
+                             f'"{s_txt[i]}",{ans},"{e_txt[i]}",{end[i] - start[i]},{bill},"{d}","DOCUMENTATION",'
+                             f'"{start[i] - 9 * 3600}.{seq}",""\n')  # uniqueid: UTC epoch of a JST start
             out.write("".join(lines))
     tmp.rename(path)
 
@@ -92,8 +82,8 @@ def max_rss_mb() -> float:
 
 
 def fresh(db: Path) -> None:
-    for suffix in ("", ".wal", ".secret"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    for path in (db, Path(f"{db}.wal")):
+        path.unlink(missing_ok=True)
 
 
 def run_baseline(csv: Path, db: Path) -> dict:
@@ -106,10 +96,10 @@ def run_baseline(csv: Path, db: Path) -> dict:
     t1 = time.perf_counter()
     con.execute(f"CREATE TABLE raw AS SELECT * FROM read_csv('{csv}', columns={{{cols}}}, header=false, "
                 "auto_detect=false, quote='\"', escape='\"')")
-    t2 = time.perf_counter()
+    seconds = time.perf_counter() - t1
     rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]
     con.close()
-    return {"seconds": t2 - t1, "open_to_close": time.perf_counter() - t0, "rows": rows, "rss_mb": max_rss_mb()}
+    return {"seconds": seconds, "open_to_close": time.perf_counter() - t0, "rows": rows, "rss_mb": max_rss_mb()}
 
 
 def run_ingest(csv: Path, db: Path, stages: bool = False) -> dict:
@@ -118,26 +108,26 @@ def run_ingest(csv: Path, db: Path, stages: bool = False) -> dict:
     from kasuhara_metrics.ingest import IngestOptions, ingest_files
 
     fresh(db)
-    timings: dict[str, float] = {}
+    out: dict = {}
     t0 = time.perf_counter()
     database = connect(str(db))
-    if stages:
-        instrument(database, timings)
-    t1 = time.perf_counter()
-    report = ingest_files(database, "calls", [str(csv)], IngestOptions())
-    t2 = time.perf_counter()
+    for path, key in [(csv, "")] + [(csv.parent / INCREMENT, "increment_")] * stages:
+        if stages:
+            instrument(database, out.setdefault(f"{key}stages", {}))
+        t1 = time.perf_counter()
+        report = ingest_files(database, "calls", [str(path)], IngestOptions())
+        out[f"{key}seconds"] = time.perf_counter() - t1
+        if report.failures:
+            raise SystemExit(f"ingest failed: {report.failures}")
+        f = report.files[0]
+        out[f"{key}counts"] = dict(rows_read=f.rows_read, kept=f.kept, rejected=f.rejected,
+                                   duplicates=f.duplicates, contacts=report.contacts)
     database.close()
-    if report.failures:
-        raise SystemExit(f"ingest failed: {report.failures}")
-    f = report.files[0]
-    counts = {"rows_read": f.rows_read, "kept": f.kept, "rejected": f.rejected, "duplicates": f.duplicates,
-              "contacts": report.contacts}
-    return {"seconds": t2 - t1, "open_to_close": time.perf_counter() - t0, "counts": counts,
-            "rss_mb": max_rss_mb(), "stages": timings}
+    return {**out, "open_to_close": time.perf_counter() - t0, "rss_mb": max_rss_mb()}
 
 
-def instrument(database, timings: dict[str, float]) -> None:
-    """Time package functions (inclusive) and each SQL statement, by wrapping them in this process only."""
+def instrument(database, timings: dict) -> None:
+    """Wrap package functions and SQL statements (this process only): inclusive seconds, peak RSS after."""
     import importlib
 
     def timed(label, fn):
@@ -146,28 +136,28 @@ def instrument(database, timings: dict[str, float]) -> None:
             try:
                 return fn(*args, **kwargs)
             finally:
-                timings[label] = timings.get(label, 0.0) + time.perf_counter() - t
+                seconds, _ = timings.get(label, (0.0, 0.0))
+                timings[label] = (seconds + time.perf_counter() - t, max_rss_mb())
+        wrapper.unwrapped = fn = getattr(fn, "unwrapped", fn)  # re-instrumenting replaces, never nests
         return wrapper
 
-    for module, name in [("ingest", "file_bytes"), ("ingest", "read_asterisk"), ("ingest.encoding", "to_utf8"),
-                         ("ingest.csvread", "sample_rows"), ("ingest.asterisk", "detect_layout"),
-                         ("ingest.csvread", "read_csv_rows"), ("ingest.csvread", "_arrow_parse"),
-                         ("ingest.csvread", "_place_lines"), ("ingest.calls", "canonical_table"),
-                         ("ingest", "store_calls"), ("ingest.calls", "_register_identities"),
-                         ("ingest.calls", "identify_values"), ("ingest.calls", "write_rejects"),
-                         ("ingest.filelog", "write_log"), ("contacts", "rebuild")]:
-        mod = importlib.import_module(f"kasuhara_metrics.{module}")
-        setattr(mod, name, timed(f"{module}.{name}", getattr(mod, name)))
+    for name in ("ingest.file_bytes ingest.read_asterisk ingest.encoding.to_utf8 ingest.csvread.sample_rows "
+                 "ingest.asterisk.detect_layout ingest.csvread.read_csv_rows ingest.csvread._arrow_parse "
+                 "ingest.csvread._place_lines ingest.calls.canonical_table ingest.store_calls "
+                 "ingest.calls._register_identities ingest.calls.identify_values ingest.calls.write_rejects "
+                 "ingest.filelog.write_log contacts.rebuild").split():
+        mod, attr = importlib.import_module(f"kasuhara_metrics.{name.rsplit('.', 1)[0]}"), name.rsplit(".", 1)[1]
+        setattr(mod, attr, timed(name, getattr(mod, attr)))
 
     class TimedConnection:
         def __init__(self, con):
-            self._con = con
+            self._con = getattr(con, "_con", con)
 
         def __getattr__(self, name):
             return getattr(self._con, name)
 
         def execute(self, sql, *args):
-            return timed("sql: " + " ".join(sql.split())[:70], self._con.execute)(sql, *args)
+            return timed("sql: " + " ".join(sql.split())[:60], self._con.execute)(sql, *args)
 
     database.con = TimedConnection(database.con)
 
@@ -185,9 +175,14 @@ def machine() -> str:
 
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     mem = int(next(l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal"))) / 2**20
-    return (f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}, {cpu}), {mem:.0f} GiB RAM; "
-            f"Python {platform.python_version()}; DuckDB {duckdb.__version__}; "
-            f"{platform.platform()}; {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
+    return (f"nproc {len(os.sched_getaffinity(0))} ({cpu}), {mem:.0f} GiB RAM; Python {platform.python_version()}; "
+            f"DuckDB {duckdb.__version__}; {platform.platform()}; {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
+
+
+def stage_table(timings: dict) -> str:
+    rows = sorted(timings.items(), key=lambda kv: -kv[1][0])
+    return "| stage | s | peak RSS MB after |\n|---|---:|---:|\n" + "\n".join(
+        f"| {k} | {s:.2f} | {m:.0f} |" for k, (s, m) in rows if s >= 0.01)
 
 
 def main() -> None:
@@ -206,10 +201,11 @@ def main() -> None:
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     csv = args.workdir / f"Master-{args.rows}.csv"
-    if not csv.exists():
-        t = time.perf_counter()
-        generate(csv, args.rows)
-        print(f"generated {csv} ({csv.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t:.1f} s")
+    for path, rows, seed in ((csv, args.rows, 20251001), (args.workdir / INCREMENT, 2000, 7)):
+        if not path.exists():  # the row count is in the name; a partial file is never renamed into place
+            t = time.perf_counter()
+            generate(path, rows, seed)
+            print(f"generated {path} in {time.perf_counter() - t:.1f} s")
     csv.read_bytes()  # page cache warm for both contenders
     results: dict[str, list[dict]] = {"baseline": [], "ingest": []}
     for i in range(args.repeat):
@@ -217,49 +213,42 @@ def main() -> None:
             r = child(mode, csv, args.workdir / f"{mode}.duckdb")
             results[mode].append(r)
             print(f"  run {i + 1} {mode:8} {r['seconds']:7.2f} s  peak RSS {r['rss_mb']:6.0f} MB", flush=True)
-    for r in results["baseline"]:
-        assert r["rows"] == args.rows, f"baseline loaded {r['rows']} rows, expected {args.rows}"
+    assert all(r["rows"] == args.rows for r in results["baseline"]), "baseline lost rows"
     c = results["ingest"][0]["counts"]
     ok = c["rows_read"] == c["kept"] + c["rejected"] + c["duplicates"] == args.rows
-    check = (f"rows read {c['rows_read']} = kept {c['kept']} + rejected {c['rejected']} + duplicates "
-             f"{c['duplicates']}: {'OK' if ok else 'MISMATCH'}; contacts {c['contacts']}")
+    check = (f"rows read {c['rows_read']:,} = kept {c['kept']:,} + rejected {c['rejected']:,} + duplicates "
+             f"{c['duplicates']:,}: {'OK' if ok else 'MISMATCH'}; {c['contacts']:,} contacts")
     print(check)
-    stages = child("stages", csv, args.workdir / "stages.duckdb")
+    st = child("stages", csv, args.workdir / "stages.duckdb")
 
     med = {m: statistics.median(r["seconds"] for r in rs) for m, rs in results.items()}
     wall = {m: statistics.median(r["open_to_close"] for r in rs) for m, rs in results.items()}
     rss = {m: max(r["rss_mb"] for r in rs) for m, rs in results.items()}
     runs = {m: ", ".join(f"{r['seconds']:.2f}" for r in rs) for m, rs in results.items()}
-    table = "\n".join([
-        "| rows | baseline median s | ingest median s | ratio ingest/baseline | baseline peak RSS MB "
-        "| ingest peak RSS MB | baseline runs s | ingest runs s |",
-        "|---:|---:|---:|---:|---:|---:|---|---|",
-        f"| {args.rows:,} | {med['baseline']:.2f} | {med['ingest']:.2f} | {med['ingest'] / med['baseline']:.1f}x "
-        f"| {rss['baseline']:.0f} | {rss['ingest']:.0f} | {runs['baseline']} | {runs['ingest']} |",
-    ])
-    stage_rows = "\n".join(f"| {k} | {v:.2f} |" for k, v in
-                           sorted(stages["stages"].items(), key=lambda kv: -kv[1]) if v >= 0.01)
     text = f"""# Ingest benchmark
 
-`python bench/ingest_bench.py --rows {args.rows} --repeat {args.repeat}` - {machine()}
+`python bench/ingest_bench.py --rows {args.rows} --repeat {args.repeat}`: {machine()}
 
-Synthetic cdr_csv-18 `Master.csv`, {csv.stat().st_size / 2**20:.0f} MiB. Times are medians of {args.repeat}
-alternating runs, each in a fresh process and a fresh database file: baseline is the
-`CREATE TABLE ... AS SELECT * FROM read_csv(...)` statement, ingest the `ingest_files` call
-(including the contacts rebuild). Peak RSS is the largest ru_maxrss of a measurement process.
-Median connect-to-close time: baseline {wall['baseline']:.2f} s, ingest {wall['ingest']:.2f} s.
+Synthetic cdr_csv-18 `Master.csv`, {csv.stat().st_size / 2**20:.0f} MiB. Medians of {args.repeat} alternating runs, each in
+a fresh process and database file. Baseline: the `CREATE TABLE raw AS SELECT * FROM read_csv(...)`
+statement; ingest: the `ingest_files` call (contacts rebuild included). Peak RSS: the largest
+ru_maxrss of the measurement processes. Median connect-to-close: baseline {wall['baseline']:.2f} s, ingest {wall['ingest']:.2f} s.
 
-{table}
+| rows | baseline median s | ingest median s | ratio ingest/baseline | baseline peak RSS MB | ingest peak RSS MB | baseline runs s | ingest runs s |
+|---:|---:|---:|---:|---:|---:|---|---|
+| {args.rows:,} | {med['baseline']:.2f} | {med['ingest']:.2f} | {med['ingest'] / med['baseline']:.1f}x | {rss['baseline']:.0f} | {rss['ingest']:.0f} | {runs['baseline']} | {runs['ingest']} |
 
 Correctness: {check}.
 
-## Stages of one instrumented ingest ({stages['seconds']:.2f} s in total)
+## Stages of one instrumented ingest ({st['seconds']:.2f} s)
 
-Inclusive times: a function's figure contains the functions and SQL it calls.
+Inclusive times (a function's figure contains what it calls); single run, so noisier than the medians.
 
-| stage | s |
-|---|---:|
-{stage_rows}
+{stage_table(st['stages'])}
+
+## Then a 2,000-row file into that database ({st['increment_seconds']:.2f} s, single run)
+
+{stage_table(st['increment_stages'])}
 """
     print("\n" + text)
     (HERE / "results-ingest.md").write_text(text, encoding="utf-8")

@@ -76,7 +76,7 @@ def working_days(first: datetime, days: int) -> list[datetime]:
     return [first + timedelta(days=d) for d in range(days) if (first + timedelta(days=d)).weekday() < 5]
 
 
-def ward_calls(rng: random.Random) -> tuple[list[str], list[str], dict[str, str]]:
+def ward_calls(rng: random.Random) -> tuple[list[str], list[str], list[str]]:
     """September's Master.csv (18 columns) and an overlapping re-sent export into October."""
     residents = [mobile(rng) for _ in range(120)] + [f"03{rng.randint(3000, 6999)}{rng.randint(1000, 9999)}" for _ in range(30)]
     ast = Asterisk(100)
@@ -129,7 +129,7 @@ def ward_calls(rng: random.Random) -> tuple[list[str], list[str], dict[str, str]
     lines = [text for _, text in ast.rows]
     september = [text for when, text in ast.rows if when.month == 9]
     resent = [text for when, text in ast.rows if when >= datetime(2026, 9, 24)]  # overlaps September's last week
-    return september, resent, {}
+    return september, resent, residents
 
 
 def with_damage(lines: list[str]) -> list[bytes]:
@@ -251,13 +251,14 @@ def main() -> None:
     (OUT / "visits").mkdir(exist_ok=True)
     with open(OUT / "departments.csv", "w", encoding="utf-8", newline="") as handle:
         handle.write("number,department\n" + "".join(f"{n},{d}\n" for n, d in DEPARTMENTS))
-    september, resent, _ = ward_calls(rng)
+    september, resent, residents = ward_calls(rng)
     (OUT / "asterisk" / "Master-2026-09.csv").write_bytes(b"\n".join(with_damage(september)) + b"\n")
     (OUT / "asterisk" / "Master-2026-10-resent.csv").write_text("\n".join(resent) + "\n", encoding="utf-8")
     for name, lines in small_layouts(rng).items():
         (OUT / "asterisk" / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     (OUT / "pbx" / "calls-cp932.csv").write_bytes(pbx_export(rng).encode("cp932"))
-    shared = [mobile(rng) for _ in range(5)]
+    # Residents who both call and visit: one requester across channels.
+    shared = residents[:3] + [mobile(rng) for _ in range(2)]
     (OUT / "visits" / "visits-2026-09.csv").write_bytes(b"\xef\xbb\xbf" + visits(rng, 9, 0, shared).encode("utf-8"))
     (OUT / "visits" / "visits-2026-10-cp932.csv").write_bytes(visits(rng, 10, 0, shared).encode("cp932"))
 

@@ -73,35 +73,45 @@ _INT = re.compile(r"^-?\d+$")
 _UNIQUEID = re.compile(r"^(\S+-)?\d{9,10}\.\d+$")
 
 
-def _row_score(layout: Layout, fields: list[str]) -> float:
-    """How well one row's values fit the layout: 1.0 is a perfect fit."""
+def _row_fits(layout: Layout, fields: list[str]) -> bool:
+    """Dates, durations and a disposition word where the layout puts them."""
     if len(fields) != layout.width:
-        return 0.0
-    checks = [
-        bool(_DATE.match(fields[layout.index("start")])),
-        bool(_DATE.match(fields[layout.index("end")])),
-        fields[layout.index("answer")] == "" or bool(_DATE.match(fields[layout.index("answer")])),
-        bool(_INT.match(fields[layout.index("duration")])),
-        bool(_INT.match(fields[layout.index("billsec")])),
-        fields[layout.index("disposition")].upper() in DISPOSITIONS,
-    ]
-    for name in ("uniqueid", "linkedid"):
+        return False
+    return (
+        bool(_DATE.match(fields[layout.index("start")]))
+        and bool(_DATE.match(fields[layout.index("end")]))
+        and (fields[layout.index("answer")] == "" or bool(_DATE.match(fields[layout.index("answer")])))
+        and bool(_INT.match(fields[layout.index("duration")]))
+        and bool(_INT.match(fields[layout.index("billsec")]))
+        and fields[layout.index("disposition")].upper() in DISPOSITIONS
+    )
+
+
+def _id_evidence(layout: Layout, fields: list[str]) -> int:
+    """+1 for each id column that looks like one, -1 for each that does not: tells 17u from 17f."""
+    evidence = 0
+    for name, pattern in (("uniqueid", _UNIQUEID), ("linkedid", _UNIQUEID), ("sequence", _INT)):
         position = layout.index(name)
-        if position is not None:
-            checks.append(bool(_UNIQUEID.match(fields[position])) or (name == "linkedid" and fields[position] == ""))
-    position = layout.index("sequence")
-    if position is not None:
-        checks.append(bool(_INT.match(fields[position])))
-    return sum(checks) / len(checks)
+        if position is not None and fields[position]:
+            evidence += 1 if pattern.match(fields[position]) else -1
+    return evidence
+
+
+def _best_layout(rows: list[list[str]]) -> Layout | None:
+    best: tuple[int, int, int, Layout] | None = None
+    for order, layout in enumerate(LAYOUTS):
+        fitting = [fields for fields in rows if _row_fits(layout, fields)]
+        if not fitting:
+            continue
+        rank = (len(fitting), sum(_id_evidence(layout, fields) for fields in fitting), -order, layout)
+        if best is None or rank[:3] > best[:3]:
+            best = rank
+    return best[3] if best else None
 
 
 def layout_for_row(fields: list[str]) -> Layout | None:
-    """The best layout for a single row, if it fits one well."""
-    scored = [(_row_score(layout, fields), layout) for layout in LAYOUTS if layout.width == len(fields)]
-    scored = [item for item in scored if item[0] >= 0.99]
-    if not scored:
-        return None
-    return max(scored, key=lambda item: (item[0], -LAYOUTS.index(item[1])))[1]
+    """The best layout for a single row, if it fits one."""
+    return _best_layout([fields])
 
 
 def detect_layout(path: str, rows: list[tuple[int, list[str]]]) -> Layout:
@@ -113,11 +123,7 @@ def detect_layout(path: str, rows: list[tuple[int, list[str]]]) -> Layout:
     rows = [(line, fields) for line, fields in rows if any(f.strip() for f in fields)]
     if not rows:
         raise InputFileError(f"{path} has no rows - is it empty?", SourceLocation(path))
-    best: tuple[int, int, Layout] | None = None
-    for order, layout in enumerate(LAYOUTS):
-        fitting = sum(1 for _, fields in rows if _row_score(layout, fields) >= 0.99)
-        if fitting and (best is None or fitting > best[0]):
-            best = (fitting, -order, layout)
+    best = _best_layout([fields for _, fields in rows])
     if best is None:
         line, fields = rows[0]
         raise InputFileError(
@@ -127,7 +133,7 @@ def detect_layout(path: str, rows: list[tuple[int, list[str]]]) -> Layout:
             "(see data/samples/mapping-example.toml)",
             SourceLocation(path, line),
         )
-    return best[2]
+    return best
 
 
 def read_asterisk(path: str, raw: bytes, encoding: str = "auto"):

@@ -1,0 +1,5 @@
+"""`python -m kasuhara_metrics` runs the `kasuhara` command."""
+
+from .cli import main
+
+main()

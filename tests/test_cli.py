@@ -1,0 +1,153 @@
+"""The `kasuhara` command as a user meets it: exit codes, one-line errors, read-only queries."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from kasuhara_metrics.cli import main
+
+from .conftest import FILES, write
+from .helpers import cdr18
+
+
+@pytest.fixture
+def run(db_path):
+    runner = CliRunner()
+
+    def invoke(*args, **kwargs):
+        return runner.invoke(main, ["--db", db_path, *args], catch_exceptions=False, **kwargs)
+
+    return invoke
+
+
+def test_ingest_prints_one_summary_line_per_file(run):
+    result = run("ingest", "calls", str(FILES / "asterisk" / "cdr_csv-18.csv"), str(FILES / "asterisk" / "cdr_csv-16.csv"))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].endswith("cdr_csv-18.csv: asterisk-cdr_csv-18, utf-8: 2 rows read, 2 kept, 0 rejected, 0 duplicates")
+    assert lines[1].endswith("cdr_csv-16.csv: asterisk-cdr_csv-16, utf-8: 3 rows read, 3 kept, 0 rejected, 0 duplicates")
+    again = run("ingest", "calls", str(FILES / "asterisk" / "cdr_csv-18.csv"))
+    assert "already ingested (same content as" in again.output
+
+
+def test_a_missing_file_fails_with_the_file_and_the_fix_and_others_still_load(run, tmp_path):
+    result = run("ingest", "calls", str(tmp_path / "nope.csv"), str(FILES / "asterisk" / "cdr_csv-18.csv"))
+    assert result.exit_code == 1
+    assert "nope.csv does not exist - check the path" in result.output
+    assert "2 kept" in result.output
+
+
+def test_an_unknown_format_names_the_line_and_suggests_a_mapping(run, tmp_path):
+    path = write(tmp_path, "calls.csv", "日時,番号\n2026/09/01 9:00,09012345678\n")
+    result = run("ingest", "calls", str(path))
+    assert result.exit_code == 1
+    assert "calls.csv does not look like an Asterisk CDR file" in result.output
+    assert "--mapping FILE" in result.output and "calls.csv:1" in result.output
+
+
+def test_a_bad_mapping_is_reported_before_any_file_is_read(run, tmp_path):
+    mapping = write(tmp_path, "m.toml", "[columns]\nstart = '日時'\n")
+    result = run("ingest", "calls", "--mapping", str(mapping), str(tmp_path / "never-read.csv"))
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: name the caller") and "m.toml:1" in result.output
+
+
+def test_conflicting_options_are_refused(run, tmp_path):
+    result = run("ingest", "calls", "--mapping", "m.toml", "--encoding", "cp932", "x.csv")
+    assert result.exit_code == 2 and "Use just one of --mapping or --encoding" in result.output
+
+
+@pytest.fixture
+def loaded(run, tmp_path):
+    lines = [cdr18("09012345678", datetime(2026, 9, 1, 9, m)) for m in (0, 10, 20)]
+    assert run("ingest", "calls", str(write(tmp_path, "c.csv", "\n".join(lines) + "\n"))).exit_code == 0
+    return run
+
+
+def test_query_outputs_csv_and_json(loaded):
+    csv_out = loaded("query", "SELECT count(*) AS n FROM contacts", "--format", "csv")
+    assert csv_out.output == "n\n3\n"
+    js = json.loads(loaded("query", "SELECT caller_class, count(*) AS n FROM calls GROUP BY ALL", "--format", "json").output)
+    assert js == [{"caller_class": "external", "n": 3}]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["DELETE FROM call_legs", "INSERT INTO meta VALUES ('x', 'y')", "DROP VIEW calls", "CREATE TABLE t (x INT)",
+     "COPY call_legs TO '/tmp/kasuhara-leak.csv'", "ATTACH '/tmp/other.duckdb' AS other", "SET enable_external_access = true"],
+)
+def test_query_cannot_change_data_or_carry_it_off(loaded, sql):
+    result = loaded("query", sql)
+    assert result.exit_code == 1
+    assert "kasuhara query is read-only" in result.output
+    assert loaded("query", "SELECT count(*) FROM call_legs", "--format", "csv").output == "count_star()\n3\n"
+
+
+def test_query_reports_sql_errors_plainly(loaded):
+    result = loaded("query", "SELECT nope FROM calls")
+    assert result.exit_code == 1 and result.output.startswith("Error: query failed:")
+
+
+def test_lookup_gives_the_pseudonym_of_any_written_form(loaded):
+    plain = json.loads(loaded("lookup", "09012345678", "--format", "json").output)[0]
+    e164 = json.loads(loaded("lookup", "+81 90-1234-5678", "--format", "json").output)[0]
+    assert plain["requester"] == e164["requester"] and plain["requester"].startswith("R")
+    assert plain["calls"] == 3
+    withheld = json.loads(loaded("lookup", "非通知", "--format", "json").output)[0]
+    assert withheld["class"] == "withheld" and withheld["requester"] is None
+
+
+def test_lookup_without_the_secret_is_refused(loaded, monkeypatch):
+    monkeypatch.delenv("KASUHARA_SECRET")
+    result = loaded("lookup", "09012345678")
+    assert result.exit_code == 1 and "no pseudonym secret" in result.output
+
+
+def test_status_counts(loaded):
+    out = json.loads(loaded("status", "--format", "json").output)
+    counts = {row["what"]: row["count"] for row in out}
+    assert counts["rows read"] == 3 and counts["contacts"] == 3 and counts["requesters"] == 1
+
+
+def test_no_raw_phone_number_reaches_the_analytics_views(loaded):
+    for view in ("calls", "contacts", "requesters", "visits", "ingest_log"):
+        out = loaded("query", f"SELECT * FROM {view}", "--format", "csv").output
+        assert "12345678" not in out and "9012345678" not in out
+
+
+def test_a_busy_database_exits_with_a_tempfail_code(run, db_path):
+    import subprocess
+    import sys
+
+    run("migrate")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({db_path!r}); print('ready', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        result = run("ingest", "calls", str(FILES / "asterisk" / "cdr_csv-18.csv"))
+        assert result.exit_code == 75 and "in use by another process" in result.output
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def _commands(group: click.Group, prefix=()):
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, prefix + (name,))
+        else:
+            yield prefix + (name,)
+
+
+@pytest.mark.parametrize("path", list(_commands(main)), ids=" ".join)
+def test_every_command_documents_an_example(path):
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output and "kasuhara " in result.output.split("Example:")[1]

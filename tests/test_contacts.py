@@ -1,0 +1,79 @@
+"""contacts.py: legs become contacts; transfers and forks are one contact; nobody's calls stay apart."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from .conftest import ingest, rows, write
+from .helpers import cdr18
+
+T = datetime(2026, 9, 1, 10, 0, 0)
+
+
+def load(db, tmp_path, lines):
+    ingest(db, "calls", write(tmp_path, f"c{len(lines)}.csv", "\n".join(lines) + "\n"))
+
+
+def test_a_transfer_written_as_two_records_is_one_contact(db, tmp_path):
+    # No linkedid (16 columns): the second leg starts when the first ends.
+    first = cdr18("09012345678", T, dst="201", talk=90, uniqueid="a.1")
+    second = cdr18("09012345678", T + timedelta(seconds=95), dst="231", ring=0, talk=240, uniqueid="a.2")
+    ingest(db, "departments", write(tmp_path, "d.csv", "201,区民課\n231,税務課\n"))
+    load(db, tmp_path, [first, second])
+    assert rows(db, "SELECT legs, talk_s, span_s, department, source_ids FROM contacts") == [
+        (2, 330, 335, "税務課", ["a.1", "a.2"])
+    ]
+
+
+def test_talk_time_is_the_union_of_answered_intervals(db, tmp_path):
+    # An attended transfer: the second leg's talk overlaps the first's by 30 seconds.
+    first = cdr18("09012345678", T, talk=120, ring=0, uniqueid="b.1")
+    second = cdr18("09012345678", T + timedelta(seconds=90), talk=100, ring=0, dst="231", uniqueid="b.2")
+    load(db, tmp_path, [first, second])
+    assert rows(db, "SELECT legs, talk_s FROM contacts") == [(2, 190)]
+
+
+def test_a_redial_after_hanging_up_is_a_new_contact(db, tmp_path):
+    first = cdr18("09012345678", T, talk=60, ring=0)
+    again = cdr18("09012345678", T + timedelta(seconds=62), talk=60, ring=0)
+    load(db, tmp_path, [first, again])
+    assert rows(db, "SELECT count(*), count(DISTINCT requester_key) FROM contacts") == [(2, 1)]
+
+
+def test_busy_retries_are_separate_unanswered_contacts(db, tmp_path):
+    lines = [cdr18("09012345678", T + timedelta(minutes=m), disposition="BUSY", talk=10) for m in range(4)]
+    load(db, tmp_path, lines)
+    assert rows(db, "SELECT count(*), bool_or(answered), any_value(outcome) FROM contacts") == [(4, False, "busy")]
+
+
+def test_withheld_callers_are_never_merged_or_given_a_requester(db, tmp_path):
+    lines = [cdr18("", T + timedelta(seconds=s), clid='"" <>', talk=300, uniqueid=f"w.{s}") for s in (0, 10, 20)]
+    lines.append(cdr18("anonymous", T, clid='"anonymous" <anonymous>', talk=300, uniqueid="w.x"))
+    load(db, tmp_path, lines)
+    assert rows(db, "SELECT count(*), count(requester_key), max(legs) FROM contacts") == [(4, 0, 1)]
+    assert rows(db, "SELECT count(*) FROM requesters") == [(0,)]
+
+
+def test_staff_calls_and_outbound_calls_belong_to_no_requester(db, tmp_path):
+    lines = [
+        cdr18("221", T, dst="231", dcontext="from-internal", uniqueid="s.1"),
+        cdr18("241", T, dst="09012345678", dcontext="from-internal", uniqueid="s.2"),
+        cdr18("0312345678", T, dst="201", dcontext="from-internal", uniqueid="s.3"),
+    ]
+    load(db, tmp_path, lines)
+    assert rows(db, "SELECT direction, caller_class, requester_key FROM contacts ORDER BY source_ids") == [
+        ("internal", "internal", None),
+        ("outbound", "internal", None),
+        ("internal", "internal", None),
+    ]
+    # The resident's number dialled by staff is not stored in clear.
+    assert rows(db, "SELECT count(*) FROM call_legs WHERE dialled LIKE '%12345678%'") == [(0,)]
+
+
+def test_linkedid_groups_legs_of_one_call(db, tmp_path):
+    from .conftest import FILES
+
+    ingest(db, "calls", FILES / "asterisk" / "forked-21.csv")
+    assert rows(db, "SELECT contact_id, legs, outcome, talk_s, span_s FROM contacts") == [
+        ("call:1788760800.12", 3, "answered", 180, 187)
+    ]

@@ -1,0 +1,70 @@
+"""db.py: schema version and migrations, read-only access, one writer at a time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from kasuhara_metrics.db import SCHEMA_VERSION, connect, schema_version
+from kasuhara_metrics.errors import DatabaseBusy, DatabaseError
+
+
+def test_a_new_database_is_created_at_the_current_schema(db_path):
+    with connect(db_path) as db:
+        assert schema_version(db.con) == SCHEMA_VERSION
+    with connect(db_path) as db:  # opening again applies nothing twice
+        assert db.con.execute("SELECT count(*) FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+
+
+def test_reading_a_missing_database_says_what_to_do(tmp_path):
+    with pytest.raises(DatabaseError, match="does not exist - ingest some files first"):
+        connect(str(tmp_path / "none.duckdb"), read_only=True)
+
+
+def test_a_database_from_a_newer_release_is_refused(db_path):
+    with connect(db_path) as db:
+        db.con.execute("INSERT INTO schema_version VALUES (?, now())", [SCHEMA_VERSION + 1])
+    with pytest.raises(DatabaseError, match="newer than this kasuhara understands"):
+        connect(db_path)
+    with pytest.raises(DatabaseError, match="newer than this kasuhara understands"):
+        connect(db_path, read_only=True)
+
+
+def test_an_older_database_is_upgraded_in_place(db_path, monkeypatch):
+    from kasuhara_metrics import db as db_module
+
+    extra = "CREATE TABLE upgrade_marker (x INTEGER); INSERT INTO upgrade_marker VALUES (42);"
+    with connect(db_path) as db:
+        db.con.execute("CREATE TABLE keep_me AS SELECT 7 AS x")
+    monkeypatch.setattr(db_module, "MIGRATIONS", db_module.MIGRATIONS + [extra])
+    monkeypatch.setattr(db_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    with pytest.raises(DatabaseError, match="run any ingest command"):
+        connect(db_path, read_only=True)
+    with connect(db_path) as db:
+        assert db.con.execute("SELECT * FROM upgrade_marker").fetchall() == [(42,)]
+        assert db.con.execute("SELECT * FROM keep_me").fetchall() == [(7,)]
+        assert schema_version(db.con) == SCHEMA_VERSION + 1
+
+
+def test_a_second_writer_process_is_told_the_database_is_busy(db_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({db_path!r}); print('ready', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(DatabaseBusy, match="in use by another process"):
+            connect(db_path)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_read_only_connections_cannot_write(db_path):
+    connect(db_path).close()
+    with connect(db_path, read_only=True) as db:
+        with pytest.raises(duckdb.Error):
+            db.con.execute("DELETE FROM ingest_log")

@@ -1,0 +1,143 @@
+"""The bundled synthetic ward (data/samples): everything ingests, every row is accounted for.
+
+The samples hold transfers, withheld callers, staff and outbound calls, busy retries, one
+resident written in several number formats, a re-sent overlapping export, malformed rows, a
+stray non-UTF-8 byte, a CP932 PBX export and visits in UTF-8 with BOM and in CP932.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+
+from kasuhara_metrics.identity import classify_number
+from kasuhara_metrics.ingest import IngestOptions, ingest_files
+from kasuhara_metrics.ingest.mapped_csv import load_mapping
+from kasuhara_metrics.site import SiteSettings
+
+from .conftest import SAMPLES, rows, scalar
+
+ASTERISK = sorted((SAMPLES / "asterisk").glob("*.csv"))
+
+
+@pytest.fixture(scope="module")
+def ward(tmp_path_factory):
+    from kasuhara_metrics.db import connect
+
+    os.environ["KASUHARA_SECRET"] = "sample-ward-secret-0123456789abcdef"
+    db = connect(str(tmp_path_factory.mktemp("ward") / "ward.duckdb"))
+    reports = [
+        ingest_files(db, "departments", [str(SAMPLES / "departments.csv")], IngestOptions()),
+        ingest_files(db, "calls", [str(p) for p in ASTERISK], IngestOptions()),
+        ingest_files(db, "calls", [str(SAMPLES / "pbx" / "calls-cp932.csv")],
+                     IngestOptions(mapping=load_mapping(SAMPLES / "mapping-example.toml"))),
+        ingest_files(db, "visits", [str(p) for p in sorted((SAMPLES / "visits").glob("*.csv"))], IngestOptions()),
+    ]
+    yield db, [f for r in reports for f in r.files], [e for r in reports for e in r.failures]
+    db.close()
+
+
+def test_every_sample_file_ingests_and_every_row_is_accounted_for(ward):
+    db, files, failures = ward
+    assert failures == []
+    assert len(files) == 1 + len(ASTERISK) + 1 + 2
+    for result in files:
+        assert result.rows_read == result.kept + result.rejected + result.duplicates, result
+        nonblank = sum(1 for line in open(result.path, "rb").read().splitlines() if line.strip())
+        header = 1 if result.kind in ("visits", "departments") or result.format.startswith("mapped") else 0
+        assert result.rows_read == nonblank - header, result.path
+    assert scalar(db, "SELECT sum(rows_read) - sum(kept + rejected + duplicates) FROM ingest_log") == 0
+    assert scalar(db, "SELECT count(*) FROM rejects") == sum(f.rejected for f in files)
+
+
+def test_each_asterisk_layout_is_recognised(ward):
+    _, files, _ = ward
+    formats = {f.path.rsplit("/", 1)[1]: f.format for f in files if f.format.startswith("asterisk")}
+    assert formats == {
+        "Master-16col.csv": "asterisk-cdr_csv-16",
+        "Master-17col.csv": "asterisk-cdr_csv-17u",
+        "Master-2026-09.csv": "asterisk-cdr_csv-18",
+        "Master-2026-10-resent.csv": "asterisk-cdr_csv-18",
+        "Master-21col.csv": "asterisk-cdr_csv-21",
+        "cdr-custom.csv": "asterisk-cdr_custom-19",
+    }
+
+
+def test_the_resent_export_adds_only_what_september_did_not_have(ward):
+    _, files, _ = ward
+
+    def keys(name):
+        # A record is the same whatever its caller's display name says.
+        with open(SAMPLES / "asterisk" / name, encoding="utf-8", errors="replace", newline="") as handle:
+            return [tuple(f for i, f in enumerate(row) if i != 4) for row in csv.reader(handle) if len(row) == 18]
+
+    september = set(keys("Master-2026-09.csv"))
+    resent = keys("Master-2026-10-resent.csv")
+    result = next(f for f in files if f.path.endswith("Master-2026-10-resent.csv"))
+    assert result.duplicates == sum(1 for k in resent if k in september) > 50
+    assert result.kept == sum(1 for k in resent if k not in september) > 0
+
+
+def test_the_damaged_september_file_keeps_good_rows_and_rejects_the_bad_ones(ward):
+    db, files, _ = ward
+    result = next(f for f in files if f.path.endswith("Master-2026-09.csv"))
+    assert result.rejected == 4 and "undecodable bytes replaced" in "; ".join(result.notes)
+    reasons = [r[0] for r in rows(db, "SELECT reason FROM rejects WHERE path LIKE '%Master-2026-09.csv' ORDER BY line")]
+    assert reasons[0].startswith("start time '2026-09-31 25:00:00'")
+    assert reasons[1].startswith("has 6 fields")
+    assert reasons[2].startswith("unbalanced quotes")
+    assert reasons[3] == "record has no values"
+
+
+def test_withheld_staff_and_outbound_calls_never_make_a_requester(ward):
+    db, _, _ = ward
+    assert scalar(db, "SELECT count(*) FROM contacts WHERE caller_class = 'withheld'") > 30
+    assert scalar(db, "SELECT count(*) FROM contacts WHERE direction IN ('internal', 'outbound')") > 20
+    assert scalar(db, """SELECT count(*) FROM contacts
+                         WHERE requester_key IS NOT NULL AND (caller_class IN ('withheld', 'internal', 'unusable')
+                               OR direction IN ('internal', 'outbound'))""") == 0
+    notes = {r[0] for r in rows(db, "SELECT DISTINCT caller_note FROM call_legs WHERE caller_class = 'withheld'")}
+    assert {"empty", "非通知", "公衆電話", "anonymous", "表示圏外"} <= notes
+
+
+def test_transfers_are_one_contact_ending_in_the_final_department(ward):
+    db, _, _ = ward
+    transfers = rows(db, "SELECT department, legs FROM contacts WHERE channel = 'call' AND legs = 2 AND requester_key IS NOT NULL")
+    assert len(transfers) >= 20 and {d for d, _ in transfers} == {"税務課"}
+
+
+def test_one_resident_in_several_written_forms_is_one_requester(ward):
+    db, _, _ = ward
+    site = SiteSettings()
+    path = SAMPLES / "asterisk" / "Master-2026-09.csv"
+    by_number: dict[str, dict[str, list[int]]] = {}
+    for line, text in enumerate(path.read_bytes().decode("utf-8", errors="replace").splitlines(), start=1):
+        fields = next(csv.reader([text]))
+        if len(fields) != 18 or not fields[1]:
+            continue
+        canonical = classify_number(fields[1], site).canonical
+        form = "plain" if fields[1].isdigit() else "formatted"
+        by_number.setdefault(canonical, {}).setdefault(form, []).append(line)
+    both = {n: forms for n, forms in by_number.items() if len(forms) == 2}
+    assert len(both) >= 5
+    file_id = scalar(db, "SELECT file_id FROM ingest_log WHERE path LIKE '%Master-2026-09.csv'")
+    for forms in both.values():
+        lines = forms["plain"] + forms["formatted"]
+        keys = rows(db, "SELECT DISTINCT caller_key FROM call_legs WHERE file_id = ? AND list_contains(?, line)", [file_id, lines])
+        assert len(keys) == 1 and keys[0][0].startswith("R")
+    assert scalar(db, "SELECT count(*) FROM requesters WHERE calls > 0 AND visits > 0") >= 1, "seen by phone and at the counter"
+
+
+def test_the_demo_script_runs_and_skips_what_it_already_ingested(tmp_path):
+    env = dict(os.environ, KASUHARA_BIN=f"{sys.executable} -m kasuhara_metrics", KASUHARA_SECRET="demo-secret-0123456789abcdef")
+    script = SAMPLES.parent.parent / "scripts" / "demo.sh"
+    db = str(tmp_path / "demo.duckdb")
+    first = subprocess.run(["bash", str(script), db], capture_output=True, text=True, env=env, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "rows read" in first.stdout and "requester_key" in first.stdout
+    second = subprocess.run(["bash", str(script), db], capture_output=True, text=True, env=env, timeout=300)
+    assert second.returncode == 0 and second.stdout.count("already ingested") == 10
