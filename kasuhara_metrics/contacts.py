@@ -69,21 +69,26 @@ def rebuild(db: Database, site: SiteSettings) -> int:
     con.register("_internal_contexts", pa.table({"context": pa.array(list(site.internal_contexts), pa.string())}))
     con.register("_machine_apps", pa.table({"app": pa.array(list(site.machine_apps), pa.string())}))
     try:
-        con.execute(_LEGS_SQL)
-        con.execute(_UNITS_SQL)
+        for statement in _CALL_CONTACT_STEPS:
+            con.execute(statement)
         con.execute("DELETE FROM contacts")
-        con.execute(_CALL_CONTACTS_SQL)
+        con.execute(_SIMPLE_CONTACTS_SQL)
+        con.execute(_MERGED_CONTACTS_SQL)
         con.execute(_VISIT_CONTACTS_SQL)
     finally:
         unregister_all(con, "_internal_contexts", "_machine_apps")
-        drop_temp_tables(con, "_leg", "_unit")
+        drop_temp_tables(con, "_leg", "_multi_leg_call", "_unit", "_unit_order")
     return con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
 
 
-_LEGS_SQL = f"""
+# Most calls are one leg and overlap nothing: they become contacts directly. Only calls of
+# several legs, and calls of one requester that overlap, go through the interval arithmetic.
+_CALL_CONTACT_STEPS = [
+    """
 CREATE OR REPLACE TEMP TABLE _leg AS
 WITH own AS (SELECT number_key FROM departments WHERE number_key IS NOT NULL)
-SELECT l.*,
+SELECT l.call_ref, l.file_id, l.line, l.leg_sequence, l.caller_key, l.dialled_class, l.direction_hint,
+       l.started_at, l.answered_at, l.ended_at, l.answered,
        CASE
            WHEN l.caller_class = 'external' AND l.caller_key IN (SELECT number_key FROM own) THEN 'internal'
            WHEN l.direction_hint = 'outbound' THEN 'internal'
@@ -96,74 +101,103 @@ SELECT l.*,
            WHEN l.disposition = 'ANSWERED' AND l.lastapp IN (SELECT app FROM _machine_apps) THEN 'machine'
            WHEN l.disposition = 'ANSWERED' THEN 'dropped'     -- answered, but not one second of talk
            WHEN l.disposition = 'BUSY' THEN 'busy'
-           WHEN l.disposition = 'NO ANSWER' THEN 'no_answer'
-           WHEN l.disposition IS NULL THEN 'no_answer'
+           WHEN l.disposition = 'NO ANSWER' OR l.disposition IS NULL THEN 'no_answer'
            ELSE 'failed'
        END AS outcome,
        coalesce(l.uniqueid, 'f' || l.file_id || ':' || l.line) AS source_id
 FROM call_legs l
 LEFT JOIN departments dep ON dep.number = l.dialled
-"""
-
-_UNITS_SQL = f"""
+""",
+    "CREATE OR REPLACE TEMP TABLE _multi_leg_call AS SELECT call_ref FROM _leg GROUP BY call_ref HAVING count(*) > 1",
+    # A call (unit): who called, which way, and when; its first leg decides the caller.
+    """
 CREATE OR REPLACE TEMP TABLE _unit AS
-WITH units AS (
+WITH single AS (
+    SELECT call_ref, effective_class AS caller_class,
+           CASE WHEN effective_class = 'external' THEN caller_key END AS caller_key,
+           dialled_class AS first_dialled_class, direction_hint, started_at, ended_at, 1 AS legs,
+           -- A one-leg call carries what its contact needs, so it is not joined back to _leg.
+           dialled_department, answered, answered_at, outcome, source_id
+    FROM _leg ANTI JOIN _multi_leg_call USING (call_ref)
+), multi AS (
     SELECT call_ref,
-           arg_min(effective_class, (started_at, leg_sequence, line)) AS caller_class,
-           arg_min(CASE WHEN effective_class = 'external' THEN caller_key END, (started_at, leg_sequence, line)) AS caller_key,
-           arg_min(dialled_class, (started_at, leg_sequence, line)) AS first_dialled_class,
-           arg_min(direction_hint, (started_at, leg_sequence, line)) AS direction_hint,
-           min(started_at) AS started_at,
-           max(ended_at) AS ended_at
-    FROM _leg GROUP BY call_ref
-), resolved AS (
-    SELECT u.*, coalesce(link.requester_key, u.caller_key) AS requester_key,
-           CASE
-               WHEN u.direction_hint IN ('inbound', 'outbound', 'internal') THEN u.direction_hint
-               WHEN u.caller_class <> 'internal' THEN 'inbound'
-               WHEN u.first_dialled_class = 'external' THEN 'outbound'
-               ELSE 'internal'
-           END AS direction
-    FROM units u LEFT JOIN requester_links link ON link.alias_key = u.caller_key
-), ordered AS (
-    SELECT *, max(ended_at) OVER (
-                  PARTITION BY requester_key ORDER BY started_at, call_ref
-                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_end
-    FROM resolved
+           arg_min(effective_class, (started_at, leg_sequence, line)),
+           arg_min(CASE WHEN effective_class = 'external' THEN caller_key END, (started_at, leg_sequence, line)),
+           arg_min(dialled_class, (started_at, leg_sequence, line)),
+           arg_min(direction_hint, (started_at, leg_sequence, line)),
+           min(started_at), max(ended_at), count(*),
+           NULL, NULL, NULL, NULL, NULL
+    FROM _leg SEMI JOIN _multi_leg_call USING (call_ref)
+    GROUP BY call_ref
+), units AS (SELECT * FROM single UNION ALL SELECT * FROM multi)
+SELECT u.*, coalesce(link.requester_key, u.caller_key) AS requester_key,
+       CASE
+           WHEN u.direction_hint IN ('inbound', 'outbound', 'internal') THEN u.direction_hint
+           WHEN u.caller_class <> 'internal' THEN 'inbound'
+           WHEN u.first_dialled_class = 'external' THEN 'outbound'
+           ELSE 'internal'
+       END AS direction
+FROM units u LEFT JOIN requester_links link ON link.alias_key = u.caller_key
+""",
+    # Calls of one requester that overlap in time (a transfer written as two records) are one
+    # contact: islands of calls whose start is not after the latest end before them.
+    """
+CREATE OR REPLACE TEMP TABLE _unit_order AS
+WITH windowed AS (
+    SELECT call_ref, requester_key, started_at, ended_at,
+           max(ended_at) OVER w_before AS previous_end,
+           lead(started_at) OVER w AS next_start,
+           max(ended_at) OVER w_upto AS running_end
+    FROM _unit WHERE requester_key IS NOT NULL
+    WINDOW w AS (PARTITION BY requester_key ORDER BY started_at, call_ref),
+           w_before AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+           w_upto AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+), merging AS (
+    SELECT * FROM windowed WHERE started_at <= previous_end OR next_start <= running_end
 ), islands AS (
-    SELECT *, sum(CASE WHEN previous_end IS NOT NULL AND started_at <= previous_end THEN 0 ELSE 1 END) OVER (
-                  PARTITION BY requester_key ORDER BY started_at, call_ref) AS island
-    FROM ordered
+    SELECT *, sum(CASE WHEN started_at <= previous_end THEN 0 ELSE 1 END)
+                  OVER (PARTITION BY requester_key ORDER BY started_at, call_ref) AS island
+    FROM merging
 )
-SELECT *,
-       -- Overlapping calls of one requester are one contact; calls of nobody are never merged.
-       CASE WHEN requester_key IS NULL THEN call_ref ELSE requester_key || '#' || island END AS contact_group,
-       CASE WHEN requester_key IS NULL THEN call_ref
-            ELSE first_value(call_ref) OVER (PARTITION BY requester_key, island ORDER BY started_at, call_ref) END AS contact_ref
+SELECT call_ref,
+       first_value(call_ref) OVER (PARTITION BY requester_key, island ORDER BY started_at, call_ref) AS contact_ref
 FROM islands
+""",
+]
+
+_SIMPLE_CONTACTS_SQL = """
+INSERT INTO contacts
+SELECT 'call:' || u.call_ref, 'call', u.requester_key, u.caller_class, u.direction, u.dialled_department, 'unknown', NULL,
+       u.started_at, CASE WHEN u.answered THEN u.answered_at END, u.ended_at,
+       CASE WHEN u.answered THEN CAST(epoch(u.ended_at) - epoch(u.answered_at) AS INTEGER) ELSE 0 END,
+       CAST(epoch(u.ended_at) - epoch(u.started_at) AS INTEGER),
+       u.answered, u.outcome, 1, [u.source_id], NULL
+FROM _unit u ANTI JOIN _unit_order m USING (call_ref)
+WHERE u.legs = 1
 """
 
-_CALL_CONTACTS_SQL = f"""
+_MERGED_CONTACTS_SQL = f"""
 INSERT INTO contacts
 WITH legs AS (
-    SELECT l.*, u.contact_group, u.contact_ref, u.requester_key, u.caller_class AS unit_class, u.direction,
-           u.started_at AS unit_start
-    FROM _leg l JOIN _unit u USING (call_ref)
+    SELECT l.*, coalesce(m.contact_ref, u.call_ref) AS contact_ref,
+           u.requester_key, u.caller_class AS unit_class, u.direction, u.started_at AS unit_start
+    FROM _leg l JOIN _unit u USING (call_ref) LEFT JOIN _unit_order m USING (call_ref)
+    WHERE u.legs > 1 OR m.call_ref IS NOT NULL
 ), talk_intervals AS (
-    SELECT contact_group, answered_at AS s, ended_at AS e,
-           max(ended_at) OVER (PARTITION BY contact_group ORDER BY answered_at, ended_at
+    SELECT contact_ref, answered_at AS s, ended_at AS e,
+           max(ended_at) OVER (PARTITION BY contact_ref ORDER BY answered_at, ended_at
                                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_end
     FROM legs WHERE answered AND answered_at IS NOT NULL
 ), talk_islands AS (
     SELECT *, sum(CASE WHEN previous_end IS NOT NULL AND s <= previous_end THEN 0 ELSE 1 END)
-                  OVER (PARTITION BY contact_group ORDER BY s, e) AS island
+                  OVER (PARTITION BY contact_ref ORDER BY s, e) AS island
     FROM talk_intervals
 ), talk AS (
-    SELECT contact_group, sum(seconds) AS talk_s FROM (
-        SELECT contact_group, island, epoch(max(e)) - epoch(min(s)) AS seconds FROM talk_islands GROUP BY ALL
-    ) GROUP BY contact_group
+    SELECT contact_ref, sum(seconds) AS talk_s FROM (
+        SELECT contact_ref, island, epoch(max(e)) - epoch(min(s)) AS seconds FROM talk_islands GROUP BY ALL
+    ) GROUP BY contact_ref
 )
-SELECT 'call:' || any_value(contact_ref),
+SELECT 'call:' || contact_ref,
        'call',
        any_value(requester_key),
        arg_min(unit_class, (unit_start, call_ref)),
@@ -184,8 +218,8 @@ SELECT 'call:' || any_value(contact_ref),
        count(*),
        list_sort(list_distinct(list(source_id))),
        NULL
-FROM legs LEFT JOIN talk t USING (contact_group)
-GROUP BY contact_group
+FROM legs LEFT JOIN talk t USING (contact_ref)
+GROUP BY contact_ref
 """
 
 _VISIT_CONTACTS_SQL = """

@@ -103,6 +103,8 @@ def classify_number(raw: str | None, site: SiteSettings) -> CallerIdentity:
     """Classify one raw caller value (a number, `"Name" <number>`, or a withheld display)."""
     if raw is None:
         return CallerIdentity("withheld", None, "empty")
+    if raw.isascii() and raw.isdigit() and raw not in WITHHELD_WORDS and raw != "0":
+        return _classify_digits(raw, False, site)  # the common case, without the text handling
     name, number = split_clid(raw)
     # The number decides; a display name only says why it is missing ("Coin line/payphone" <anonymous@...>).
     reason = withheld_reason(number)
@@ -118,10 +120,21 @@ def classify_number(raw: str | None, site: SiteSettings) -> CallerIdentity:
     if not digits.isdigit():
         # A device name such as client1 or a damaged value: never a requester.
         return CallerIdentity("unusable", None, "not a number")
+    return _classify_digits(digits, plus, site)
+
+
+def _classify_digits(digits: str, plus: bool, site: SiteSettings) -> CallerIdentity:
     if not plus and len(digits) <= site.internal_max_digits:
         return CallerIdentity("internal", digits, "extension")
     if site.outside_line_prefix and not plus and digits.startswith(site.outside_line_prefix + "0"):
         digits = digits[len(site.outside_line_prefix):]
+    national = _japanese_national_number(digits, plus, site.region)
+    if national is not None:
+        # The common forms (0XXXXXXXXX, +81XXXXXXXXX) are checked against phonenumbers' own JP
+        # patterns directly: parsing costs most of the time, and ingest meets every distinct number.
+        if not _JP_NUMBERS.is_valid(national):
+            return CallerIdentity("unusable", None, "invalid phone number")
+        return CallerIdentity("external", "+81" + national)
     try:
         parsed = phonenumbers.parse(("+" if plus else "") + digits, site.region)
     except phonenumbers.NumberParseException:
@@ -129,6 +142,47 @@ def classify_number(raw: str | None, site: SiteSettings) -> CallerIdentity:
     if not phonenumbers.is_valid_number(parsed):
         return CallerIdentity("unusable", None, "invalid phone number")
     return CallerIdentity("external", phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+
+
+def _japanese_national_number(digits: str, plus: bool, region: str) -> str | None:
+    """The national significant number of 0XXXXXXXXX (region JP) or +81XXXXXXXXX, else None."""
+    if plus and digits.startswith("81") and digits[2:3] not in ("", "0"):
+        return digits[2:]
+    # 010 is Japan's international call prefix, not a national number: phonenumbers reads those.
+    if not plus and region == "JP" and len(digits) in (10, 11) and digits[0] == "0" and digits[1] != "0" \
+            and not digits.startswith("010"):
+        return digits[1:]
+    return None
+
+
+class _RegionPatterns:
+    """is_valid_number for one region from phonenumbers' metadata: the general pattern and one type's."""
+
+    _TYPES = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "personal_number", "voip",
+              "pager", "uan", "voicemail")
+
+    def __init__(self, region: str):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        self._general = self._compile(metadata.general_desc)
+        self._types = [self._compile(desc) for name in self._TYPES if (desc := getattr(metadata, name, None))]
+
+    @staticmethod
+    def _compile(desc) -> tuple[re.Pattern | None, frozenset[int]]:
+        pattern = re.compile(desc.national_number_pattern) if desc.national_number_pattern else None
+        return pattern, frozenset(desc.possible_length or ())
+
+    @staticmethod
+    def _matches(national: str, compiled: tuple[re.Pattern | None, frozenset[int]]) -> bool:
+        pattern, lengths = compiled
+        if pattern is None or (lengths and len(national) not in lengths):
+            return False
+        return pattern.fullmatch(national) is not None
+
+    def is_valid(self, national: str) -> bool:
+        return self._matches(national, self._general) and any(self._matches(national, t) for t in self._types)
+
+
+_JP_NUMBERS = _RegionPatterns("JP")
 
 
 def canonical_own_number(raw: str, site: SiteSettings) -> str | None:

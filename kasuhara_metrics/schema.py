@@ -101,7 +101,7 @@ CREATE TABLE requester_links (alias_key VARCHAR PRIMARY KEY, requester_key VARCH
 
 -- Derived from call_legs, visit_records, departments and requester_links by contacts.rebuild().
 CREATE TABLE contacts (
-    contact_id        VARCHAR PRIMARY KEY,
+    contact_id        VARCHAR NOT NULL,   -- unique; no index, which would slow every rebuild
     channel           VARCHAR NOT NULL,   -- call | visit
     requester_key     VARCHAR,            -- NULL for withheld, internal, outbound and unusable
     caller_class      VARCHAR NOT NULL,

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import stat
 
+import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kasuhara_metrics.errors import SecretError
 from kasuhara_metrics.identity import Pseudonymizer, classify_number, load_secret, pseudonymizer_for
@@ -98,3 +101,26 @@ def test_a_database_refuses_another_secret(db, monkeypatch):
     monkeypatch.setenv("KASUHARA_SECRET", "another-secret-0123456789abcdef")
     with pytest.raises(SecretError, match="not the one"):
         pseudonymizer_for(db, create=True)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    digits=st.one_of(
+        st.from_regex(r"0[1-9][0-9]{8,9}", fullmatch=True),
+        st.from_regex(r"0[5-9]0[0-9]{8}", fullmatch=True),
+        st.from_regex(r"\+81[1-9][0-9]{7,10}", fullmatch=True),
+    )
+)
+def test_the_fast_japanese_path_agrees_with_phonenumbers(digits):
+    """identity.py checks common Japanese forms against phonenumbers' metadata itself: same answers."""
+    try:
+        parsed = phonenumbers.parse(digits, "JP")
+    except phonenumbers.NumberParseException:
+        parsed = None
+    expected = (
+        phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        if parsed is not None and phonenumbers.is_valid_number(parsed) else None
+    )
+    identity = classify_number(digits, SITE)
+    assert identity.canonical == expected
+    assert identity.caller_class == ("external" if expected else "unusable")

@@ -68,24 +68,26 @@ def canonical_table(columns: dict[str, pa.Array], lines: pa.Array) -> pa.Table:
     return pa.table(arrays)
 
 
+def _fullwidth_to_ascii_sql(column: str) -> str:
+    return f"trim(translate(coalesce({column}, ''), '{_FULLWIDTH[0]}', '{_FULLWIDTH[1]}'))"
+
+
 def _timestamp_sql(column: str) -> str:
-    clean = f"trim(translate(coalesce({column}, ''), '{_FULLWIDTH[0]}', '{_FULLWIDTH[1]}'))"
-    return (
-        f"CASE WHEN {clean} = '' OR {clean} LIKE '****%' THEN NULL "
-        f"ELSE try_strptime({clean}, $time_formats) END"
-    )
+    # COALESCE is lazy: the costly full-width clean-up only runs on values that did not parse as
+    # written. Each expression names its column once, so DuckDB does not hoist parts to every row.
+    return f"coalesce(try_strptime({column}, $time_formats), try_strptime({_fullwidth_to_ascii_sql(column)}, $time_formats))"
 
 
 def _is_blank_sql(column: str) -> str:
-    return f"(trim(coalesce({column}, '')) = '' OR trim({column}) LIKE '****%')"
+    """Empty, spaces, or an NTT-style `**********` (never connected)."""
+    return f"regexp_full_match(coalesce({column}, ''), '\\s*(\\*\\*\\*\\*.*)?')"
 
 
 def _seconds_sql(column: str, duration_format: str) -> str:
-    value = f"trim(translate(coalesce({column}, ''), '{_FULLWIDTH[0]}', '{_FULLWIDTH[1]}'))"
-    if duration_format == "seconds":
-        return f"TRY_CAST({value} AS BIGINT)"
-    if duration_format == "minutes":
-        return f"TRY_CAST({value} AS BIGINT) * 60"
+    if duration_format in ("seconds", "minutes"):
+        factor = " * 60" if duration_format == "minutes" else ""
+        return f"coalesce(TRY_CAST({column} AS BIGINT), TRY_CAST({_fullwidth_to_ascii_sql(column)} AS BIGINT)){factor}"
+    value = _fullwidth_to_ascii_sql(column)
     if duration_format == "hms":
         return (
             f"CASE WHEN regexp_full_match({value}, '\\d+:\\d{{1,2}}:\\d{{1,2}}') THEN "
@@ -129,17 +131,18 @@ WITH parsed AS (
     FROM parsed
 ), checked AS (
     SELECT *,
+        -- Each test looks at the cheap NULL first: only values that did not parse are examined further.
         CASE
-            WHEN {_is_blank_sql('start')} THEN 'no start time'
+            WHEN start_local IS NULL AND {_is_blank_sql('start')} THEN 'no start time'
             WHEN start_local IS NULL THEN 'start time ''' || start || ''' is not a date in a known format (such as 2026-09-01 09:03:15)'
-            WHEN NOT {_is_blank_sql('answer')} AND answer_local IS NULL THEN 'answer time ''' || answer || ''' is not a date in a known format'
-            WHEN NOT {_is_blank_sql('"end"')} AND end_given IS NULL THEN 'end time ''' || "end" || ''' is not a date in a known format'
-            WHEN NOT {_is_blank_sql('duration')} AND duration_given IS NULL THEN 'duration ''' || duration || ''' is not {example}'
-            WHEN NOT {_is_blank_sql('billsec')} AND billsec_given IS NULL THEN 'talk time ''' || billsec || ''' is not {example}'
+            WHEN answer_local IS NULL AND NOT {_is_blank_sql('answer')} THEN 'answer time ''' || answer || ''' is not a date in a known format'
+            WHEN end_given IS NULL AND NOT {_is_blank_sql('"end"')} THEN 'end time ''' || "end" || ''' is not a date in a known format'
+            WHEN duration_given IS NULL AND NOT {_is_blank_sql('duration')} THEN 'duration ''' || duration || ''' is not {example}'
+            WHEN billsec_given IS NULL AND NOT {_is_blank_sql('billsec')} THEN 'talk time ''' || billsec || ''' is not {example}'
             WHEN end_local IS NULL THEN 'no end time and no duration'
             WHEN duration_given < 0 OR billsec_given < 0 THEN 'negative duration'
             WHEN end_local < start_local THEN 'ends before it starts'
-            WHEN {'TRUE' if rows.dispositions is not None else 'FALSE'} AND NOT {_is_blank_sql('disposition')} AND outcome IS NULL
+            WHEN {'TRUE' if rows.dispositions is not None else 'FALSE'} AND outcome IS NULL AND NOT {_is_blank_sql('disposition')}
                 THEN 'unknown disposition ''' || disposition || ''' (expected one of: ' || $outcome_words || ')'
         END AS reject_reason
     FROM filled
@@ -197,8 +200,12 @@ def store_calls(
         _register_identities(db, site, pseudo)
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _legs AS
-            SELECT t.*, row_number() OVER (PARTITION BY fp ORDER BY _line) AS occ
-            FROM (SELECT *, {_FINGERPRINT_SQL} AS fp FROM _typed WHERE reject_reason IS NULL) t
+            WITH fingerprinted AS (SELECT *, {_FINGERPRINT_SQL} AS fp FROM _typed WHERE reject_reason IS NULL),
+                 repeated AS (SELECT fp FROM fingerprinted GROUP BY fp HAVING count(*) > 1)
+            -- Copies inside one file are numbered; a record seen once is copy 1 (no sort needed).
+            SELECT *, 1 AS occ FROM fingerprinted ANTI JOIN repeated USING (fp)
+            UNION ALL
+            SELECT *, row_number() OVER (PARTITION BY fp ORDER BY _line) AS occ FROM fingerprinted SEMI JOIN repeated USING (fp)
         """)
         duplicates = con.execute(
             "SELECT count(*) FROM _legs l SEMI JOIN call_legs c ON c.record_fp = l.fp AND c.record_occ = l.occ"

@@ -85,13 +85,15 @@ def file_bytes(path: str | Path) -> bytes:
 def sample_rows(decoded: bytes, limit: int = 200) -> list[tuple[int, list[str]]]:
     """The first `limit` non-blank lines parsed one by one, with their line numbers (for detection)."""
     rows: list[tuple[int, list[str]]] = []
-    for number, line in enumerate(decoded.split(b"\n"), start=1):
-        text = line.decode("utf-8", errors="replace").rstrip("\r")
-        if not text.strip():
-            continue
-        rows.append((number, parse_line(text)))
-        if len(rows) >= limit:
-            break
+    start, number = 0, 0
+    while start < len(decoded) and len(rows) < limit:
+        end = decoded.find(b"\n", start)
+        end = len(decoded) if end < 0 else end
+        number += 1
+        text = decoded[start:end].decode("utf-8", errors="replace").rstrip("\r")
+        start = end + 1
+        if text.strip():
+            rows.append((number, parse_line(text)))
     return rows
 
 
@@ -198,17 +200,16 @@ def _place_lines(
         return False  # a quoted field ran over a line end: the caller re-reads line by line
     table = table.append_column(LINE_COLUMN, pa.array(lines))
     # pyarrow reads a blank line as a row of empty fields: drop blank lines, reject lines of bare delimiters.
-    empty = None
-    for name in table.column_names[:-1]:
-        is_empty = pc.equal(table[name], "")
-        empty = is_empty if empty is None else pc.and_(empty, is_empty)
-    if empty is not None and pc.any(empty).as_py():
-        empty_lines = table.filter(empty)[LINE_COLUMN].to_pylist()
+    empty_rows = _rows_with_no_values(table)
+    if len(empty_rows):
+        empty_lines = table[LINE_COLUMN].take(empty_rows).to_pylist()
         raw = parsed.raw_lines(set(empty_lines))
         for line in empty_lines:
             if raw.get(line, "").strip():
                 parsed.bad_lines.append(BadLine(line, raw[line], "record has no values"))
-        table = table.filter(pc.invert(empty))
+        keep = np.ones(table.num_rows, dtype=bool)
+        keep[empty_rows.to_numpy()] = False
+        table = table.filter(pa.array(keep))
     parsed.table = table
     return True
 
@@ -249,3 +250,17 @@ def _parse_line_by_line(parsed: ParsedFile, data: bytes, names: list[str], heade
     arrays = {name: pa.array(column, pa.string()) for name, column in zip(names, columns)}
     arrays[LINE_COLUMN] = pa.array(lines, pa.int64())
     parsed.table = pa.table(arrays)
+
+
+def _rows_with_no_values(table: pa.Table) -> pa.Array:
+    """Indices of rows whose every field is empty, narrowing column by column (most rows leave at once)."""
+    candidates = None
+    for name in table.column_names:
+        if name == LINE_COLUMN:
+            continue
+        column = table[name] if candidates is None else table[name].take(candidates)
+        found = pc.indices_nonzero(pc.equal(column, ""))
+        candidates = found if candidates is None else candidates.take(found)
+        if len(candidates) == 0:
+            break
+    return candidates if candidates is not None else pa.array([], pa.uint64())
