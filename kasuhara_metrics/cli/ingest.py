@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -28,18 +29,24 @@ def ingest() -> None:
 
 def _run(app: AppContext, kind: str, files: tuple[str, ...], options: IngestOptions) -> None:
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
+    sizes = {path: os.path.getsize(path) if os.path.isfile(path) else 0 for path in files}
+    done_before: dict[str, int] = {}
     with app.open() as db:
+        # A bar over the bytes of all files; shown on a terminal only (cron logs stay clean).
         with Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
             console=console, transient=True, disable=not console.is_terminal,
         ) as progress:
-            task = progress.add_task("starting", total=None)
+            task = progress.add_task("starting", total=max(1, sum(sizes.values())))
 
-            def step(path: str, stage: str) -> None:
-                progress.update(task, description=f"{stage} {path}".strip())
+            def step(path: str, stage: str, fraction: float) -> None:
+                if path and path not in done_before:
+                    done_before[path] = sum(sizes[p] for p in done_before)
+                completed = done_before.get(path, sum(sizes.values())) + fraction * sizes.get(path, 0)
+                progress.update(task, description=f"{stage} {os.path.basename(path)}".strip(), completed=completed)
 
             report = ingest_files(db, kind, list(files), options, step)
     for result in report.files:

@@ -47,7 +47,9 @@ class IngestReport:
         return sum(f.rejected for f in self.files)
 
 
-Progress = Callable[[str, str], None]
+# progress(path, stage, fraction of that file done): "reading" 0.0, "storing" 0.4, "done" 1.0;
+# path "" for the work after the last file ("building contacts").
+Progress = Callable[[str, str, float], None]
 
 
 def ingest_files(
@@ -60,7 +62,7 @@ def ingest_files(
     report = IngestReport()
     changed = False
     for path in paths:
-        step = progress or (lambda _path, _stage: None)
+        step = progress or (lambda _path, _stage, _fraction: None)
         try:
             result = _ingest_one(db, kind, str(path), options, pseudo, step)
         except KasuharaError as exc:
@@ -68,11 +70,13 @@ def ingest_files(
                 exc.source = SourceLocation(str(path))
             report.failures.append(exc)
             continue
+        finally:
+            step(str(path), "done", 1.0)
         report.files.append(result)
         changed = changed or (result.kept > 0 and not result.skipped_as)
     if changed or options.force:
         if progress:
-            progress("", "building contacts")
+            progress("", "building contacts", 0.0)
         db.con.execute("BEGIN TRANSACTION")
         try:
             report.contacts = contacts.rebuild(db, options.site)
@@ -84,7 +88,7 @@ def ingest_files(
 
 
 def _ingest_one(db: Database, kind: str, path: str, options: IngestOptions, pseudo, step: Progress) -> FileResult:
-    step(path, "reading")
+    step(path, "reading", 0.0)
     raw = file_bytes(path)
     if not raw.strip():
         raise InputFileError(f"{path} is empty - check that the export finished writing", SourceLocation(path))
@@ -106,7 +110,7 @@ def _ingest_one(db: Database, kind: str, path: str, options: IngestOptions, pseu
     if earlier and not options.force:
         result.skipped_as = earlier
         return result
-    step(path, "storing")
+    step(path, "storing", 0.4)
     db.con.execute("BEGIN TRANSACTION")
     try:
         result.file_id = next_file_id(db)
