@@ -90,7 +90,7 @@ def ingest_files(
 def _ingest_one(db: Database, kind: str, path: str, options: IngestOptions, pseudo, step: Progress) -> FileResult:
     step(path, "reading", 0.0)
     raw = file_bytes(path)
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise InputFileError(f"{path} is empty - check that the export finished writing", SourceLocation(path))
     started = datetime.now(timezone.utc)
     if kind == "calls":

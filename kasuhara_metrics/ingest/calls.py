@@ -200,7 +200,12 @@ def store_calls(
         _register_identities(db, site, pseudo)
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _legs AS
-            WITH fingerprinted AS (SELECT *, {_FINGERPRINT_SQL} AS fp FROM _typed WHERE reject_reason IS NULL),
+            WITH fingerprinted AS (
+                SELECT _line, caller, dialled, uniqueid, linkedid, leg_sequence, call_id, direction_hint, dcontext,
+                       lastapp, disposition, outcome, start_local, answer_at, end_local, duration_s, billsec_s, answered,
+                       {_FINGERPRINT_SQL} AS fp
+                FROM _typed WHERE reject_reason IS NULL
+            ),
                  repeated AS (SELECT fp FROM fingerprinted GROUP BY fp HAVING count(*) > 1)
             -- Copies inside one file are numbered; a record seen once is copy 1 (no sort needed).
             SELECT *, 1 AS occ FROM fingerprinted ANTI JOIN repeated USING (fp)
@@ -231,7 +236,6 @@ def store_calls(
             JOIN _callers c ON c.raw IS NOT DISTINCT FROM l.caller
             JOIN _dialled d ON d.raw IS NOT DISTINCT FROM l.dialled
             ANTI JOIN call_legs x ON x.record_fp = l.fp AND x.record_occ = l.occ
-            ORDER BY l._line
             """.replace("$tz", "?"),
             [result.file_id, rows.format, result.file_id, site.timezone, site.timezone, site.timezone],
         )

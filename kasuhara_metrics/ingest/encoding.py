@@ -71,6 +71,8 @@ def to_utf8(raw: bytes, path: str, encoding: str = "auto") -> DecodedBytes:
         return DecodedBytes(raw.decode("utf-16").encode("utf-8"), "utf-16")
     if encoding != "auto":
         return _decoded(raw, encoding, path)
+    if raw.isascii():
+        return DecodedBytes(raw, "utf-8")  # most CDR files: checked without copying them
     try:
         raw.decode("utf-8")
         return DecodedBytes(raw, "utf-8")

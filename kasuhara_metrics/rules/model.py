@@ -1,0 +1,118 @@
+"""The rule model: frozen dataclasses built from a profile's TOML by rules/load.py.
+
+A profile is a named, versioned set of rules plus site settings. Each rule names a kind (the
+registry in rules/kinds), its parameters, its severity tiers, the sources behind its numbers, and
+examples of contacts that must and must not make it fire.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import SourceLocation
+from ..site import SiteSettings
+
+CATEGORIES = ("拘束", "繰り返し")
+# Severity tiers, mildest first. Japanese labels are what managers read.
+SEVERITIES = ("watch", "alert")
+SEVERITY_LABELS = {"watch": "注意", "alert": "警告"}
+
+
+@dataclass(frozen=True)
+class ExampleContact:
+    """A contact in a rule example, placed by its offset from the example's start."""
+
+    offset_minutes: float
+    channel: str = "call"
+    talk_minutes: float = 5.0
+    answered: bool = True
+    outcome: str = "answered"
+    department: str | None = "区民課"
+    kind: str = "unknown"
+    topic: str | None = None
+    exit_request_minutes: float | None = None  # after arrival
+    requester: str = "A"
+
+
+@dataclass(frozen=True)
+class Example:
+    """Contacts that must make the rule fire at `expect` severity, or not at all (`expect = "none"`)."""
+
+    name: str
+    expect: str
+    contacts: tuple[ExampleContact, ...]
+    start: str = "2026-09-01 09:00"  # a Tuesday, in the site zone
+    source: SourceLocation | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    category: str
+    behaviour: str
+    kind: str
+    description: str
+    sources: tuple[str, ...]
+    params: dict[str, Any]
+    tiers: dict[str, Any]  # severity -> threshold (the kind says of what)
+    examples: tuple[Example, ...] = ()
+    enabled: bool = True
+    source: SourceLocation | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "category": self.category,
+            "behaviour": self.behaviour,
+            "kind": self.kind,
+            "description": self.description,
+            "sources": list(self.sources),
+            "params": self.params,
+            "tiers": self.tiers,
+            "enabled": self.enabled,
+        }
+
+    @property
+    def content_hash(self) -> str:
+        """Identifies what the rule judges: a changed threshold or parameter changes it."""
+        judged = {k: v for k, v in self.to_dict().items() if k in ("id", "kind", "params", "tiers", "enabled")}
+        text = json.dumps(judged, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def severities(self) -> list[str]:
+        """This rule's severities, mildest first."""
+        return [s for s in SEVERITIES if s in self.tiers]
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    version: str
+    title: str
+    path: str
+    site: SiteSettings
+    rules: tuple[Rule, ...]
+    counter_closing: str = "17:15"
+    source: SourceLocation | None = field(default=None, compare=False)
+
+    @property
+    def content_hash(self) -> str:
+        text = json.dumps(
+            {"version": self.version, "closing": self.counter_closing, "rules": [r.content_hash for r in self.rules],
+             "site": self.site.to_dict()},
+            sort_keys=True,
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+    @property
+    def enabled_rules(self) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.enabled)
