@@ -62,3 +62,28 @@ class ReadOnlyQuery(DatabaseError):
 
 class SecretError(KasuharaError):
     """The pseudonym secret is missing, unreadable or not the one the database was built with."""
+
+
+@dataclass(frozen=True)
+class ProfileIssue:
+    """One problem in a threshold profile, where it is, and how to fix it."""
+
+    message: str
+    source: SourceLocation | None = None
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.message}" if self.source else self.message
+
+
+class ProfileError(KasuharaError):
+    """A threshold profile is invalid; carries every problem found, each with its location."""
+
+    def __init__(self, issues: list[ProfileIssue], path: str):
+        self.issues = issues
+        shown = "\n".join(f"  {issue}" for issue in issues[:20])
+        more = f"\n  ... and {len(issues) - 20} more" if len(issues) > 20 else ""
+        noun = "problem" if len(issues) == 1 else "problems"
+        super().__init__(f"{path} has {len(issues)} {noun}:\n{shown}{more}", issues[0].source if issues else None)
+
+    def __str__(self) -> str:
+        return self.message

@@ -1,7 +1,8 @@
 """Schema migrations, oldest first. Never edit a released migration: append a new one.
 
 Tables hold no raw phone number or name. Requesters are keyed pseudonyms (see identity.py).
-The documented views for analysts are: calls, visits, contacts, requesters, rejects, ingest_log.
+The documented views for analysts are: calls, visits, contacts, requesters, rejects, ingest_log,
+flags, flag_evidence, judge_runs, rule_runs.
 """
 
 MIGRATION_1 = """
@@ -151,4 +152,74 @@ WHERE requester_key IS NOT NULL
 GROUP BY requester_key;
 """
 
-MIGRATIONS: list[str] = [MIGRATION_1]
+MIGRATION_2 = """
+CREATE SEQUENCE run_id_seq START 1;
+
+-- One row per `kasuhara judge`: which profile (and version, and content hash) made the flags.
+CREATE TABLE judge_runs (
+    run_id            INTEGER PRIMARY KEY,
+    started_at        TIMESTAMPTZ NOT NULL,
+    finished_at       TIMESTAMPTZ NOT NULL,
+    profile_path      VARCHAR NOT NULL,
+    profile_name      VARCHAR NOT NULL,
+    profile_version   VARCHAR NOT NULL,
+    profile_hash      VARCHAR NOT NULL,
+    previous_hash     VARCHAR,          -- the profile of the run before, when it differs
+    as_of             DATE,
+    contacts_judged   BIGINT NOT NULL,
+    flags             BIGINT NOT NULL,
+    flags_new         BIGINT NOT NULL,
+    flags_updated     BIGINT NOT NULL,
+    flags_gone        BIGINT NOT NULL
+);
+
+-- Rule health: every rule of every run, whether it fired or not.
+CREATE TABLE rule_runs (
+    run_id              INTEGER NOT NULL,
+    rule_id             VARCHAR NOT NULL,
+    rule_hash           VARCHAR NOT NULL,
+    kind                VARCHAR NOT NULL,
+    contacts_evaluated  BIGINT NOT NULL,
+    hits                BIGINT NOT NULL,
+    flags               BIGINT NOT NULL
+);
+
+-- The flags of the latest run only: every row carries that run's profile, never a mix.
+CREATE TABLE flag_rows (
+    flag_id          VARCHAR NOT NULL,   -- F + 16 hex of (requester, rule, group, episode start)
+    run_id           INTEGER NOT NULL,
+    requester_key    VARCHAR NOT NULL,
+    rule_id          VARCHAR NOT NULL,
+    rule_hash        VARCHAR NOT NULL,
+    profile_name     VARCHAR NOT NULL,
+    profile_version  VARCHAR NOT NULL,
+    category         VARCHAR NOT NULL,
+    behaviour        VARCHAR NOT NULL,
+    severity         VARCHAR NOT NULL,   -- watch (注意) | alert (警告)
+    group_key        VARCHAR,            -- the department or topic the flag is about, if any
+    first_at         TIMESTAMPTZ NOT NULL,
+    last_at          TIMESTAMPTZ NOT NULL,
+    value            DOUBLE NOT NULL,
+    threshold        DOUBLE NOT NULL,
+    unit             VARCHAR NOT NULL,
+    detail           VARCHAR NOT NULL,
+    contacts         INTEGER NOT NULL,
+    evidence         VARCHAR[] NOT NULL  -- CDR uniqueids and visit_ids of every contributing contact
+);
+
+CREATE TABLE flag_evidence_rows (
+    flag_id     VARCHAR NOT NULL,
+    contact_id  VARCHAR NOT NULL,
+    channel     VARCHAR NOT NULL,
+    started_at  TIMESTAMPTZ NOT NULL,
+    ended_at    TIMESTAMPTZ,
+    talk_s      INTEGER NOT NULL,
+    department  VARCHAR,
+    source_ids  VARCHAR[] NOT NULL
+);
+
+CREATE VIEW flags AS SELECT * FROM flag_rows;
+CREATE VIEW flag_evidence AS SELECT * FROM flag_evidence_rows;
+"""
+
+MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2]

@@ -46,6 +46,8 @@ class SiteSettings:
     # Outside-line code some PBXs put before external numbers (e.g. "0" in 0 + 03-...).
     outside_line_prefix: str = ""
     machine_apps: tuple[str, ...] = DEFAULT_MACHINE_APPS
+    # When the counters close (HH:MM, site time): the reference of the after-closing overstay rule.
+    counter_closing: str = "17:15"
     source: SourceLocation | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -59,6 +61,8 @@ class SiteSettings:
             raise SettingsError(
                 f"internal_max_digits must be between 0 and 8, not {self.internal_max_digits}", self.source
             )
+        if not _is_clock_time(self.counter_closing):
+            raise SettingsError(f"counter_closing must be a time such as \"17:15\", not {self.counter_closing!r}", self.source)
         if self.outside_line_prefix and not self.outside_line_prefix.isdigit():
             raise SettingsError("outside_line_prefix must be digits, e.g. \"0\"", self.source)
 
@@ -79,6 +83,11 @@ class SiteSettings:
                 value = data[f.name]
                 kwargs[f.name] = tuple(value) if isinstance(value, list) else value
         return cls(**kwargs, source=source)
+
+
+def _is_clock_time(text: str) -> bool:
+    hours, _, minutes = text.partition(":")
+    return hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and 0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59
 
 
 SITE_KEYS = tuple(f.name for f in fields(SiteSettings) if f.name != "source")

@@ -95,13 +95,12 @@ class Profile:
     path: str
     site: SiteSettings
     rules: tuple[Rule, ...]
-    counter_closing: str = "17:15"
     source: SourceLocation | None = field(default=None, compare=False)
 
     @property
     def content_hash(self) -> str:
         text = json.dumps(
-            {"version": self.version, "closing": self.counter_closing, "rules": [r.content_hash for r in self.rules],
+            {"version": self.version, "rules": [r.content_hash for r in self.rules],
              "site": self.site.to_dict()},
             sort_keys=True,
         )

@@ -1,0 +1,251 @@
+"""Run a threshold profile over the contacts and store flags with their evidence.
+
+For each enabled rule, its kind's SQL finds the hits: measurements (a call's talk time, redials in
+24 hours, ...) that reach a tier. Hits of one requester, rule and group whose windows overlap are
+one episode: a streak that keeps firing is one flag whose window grows. A flag's id comes from
+(requester, rule, group, episode start), so the same data gives the same flags, and the flags of
+one run replace those of the run before: `flags` never mixes profile versions, and `judge_runs`
+records which profile made them. A flag is a lead for a person to review, never a verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+import pyarrow as pa
+
+from .db import Database, drop_temp_tables, unregister_all
+from .errors import KasuharaError
+from .rules import RULE_KINDS, SEVERITIES, Profile, Rule
+
+_SEVERITY_RANK = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(SEVERITIES))
+
+
+@dataclass
+class RuleOutcome:
+    rule_id: str
+    contacts_evaluated: int = 0
+    hits: int = 0
+    flags: int = 0
+    added: int = 0
+    removed: int = 0
+
+
+@dataclass
+class JudgeReport:
+    run_id: int | None
+    profile: Profile
+    as_of: date | None
+    contacts_judged: int = 0
+    flags: int = 0
+    new: int = 0
+    updated: int = 0
+    gone: int = 0
+    rules: list[RuleOutcome] = field(default_factory=list)
+    dry_run: bool = False
+
+
+def judge(db: Database, profile: Profile, *, as_of: date | None = None, dry_run: bool = False) -> JudgeReport:
+    """Judge every requester's contacts (started before the end of `as_of`, site time) with `profile`."""
+    if db.read_only:
+        raise KasuharaError("judge needs the database opened for writing")
+    con = db.con
+    started = datetime.now(timezone.utc)
+    report = JudgeReport(None, profile, as_of, dry_run=dry_run)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _prepare(db, profile, as_of)
+        report.contacts_judged = con.execute("SELECT count(*) FROM _judged").fetchall()[0][0]
+        for rule in profile.enabled_rules:
+            report.rules.append(_find_hits(db, rule))
+        _episodes(db)
+        _compare_with_previous(db, report)
+        if dry_run:
+            con.execute("ROLLBACK")
+            return report
+        report.run_id = con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0]
+        _store(db, profile, report, started)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        unregister_all(con, "_rules")
+        drop_temp_tables(con, "_judged", "_hits", "_episodes", "_evidence")
+    return report
+
+
+def _prepare(db: Database, profile: Profile, as_of: date | None) -> None:
+    con = db.con
+    site = profile.site
+    hours, minutes = (int(part) for part in site.counter_closing.split(":"))
+    # Only requesters' contacts are judged: withheld, staff, outbound and unusable callers have none.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _judged AS
+        WITH located AS (
+            SELECT c.*, CAST(timezone($tz, c.started_at) AS DATE) AS local_day,
+                   nullif(lower(trim(regexp_replace(c.topic, '\\s+', ' ', 'g'))), '') AS topic_key
+            FROM contacts c
+            WHERE c.requester_key IS NOT NULL
+              AND ($as_of IS NULL OR c.started_at < timezone($tz, CAST(CAST($as_of AS DATE) + 1 AS TIMESTAMP)))
+        )
+        SELECT *, timezone($tz, CAST(local_day AS TIMESTAMP) + to_minutes($closing_minutes)) AS closing_at
+        FROM located
+        """,
+        {"tz": site.timezone, "as_of": as_of, "closing_minutes": hours * 60 + minutes},
+    )
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _hits (
+            rule_id VARCHAR, requester_key VARCHAR, group_key VARCHAR, window_start TIMESTAMPTZ,
+            window_end TIMESTAMPTZ, value DOUBLE, severity VARCHAR, threshold DOUBLE)
+    """)
+    rules = [_rule_row(rule) for rule in profile.enabled_rules]
+    con.register("_rules", pa.Table.from_pylist(rules, schema=_RULES_SCHEMA) if rules else _RULES_SCHEMA.empty_table())
+
+
+_RULES_SCHEMA = pa.schema([
+    ("rule_id", pa.string()), ("rule_hash", pa.string()), ("kind", pa.string()), ("category", pa.string()),
+    ("behaviour", pa.string()), ("unit", pa.string()), ("watch_text", pa.string()), ("alert_text", pa.string()),
+])
+
+
+def _rule_row(rule: Rule) -> dict:
+    kind = RULE_KINDS[rule.kind]
+    return {
+        "rule_id": rule.id, "rule_hash": rule.content_hash, "kind": rule.kind, "category": rule.category,
+        "behaviour": rule.behaviour, "unit": kind.unit,
+        "watch_text": kind.threshold_text(rule, "watch") if "watch" in rule.tiers else None,
+        "alert_text": kind.threshold_text(rule, "alert") if "alert" in rule.tiers else None,
+    }
+
+
+def _find_hits(db: Database, rule: Rule) -> RuleOutcome:
+    kind = RULE_KINDS[rule.kind]
+    sql, params = kind.hits_sql(rule)
+    try:
+        db.con.execute(
+            f"INSERT INTO _hits SELECT $rule_id, requester_key, group_key, window_start, window_end, value, severity, threshold FROM ({sql})",
+            {**params, "rule_id": rule.id},
+        )
+        where, filter_params = kind.contact_filter(rule)
+        evaluated = db.con.execute(f"SELECT count(*) FROM _judged c WHERE {where}", filter_params).fetchall()[0][0]
+        hits = db.con.execute("SELECT count(*) FROM _hits WHERE rule_id = ?", [rule.id]).fetchall()[0][0]
+    except Exception as exc:
+        exc.add_note(f"while judging rule {rule.id} (kind {rule.kind}) of {rule.source}")
+        raise
+    return RuleOutcome(rule.id, evaluated, hits)
+
+
+def _episodes(db: Database) -> None:
+    """Overlapping hits of one requester, rule and group are one episode: one flag."""
+    con = db.con
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _episodes AS
+        WITH ordered AS (
+            SELECT *, CASE severity {_SEVERITY_RANK} END AS severity_rank,
+                   max(window_end) OVER (PARTITION BY rule_id, requester_key, group_key ORDER BY window_start, window_end
+                                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_end
+            FROM _hits
+        ), numbered AS (
+            SELECT *, sum(CASE WHEN window_start <= previous_end THEN 0 ELSE 1 END)
+                          OVER (PARTITION BY rule_id, requester_key, group_key ORDER BY window_start, window_end) AS episode
+            FROM ordered
+        )
+        SELECT 'F' || substr(md5(concat_ws('|', requester_key, rule_id, coalesce(group_key, ''),
+                                           CAST(epoch_ms(min(window_start)) AS VARCHAR))), 1, 16) AS flag_id,
+               rule_id, requester_key, group_key, min(window_start) AS first_at, max(window_end) AS last_at,
+               max(value) AS value, arg_max(severity, (severity_rank, value)) AS severity,
+               arg_max(threshold, (severity_rank, value)) AS threshold, count(*) AS hits
+        FROM numbered
+        GROUP BY rule_id, requester_key, group_key, episode
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _evidence (
+            flag_id VARCHAR, contact_id VARCHAR, channel VARCHAR, started_at TIMESTAMPTZ, ended_at TIMESTAMPTZ,
+            talk_s INTEGER, department VARCHAR, source_ids VARCHAR[])
+    """)
+
+
+def _collect_evidence(db: Database, profile: Profile) -> None:
+    """Every contact of the episode's requester, inside its window, that the rule looks at."""
+    for rule in profile.enabled_rules:
+        kind = RULE_KINDS[rule.kind]
+        where, params = kind.contact_filter(rule)
+        group = kind.group_sql()
+        same_group = f"AND {group} = e.group_key" if group else ""
+        db.con.execute(
+            f"""
+            INSERT INTO _evidence
+            SELECT e.flag_id, c.contact_id, c.channel, c.started_at, c.ended_at, c.talk_s, c.department, c.source_ids
+            FROM _episodes e JOIN _judged c
+              ON c.requester_key = e.requester_key AND c.started_at >= e.first_at AND c.started_at <= e.last_at
+            WHERE e.rule_id = $rule_id AND {where} {same_group}
+            """,
+            {**params, "rule_id": rule.id},
+        )
+
+
+def _compare_with_previous(db: Database, report: JudgeReport) -> None:
+    counts = db.con.execute("""
+        SELECT e.rule_id,
+               count(*) FILTER (WHERE f.flag_id IS NULL) AS added,
+               count(*) FILTER (WHERE f.flag_id IS NOT NULL AND (f.last_at <> e.last_at OR f.severity <> e.severity
+                                                                 OR f.value <> e.value)) AS updated,
+               count(*) AS flags
+        FROM _episodes e LEFT JOIN flag_rows f USING (flag_id)
+        GROUP BY e.rule_id
+    """).fetchall()
+    gone = dict(db.con.execute("""
+        SELECT f.rule_id, count(*) FROM flag_rows f ANTI JOIN _episodes e USING (flag_id) GROUP BY f.rule_id
+    """).fetchall())
+    by_rule = {outcome.rule_id: outcome for outcome in report.rules}
+    for rule_id, added, updated, flags in counts:
+        outcome = by_rule.setdefault(rule_id, RuleOutcome(rule_id))
+        outcome.flags, outcome.added = flags, added
+        report.new += added
+        report.updated += updated
+        report.flags += flags
+    for rule_id, removed in gone.items():
+        by_rule.setdefault(rule_id, RuleOutcome(rule_id)).removed = removed
+        report.gone += removed
+    report.rules = list(by_rule.values())
+
+
+def _store(db: Database, profile: Profile, report: JudgeReport, started: datetime) -> None:
+    con = db.con
+    _collect_evidence(db, profile)
+    previous = con.execute("SELECT profile_hash FROM judge_runs ORDER BY run_id DESC LIMIT 1").fetchall()
+    previous_hash = previous[0][0] if previous and previous[0][0] != profile.content_hash else None
+    con.execute("DELETE FROM flag_rows")
+    con.execute("DELETE FROM flag_evidence_rows")
+    con.execute(
+        """
+        INSERT INTO flag_rows
+        SELECT e.flag_id, $run_id, e.requester_key, e.rule_id, r.rule_hash, $profile_name, $profile_version,
+               r.category, r.behaviour, e.severity, e.group_key, e.first_at, e.last_at, e.value, e.threshold, r.unit,
+               CAST(round(e.value, 1) AS VARCHAR) || ' ' || r.unit
+                   || CASE WHEN e.group_key IS NOT NULL THEN ' (' || e.group_key || ')' ELSE '' END
+                   || '; ' || e.severity || ' is ' || CASE e.severity WHEN 'alert' THEN r.alert_text ELSE r.watch_text END,
+               coalesce(v.contacts, 0), coalesce(v.evidence, [])
+        FROM _episodes e JOIN _rules r USING (rule_id)
+        LEFT JOIN (SELECT flag_id, count(*) AS contacts, flatten(list(source_ids ORDER BY started_at, contact_id)) AS evidence
+                   FROM _evidence GROUP BY flag_id) v USING (flag_id)
+        ORDER BY e.first_at, e.flag_id
+        """,
+        {"run_id": report.run_id, "profile_name": profile.name, "profile_version": profile.version},
+    )
+    con.execute("INSERT INTO flag_evidence_rows SELECT * FROM _evidence ORDER BY flag_id, started_at")
+    con.execute(
+        """INSERT INTO judge_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [report.run_id, started, datetime.now(timezone.utc), profile.path, profile.name, profile.version,
+         profile.content_hash, previous_hash, report.as_of, report.contacts_judged, report.flags, report.new,
+         report.updated, report.gone],
+    )
+    for rule in profile.enabled_rules:
+        outcome = next(o for o in report.rules if o.rule_id == rule.id)
+        con.execute(
+            "INSERT INTO rule_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [report.run_id, rule.id, rule.content_hash, rule.kind, outcome.contacts_evaluated, outcome.hits, outcome.flags],
+        )

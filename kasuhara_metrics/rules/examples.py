@@ -1,0 +1,69 @@
+"""Run a rule's examples: contacts that must make it fire at a severity, or must not.
+
+Each example gets a fresh in-memory database holding only its contacts, judged by a profile of
+that one rule, so examples can neither see nor disturb real data. The test suite runs every
+example of every shipped profile; `kasuhara thresholds check` runs them too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+
+from ..db import connect
+from .model import Example, Profile, Rule
+
+
+@dataclass(frozen=True)
+class ExampleResult:
+    rule_id: str
+    example: Example
+    got: str  # the worst severity that fired, or "none"
+
+    @property
+    def passed(self) -> bool:
+        return self.got == self.example.expect
+
+    def __str__(self) -> str:
+        verdict = "ok" if self.passed else f"FAILED: expected {self.example.expect}, got {self.got}"
+        return f"{self.rule_id}: {self.example.name}: {verdict}"
+
+
+def example_contacts(example: Example, timezone: str) -> pa.Table:
+    start = datetime.strptime(example.start, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(timezone))
+    rows = []
+    for number, c in enumerate(example.contacts, start=1):
+        begins = start + timedelta(minutes=c.offset_minutes)
+        talk = timedelta(minutes=c.talk_minutes)
+        ends = begins + (talk if c.answered else timedelta(seconds=30))
+        rows.append({
+            "contact_id": f"example:{number}", "channel": c.channel, "requester_key": f"R{c.requester}",
+            "caller_class": "external", "direction": "inbound" if c.channel == "call" else "visit",
+            "department": c.department, "kind": c.kind if c.channel == "visit" else "unknown", "topic": c.topic,
+            "started_at": begins, "answered_at": begins if c.answered else None, "ended_at": ends,
+            "talk_s": int(talk.total_seconds()) if c.answered else 0, "span_s": int((ends - begins).total_seconds()),
+            "answered": c.answered, "outcome": c.outcome if c.channel == "call" else "visit", "legs": 1,
+            "source_ids": [f"ex{number}"],
+            "exit_requested_at": begins + timedelta(minutes=c.exit_request_minutes) if c.exit_request_minutes is not None else None,
+        })
+    return pa.Table.from_pylist(rows)
+
+
+def run_examples(profile: Profile, rules: list[Rule] | None = None) -> list[ExampleResult]:
+    from ..judge import judge
+
+    results = []
+    for rule in rules or list(profile.rules):
+        for example in rule.examples:
+            one_rule = replace(profile, rules=(replace(rule, enabled=True),))
+            with connect(":memory:", timezone=profile.site.timezone) as db:
+                db.con.register("_example", example_contacts(example, profile.site.timezone))
+                db.con.execute("INSERT INTO contacts BY NAME SELECT * FROM _example")
+                judge(db, one_rule)
+                severities = [row[0] for row in db.con.execute("SELECT severity FROM flag_rows").fetchall()]
+            worst = max(severities, key=["watch", "alert"].index) if severities else "none"
+            results.append(ExampleResult(rule.id, example, worst))
+    return results

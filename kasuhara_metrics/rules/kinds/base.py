@@ -1,0 +1,144 @@
+"""What every rule kind shares: parameters with defaults, tiers, and the SQL around a measurement.
+
+A kind measures something per requester (a contact's talk time, redials within 24 hours, ...) and
+returns one row per measurement from `measure_sql`: requester_key, group_key, window_start,
+window_end, value, eligible. `hits_sql` wraps it with the rule's tiers: a row whose value reaches
+the lowest tier (`>=`, or `>` for grace periods) is a hit with a severity and a threshold. Every
+number is a bound parameter. The relation `_judged` holds the requesters' contacts being judged,
+with `local_day` (the site-local date of the start) and `topic_key`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..model import SEVERITIES, Rule
+
+NO_DEFAULT = object()
+CONTACT_KINDS = ("complaint", "demand", "inquiry", "procedure", "consultation", "other", "unknown")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a kind: its type, default, and what it means."""
+
+    name: str
+    type: str  # int | number | bool | string | strings
+    default: Any = NO_DEFAULT
+    help: str = ""
+    choices: tuple[Any, ...] = ()
+    minimum: float | None = None
+
+    def check(self, value: Any) -> str | None:
+        """A sentence saying what is wrong with `value`, or None."""
+        ok = {
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+            "bool": isinstance(value, bool),
+            "string": isinstance(value, str),
+            "strings": isinstance(value, list) and all(isinstance(v, str) for v in value),
+        }[self.type]
+        if not ok:
+            words = {"int": "a whole number", "number": "a number", "bool": "true or false", "string": "a string",
+                     "strings": "a list of strings"}[self.type]
+            return f"must be {words}, not {value!r}"
+        values = value if self.type == "strings" else [value]
+        if self.choices:
+            wrong = [v for v in values if v not in self.choices]
+            if wrong:
+                return f"{wrong[0]!r} is not one of {', '.join(map(str, self.choices))}"
+        if self.minimum is not None and value < self.minimum:
+            return f"must be at least {self.minimum}, not {value}"
+        return None
+
+
+CHANNEL = Param("channel", "string", "any", "which contacts count: call, visit or any", ("call", "visit", "any"))
+ANSWERED_ONLY = Param("answered_only", "bool", True, "count only calls a member of staff answered (visits always count)")
+
+
+class RuleKind:
+    """A kind of rule. Subclasses set the class attributes and write `measure_sql`."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    unit: ClassVar[str]  # of the value and the tiers
+    params: ClassVar[tuple[Param, ...]] = ()
+    strict: ClassVar[bool] = False  # tiers are grace periods: the value must exceed them
+    grouped_by: ClassVar[str | None] = None  # contacts column the measurement is per (department, topic)
+
+    # -- checks -----------------------------------------------------------------------------
+    def param_values(self, rule: Rule) -> dict[str, Any]:
+        values = {p.name: p.default for p in self.params if p.default is not NO_DEFAULT}
+        values.update(rule.params)
+        return values
+
+    def check_tiers(self, tiers: dict[str, Any]) -> list[tuple[str, str]]:
+        """(dotted key below `tiers`, problem) for each problem."""
+        problems = []
+        for severity, threshold in tiers.items():
+            if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or threshold < 0:
+                problems.append((severity, f"must be a number of {self.unit} (0 or more), not {threshold!r}"))
+        numeric = [(s, t) for s, t in tiers.items() if isinstance(t, (int, float)) and not isinstance(t, bool)]
+        ordered = sorted(numeric, key=lambda item: SEVERITIES.index(item[0]) if item[0] in SEVERITIES else 99)
+        for (milder, low), (worse, high) in zip(ordered, ordered[1:]):
+            if high <= low:
+                problems.append((worse, f"{worse} ({high}) must be above {milder} ({low}): a worse tier needs more"))
+        return problems
+
+    def check_params(self, params: dict[str, Any]) -> list[tuple[str, str]]:
+        """Cross-parameter problems; single values are checked against `params` by the loader."""
+        return []
+
+    # -- SQL --------------------------------------------------------------------------------
+    def contact_filter(self, rule: Rule) -> tuple[str, dict[str, Any]]:
+        """Which of the requester's contacts this rule looks at (SQL on `_judged c`)."""
+        values = self.param_values(rule)
+        conditions, params = ["TRUE"], {}
+        channel = values.get("channel", "any")
+        if channel != "any":
+            conditions.append("c.channel = $f_channel")
+            params["f_channel"] = channel
+        if values.get("answered_only"):
+            conditions.append("c.answered")
+        if "kinds" in values:
+            conditions.append("list_contains($f_kinds, c.kind)")
+            params["f_kinds"] = list(values["kinds"])
+        return " AND ".join(conditions), params
+
+    def measure_sql(self, rule: Rule) -> tuple[str, dict[str, Any]]:
+        raise NotImplementedError
+
+    def hits_sql(self, rule: Rule) -> tuple[str, dict[str, Any]]:
+        """The measurements that reach a tier, with severity and threshold."""
+        measure, params = self.measure_sql(rule)
+        compare = ">" if self.strict else ">="
+        severities = rule.severities()
+        for severity in severities:
+            params[f"tier_{severity}"] = float(rule.tiers[severity])
+        worst_first = list(reversed(severities))
+        severity_case = " ".join(f"WHEN value {compare} $tier_{s} THEN '{s}'" for s in worst_first)
+        threshold_case = " ".join(f"WHEN value {compare} $tier_{s} THEN $tier_{s}" for s in worst_first)
+        sql = f"""
+            SELECT requester_key, group_key, window_start, window_end, CAST(value AS DOUBLE) AS value,
+                   CASE {severity_case} END AS severity,
+                   CAST(CASE {threshold_case} END AS DOUBLE) AS threshold
+            FROM ({measure}) measured
+            WHERE eligible AND value {compare} $tier_{severities[0]}
+        """
+        return sql, params
+
+    def near_miss_sql(self, rule: Rule) -> tuple[str, dict[str, Any]]:
+        """Every measurement, for "2 of 3 redials" in explain."""
+        return self.measure_sql(rule)
+
+    def group_sql(self) -> str | None:
+        return f"c.{self.grouped_by}" if self.grouped_by else None
+
+    def threshold_text(self, rule: Rule, severity: str) -> str:
+        compare = "more than" if self.strict else "at least"
+        return f"{compare} {rule.tiers[severity]:g} {self.unit}"
+
+
+def minutes(value: float) -> float:
+    return float(value) * 60.0

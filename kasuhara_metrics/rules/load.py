@@ -1,0 +1,223 @@
+"""Load a threshold profile (TOML) into the rule model, collecting every problem with its line.
+
+One strict loader for every entry point (`judge`, `thresholds check`, the tests): unknown keys,
+unknown kinds, wrong types and badly ordered tiers are all reported together, each as
+`path:line: what is wrong - how to fix it`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from ..errors import KasuharaError, ProfileError, ProfileIssue, SettingsError, SourceLocation
+from ..site import SiteSettings, site_from_document
+from ..tomlfile import TomlDocument, load_toml
+from .kinds import CONTACT_KINDS, RULE_KINDS
+from .model import CATEGORIES, SEVERITIES, Example, ExampleContact, Profile, Rule
+
+DEFAULT_PROFILE = Path(__file__).resolve().parent.parent.parent / "thresholds" / "bunkyo.toml"
+PROFILE_KEYS = {"name", "version", "title", "description", "policy"}
+RULE_KEYS = {"category", "behaviour", "kind", "description", "sources", "params", "tiers", "examples", "enabled"}
+EXAMPLE_KEYS = {"name", "expect", "start", "contacts"}
+CONTACT_KEYS = {"at", "channel", "talk", "answered", "department", "kind", "topic", "exit_request", "requester"}
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)d)?\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*$")
+_RULE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def default_profile_path() -> Path:
+    return DEFAULT_PROFILE
+
+
+def load_profile(path: str | Path | None = None) -> Profile:
+    """The profile at `path` (default thresholds/bunkyo.toml); ProfileError lists every problem."""
+    profile, issues = check_profile(path)
+    if issues:
+        raise ProfileError(issues, str(path or DEFAULT_PROFILE))
+    return profile
+
+
+def check_profile(path: str | Path | None = None) -> tuple[Profile | None, list[ProfileIssue]]:
+    path = Path(path or DEFAULT_PROFILE)
+    try:
+        doc = load_toml(path, KasuharaError)
+    except KasuharaError as exc:
+        return None, [ProfileIssue(exc.message, exc.source)]
+    loader = _Loader(doc)
+    profile = loader.profile()
+    return (profile if not loader.issues else None), loader.issues
+
+
+def minutes_of(value: Any) -> float | None:
+    """A duration in minutes: a number of minutes, or text such as "2h", "1d 3h", "90m", "30s"."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and value.strip():
+        match = _DURATION.match(value)
+        if match and any(match.groups()):
+            days, hours, mins, secs = (float(g) if g else 0.0 for g in match.groups())
+            return days * 1440 + hours * 60 + mins + secs / 60
+    return None
+
+
+class _Loader:
+    def __init__(self, doc: TomlDocument):
+        self.doc = doc
+        self.issues: list[ProfileIssue] = []
+
+    def problem(self, key: str, message: str) -> None:
+        self.issues.append(ProfileIssue(message, self.doc.locate(key)))
+
+    def unknown_keys(self, table: dict, allowed: set[str], prefix: str) -> None:
+        for key in table:
+            if key not in allowed:
+                dotted = f"{prefix}.{key}" if prefix else key
+                self.problem(dotted, f"unknown key '{dotted}' - allowed here: {', '.join(sorted(allowed))}")
+
+    def string(self, table: dict, key: str, dotted: str, required: bool = True, default: str = "") -> str:
+        value = table.get(key, None)
+        if value is None:
+            if required:
+                self.problem(dotted.rsplit(".", 1)[0] if "." in dotted else dotted, f"{dotted} is required")
+            return default
+        if not isinstance(value, str) or not value.strip():
+            self.problem(dotted, f"{dotted} must be a non-empty string")
+            return default
+        return value
+
+    def profile(self) -> Profile | None:
+        data = self.doc.data
+        self.unknown_keys(data, {"profile", "site", "rules"}, "")
+        head = data.get("profile")
+        if not isinstance(head, dict):
+            self.problem("profile", "a profile starts with a [profile] table: name, version, title")
+            head = {}
+        self.unknown_keys(head, PROFILE_KEYS, "profile")
+        name = self.string(head, "name", "profile.name")
+        version = self.string(head, "version", "profile.version")
+        title = self.string(head, "title", "profile.title", required=False, default=name)
+        try:
+            site = site_from_document(self.doc)
+        except SettingsError as exc:
+            self.issues.append(ProfileIssue(exc.message, exc.source))
+            site = SiteSettings()
+        rules_table = data.get("rules")
+        if not isinstance(rules_table, dict) or not rules_table:
+            self.problem("rules", "a profile needs rules: [rules.long_call] tables with kind, tiers, ...")
+            rules_table = {}
+        rules = [rule for rule_id, table in rules_table.items() if (rule := self.rule(rule_id, table))]
+        if self.issues:
+            return None
+        return Profile(name, version, title, str(self.doc.path), site, tuple(rules), SourceLocation(self.doc.path, 1))
+
+    def rule(self, rule_id: str, table: Any) -> Rule | None:
+        prefix = f"rules.{rule_id}"
+        before = len(self.issues)
+        if not _RULE_ID.match(rule_id):
+            self.problem(prefix, f"rule id '{rule_id}' must be lower-case letters, digits and _ (e.g. long_call)")
+        if not isinstance(table, dict):
+            self.problem(prefix, f"{prefix} must be a table")
+            return None
+        self.unknown_keys(table, RULE_KEYS, prefix)
+        category = self.string(table, "category", f"{prefix}.category")
+        if category and category not in CATEGORIES:
+            self.problem(f"{prefix}.category", f"category must be one of {', '.join(CATEGORIES)}, not '{category}'")
+        behaviour = self.string(table, "behaviour", f"{prefix}.behaviour")
+        description = self.string(table, "description", f"{prefix}.description")
+        kind_name = self.string(table, "kind", f"{prefix}.kind")
+        kind = RULE_KINDS.get(kind_name)
+        if kind_name and kind is None:
+            self.problem(f"{prefix}.kind", f"unknown rule kind '{kind_name}' - known kinds: {', '.join(RULE_KINDS)}")
+        sources = table.get("sources")
+        if not isinstance(sources, list) or not sources or not all(isinstance(s, str) and s.strip() for s in sources):
+            self.problem(f"{prefix}.sources" if "sources" in table else prefix,
+                         f"{prefix}.sources must list where the numbers come from (at least one string)")
+            sources = []
+        enabled = table.get("enabled", True)
+        if not isinstance(enabled, bool):
+            self.problem(f"{prefix}.enabled", "enabled must be true or false")
+        params = table.get("params", {})
+        if not isinstance(params, dict):
+            self.problem(f"{prefix}.params", "params must be a table, e.g. params = { channel = \"call\" }")
+            params = {}
+        tiers = table.get("tiers")
+        if not isinstance(tiers, dict) or not tiers:
+            self.problem(f"{prefix}.tiers" if "tiers" in table else prefix,
+                         f"{prefix}.tiers must give at least one severity, e.g. tiers = {{ watch = 30, alert = 60 }}")
+            tiers = {}
+        for severity in tiers:
+            if severity not in SEVERITIES:
+                self.problem(f"{prefix}.tiers", f"tier '{severity}' is not a severity - use {' and '.join(SEVERITIES)}")
+        if kind is not None:
+            known = {p.name: p for p in kind.params}
+            for key, value in params.items():
+                if key not in known:
+                    self.problem(f"{prefix}.params", f"unknown parameter '{key}' for kind {kind.name} - "
+                                                     f"its parameters are: {', '.join(known) or 'none'}")
+                elif (why := known[key].check(value)) is not None:
+                    self.problem(f"{prefix}.params", f"params.{key} {why}")
+            for key, why in kind.check_params(params):
+                self.problem(f"{prefix}.params", f"params.{key} {why}")
+            for severity, why in kind.check_tiers({s: t for s, t in tiers.items() if s in SEVERITIES}):
+                self.problem(f"{prefix}.tiers", f"tiers.{severity} {why}")
+        examples = self.examples(prefix, table.get("examples", []), tiers)
+        if len(self.issues) > before:
+            return None
+        return Rule(rule_id, category, behaviour, kind_name, description, tuple(sources), dict(params), dict(tiers),
+                    examples, enabled, self.doc.locate(prefix))
+
+    def examples(self, prefix: str, items: Any, tiers: dict) -> tuple[Example, ...]:
+        if not isinstance(items, list):
+            self.problem(f"{prefix}.examples", "examples must be [[...examples]] tables")
+            return ()
+        examples = []
+        for number, item in enumerate(items, start=1):
+            where = f"{prefix}.examples"
+            label = f"example {number} of {prefix}"
+            if not isinstance(item, dict):
+                self.problem(where, f"{label} must be a table")
+                continue
+            self.unknown_keys(item, EXAMPLE_KEYS, where)
+            expect = item.get("expect")
+            if expect not in (*SEVERITIES, "none"):
+                self.problem(where, f"{label}: expect must be watch, alert or none, not {expect!r}")
+            elif expect != "none" and expect not in tiers:
+                self.problem(where, f"{label}: expects {expect}, which this rule has no tier for")
+            contacts = item.get("contacts")
+            if not isinstance(contacts, list) or not contacts:
+                self.problem(where, f"{label}: contacts must be a non-empty list of {{at = ..., ...}}")
+                continue
+            built = []
+            for index, contact in enumerate(contacts, start=1):
+                made = self.example_contact(where, f"{label}, contact {index}", contact)
+                if made:
+                    built.append(made)
+            examples.append(Example(str(item.get("name", label)), str(expect), tuple(built),
+                                    str(item.get("start", "2026-09-01 09:00")), self.doc.locate(where)))
+        return tuple(examples)
+
+    def example_contact(self, where: str, label: str, contact: Any) -> ExampleContact | None:
+        if not isinstance(contact, dict):
+            self.problem(where, f"{label} must be a table such as {{at = \"0m\", channel = \"call\", talk = \"35m\"}}")
+            return None
+        unknown = set(contact) - CONTACT_KEYS
+        if unknown:
+            self.problem(where, f"{label}: unknown key '{sorted(unknown)[0]}' - allowed: {', '.join(sorted(CONTACT_KEYS))}")
+            return None
+        at, talk = minutes_of(contact.get("at", 0)), minutes_of(contact.get("talk", 5))
+        exit_request = minutes_of(contact["exit_request"]) if "exit_request" in contact else None
+        if at is None or talk is None or ("exit_request" in contact and exit_request is None):
+            self.problem(where, f"{label}: at, talk and exit_request are minutes or durations such as \"90m\", \"1d 2h\"")
+            return None
+        channel = contact.get("channel", "call")
+        kind = contact.get("kind", "unknown")
+        if channel not in ("call", "visit") or kind not in CONTACT_KINDS:
+            self.problem(where, f"{label}: channel is call or visit, kind one of {', '.join(CONTACT_KINDS)}")
+            return None
+        answered = contact.get("answered", True)
+        return ExampleContact(
+            offset_minutes=at, channel=channel, talk_minutes=talk if answered else 0.0, answered=bool(answered),
+            outcome="answered" if answered else "busy", department=contact.get("department", "区民課"), kind=kind,
+            topic=contact.get("topic"), exit_request_minutes=exit_request, requester=str(contact.get("requester", "A")),
+        )
