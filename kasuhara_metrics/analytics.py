@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import duckdb
@@ -18,6 +19,7 @@ def run_query(db: Database, sql: str) -> Rows:
     """Run one analyst query; the database is read-only and files outside it are out of reach."""
     if not db.read_only:
         raise ReadOnlyQuery("run_query needs a database opened read-only")
+    _check_relations(db, sql)
     # No COPY TO, ATTACH or reading other files: a query can neither change data nor carry it off.
     db.con.execute("SET enable_external_access = false")
     db.con.execute("SET lock_configuration = true")
@@ -37,6 +39,64 @@ def run_query(db: Database, sql: str) -> Rows:
         return [], []
     columns = [d[0] for d in cursor.description]
     return columns, cursor.fetchall()
+
+
+# What `kasuhara query` may read: the documented views (docs/views.md) and the catalog. Base
+# tables stay out of reach, visit_summaries above all (free text that may name people).
+ANALYST_RELATIONS = frozenset({
+    "calls", "visits", "contacts", "requesters", "rejects", "ingest_log", "departments",
+    "flags", "flag_evidence", "judge_runs", "rule_runs", "schema_version",
+})
+_CATALOGS = ("information_schema", "pg_catalog")
+_QUERY_FUNCTIONS = {"query", "query_table"}
+
+
+def _check_relations(db: Database, sql: str) -> None:
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise KasuharaError(f"query failed: {exc}") from exc
+    if len(statements) != 1:
+        raise KasuharaError("give one SQL statement at a time")
+    if statements[0].type not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
+        raise ReadOnlyQuery(
+            "kasuhara query is read-only: it cannot change data, attach databases or write files - "
+            "use the ingest (and judge) commands to change data"
+        )
+    tree = json.loads(db.con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0])
+    tables, functions, ctes = _relations(tree)
+    if functions & _QUERY_FUNCTIONS:
+        raise ReadOnlyQuery("kasuhara query does not run query() or query_table(): name the views directly")
+    for schema, name in tables:
+        if schema.lower() in _CATALOGS or name.lower() in ANALYST_RELATIONS or (not schema and name in ctes):
+            continue
+        raise ReadOnlyQuery(
+            f"kasuhara query reads the documented views only, not '{name}' - use "
+            f"{', '.join(sorted(ANALYST_RELATIONS))} (docs/views.md)"
+        )
+
+
+def _relations(tree) -> tuple[set[tuple[str, str]], set[str], set[str]]:
+    """(schema, table) of every table reference, table-function names and CTE names in a parse tree."""
+    tables: set[tuple[str, str]] = set()
+    functions: set[str] = set()
+    ctes: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE":
+                tables.add((node.get("schema_name") or "", node.get("table_name") or ""))
+            elif node.get("type") == "TABLE_FUNCTION":
+                functions.add(((node.get("function") or {}).get("function_name") or "").lower())
+            ctes.update(entry.get("key") for entry in (node.get("cte_map") or {}).get("map", []))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(tree)
+    return tables, functions, ctes
 
 
 def lookup_number(db: Database, number: str, site: SiteSettings) -> Rows:

@@ -26,9 +26,12 @@ _OUTCOME_RANK = (
 
 def rebuild_requester_links(db: Database) -> int:
     """Join pseudonyms seen together on one visit (phone and requester_ref) into one requester."""
-    pairs = db.con.execute(
-        "SELECT DISTINCT phone_key, ref_key FROM visit_records WHERE phone_key IS NOT NULL AND ref_key IS NOT NULL"
-    ).fetchall()
+    # The ward's own numbers (a visitor who gave the switchboard's number) link nobody.
+    pairs = db.con.execute("""
+        SELECT DISTINCT phone_key, ref_key FROM visit_records
+        WHERE phone_key IS NOT NULL AND ref_key IS NOT NULL
+          AND phone_key NOT IN (SELECT number_key FROM departments WHERE number_key IS NOT NULL)
+    """).fetchall()
     parent: dict[str, str] = {}
 
     def find(key: str) -> str:
@@ -78,6 +81,8 @@ def rebuild(db: Database, site: SiteSettings) -> int:
     finally:
         unregister_all(con, "_internal_contexts", "_machine_apps")
         drop_temp_tables(con, "_leg", "_multi_leg_call", "_unit", "_unit_order")
+    latest = con.execute("SELECT coalesce(max(file_id), 0) FROM ingest_log").fetchall()[0][0]
+    db.set_meta("contacts_built_through_file", str(latest))
     return con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
 
 
@@ -86,16 +91,22 @@ def rebuild(db: Database, site: SiteSettings) -> int:
 _CALL_CONTACT_STEPS = [
     """
 CREATE OR REPLACE TEMP TABLE _leg AS
-WITH own AS (SELECT number_key FROM departments WHERE number_key IS NOT NULL)
-SELECT l.call_ref, l.file_id, l.line, l.leg_sequence, l.caller_key, l.dialled_class, l.direction_hint,
+-- Dialled numbers are extensions (digits) or pseudonyms of full numbers; departments map both.
+WITH reach AS (
+    SELECT number AS dialled, department FROM departments WHERE number_key IS NULL
+    UNION ALL SELECT number_key, department FROM departments WHERE number_key IS NOT NULL
+), own AS (SELECT number_key FROM departments WHERE number_key IS NOT NULL)
+SELECT l.call_ref, l.file_id, l.line, l.leg_sequence, l.caller_key, l.direction_hint,
        l.started_at, l.answered_at, l.ended_at, l.answered,
+       -- the number dialled is outside the ward: a resident's, not a DID or extension of ours
+       coalesce(l.dialled_class = 'number' AND l.dialled NOT IN (SELECT number_key FROM own), FALSE) AS dialled_outside,
+       NOT regexp_full_match(l.call_ref, 'f[0-9]+:line[0-9]+') AS has_call_id,
        CASE
            WHEN l.caller_class = 'external' AND l.caller_key IN (SELECT number_key FROM own) THEN 'internal'
            WHEN l.direction_hint = 'outbound' THEN 'internal'
-           WHEN l.caller_class = 'external' AND l.dcontext IN (SELECT context FROM _internal_contexts) THEN 'internal'
            ELSE l.caller_class
        END AS effective_class,
-       dep.department AS dialled_department,
+       reach.department AS dialled_department,
        CASE
            WHEN l.answered THEN 'answered'
            WHEN l.disposition = 'ANSWERED' AND l.lastapp IN (SELECT app FROM _machine_apps) THEN 'machine'
@@ -106,7 +117,7 @@ SELECT l.call_ref, l.file_id, l.line, l.leg_sequence, l.caller_key, l.dialled_cl
        END AS outcome,
        coalesce(l.uniqueid, 'f' || l.file_id || ':' || l.line) AS source_id
 FROM call_legs l
-LEFT JOIN departments dep ON dep.number = l.dialled
+LEFT JOIN reach ON reach.dialled = l.dialled
 """,
     "CREATE OR REPLACE TEMP TABLE _multi_leg_call AS SELECT call_ref FROM _leg GROUP BY call_ref HAVING count(*) > 1",
     # A call (unit): who called, which way, and when; its first leg decides the caller.
@@ -115,16 +126,19 @@ CREATE OR REPLACE TEMP TABLE _unit AS
 WITH single AS (
     SELECT call_ref, effective_class AS caller_class,
            CASE WHEN effective_class = 'external' THEN caller_key END AS caller_key,
-           dialled_class AS first_dialled_class, direction_hint, started_at, ended_at, 1 AS legs,
+           dialled_outside AS first_dialled_outside, has_call_id, direction_hint, started_at, ended_at, 1 AS legs,
            -- A one-leg call carries what its contact needs, so it is not joined back to _leg.
            dialled_department, answered, answered_at, outcome, source_id
     FROM _leg ANTI JOIN _multi_leg_call USING (call_ref)
 ), multi AS (
     SELECT call_ref,
            arg_min(effective_class, (started_at, leg_sequence, line)),
-           arg_min(CASE WHEN effective_class = 'external' THEN caller_key END, (started_at, leg_sequence, line)),
-           arg_min(dialled_class, (started_at, leg_sequence, line)),
-           arg_min(direction_hint, (started_at, leg_sequence, line)),
+           -- the first leg's caller even when it has no key: arg_min alone would skip to a later leg's
+           arg_min(struct_pack(k := CASE WHEN effective_class = 'external' THEN caller_key END),
+                   (started_at, leg_sequence, line)).k,
+           arg_min(dialled_outside, (started_at, leg_sequence, line)),
+           bool_or(has_call_id),
+           arg_min(struct_pack(h := direction_hint), (started_at, leg_sequence, line)).h,
            min(started_at), max(ended_at), count(*),
            NULL, NULL, NULL, NULL, NULL
     FROM _leg SEMI JOIN _multi_leg_call USING (call_ref)
@@ -133,14 +147,16 @@ WITH single AS (
 SELECT u.*, coalesce(link.requester_key, u.caller_key) AS requester_key,
        CASE
            WHEN u.direction_hint IN ('inbound', 'outbound', 'internal') THEN u.direction_hint
-           WHEN u.caller_class <> 'internal' THEN 'inbound'
-           WHEN u.first_dialled_class = 'external' THEN 'outbound'
-           ELSE 'internal'
+           -- staff, or a device that is no number (a softphone), calling a number outside the ward
+           WHEN u.caller_class IN ('internal', 'unusable') AND u.first_dialled_outside THEN 'outbound'
+           WHEN u.caller_class = 'internal' THEN 'internal'
+           ELSE 'inbound'
        END AS direction
 FROM units u LEFT JOIN requester_links link ON link.alias_key = u.caller_key
 """,
-    # Calls of one requester that overlap in time (a transfer written as two records) are one
-    # contact: islands of calls whose start is not after the latest end before them.
+    # Records without call ids (16-column Asterisk, exports without a call number) that overlap
+    # in time for one requester, or follow each other to the second (a transfer written as two
+    # records), are one contact. Calls with ids are grouped by their ids alone.
     """
 CREATE OR REPLACE TEMP TABLE _unit_order AS
 WITH windowed AS (
@@ -148,7 +164,7 @@ WITH windowed AS (
            max(ended_at) OVER w_before AS previous_end,
            lead(started_at) OVER w AS next_start,
            max(ended_at) OVER w_upto AS running_end
-    FROM _unit WHERE requester_key IS NOT NULL
+    FROM _unit WHERE requester_key IS NOT NULL AND NOT has_call_id
     WINDOW w AS (PARTITION BY requester_key ORDER BY started_at, call_ref),
            w_before AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
            w_upto AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
@@ -202,10 +218,10 @@ SELECT 'call:' || contact_ref,
        any_value(requester_key),
        arg_min(unit_class, (unit_start, call_ref)),
        arg_min(direction, (unit_start, call_ref)),
-       coalesce(
-           arg_max(dialled_department, (ended_at, line)) FILTER (WHERE answered),
-           arg_max(dialled_department, (ended_at, line))
-       ),
+       -- struct_pack keeps an unmapped (NULL) department: arg_max would skip it for an earlier one
+       CASE WHEN bool_or(answered)
+            THEN arg_max(struct_pack(d := dialled_department), (ended_at, line)) FILTER (WHERE answered)
+            ELSE arg_max(struct_pack(d := dialled_department), (ended_at, line)) END.d,
        'unknown',
        NULL,
        min(started_at),
@@ -227,9 +243,9 @@ INSERT INTO contacts
 SELECT 'visit:' || v.visit_id,
        'visit',
        v.requester_key,
-       CASE WHEN v.requester_key IS NULL THEN coalesce(v.phone_class, 'none')
-            WHEN r.phone_key IS NOT NULL THEN 'external'
-            ELSE 'ref' END,
+       CASE WHEN v.requester_source = 'phone' THEN 'external'
+            WHEN v.requester_source = 'ref' THEN 'ref'
+            ELSE coalesce(v.phone_class, 'none') END,
        'visit',
        v.department,
        v.kind,
@@ -244,5 +260,5 @@ SELECT 'visit:' || v.visit_id,
        1,
        [v.visit_id],
        v.exit_requested_at
-FROM visits v JOIN visit_records r USING (file_id, line)
+FROM visits v
 """

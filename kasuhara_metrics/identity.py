@@ -49,6 +49,16 @@ WITHHELD_WORDS = {
     "interaction with other service": "表示圏外",
     "out of area": "表示圏外",
     "reject by user": "非通知",
+    "private number": "private",
+    "非表示": "非通知",
+    "通知なし": "非通知",
+    "番号非通知": "非通知",
+    "ユーザ拒否": "非通知",
+    "ユーザー拒否": "非通知",
+    # SMDR single letters: Private, Out of area, Coin (payphone)
+    "p": "private",
+    "o": "表示圏外",
+    "c": "公衆電話",
     "266696687": "anonymous",
     "7378742833": "restricted",
     "8656696": "unknown",
@@ -97,6 +107,22 @@ def withheld_reason(text: str) -> str | None:
         if fragment in folded:
             return WITHHELD_WORDS.get(fragment, "anonymous")
     return None
+
+
+# requester_ref values that name nobody: a form's blanks and "unknown"s.
+REFERENCE_PLACEHOLDERS = {
+    "-", "--", "---", "ー", "―", "−", "?", "??", "x", "xx", "xxx", "0", "00", "000", "n/a", "na", "none", "null",
+    "nil", "unknown", "anonymous", "なし", "無し", "不明", "不詳", "未記入", "未確認", "匿名", "該当なし", "非通知", "名乗らず",
+}
+_ONLY_PUNCTUATION = re.compile(r"^[\W_]+$")
+
+
+def usable_reference(raw: str | None) -> str | None:
+    """A requester_ref that identifies someone (NFKC-normalised), or None for blanks and placeholders."""
+    text = nfkc(raw or "")
+    if not text or text.casefold() in REFERENCE_PLACEHOLDERS or _ONLY_PUNCTUATION.match(text):
+        return None
+    return text
 
 
 def classify_number(raw: str | None, site: SiteSettings) -> CallerIdentity:
@@ -280,3 +306,28 @@ def identify_values(values: list[str | None], site: SiteSettings, pseudo: Pseudo
             "note": pa.array(notes, pa.string()),
         }
     )
+
+
+def identify_dialled(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):
+    """Dialled numbers -> (class, stored value): an extension stays as digits; any longer number,
+    the ward's own DIDs included, is stored only as its pseudonym (departments map those too)."""
+    import pyarrow as pa
+
+    classes, stored = [], []
+    for value in values:
+        identity = classify_number(value, site)
+        digits = _PUNCTUATION.sub("", nfkc(value or "")).lstrip("+")
+        if identity.caller_class == "internal":
+            classes.append("extension")
+            stored.append(identity.canonical)
+        elif identity.caller_class == "external":
+            classes.append("number")
+            stored.append(pseudo.key(identity.canonical))
+        elif digits.isdigit() and len(digits) > site.internal_max_digits:
+            classes.append("number")  # not a valid number, but digits of someone's: never in clear
+            stored.append(pseudo.key(digits, "digits"))
+        else:
+            classes.append("none")  # Asterisk's s, h, t, or a device name
+            stored.append((value or "").strip() or None)
+    return pa.table({"raw": pa.array(values, pa.string()), "class": pa.array(classes, pa.string()),
+                     "value": pa.array(stored, pa.string())})

@@ -76,12 +76,14 @@ def judge(db: Database, profile: Profile, *, as_of: date | None = None, dry_run:
     return report
 
 
-def _prepare(db: Database, profile: Profile, as_of: date | None) -> None:
-    con = db.con
+def prepare_judged(db: Database, profile: Profile, as_of: date | None = None, requester_key: str | None = None) -> None:
+    """The temp table `_judged`: requesters' contacts, with local_day, topic_key and closing_at.
+
+    Only requesters' contacts are judged: withheld, staff, outbound and unusable callers have none.
+    """
     site = profile.site
     hours, minutes = (int(part) for part in site.counter_closing.split(":"))
-    # Only requesters' contacts are judged: withheld, staff, outbound and unusable callers have none.
-    con.execute(
+    db.con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _judged AS
         WITH located AS (
@@ -89,13 +91,19 @@ def _prepare(db: Database, profile: Profile, as_of: date | None) -> None:
                    nullif(lower(trim(regexp_replace(c.topic, '\\s+', ' ', 'g'))), '') AS topic_key
             FROM contacts c
             WHERE c.requester_key IS NOT NULL
+              AND ($requester IS NULL OR c.requester_key = $requester)
               AND ($as_of IS NULL OR c.started_at < timezone($tz, CAST(CAST($as_of AS DATE) + 1 AS TIMESTAMP)))
         )
         SELECT *, timezone($tz, CAST(local_day AS TIMESTAMP) + to_minutes($closing_minutes)) AS closing_at
         FROM located
         """,
-        {"tz": site.timezone, "as_of": as_of, "closing_minutes": hours * 60 + minutes},
+        {"tz": site.timezone, "as_of": as_of, "closing_minutes": hours * 60 + minutes, "requester": requester_key},
     )
+
+
+def _prepare(db: Database, profile: Profile, as_of: date | None) -> None:
+    con = db.con
+    prepare_judged(db, profile, as_of)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _hits (
             rule_id VARCHAR, requester_key VARCHAR, group_key VARCHAR, window_start TIMESTAMPTZ,

@@ -55,8 +55,8 @@ CREATE TABLE call_legs (
     caller_key     VARCHAR,             -- pseudonym; NULL unless caller_class = 'external'
     caller_class   VARCHAR NOT NULL,    -- external | withheld | internal | unusable
     caller_note    VARCHAR,             -- why: 非通知, 公衆電話, extension, ...
-    dialled        VARCHAR,             -- an extension or own number (plain), or a pseudonym
-    dialled_class  VARCHAR NOT NULL,    -- extension | number | external | none
+    dialled        VARCHAR,             -- an extension (digits), a full number's pseudonym, or s/h/t
+    dialled_class  VARCHAR NOT NULL,    -- extension | number | none
     direction_hint VARCHAR,             -- inbound | outbound | internal, when the export says so
     dcontext       VARCHAR,
     lastapp        VARCHAR,
@@ -122,20 +122,33 @@ CREATE TABLE contacts (
     exit_requested_at TIMESTAMPTZ
 );
 
+-- A call from one of the ward's own numbers is staff, even if the number was mapped after the call came in.
 CREATE VIEW calls AS
 SELECT file_id, line, source_format, uniqueid, linkedid, leg_sequence, call_ref,
-       caller_key AS requester_key, caller_class, caller_note, dialled, dialled_class,
-       dcontext, lastapp, disposition, started_at, answered_at, ended_at,
+       CASE WHEN own.number_key IS NULL THEN caller_key END AS requester_key,
+       CASE WHEN own.number_key IS NULL THEN caller_class ELSE 'internal' END AS caller_class,
+       CASE WHEN own.number_key IS NULL THEN caller_note ELSE 'own number' END AS caller_note,
+       dialled, dialled_class, dcontext, lastapp, disposition, started_at, answered_at, ended_at,
        duration_s, billsec_s, answered
-FROM call_legs;
+FROM call_legs LEFT JOIN (SELECT DISTINCT number_key FROM departments WHERE number_key IS NOT NULL) own
+     ON own.number_key = call_legs.caller_key;
 
+-- A visitor's requester: their phone's pseudonym (unless the phone is one of the ward's own
+-- numbers), else their requester_ref's, each resolved through requester_links.
 CREATE VIEW visits AS
+WITH own AS (SELECT number_key FROM departments WHERE number_key IS NOT NULL),
+records AS (
+    SELECT *, CASE WHEN phone_key IN (SELECT number_key FROM own) THEN NULL ELSE phone_key END AS person_phone_key
+    FROM visit_records
+)
 SELECT v.file_id, v.line, v.visit_id, v.arrived_at, v.ended_at, v.department, v.kind, v.kind_label, v.topic,
-       coalesce(l1.requester_key, v.phone_key, l2.requester_key, v.ref_key) AS requester_key,
-       v.phone_class, v.exit_requested_at,
+       coalesce(l1.requester_key, v.person_phone_key, l2.requester_key, v.ref_key) AS requester_key,
+       CASE WHEN v.person_phone_key IS NOT NULL THEN 'phone' WHEN v.ref_key IS NOT NULL THEN 'ref' END AS requester_source,
+       CASE WHEN v.phone_key IS NOT NULL AND v.person_phone_key IS NULL THEN 'internal' ELSE v.phone_class END AS phone_class,
+       v.exit_requested_at,
        CAST(epoch(v.ended_at) - epoch(v.arrived_at) AS INTEGER) AS duration_s
-FROM visit_records v
-LEFT JOIN requester_links l1 ON l1.alias_key = v.phone_key
+FROM records v
+LEFT JOIN requester_links l1 ON l1.alias_key = v.person_phone_key
 LEFT JOIN requester_links l2 ON l2.alias_key = v.ref_key;
 
 CREATE VIEW requesters AS

@@ -85,7 +85,7 @@ def test_query_cannot_change_data_or_carry_it_off(loaded, sql):
     result = loaded("query", sql)
     assert result.exit_code == 1
     assert "kasuhara query is read-only" in result.output
-    assert loaded("query", "SELECT count(*) FROM call_legs", "--format", "csv").output == "count_star()\n3\n"
+    assert loaded("query", "SELECT count(*) FROM calls", "--format", "csv").output == "count_star()\n3\n"
 
 
 def test_query_reports_sql_errors_plainly(loaded):

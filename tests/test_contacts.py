@@ -14,21 +14,43 @@ def load(db, tmp_path, lines):
     ingest(db, "calls", write(tmp_path, f"c{len(lines)}.csv", "\n".join(lines) + "\n"))
 
 
+def without_ids(line: str) -> str:
+    """The same record as a 16-column cdr_csv row: no uniqueid, no userfield."""
+    return ",".join(line.split(",")[:16])
+
+
 def test_a_transfer_written_as_two_records_is_one_contact(db, tmp_path):
-    # No linkedid (16 columns): the second leg starts when the first ends.
-    first = cdr18("09012345678", T, dst="201", talk=90, uniqueid="a.1")
-    second = cdr18("09012345678", T + timedelta(seconds=95), dst="231", ring=0, talk=240, uniqueid="a.2")
+    # No ids (16 columns): the second leg starts the second the first ends.
+    first = without_ids(cdr18("09012345678", T, dst="201", talk=90))
+    second = without_ids(cdr18("09012345678", T + timedelta(seconds=95), dst="231", ring=0, talk=240))
     ingest(db, "departments", write(tmp_path, "d.csv", "201,区民課\n231,税務課\n"))
     load(db, tmp_path, [first, second])
+    file_id = rows(db, "SELECT max(file_id) FROM ingest_log")[0][0]
     assert rows(db, "SELECT legs, talk_s, span_s, department, source_ids FROM contacts") == [
-        (2, 330, 335, "税務課", ["a.1", "a.2"])
+        (2, 330, 335, "税務課", [f"f{file_id}:1", f"f{file_id}:2"])
     ]
+
+
+def test_calls_with_their_own_ids_are_never_merged_by_time(db, tmp_path):
+    # Two lines at once (a second phone): two calls, both counted, each with its own talk time.
+    first = cdr18("09012345678", T, dst="201", talk=100, ring=0, uniqueid="1788000000.1")
+    second = cdr18("09012345678", T + timedelta(seconds=30), dst="231", talk=175, ring=0, uniqueid="1788000000.2")
+    load(db, tmp_path, [first, second])
+    assert rows(db, "SELECT legs, talk_s FROM contacts ORDER BY started_at") == [(1, 100), (1, 175)]
+
+
+def test_the_final_department_is_the_last_answered_legs_even_when_unmapped(db, tmp_path):
+    legs = [cdr18("09012345678", T, dst="201", talk=60, ring=0, uniqueid="1788000000.5"),
+            cdr18("09012345678", T + timedelta(seconds=60), dst="299", talk=60, ring=0, uniqueid="1788000000.5")]
+    ingest(db, "departments", write(tmp_path, "d.csv", "201,区民課\n"))
+    load(db, tmp_path, legs)
+    assert rows(db, "SELECT legs, department FROM contacts") == [(2, None)]
 
 
 def test_talk_time_is_the_union_of_answered_intervals(db, tmp_path):
     # An attended transfer: the second leg's talk overlaps the first's by 30 seconds.
-    first = cdr18("09012345678", T, talk=120, ring=0, uniqueid="b.1")
-    second = cdr18("09012345678", T + timedelta(seconds=90), talk=100, ring=0, dst="231", uniqueid="b.2")
+    first = without_ids(cdr18("09012345678", T, talk=120, ring=0))
+    second = without_ids(cdr18("09012345678", T + timedelta(seconds=90), talk=100, ring=0, dst="231"))
     load(db, tmp_path, [first, second])
     assert rows(db, "SELECT legs, talk_s FROM contacts") == [(2, 190)]
 

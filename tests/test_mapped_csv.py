@@ -92,7 +92,7 @@ internal = ["内線通話", "内線転送"]
         ("internal", False, 300),
     ]
     # The outbound call's dialled number is a resident's: stored as a pseudonym, not as digits.
-    assert rows(db, "SELECT dialled_class, dialled LIKE 'R%' FROM call_legs WHERE direction_hint = 'outbound'") == [("external", True)]
+    assert rows(db, "SELECT dialled_class, dialled LIKE 'R%' FROM call_legs WHERE direction_hint = 'outbound'") == [("number", True)]
 
 
 def test_a_missing_header_names_the_column_the_mapping_and_the_file(db, tmp_path):

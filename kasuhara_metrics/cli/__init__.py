@@ -7,7 +7,9 @@ import click
 from .. import __version__
 from .common import AppContext, db_options
 from .ingest import ingest
+from .judge import explain, flags, judge
 from .query import lookup, migrate, query, status
+from .thresholds import thresholds
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -22,8 +24,9 @@ def main(ctx: click.Context, db_path: str, site_path: str | None, timezone: str 
     \b
     Example:
         kasuhara ingest departments data/samples/departments.csv
-        kasuhara ingest calls data/samples/asterisk/Master.csv
-        kasuhara status
+        kasuhara ingest calls data/samples/asterisk/*.csv
+        kasuhara judge
+        kasuhara flags
     """
     ctx.obj = AppContext(db_path=db_path, site_path=site_path, timezone=timezone)
 
@@ -33,3 +36,7 @@ main.add_command(query)
 main.add_command(lookup)
 main.add_command(status)
 main.add_command(migrate)
+main.add_command(judge)
+main.add_command(flags)
+main.add_command(explain)
+main.add_command(thresholds)

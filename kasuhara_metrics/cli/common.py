@@ -31,13 +31,31 @@ class AppContext:
     timezone: str | None
 
     def site(self) -> SiteSettings:
-        return load_site(self.site_path, self.timezone)
+        """--site, else the [site] table of the default profile (thresholds/bunkyo.toml), else defaults."""
+        path = self.site_path or _default_profile_with_site()
+        return load_site(path, self.timezone)
 
     def open(self, *, read_only: bool = False) -> Database:
         return connect(self.db_path, read_only=read_only, timezone=self.site().timezone)
 
 
 pass_app = click.make_pass_decorator(AppContext)
+
+
+def _default_profile_with_site() -> str | None:
+    from ..rules import default_profile_path
+
+    path = default_profile_path()
+    return str(path) if path.exists() else None
+
+
+profile_option = click.option(
+    "--profile",
+    "profile_path",
+    envvar="KASUHARA_PROFILE",
+    type=click.Path(dir_okay=False),
+    help="Threshold profile (TOML). Default: thresholds/bunkyo.toml. Env: KASUHARA_PROFILE.",
+)
 
 
 def db_options(function: Callable) -> Callable:
@@ -103,6 +121,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _cell(value: Any) -> str:
+    """Table cells: times in the site zone to the second, lists joined."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(_cell, value))
+    return str(_plain(value))
+
+
 def emit_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], output_format: str, title: str | None = None) -> None:
     """Print rows as a rich table, CSV or JSON lines-free JSON array."""
     if output_format == "json":
@@ -121,5 +150,5 @@ def emit_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], output_form
     for column in columns:
         table.add_column(str(column), overflow="fold")
     for row in rows:
-        table.add_row(*["" if v is None else str(_plain(v)) for v in row])
+        table.add_row(*[_cell(v) for v in row])
     Console(width=max(100, Console().width)).print(table)

@@ -60,23 +60,24 @@ def ingest_files(
         raise ValueError(f"unknown kind {kind}")
     pseudo = pseudonymizer_for(db, create=True)
     report = IngestReport()
-    changed = False
+    step = progress or (lambda _path, _stage, _fraction: None)
     for path in paths:
-        step = progress or (lambda _path, _stage, _fraction: None)
         try:
-            result = _ingest_one(db, kind, str(path), options, pseudo, step)
+            report.files.append(_ingest_one(db, kind, str(path), options, pseudo, step))
         except KasuharaError as exc:
             if exc.source is None:
                 exc.source = SourceLocation(str(path))
             report.failures.append(exc)
-            continue
+        except Exception as exc:  # a bug must not stop the other files, and must name this one
+            report.failures.append(KasuharaError(
+                f"cannot ingest {path}: {type(exc).__name__}: {exc} - nothing of it was stored; please report this file",
+                SourceLocation(str(path)),
+            ))
         finally:
             step(str(path), "done", 1.0)
-        report.files.append(result)
-        changed = changed or (result.kept > 0 and not result.skipped_as)
-    if changed or options.force:
-        if progress:
-            progress("", "building contacts", 0.0)
+    # Rebuilt whenever any file was stored since the last build, even by a run that failed half-way.
+    if options.force or contacts_are_stale(db):
+        step("", "building contacts", 0.0)
         db.con.execute("BEGIN TRANSACTION")
         try:
             report.contacts = contacts.rebuild(db, options.site)
@@ -85,6 +86,13 @@ def ingest_files(
             db.con.execute("ROLLBACK")
             raise
     return report
+
+
+def contacts_are_stale(db: Database) -> bool:
+    """Has a file been stored after the contacts were last built?"""
+    latest = db.con.execute("SELECT max(file_id) FROM ingest_log").fetchall()[0][0]
+    built = db.meta("contacts_built_through_file")
+    return latest is not None and (built is None or int(built) < latest)
 
 
 def _ingest_one(db: Database, kind: str, path: str, options: IngestOptions, pseudo, step: Progress) -> FileResult:

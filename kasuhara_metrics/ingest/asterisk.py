@@ -165,8 +165,14 @@ def read_asterisk(path: str, raw: bytes, encoding: str = "auto"):
     family = layout.name.split("-")[0]
     extra: list[dict[str, str | int | None]] = []
     rejects: list[BadLine] = list(parsed.bad_lines)
+    cut_short = parsed.unterminated_last_line()
     for odd in parsed.odd_rows:
         fitting = layout if len(odd.fields) == layout.width else layout_for_row(odd.fields)
+        if odd.line == cut_short and fitting is not layout:
+            # A file copied while the PBX was still writing it: the record is incomplete.
+            rejects.append(BadLine(odd.line, odd.raw, f"the last line has {len(odd.fields)} fields and no line end: "
+                                   "it was cut short while being written - ingest the file again once it is complete"))
+            continue
         if fitting is None or fitting.name.split("-")[0] != family:
             rejects.append(
                 BadLine(

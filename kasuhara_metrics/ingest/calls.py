@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from ..db import Database, drop_temp_tables, unregister_all
-from ..identity import Pseudonymizer, identify_values
+from ..identity import Pseudonymizer, identify_dialled, identify_values
 from ..site import SiteSettings
 from .csvread import LINE_COLUMN, BadLine, ParsedFile
 from .filelog import FileResult, write_rejects
@@ -207,27 +207,29 @@ def store_calls(
                 FROM _typed WHERE reject_reason IS NULL
             ),
                  repeated AS (SELECT fp FROM fingerprinted GROUP BY fp HAVING count(*) > 1)
-            -- Copies inside one file are numbered; a record seen once is copy 1 (no sort needed).
+            -- Identical records without ids inside one file are separate calls, numbered copy 1, 2, ...;
+            -- a record with a uniqueid, linkedid or call id is one call however often it is written.
+            -- A record seen once is copy 1 (no sort needed).
             SELECT *, 1 AS occ FROM fingerprinted ANTI JOIN repeated USING (fp)
             UNION ALL
-            SELECT *, row_number() OVER (PARTITION BY fp ORDER BY _line) AS occ FROM fingerprinted SEMI JOIN repeated USING (fp)
+            SELECT *, CASE WHEN coalesce(trim(uniqueid), '') <> '' OR coalesce(trim(linkedid), '') <> ''
+                                OR coalesce(trim(call_id), '') <> '' THEN 1
+                           ELSE row_number() OVER (PARTITION BY fp ORDER BY _line) END AS occ
+            FROM fingerprinted SEMI JOIN repeated USING (fp)
         """)
-        duplicates = con.execute(
-            "SELECT count(*) FROM _legs l SEMI JOIN call_legs c ON c.record_fp = l.fp AND c.record_occ = l.occ"
-        ).fetchall()[0][0]
         con.execute(
             """
             INSERT INTO call_legs
-            SELECT ? AS file_id, l._line, l.fp, l.occ, ?, nullif(trim(l.uniqueid), ''), nullif(trim(l.linkedid), ''),
+            SELECT $file_id, l._line, l.fp, l.occ, $format, nullif(trim(l.uniqueid), ''), nullif(trim(l.linkedid), ''),
                    TRY_CAST(l.leg_sequence AS BIGINT),
-                   coalesce(nullif(trim(l.linkedid), ''), nullif(trim(l.uniqueid), ''), nullif(trim(l.call_id), ''),
-                            'f' || ? || ':' || l._line),
-                   c.key, c.class, c.note,
-                   CASE WHEN d.class = 'external' AND c.class = 'internal' THEN d.key ELSE coalesce(d.canonical, nullif(trim(l.dialled), '')) END,
-                   CASE WHEN d.class = 'internal' THEN 'extension'
-                        WHEN d.class = 'external' AND c.class = 'internal' THEN 'external'
-                        WHEN d.class = 'external' THEN 'number'
-                        ELSE 'none' END,
+                   -- Asterisk ids are unique across files; an export's own call numbers only within their file.
+                   coalesce(nullif(trim(l.linkedid), ''), nullif(trim(l.uniqueid), ''),
+                            'f' || $file_id || ':' || coalesce(nullif(trim(l.call_id), ''), 'line' || l._line)),
+                   -- A call placed in a staff context is staff, whatever number it shows.
+                   CASE WHEN c.class = 'external' AND list_contains($internal_contexts, l.dcontext) THEN NULL ELSE c.key END,
+                   CASE WHEN c.class = 'external' AND list_contains($internal_contexts, l.dcontext) THEN 'internal' ELSE c.class END,
+                   CASE WHEN c.class = 'external' AND list_contains($internal_contexts, l.dcontext) THEN 'internal context' ELSE c.note END,
+                   d.value, d.class,
                    nullif(l.direction_hint, ''), nullif(l.dcontext, ''), nullif(l.lastapp, ''),
                    coalesce(l.outcome, nullif(upper(trim(l.disposition)), '')),
                    timezone($tz, l.start_local), timezone($tz, l.answer_at), timezone($tz, l.end_local),
@@ -236,10 +238,13 @@ def store_calls(
             JOIN _callers c ON c.raw IS NOT DISTINCT FROM l.caller
             JOIN _dialled d ON d.raw IS NOT DISTINCT FROM l.dialled
             ANTI JOIN call_legs x ON x.record_fp = l.fp AND x.record_occ = l.occ
-            """.replace("$tz", "?"),
-            [result.file_id, rows.format, result.file_id, site.timezone, site.timezone, site.timezone],
+            QUALIFY row_number() OVER (PARTITION BY l.fp, l.occ ORDER BY l._line) = 1
+            """,
+            {"file_id": result.file_id, "format": rows.format, "tz": site.timezone,
+             "internal_contexts": list(site.internal_contexts)},
         )
-        kept = con.execute("SELECT count(*) FROM _legs").fetchall()[0][0] - duplicates
+        kept = con.execute("SELECT count(*) FROM call_legs WHERE file_id = ?", [result.file_id]).fetchall()[0][0]
+        duplicates = con.execute("SELECT count(*) FROM _legs").fetchall()[0][0] - kept
     finally:
         unregister_all(con, "_stage", "_dispositions", "_machine_apps", "_callers", "_dialled")
         drop_temp_tables(con, "_typed", "_legs")
@@ -247,11 +252,12 @@ def store_calls(
     result.rejected = len(rejects)
     result.kept = kept
     result.duplicates = duplicates
-    write_rejects(db, result.file_id, result.path, sorted(rejects, key=lambda r: r.line))
+    write_rejects(db, result.file_id, result.path, sorted(rejects, key=lambda r: r.line), parsed.sha256)
 
 
 def _register_identities(db: Database, site: SiteSettings, pseudo: Pseudonymizer) -> None:
     con = db.con
-    for column, name in (("caller", "_callers"), ("dialled", "_dialled")):
-        values = [row[0] for row in con.execute(f"SELECT DISTINCT {column} FROM _typed WHERE reject_reason IS NULL").fetchall()]
-        con.register(name, identify_values(values, site, pseudo))
+    callers = [row[0] for row in con.execute("SELECT DISTINCT caller FROM _typed WHERE reject_reason IS NULL").fetchall()]
+    con.register("_callers", identify_values(callers, site, pseudo))
+    dialled = [row[0] for row in con.execute("SELECT DISTINCT dialled FROM _typed WHERE reject_reason IS NULL").fetchall()]
+    con.register("_dialled", identify_dialled(dialled, site, pseudo))

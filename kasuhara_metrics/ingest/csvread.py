@@ -21,6 +21,7 @@ from ..errors import InputFileError, SourceLocation
 from .encoding import DecodedBytes, to_utf8
 
 LINE_COLUMN = "_line"
+_UNREADABLE = "cannot be read as CSV: a carriage return (CR) inside the line"
 
 
 @dataclass
@@ -54,6 +55,12 @@ class ParsedFile:
     @property
     def rows_read(self) -> int:
         return self.table.num_rows + len(self.odd_rows) + len(self.bad_lines)
+
+    def unterminated_last_line(self) -> int | None:
+        """The number of the last line when the file does not end with a line end, else None."""
+        if not self.text or self.text.endswith(b"\n"):
+            return None
+        return self.text.count(b"\n") + 1
 
     def raw_lines(self, numbers: set[int]) -> dict[int, str]:
         """The text of the given physical lines, for rejects."""
@@ -97,9 +104,17 @@ def sample_rows(decoded: bytes, limit: int = 200) -> list[tuple[int, list[str]]]
     return rows
 
 
-def parse_line(text: str) -> list[str]:
+def parse_line(text: str, delimiter: str = ",") -> list[str]:
     """One physical line as CSV fields; a stray quote does not reach into the next line."""
-    return next(csv.reader([text], doublequote=True, strict=False), [])
+    return split_fields(text, delimiter) or []
+
+
+def split_fields(text: str, delimiter: str = ",") -> list[str] | None:
+    """The fields of one line, or None when it cannot be read as CSV (a carriage return inside it)."""
+    try:
+        return next(csv.reader([text], delimiter=delimiter, doublequote=True, strict=False), [])
+    except csv.Error:
+        return None
 
 
 def read_csv_rows(
@@ -178,7 +193,12 @@ def _arrow_parse(data: bytes, names: list[str], header_line: int, delimiter: str
 def _place_lines(
     parsed: ParsedFile, data: bytes, invalid: list[tuple[int | None, str]], header_line: int, delimiter: str
 ) -> bool:
-    """Give every parsed row its physical line; re-read invalid spans one line at a time."""
+    """Give every parsed row its physical line; re-read invalid spans one line at a time.
+
+    False when rows and lines cannot be matched exactly: the caller then reads line by line.
+    """
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return False  # pyarrow ends rows at a bare CR too, so its rows are not our lines
     total_lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     used = np.ones(total_lines + 1, dtype=bool)
     used[0] = False
@@ -190,6 +210,8 @@ def _place_lines(
             return False
         pieces = text.split("\n")
         first = number + extra
+        if first + len(pieces) - 1 > total_lines:
+            return False
         used[first : first + len(pieces)] = False
         extra += len(pieces) - 1
         for offset, piece in enumerate(pieces):
@@ -221,7 +243,10 @@ def _classify_line(parsed: ParsedFile, line: int, text: str, delimiter: str) -> 
         parsed.bad_lines.append(BadLine(line, text, "unbalanced quotes: a quoted field is not closed on this line"))
         return
     # The format reader decides: a row of another known layout, or a reject naming the field count.
-    fields = next(csv.reader([text], delimiter=delimiter, strict=False), [])
+    fields = split_fields(text, delimiter)
+    if fields is None:
+        parsed.bad_lines.append(BadLine(line, text, _UNREADABLE))
+        return
     parsed.odd_rows.append(OddRow(line, fields, text))
 
 
@@ -238,7 +263,10 @@ def _parse_line_by_line(parsed: ParsedFile, data: bytes, names: list[str], heade
         if text.count('"') % 2:
             parsed.bad_lines.append(BadLine(number, text, "unbalanced quotes: a quoted field is not closed on this line"))
             continue
-        fields = next(csv.reader([text], delimiter=delimiter, strict=False), [])
+        fields = split_fields(text, delimiter)
+        if fields is None:
+            parsed.bad_lines.append(BadLine(number, text, _UNREADABLE))
+            continue
         if len(fields) != len(names):
             parsed.odd_rows.append(OddRow(number, fields, text))
         elif not any(fields):

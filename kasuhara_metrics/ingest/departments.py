@@ -79,4 +79,4 @@ def store_departments(
     result.rejected = len(rejects)
     result.duplicates = duplicates + unchanged
     result.kept = len(numbers) - unchanged
-    write_rejects(db, result.file_id, result.path, sorted(rejects, key=lambda r: r.line))
+    write_rejects(db, result.file_id, result.path, sorted(rejects, key=lambda r: r.line), parsed.sha256)

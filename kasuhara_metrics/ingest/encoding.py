@@ -64,11 +64,19 @@ def normalise_encoding_name(name: str, path: str) -> str:
 
 def to_utf8(raw: bytes, path: str, encoding: str = "auto") -> DecodedBytes:
     """Decode `raw` (whole file) as `encoding`, or detect it; return UTF-8 bytes without a BOM."""
+    decoded = _to_utf8(raw, path, encoding)
+    decoded.data = _unix_lines(decoded.data)
+    return decoded
+
+
+def _to_utf8(raw: bytes, path: str, encoding: str) -> DecodedBytes:
     encoding = normalise_encoding_name(encoding, path)
     if raw.startswith(codecs.BOM_UTF8):
         return _decoded(raw[len(codecs.BOM_UTF8):], "utf-8-sig", path)
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return DecodedBytes(raw.decode("utf-16").encode("utf-8"), "utf-16")
+        text = raw.decode("utf-16", errors="replace")
+        replaced = [n for n, line in enumerate(text.split("\n"), start=1) if "\ufffd" in line]
+        return DecodedBytes(_unix_lines(text.encode("utf-8")), "utf-16", replaced)
     if encoding != "auto":
         return _decoded(raw, encoding, path)
     if raw.isascii():
@@ -89,6 +97,13 @@ def to_utf8(raw: bytes, path: str, encoding: str = "auto") -> DecodedBytes:
         return DecodedBytes(raw.decode("cp932").encode("utf-8"), "cp932")
     except UnicodeDecodeError:
         return _decode_lines(lines, "cp932")
+
+
+def _unix_lines(data: bytes) -> bytes:
+    """Old Mac files end lines with CR alone: make them LF, or the whole file would be one line."""
+    if b"\n" not in data and b"\r" in data:
+        return data.replace(b"\r", b"\n")
+    return data
 
 
 def _decoded(raw: bytes, encoding: str, path: str) -> DecodedBytes:

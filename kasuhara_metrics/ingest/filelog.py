@@ -53,7 +53,8 @@ def next_file_id(db: Database) -> int:
     return db.con.execute("SELECT nextval('file_id_seq')").fetchall()[0][0]
 
 
-def write_rejects(db: Database, file_id: int, path: str, rejects: list[BadLine]) -> None:
+def write_rejects(db: Database, file_id: int, path: str, rejects: list[BadLine], sha256: str) -> None:
+    """Store rejected rows; a file read again (--force) does not store its rejects twice."""
     if not rejects:
         return
     table = pa.table(
@@ -66,9 +67,14 @@ def write_rejects(db: Database, file_id: int, path: str, rejects: list[BadLine])
     db.con.register("_new_rejects", table)
     try:
         db.con.execute(
-            "INSERT INTO rejects (file_id, path, line, reason, raw_text) "
-            "SELECT ?, ?, line, reason, raw_text FROM _new_rejects ORDER BY line",
-            [file_id, path],
+            """
+            INSERT INTO rejects (file_id, path, line, reason, raw_text)
+            SELECT $file_id, $path, n.line, n.reason, n.raw_text FROM _new_rejects n
+            WHERE NOT EXISTS (SELECT 1 FROM rejects r JOIN ingest_log l USING (file_id)
+                              WHERE l.sha256 = $sha256 AND r.line = n.line AND r.reason = n.reason)
+            ORDER BY n.line
+            """,
+            {"file_id": file_id, "path": path, "sha256": sha256},
         )
     finally:
         db.con.unregister("_new_rejects")

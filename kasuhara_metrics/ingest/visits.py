@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from ..db import Database, drop_temp_tables, unregister_all
 from ..errors import InputFileError, SourceLocation
-from ..identity import Pseudonymizer, identify_values, nfkc
+from ..identity import Pseudonymizer, identify_values, usable_reference
 from ..site import SiteSettings
 from .calls import DEFAULT_TIME_FORMATS, _FULLWIDTH
 from .csvread import LINE_COLUMN, BadLine, ParsedFile, read_csv_rows
@@ -129,8 +129,9 @@ def store_visits(db: Database, parsed: ParsedFile, result: FileResult, site: Sit
         refs = [r[0] for r in con.execute(
             "SELECT DISTINCT requester_ref FROM _vtyped WHERE reject_reason IS NULL AND trim(coalesce(requester_ref, '')) <> ''"
         ).fetchall()]
-        con.register("_refs", pa.table({"raw": pa.array(refs, pa.string()),
-                                        "key": pa.array([pseudo.key(nfkc(r), "ref") for r in refs], pa.string())}))
+        # Placeholders (-, なし, 不明, ...) are nobody: they must not join strangers into one requester.
+        ref_keys = [pseudo.key(usable, "ref") if (usable := usable_reference(r)) else None for r in refs]
+        con.register("_refs", pa.table({"raw": pa.array(refs, pa.string()), "key": pa.array(ref_keys, pa.string())}))
         # One copy per record: later copies in this file and records stored before are duplicates.
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _vnew AS
@@ -164,4 +165,4 @@ def store_visits(db: Database, parsed: ParsedFile, result: FileResult, site: Sit
     result.rejected = len(rejects)
     result.kept = kept
     result.duplicates = good - kept
-    write_rejects(db, result.file_id, result.path, sorted(rejects, key=lambda r: r.line))
+    write_rejects(db, result.file_id, result.path, sorted(rejects, key=lambda r: r.line), parsed.sha256)

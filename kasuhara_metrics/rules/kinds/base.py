@@ -2,7 +2,7 @@
 
 A kind measures something per requester (a contact's talk time, redials within 24 hours, ...) and
 returns one row per measurement from `measure_sql`: requester_key, group_key, window_start,
-window_end, value, eligible. `hits_sql` wraps it with the rule's tiers: a row whose value reaches
+window_end, value, eligible (enough contacts to count) and contacts. `hits_sql` wraps it with the rule's tiers: a row whose value reaches
 the lowest tier (`>=`, or `>` for grace periods) is a hit with a severity and a threshold. Every
 number is a bound parameter. The relation `_judged` holds the requesters' contacts being judged,
 with `local_day` (the site-local date of the start) and `topic_key`.
@@ -131,6 +131,10 @@ class RuleKind:
     def near_miss_sql(self, rule: Rule) -> tuple[str, dict[str, Any]]:
         """Every measurement, for "2 of 3 redials" in explain."""
         return self.measure_sql(rule)
+
+    def min_contacts(self, rule: Rule) -> int | None:
+        """Contacts a measurement needs besides its value (distinct_window, daily_total), if any."""
+        return self.param_values(rule).get("min_contacts")
 
     def group_sql(self) -> str | None:
         return f"c.{self.grouped_by}" if self.grouped_by else None

@@ -22,13 +22,14 @@ class CountWindow(RuleKind):
         if values["period"] == "day":
             return f"""
                 SELECT c.requester_key, NULL AS group_key, min(c.started_at) AS window_start,
-                       max(coalesce(c.ended_at, c.started_at)) AS window_end, count(*) AS value, TRUE AS eligible
+                       max(coalesce(c.ended_at, c.started_at)) AS window_end, count(*) AS value, TRUE AS eligible,
+                       count(*) AS contacts
                 FROM _judged c WHERE {where}
                 GROUP BY c.requester_key, c.local_day
             """, params
         params["window_minutes"] = float(values["window_hours"]) * 60
         return f"""
-            SELECT requester_key, NULL AS group_key, window_start, window_end, value, TRUE AS eligible
+            SELECT requester_key, NULL AS group_key, window_start, window_end, value, TRUE AS eligible, value AS contacts
             FROM (
                 SELECT c.requester_key, coalesce(c.ended_at, c.started_at) AS window_end,
                        count(*) OVER w AS value, min(c.started_at) OVER w AS window_start

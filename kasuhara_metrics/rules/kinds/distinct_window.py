@@ -29,7 +29,7 @@ class DistinctWindow(RuleKind):
         params.update(window_seconds=float(values["window_days"]) * 86400, min_contacts=values["min_contacts"])
         field = values["field"]
         return f"""
-            SELECT requester_key, NULL AS group_key, window_start, window_end, value, contacts >= $min_contacts AS eligible
+            SELECT requester_key, NULL AS group_key, window_start, window_end, value, contacts >= $min_contacts AS eligible, contacts
             FROM (
                 SELECT c.requester_key, coalesce(c.ended_at, c.started_at) AS window_end,
                        count(DISTINCT c.{field}) OVER w AS value, count(*) OVER w AS contacts,

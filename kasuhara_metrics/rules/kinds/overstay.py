@@ -31,6 +31,6 @@ class Overstay(RuleKind):
         where, params = self.contact_filter(rule)
         return f"""
             SELECT c.requester_key, NULL AS group_key, c.started_at AS window_start, c.ended_at AS window_end,
-                   (epoch(c.ended_at) - epoch({reference})) / 60.0 AS value, TRUE AS eligible
+                   (epoch(c.ended_at) - epoch({reference})) / 60.0 AS value, TRUE AS eligible, 1 AS contacts
             FROM _judged c WHERE {where} AND c.ended_at IS NOT NULL
         """, params

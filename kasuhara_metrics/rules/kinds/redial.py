@@ -40,7 +40,7 @@ class Redial(RuleKind):
             )
             SELECT requester_key, NULL AS group_key,
                    min(previous_start) OVER w AS window_start, ended_at AS window_end,
-                   count(*) OVER w AS value, TRUE AS eligible
+                   count(*) OVER w AS value, TRUE AS eligible, count(*) OVER w AS contacts
             FROM redials
             WINDOW w AS (PARTITION BY requester_key ORDER BY started_at
                          RANGE BETWEEN to_seconds($window_seconds) PRECEDING AND CURRENT ROW)

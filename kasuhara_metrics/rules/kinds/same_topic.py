@@ -53,7 +53,8 @@ class SameTopic(RuleKind):
             selects.append(f"""
                 SELECT c.requester_key, c.topic_key AS group_key, min(c.started_at) OVER w AS window_start,
                        coalesce(c.ended_at, c.started_at) AS window_end, count(*) OVER w AS value,
-                       {number} AS window_number, $need_{number} AS need, TRUE AS eligible
+                       {number} AS window_number, $need_{number} AS need, TRUE AS eligible,
+                       count(*) OVER w AS contacts
                 FROM _judged c WHERE {where}
                 WINDOW w AS (PARTITION BY c.requester_key, c.topic_key ORDER BY c.started_at
                              RANGE BETWEEN to_seconds($days_{number}) PRECEDING AND CURRENT ROW)

@@ -1,0 +1,106 @@
+"""`kasuhara judge`, `flags` and `explain`: apply a profile, list its flags, explain a requester."""
+
+from __future__ import annotations
+
+import click
+
+from ..explain import explain as explain_requester
+from ..explain import list_flags
+from ..judge import judge as run_judge
+from ..rules import CATEGORIES, SEVERITIES, SEVERITY_LABELS, load_profile
+from .common import AppContext, emit_rows, format_option, handle_errors, pass_app, profile_option
+
+date_type = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@click.command()
+@profile_option
+@click.option("--as-of", type=date_type, help="Judge only contacts that started up to the end of this day (site time).")
+@click.option("--dry-run", is_flag=True, help="Show what would change (flags added and removed per rule); write nothing.")
+@pass_app
+@handle_errors
+def judge(app: AppContext, profile_path: str | None, as_of, dry_run: bool) -> None:
+    """Apply a threshold profile to every requester's contacts and store the flags.
+
+    A flag is a lead for a person to review, never a verdict.
+
+    \b
+    Example:
+        kasuhara judge
+        kasuhara judge --profile thresholds/bunkyo.toml --as-of 2026-09-30 --dry-run
+    """
+    profile = load_profile(profile_path)
+    with app.open() as db:
+        report = run_judge(db, profile, as_of=as_of.date() if as_of else None, dry_run=dry_run)
+    rows = [(o.rule_id, o.contacts_evaluated, o.hits, o.flags, o.added, o.removed) for o in report.rules]
+    emit_rows(["rule", "contacts evaluated", "hits", "flags", "added", "removed"], rows, "table",
+              title=f"{profile.name} {profile.version} ({profile.content_hash})" + (" - dry run, nothing written" if dry_run else ""))
+    verb = "would be" if dry_run else "are"
+    click.echo(f"{report.contacts_judged} contacts judged; {report.flags} flags {verb} current "
+               f"({report.new} new, {report.updated} updated, {report.gone} gone)")
+
+
+@click.command()
+@format_option
+@click.option("--since", type=date_type, help="Only flags whose episode lasts until this day or later.")
+@click.option("--category", type=click.Choice(CATEGORIES), help="拘束 or 繰り返し.")
+@click.option("--severity", type=click.Choice(SEVERITIES), help="watch (注意) or alert (警告).")
+@click.option("--rule", "rule_id", help="Only this rule id.")
+@pass_app
+@handle_errors
+def flags(app: AppContext, output_format: str, since, category: str | None, severity: str | None, rule_id: str | None) -> None:
+    """List the flags of the latest judge run, with their evidence.
+
+    \b
+    Example:
+        kasuhara flags --since 2026-09-01 --severity alert --format csv
+    """
+    with app.open(read_only=True) as db:
+        columns, rows = list_flags(db, since=since.date() if since else None, category=category,
+                                   severity=severity, rule_id=rule_id)
+    emit_rows(columns, rows, output_format)
+
+
+@click.command()
+@click.argument("requester")
+@profile_option
+@format_option
+@pass_app
+@handle_errors
+def explain(app: AppContext, requester: str, profile_path: str | None, output_format: str) -> None:
+    """Show a requester's timeline, the flags that fired, and the near misses.
+
+    REQUESTER is a pseudonym (R + 16 hex digits) or, for users holding the site secret, a phone number.
+
+    \b
+    Example:
+        kasuhara explain R4b3df45ccd8c8adf
+    """
+    profile = load_profile(profile_path)
+    with app.open(read_only=True) as db:
+        result = explain_requester(db, requester, profile)
+    if output_format != "table":
+        emit_rows(["section", "when", "what", "detail"], _explanation_rows(result), output_format)
+        return
+    click.echo(f"Requester {result.requester_key}: {len(result.contacts)} contacts, {len(result.flags)} flags. "
+               "A flag is a lead for review, never a verdict.")
+    emit_rows(["flag", "rule", "behaviour", "severity", "from", "to", "detail"],
+              [(f["flag_id"], f["rule_id"], f["behaviour"], f"{f['severity']} ({SEVERITY_LABELS[f['severity']]})",
+                f["first_at"], f["last_at"], f["detail"]) for f in result.flags], "table", title="Flags")
+    emit_rows(["rule", "behaviour", "closest it came"],
+              [(m.rule_id, m.behaviour, m.text) for m in result.near_misses], "table", title="Near misses")
+    flagged = {source for f in result.flags for source in f["evidence"]}
+    emit_rows(["start", "channel", "department", "kind", "topic", "talk min", "outcome", "source", "in a flag"],
+              [(c["started_at"], c["channel"], c["department"], c["kind"], c["topic"], round(c["talk_s"] / 60, 1),
+                c["outcome"], ", ".join(c["source_ids"]), "yes" if flagged & set(c["source_ids"]) else "")
+               for c in result.contacts], "table", title="Timeline")
+
+
+def _explanation_rows(result):
+    for f in result.flags:
+        yield ("flag", f["first_at"], f"{f['rule_id']} {f['severity']}", f["detail"])
+    for m in result.near_misses:
+        yield ("near miss", None, m.rule_id, m.text)
+    for c in result.contacts:
+        yield ("contact", c["started_at"], f"{c['channel']} {c['department'] or ''}".strip(),
+               f"{c['outcome']} {round(c['talk_s'] / 60, 1)} min; {', '.join(c['source_ids'])}")
