@@ -21,7 +21,9 @@ LAYOUT_FILES = {
     "cdr_csv-18.csv": "cdr_csv-18",
     "cdr_csv-19.csv": "cdr_csv-19",
     "cdr_csv-20u.csv": "cdr_csv-20u",
+    "cdr_csv-20f.csv": "cdr_csv-20f",
     "cdr_csv-21.csv": "cdr_csv-21",
+    "cdr_custom-18.csv": "cdr_custom-18",
     "cdr_custom-19.csv": "cdr_custom-19",
 }
 
@@ -149,3 +151,29 @@ def test_rows_with_bad_values_are_rejected_with_reason_and_raw_text(db, tmp_path
     assert "has 3 fields" in rejects[3][1]
     assert rejects[3][2] == '"","0901",'
     assert rejects[0][2] == lines[1]
+
+
+def test_a_last_line_cut_short_while_being_written_is_rejected_not_read_as_another_layout(db, tmp_path):
+    t = datetime(2026, 9, 1, 10)
+    full = [cdr18("09012345678", t.replace(minute=m), uniqueid=f"178800000{m}.1") for m in range(3)]
+    partial = "\n".join(full[:2]) + "\n" + ",".join(full[2].split(",")[:16])  # no line end
+    result = ingest(db, "calls", write(tmp_path, "partial.csv", partial)).files[0]
+    assert (result.kept, result.rejected) == (2, 1)
+    assert "cut short while being written" in rows(db, "SELECT reason FROM rejects")[0][0]
+    # Once complete, the same export adds the missing record exactly once.
+    again = ingest(db, "calls", write(tmp_path, "complete.csv", "\n".join(full) + "\n")).files[0]
+    assert (again.kept, again.duplicates) == (1, 2)
+    assert scalar(db, "SELECT count(*) FROM call_legs") == 3
+
+
+def test_a_record_with_a_uniqueid_written_twice_in_one_file_is_kept_once(db, tmp_path):
+    line = cdr18("09012345678", datetime(2026, 9, 1, 10), uniqueid="1788000000.7")
+    result = ingest(db, "calls", write(tmp_path, "twice.csv", f"{line}\n{line}\n")).files[0]
+    assert (result.kept, result.duplicates) == (1, 1)
+
+
+def test_calls_in_a_staff_context_are_staff_whatever_number_they_show(db, tmp_path):
+    line = cdr18("0312345678", datetime(2026, 9, 1, 10), dcontext="from-internal", dst="09087654321")
+    ingest(db, "calls", write(tmp_path, "staff.csv", line + "\n"))
+    assert rows(db, "SELECT caller_class, caller_note, requester_key FROM calls") == [("internal", "internal context", None)]
+    assert rows(db, "SELECT direction, requester_key FROM contacts") == [("outbound", None)]

@@ -99,3 +99,18 @@ def test_linkedid_groups_legs_of_one_call(db, tmp_path):
     assert rows(db, "SELECT contact_id, legs, outcome, talk_s, span_s FROM contacts") == [
         ("call:1788760800.12", 3, "answered", 180, 187)
     ]
+
+
+def test_dialled_numbers_other_than_extensions_are_stored_only_as_pseudonyms(db, tmp_path):
+    ingest(db, "departments", write(tmp_path, "d.csv", "03-5555-0101,区民課\n"))
+    lines = [
+        cdr18("09012345678", T, dst="0355550101", uniqueid="1788000000.1"),           # our DID
+        cdr18("241", T, dst="009012345678", dcontext="from-internal", uniqueid="1788000000.2"),  # outside-line 0
+        cdr18("client1", T, dst="08011112222", uniqueid="1788000000.3"),            # a softphone calling out
+    ]
+    load(db, tmp_path, lines)
+    dialled = rows(db, "SELECT dialled, dialled_class FROM calls ORDER BY uniqueid")
+    assert all(value.startswith("R") and cls == "number" for value, cls in dialled)
+    assert rows(db, "SELECT direction, department FROM contacts ORDER BY source_ids") == [
+        ("inbound", "区民課"), ("outbound", None), ("outbound", None)
+    ]

@@ -50,3 +50,14 @@ def test_an_explicit_encoding_is_used():
 def test_an_unknown_encoding_name_says_what_to_use():
     with pytest.raises(InputFileError, match="unknown encoding 'klingon'.*cp932"):
         to_utf8(b"x", "f.csv", "klingon")
+
+
+def test_utf16_with_a_broken_code_unit_keeps_the_line():
+    raw = codecs.BOM_UTF16_LE + "a,1\n".encode("utf-16-le") + b"\x00\xd8" + ",2\n".encode("utf-16-le")
+    decoded = to_utf8(raw, "f.csv")
+    assert decoded.data.decode("utf-8").splitlines() == ["a,1", "\ufffd,2"]
+    assert decoded.replaced_lines == [2]
+
+
+def test_old_mac_line_ends_become_lines():
+    assert to_utf8(b"a,1\rb,2\r", "f.csv").data == b"a,1\nb,2\n"

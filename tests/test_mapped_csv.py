@@ -153,3 +153,27 @@ def test_an_export_without_a_header_row_is_refused_when_empty(db, tmp_path):
     report = ingest_files(db, "calls", [str(write(tmp_path, "e.csv", "\n\n"))], IngestOptions(mapping=mapping(tmp_path)))
     assert isinstance(report.failures[0], InputFileError)
     assert "empty" in str(report.failures[0])
+
+
+def test_an_exports_own_call_numbers_group_legs_only_within_their_file(db, tmp_path):
+    text = """
+name = "numbered"
+[columns]
+call_id = "No"
+caller = "発信者番号"
+dialled = "着信番号"
+start = "開始"
+end = "終了"
+"""
+    mapping_file = load_mapping(write(tmp_path, "n.toml", text))
+    header = "No,発信者番号,着信番号,開始,終了\n"
+    september = write(tmp_path, "sep.csv", header + "1,090-1111-2222,201,2026-09-01 09:00:00,2026-09-01 09:05:00\n"
+                                                     "1,090-1111-2222,231,2026-09-01 09:05:00,2026-09-01 09:09:00\n")
+    october = write(tmp_path, "oct.csv", header + "1,080-5555-6666,201,2026-10-01 09:00:00,2026-10-01 09:05:00\n"
+                                                   "2,非通知,201,2026-10-01 10:00:00,2026-10-01 10:05:00\n")
+    ingest(db, "calls", september, october, mapping=mapping_file)
+    assert rows(db, "SELECT legs, caller_class, requester_key IS NOT NULL FROM contacts ORDER BY started_at") == [
+        (2, "external", True),   # the two legs of September's call 1
+        (1, "external", True),   # October's call 1: another person
+        (1, "withheld", False),
+    ]

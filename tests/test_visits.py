@@ -121,3 +121,20 @@ def test_unknown_extra_columns_are_noted(db, tmp_path):
     path = write(tmp_path, "v.csv", "visit_id,arrived_at,staff\nV1,2026-09-01 09:30,佐藤\n")
     result = ingest(db, "visits", path).files[0]
     assert result.kept == 1 and "ignored unknown columns: staff" in result.notes
+
+
+def test_placeholder_references_and_the_wards_own_numbers_link_nobody(db, tmp_path):
+    ingest(db, "departments", write(tmp_path, "d.csv", "03-5555-0100,代表\n"))
+    body = (
+        "V1,2026-09-01 09:30,,区民課,苦情,,090-1111-2222,-,,\n"
+        "V2,2026-09-02 09:30,,区民課,苦情,,080-3333-4444,-,,\n"
+        "V3,2026-09-03 09:30,,区民課,苦情,,,不明,,\n"
+        "V4,2026-09-04 09:30,,区民課,苦情,,03-5555-0100,R-1,,\n"
+        "V5,2026-09-05 09:30,,区民課,苦情,,03-5555-0100,R-2,,\n"
+    )
+    ingest(db, "visits", visits_file(tmp_path, body))
+    keys = dict(rows(db, "SELECT visit_id, requester_key FROM visits"))
+    assert keys["V1"] != keys["V2"] and None not in (keys["V1"], keys["V2"])
+    assert keys["V3"] is None
+    assert keys["V4"] != keys["V5"]  # not one person through the switchboard's number
+    assert rows(db, "SELECT count(*) FROM requester_links") == [(0,)]
