@@ -1,0 +1,164 @@
+"""judge.py: flags with deterministic ids and evidence, one episode per streak, versions recorded."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pytest
+from click.testing import CliRunner
+
+from kasuhara_metrics.cli import main
+from kasuhara_metrics.db import connect
+from kasuhara_metrics.judge import judge
+from kasuhara_metrics.rules import load_profile
+
+from .conftest import rows, write
+from .helpers import cdr18
+
+TZ = ZoneInfo("Asia/Tokyo")
+PROFILE = load_profile()
+
+
+def add_contacts(db, contacts):
+    base = {"caller_class": "external", "direction": "inbound", "department": "区民課", "kind": "unknown", "topic": None,
+            "answered": True, "outcome": "answered", "legs": 1, "exit_requested_at": None, "channel": "call"}
+    table = []
+    for c in contacts:
+        row = {**base, **c}
+        row.setdefault("answered_at", row["started_at"])
+        row["talk_s"] = int((row["ended_at"] - row["started_at"]).total_seconds()) if row["answered"] else 0
+        row["span_s"] = row["talk_s"]
+        row.setdefault("source_ids", [row["contact_id"]])
+        table.append(row)
+    db.con.register("_new", pa.Table.from_pylist(table))
+    db.con.execute("INSERT INTO contacts BY NAME SELECT * FROM _new")
+    db.con.unregister("_new")
+
+
+def redial_calls(requester, start, count, prefix):
+    """An answered 2-minute call, then `count` redials each 3 minutes after the previous end."""
+    calls, at = [], start
+    for n in range(count + 1):
+        calls.append({"contact_id": f"{prefix}{n}", "requester_key": requester, "started_at": at,
+                      "ended_at": at + timedelta(minutes=2)})
+        at += timedelta(minutes=5)
+    return calls
+
+
+T0 = datetime(2026, 9, 1, 10, 0, tzinfo=TZ)
+
+
+@pytest.fixture
+def memdb():
+    with connect(":memory:") as db:
+        yield db
+
+
+def flags(db):
+    return rows(db, "SELECT flag_id, rule_id, requester_key, severity, first_at, last_at, value, evidence FROM flag_rows ORDER BY flag_id")
+
+
+def test_the_same_data_gives_the_same_flags(memdb):
+    add_contacts(memdb, redial_calls("RA", T0, 3, "a"))
+    first = judge(memdb, PROFILE)
+    before = flags(memdb)
+    second = judge(memdb, PROFILE)
+    assert flags(memdb) == before and len(before) == 1
+    assert (first.new, second.new, second.updated, second.gone) == (1, 0, 0, 0)
+    flag_id, rule_id, requester, severity, first_at, last_at, value, evidence = before[0]
+    assert (rule_id, requester, severity, value) == ("immediate_redial", "RA", "watch", 3.0)
+    assert evidence == ["a0", "a1", "a2", "a3"]  # every contributing call, oldest first
+
+
+def test_a_streak_that_keeps_firing_is_one_flag_whose_window_grows(memdb):
+    add_contacts(memdb, redial_calls("RA", T0, 3, "a"))
+    judge(memdb, PROFILE)
+    [(flag_id, _, _, _, first_at, last_at, _, _)] = flags(memdb)
+    # The next night: three more redials continue the chain, up to alert.
+    add_contacts(memdb, [{"contact_id": f"b{n}", "requester_key": "RA", "started_at": T0 + timedelta(minutes=15 + 5 * n),
+                          "ended_at": T0 + timedelta(minutes=17 + 5 * n)} for n in range(1, 4)])
+    report = judge(memdb, PROFILE)
+    [(same_id, _, _, severity, same_first, later_last, value, evidence)] = flags(memdb)
+    assert same_id == flag_id and same_first == first_at and later_last > last_at
+    assert (severity, value, len(evidence)) == ("alert", 6.0, 7)
+    assert (report.new, report.updated) == (0, 1)
+
+
+def test_nobodys_contacts_are_never_judged(memdb):
+    long_talk = T0 + timedelta(hours=2)
+    add_contacts(memdb, [
+        {"contact_id": "w", "requester_key": None, "caller_class": "withheld", "started_at": T0, "ended_at": long_talk},
+        {"contact_id": "s", "requester_key": None, "caller_class": "internal", "direction": "internal", "started_at": T0, "ended_at": long_talk},
+    ])
+    report = judge(memdb, PROFILE)
+    assert report.contacts_judged == 0 and flags(memdb) == []
+
+
+def test_changed_thresholds_are_recorded_and_never_mixed(memdb):
+    add_contacts(memdb, [{"contact_id": "c1", "requester_key": "RA", "started_at": T0, "ended_at": T0 + timedelta(minutes=45)}])
+    judge(memdb, PROFILE)
+    stricter = replace(PROFILE, version="2026.12", rules=tuple(
+        replace(r, tiers={"watch": 40, "alert": 90}) if r.id == "long_call" else r for r in PROFILE.rules))
+    judge(memdb, stricter)
+    runs = rows(memdb, "SELECT profile_version, profile_hash, previous_hash FROM judge_runs ORDER BY run_id")
+    assert runs[0][0] == "2026.11" and runs[1][0] == "2026.12"
+    assert runs[1][2] == runs[0][1] and runs[1][1] != runs[0][1]
+    assert rows(memdb, "SELECT DISTINCT profile_version, rule_hash FROM flag_rows") == [
+        ("2026.12", stricter.rule("long_call").content_hash)
+    ]
+    # Rule health: every rule of every run, those that fired nothing included.
+    health = rows(memdb, "SELECT run_id, count(*), sum(flags) FROM rule_runs GROUP BY run_id ORDER BY run_id")
+    assert health == [(1, len(PROFILE.rules), 1), (2, len(PROFILE.rules), 1)]
+
+
+def test_a_dry_run_shows_changes_and_writes_nothing(memdb):
+    add_contacts(memdb, [{"contact_id": "c1", "requester_key": "RA", "started_at": T0, "ended_at": T0 + timedelta(minutes=45)}])
+    judge(memdb, PROFILE)
+    before = (flags(memdb), rows(memdb, "SELECT count(*) FROM judge_runs"))
+    looser = replace(PROFILE, rules=tuple(replace(r, tiers={"watch": 50}) if r.id == "long_call" else r for r in PROFILE.rules))
+    report = judge(memdb, looser, dry_run=True)
+    assert report.dry_run and report.run_id is None
+    outcome = next(o for o in report.rules if o.rule_id == "long_call")
+    assert (outcome.added, outcome.removed) == (0, 1)
+    assert (flags(memdb), rows(memdb, "SELECT count(*) FROM judge_runs")) == before
+
+
+def test_as_of_judges_only_contacts_up_to_that_day(memdb):
+    add_contacts(memdb, redial_calls("RA", T0, 3, "a") + redial_calls("RB", T0 + timedelta(days=1), 3, "b"))
+    judge(memdb, PROFILE, as_of=date(2026, 9, 1))
+    assert [r[2] for r in flags(memdb)] == ["RA"]
+    assert rows(memdb, "SELECT as_of FROM judge_runs") == [(date(2026, 9, 1),)]
+
+
+def test_judge_flags_and_explain_through_the_cli(db_path, tmp_path):
+    t = datetime(2026, 9, 1, 10, 0)
+    lines = []
+    for n in range(4):  # an answered call, then three redials each 3 minutes after the last ended
+        lines.append(cdr18("09012345678", t, talk=120, ring=0, uniqueid=f"178800000{n}.1"))
+        t += timedelta(minutes=5)
+    lines.append(cdr18("08011112222", datetime(2026, 9, 2, 10), talk=120, ring=0, uniqueid="1788000100.1"))
+    lines.append(cdr18("08011112222", datetime(2026, 9, 2, 10, 5), talk=120, ring=0, uniqueid="1788000101.1"))
+    lines.append(cdr18("08011112222", datetime(2026, 9, 2, 10, 10), talk=120, ring=0, uniqueid="1788000102.1"))
+    runner = CliRunner()
+    invoke = lambda *a: runner.invoke(main, ["--db", db_path, *a], catch_exceptions=False)
+    assert invoke("ingest", "calls", str(write(tmp_path, "c.csv", "\n".join(lines) + "\n"))).exit_code == 0
+    judged = invoke("judge")
+    assert judged.exit_code == 0 and "1 flags are current (1 new" in judged.output
+    listed = json.loads(invoke("flags", "--format", "json").output)
+    assert len(listed) == 1
+    flag = listed[0]
+    assert {"flag_id", "requester", "category", "behaviour", "rule_id", "severity", "first_at", "last_at", "value",
+            "threshold", "evidence"} <= set(flag)
+    assert flag["rule_id"] == "immediate_redial" and flag["evidence"] == [f"178800000{n}.1" for n in range(4)]
+    assert json.loads(invoke("flags", "--format", "json", "--category", "拘束").output) == []
+    assert json.loads(invoke("flags", "--format", "json", "--since", "2026-09-02").output) == []
+    explained = invoke("explain", "080-1111-2222")
+    assert explained.exit_code == 0
+    assert "2 of 3 redials on 2026-09-02" in explained.output
+    by_key = invoke("explain", flag["requester"], "--format", "json")
+    sections = {row["section"] for row in json.loads(by_key.output)}
+    assert sections == {"flag", "near miss", "contact"}
