@@ -233,7 +233,8 @@ def _store(db: Database, profile: Profile, report: JudgeReport, started: datetim
         INSERT INTO flag_rows
         SELECT e.flag_id, $run_id, e.requester_key, e.rule_id, r.rule_hash, $profile_name, $profile_version,
                r.category, r.behaviour, e.severity, e.group_key, e.first_at, e.last_at, e.value, e.threshold, r.unit,
-               CAST(round(e.value, 1) AS VARCHAR) || ' ' || r.unit
+               CASE WHEN e.value = round(e.value) THEN CAST(CAST(e.value AS BIGINT) AS VARCHAR)
+                    ELSE CAST(round(e.value, 1) AS VARCHAR) END || ' ' || r.unit
                    || CASE WHEN e.group_key IS NOT NULL THEN ' (' || e.group_key || ')' ELSE '' END
                    || '; ' || e.severity || ' is ' || CASE e.severity WHEN 'alert' THEN r.alert_text ELSE r.watch_text END,
                coalesce(v.contacts, 0), coalesce(v.evidence, [])

@@ -21,7 +21,13 @@ echo
 echo "== rejected rows (kept with their reason)"
 $K query "SELECT path, line, reason FROM rejects ORDER BY path, line"
 echo
-echo "== busiest requesters (pseudonyms only)"
-$K query "SELECT requester_key, calls, answered_calls, visits, departments, total_talk_s FROM requesters ORDER BY calls + visits DESC LIMIT 8"
+echo "== judge every requester with the Bunkyo profile (thresholds/bunkyo.toml)"
+$K judge
 echo
-echo "Database: $DB   Try: $K query \"SELECT * FROM contacts LIMIT 5\""
+echo "== flags: leads for a person to review, never verdicts (pseudonyms only)"
+$K query "SELECT requester_key, category, behaviour, severity, strftime(first_at, '%Y-%m-%d') AS since, detail FROM flags ORDER BY category, behaviour, first_at"
+echo
+FIRST=$($K query "SELECT requester_key FROM flags WHERE rule_id = 'cross_department' ORDER BY first_at LIMIT 1" --format csv | tail -n 1)
+echo "Database: $DB"
+echo "Try:  $K flags --severity alert"
+echo "      $K explain $FIRST"

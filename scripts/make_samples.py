@@ -1,7 +1,9 @@
-"""Write the synthetic sample exports in data/samples/ (deterministic: same seed, same bytes).
+"""Write the synthetic ward in data/samples/ (deterministic: the same seed gives the same bytes).
 
-Nothing here is real: residents, numbers, names and summaries are generated. The ward's own
-numbers use 03-5555-01xx. Run: python scripts/make_samples.py
+Nothing here is real: residents, numbers and summaries are generated; the ward's own numbers are
+03-5555-01xx. Besides ordinary residents, who never come near a threshold, the ward holds planted
+patterns (one per Bunkyo rule) and traps that must never be flagged; data/samples/planted.toml
+lists both, and tests/test_planted.py checks them. Run: python scripts/make_samples.py
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import random
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "data" / "samples"
 SEED = 20260901
+FMT = "%Y-%m-%d %H:%M:%S"
 
 DEPARTMENTS = [
     ("201", "区民課"), ("202", "区民課"), ("211", "国保年金課"), ("221", "福祉政策課"), ("231", "税務課"),
@@ -21,124 +25,326 @@ DEPARTMENTS = [
     ("03-5555-0101", "区民課"), ("03-5555-0111", "国保年金課"), ("03-5555-0121", "福祉政策課"),
     ("03-5555-0131", "税務課"), ("03-5555-0141", "子育て支援課"), ("03-5555-0100", "代表"),
 ]
-EXTENSIONS = [n for n, _ in DEPARTMENTS if len(n) == 3]
-TOPICS = ["住民票", "国民健康保険料", "住民税", "保育園入園", "区営住宅", "粗大ごみ", "児童手当", "介護保険", "道路補修"]
-KINDS_JA = ["問合せ", "手続", "相談", "苦情", "要望", "その他"]
-
-
-def mobile(rng: random.Random) -> str:
-    return f"0{rng.choice('789')}0{rng.randint(1000, 9999)}{rng.randint(1000, 9999)}"
+EXT = {name: number for number, name in reversed(DEPARTMENTS) if len(number) == 3}
+VISIT_DEPARTMENTS = sorted(set(EXT))
+TOPICS = ["住民票", "国民健康保険料", "住民税", "保育園入園", "区営住宅", "粗大ごみ", "児童手当", "介護保険"]
 
 
 def quote(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-class Asterisk:
-    """Writes cdr_csv rows: strings quoted, integers bare, an unanswered answer time as ,,."""
+def hyphenated(number: str) -> str:
+    return f"{number[:3]}-{number[3:7]}-{number[7:]}"
 
-    def __init__(self, start_id: int):
-        self.counter = start_id
-        self.rows: list[tuple[datetime, str]] = []
+
+@dataclass
+class Asterisk:
+    """cdr_csv rows: strings quoted, integers bare, an unanswered call's answer time empty (,,)."""
+
+    columns: int = 18
+    counter: int = 100
+    rows: list[tuple[datetime, str]] = field(default_factory=list)
 
     def uniqueid(self, when: datetime) -> str:
         self.counter += 1
         return f"{int(when.timestamp())}.{self.counter}"
 
-    def leg(self, *, src, dst, start, ring, talk, disposition, uniqueid, clid=None, context="from-trunk",
-            lastapp="Dial", channel=None, dstchannel=None, linkedid=None, sequence=None, layout=18):
-        answered = disposition == "ANSWERED" and talk > 0
-        answer = start + timedelta(seconds=ring) if answered or disposition == "BUSY" else None
-        end = start + timedelta(seconds=ring + (talk if answered else 0))
-        if disposition == "BUSY":
-            answer, end = start, start + timedelta(seconds=talk)  # BUSY rows with billsec > 0 are real
+    def leg(self, src: str, dst: str, start: datetime, *, talk: int = 120, ring: int = 6, disposition: str = "ANSWERED",
+            uniqueid: str | None = None, clid: str | None = None, context: str = "from-trunk", lastapp: str = "Dial",
+            dstchannel: str | None = None, linkedid: str | None = None, sequence: int = 0) -> datetime:
+        """One leg; returns when it ended."""
+        uniqueid = uniqueid or self.uniqueid(start)
+        answer = start + timedelta(seconds=ring)
+        if disposition == "ANSWERED":
+            end = answer + timedelta(seconds=talk)
+        elif disposition == "BUSY":  # billsec counts from the busy signal: BUSY rows with billsec > 0 are real
+            answer, end = start, start + timedelta(seconds=talk)
+        else:
+            answer, end = None, start + timedelta(seconds=ring + (talk if lastapp == "VoiceMail" else 0))
         billsec = int((end - answer).total_seconds()) if answer else 0
-        duration = int((end - start).total_seconds())
-        fmt = "%Y-%m-%d %H:%M:%S"
-        clid = clid if clid is not None else f'"{src}" <{src}>'
-        channel = channel or (f"SIP/{src}-{self.counter:08x}" if len(src) <= 5 else f"SIP/trunk-{self.counter:08x}")
-        dstchannel = dstchannel if dstchannel is not None else (f"SIP/{dst}-{self.counter + 1:08x}" if disposition != "FAILED" else "")
+        clid = clid if clid is not None else f'"区民" <{src}>'
+        channel = f"SIP/{src}-{self.counter:08x}" if 0 < len(src) <= 5 else f"SIP/trunk-{self.counter:08x}"
+        dstchannel = dstchannel if dstchannel is not None else f"SIP/{dst}-{self.counter + 1:08x}"
         fields = [quote(""), quote(src), quote(dst), quote(context), quote(clid), quote(channel), quote(dstchannel),
-                  quote(lastapp), quote(f"SIP/{dst},30" if lastapp == "Dial" else ""), quote(start.strftime(fmt)),
-                  quote(answer.strftime(fmt)) if answer else "", quote(end.strftime(fmt)), str(duration), str(billsec),
-                  quote(disposition), quote("DOCUMENTATION")]
-        if layout in (17, 18, 21):
+                  quote(lastapp), quote(f"SIP/{dst},30" if lastapp == "Dial" else ""), quote(start.strftime(FMT)),
+                  quote(answer.strftime(FMT)) if answer else "", quote(end.strftime(FMT)),
+                  str(int((end - start).total_seconds())), str(billsec), quote(disposition), quote("DOCUMENTATION")]
+        if self.columns in (17, 18, 21):
             fields.append(quote(uniqueid))
-        if layout in (18, 21):
+        if self.columns in (18, 21):
             fields.append(quote(""))
-        if layout == 21:
-            fields += [quote(""), quote(linkedid or uniqueid), str(sequence or 0)]
+        if self.columns == 21:
+            fields += [quote(""), quote(linkedid or uniqueid), str(sequence)]
         self.rows.append((start, ",".join(fields)))
         return end
 
+    def lines(self, since: datetime | None = None, until: datetime | None = None) -> list[str]:
+        return [text for when, text in sorted(self.rows, key=lambda r: r[0])
+                if (since is None or when >= since) and (until is None or when < until)]
 
-def working_days(first: datetime, days: int) -> list[datetime]:
-    return [first + timedelta(days=d) for d in range(days) if (first + timedelta(days=d)).weekday() < 5]
+
+@dataclass
+class Visits:
+    rows: list[list[str]] = field(default_factory=list)
+    counter: int = 0
+
+    def add(self, arrived: datetime, minutes: float, department: str, kind: str, topic: str = "", phone: str = "",
+            ref: str = "", exit_after: float | None = None, summary: str = "来庁者への説明 (合成データ)") -> None:
+        self.counter += 1
+        ended = arrived + timedelta(minutes=minutes)
+        exit_at = (arrived + timedelta(minutes=exit_after)).strftime("%Y-%m-%d %H:%M") if exit_after is not None else ""
+        self.rows.append([f"V{self.counter:05d}", arrived.strftime("%Y-%m-%d %H:%M"), ended.strftime("%Y-%m-%d %H:%M"),
+                          department, kind, topic, phone, ref, exit_at, summary])
+
+    def csv(self, month: int, extra: list[list[str]] = ()) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(["visit_id", "arrived_at", "ended_at", "department", "kind", "topic", "phone", "requester_ref",
+                         "exit_requested_at", "summary"])
+        for row in sorted(self.rows, key=lambda r: r[1]):
+            if int(row[1][5:7]) == month:
+                writer.writerow(row)
+        for row in extra:
+            writer.writerow(row)
+        return buffer.getvalue()
 
 
-def ward_calls(rng: random.Random) -> tuple[list[str], list[str], list[str]]:
-    """September's Master.csv (18 columns) and an overlapping re-sent export into October."""
-    residents = [mobile(rng) for _ in range(120)] + [f"03{rng.randint(3000, 6999)}{rng.randint(1000, 9999)}" for _ in range(30)]
-    ast = Asterisk(100)
-    days = working_days(datetime(2026, 9, 1), 35)
-    for day in days:
-        for _ in range(rng.randint(8, 14)):
-            caller = rng.choice(residents)
-            start = day.replace(hour=rng.randint(8, 16), minute=rng.randint(0, 59), second=rng.randint(0, 59))
-            dst = rng.choice(EXTENSIONS)
-            outcome = rng.choices(["ANSWERED", "NO ANSWER", "BUSY"], [85, 10, 5])[0]
-            talk = int(rng.lognormvariate(5.3, 0.8)) if outcome == "ANSWERED" else rng.randint(5, 25)
-            ast.leg(src=caller, dst=dst, start=start, ring=rng.randint(3, 20), talk=talk, disposition=outcome,
-                    uniqueid=ast.uniqueid(start))
-        # A transfer (Asterisk 11 style): the caller's channel keeps its uniqueid across both legs.
-        caller = rng.choice(residents)
-        start = day.replace(hour=10, minute=rng.randint(0, 50))
-        uid = ast.uniqueid(start)
-        end = ast.leg(src=caller, dst="201", start=start, ring=6, talk=90, disposition="ANSWERED", uniqueid=uid)
-        ast.leg(src=caller, dst="231", start=end, ring=4, talk=240, disposition="ANSWERED", uniqueid=uid)
-        # Withheld callers (非通知, 公衆電話, anonymous): never one requester, however often they call.
+def working_days(first: datetime, last: datetime) -> list[datetime]:
+    days, day = [], first
+    while day <= last:
+        if day.weekday() < 5:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+class Ward:
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+        self.september = Asterisk(18, 100)
+        self.old_pbx = Asterisk(16, 90000)  # a branch office's older Asterisk: 16 columns, no ids
+        self.pbx_rows: list[list[str]] = []
+        self.visits = Visits()
+        self.planted: list[tuple[str, str, list[str], str]] = []  # who, severity, rules, note
+        self.traps: list[tuple[str, str]] = []  # who, note
+        self.days = working_days(datetime(2026, 9, 1), datetime(2026, 10, 30))
+        self.used_numbers: set[str] = set()
+
+    def mobile(self) -> str:
+        while True:
+            number = f"0{self.rng.choice('789')}0{self.rng.randint(3000, 9999)}{self.rng.randint(1000, 9999)}"
+            if number not in self.used_numbers:
+                self.used_numbers.add(number)
+                return number
+
+    def at(self, day: datetime, hour: int, minute: int = 0) -> datetime:
+        return day.replace(hour=hour, minute=minute, second=self.rng.randint(0, 59))
+
+    # -- ordinary residents: 1-3 short contacts, at most 2 departments, never the same day twice --
+    def residents(self, count: int) -> list[str]:
+        numbers = []
+        for _ in range(count):
+            number = self.mobile()
+            numbers.append(number)
+            departments = self.rng.sample(VISIT_DEPARTMENTS, 2)
+            days = self.rng.sample(self.days, self.rng.randint(1, 3))
+            topics = self.rng.sample(TOPICS, len(days))  # never the same topic twice
+            for day, topic in zip(sorted(days), topics):
+                department = self.rng.choice(departments)
+                if self.rng.random() < 0.7:
+                    start = self.at(day, self.rng.randint(9, 15), self.rng.randint(0, 59))
+                    outcome = self.rng.choices(["ANSWERED", "NO ANSWER", "BUSY"], [85, 10, 5])[0]
+                    talk = self.rng.randint(60, 18 * 60) if outcome == "ANSWERED" else self.rng.randint(3, 20)
+                    if day.month == 9 or self.rng.random() < 0.3:  # October: mostly the PBX, some Asterisk
+                        self.september.leg(number, EXT[department], start, talk=talk, disposition=outcome)
+                    else:
+                        self.pbx_call(number, department, start, talk, {"ANSWERED": "応答", "NO ANSWER": "不応答", "BUSY": "話中"}[outcome])
+                else:
+                    kind = self.rng.choice(["手続", "問合せ", "相談", "手続", "要望"])
+                    phone = number if self.rng.random() < 0.7 else ""
+                    ref = "" if phone else f"R-{self.rng.randint(1000, 9999)}"
+                    self.visits.add(self.at(day, self.rng.randint(9, 15), self.rng.randint(0, 59)),
+                                    self.rng.randint(5, 40), department, kind, topic, phone, ref)
+        return numbers
+
+    def pbx_call(self, number: str, department: str, start: datetime, talk: int, status: str = "応答",
+                 direction: str = "外線着信", shown: str | None = None) -> None:
+        duration = f"{talk // 3600}:{talk % 3600 // 60:02d}:{talk % 60:02d}" if status == "応答" else "0:00:00"
+        self.pbx_rows.append([direction, EXT.get(department, department), shown or hyphenated(number),
+                              f"{start.year}/{start.month}/{start.day} {start.hour}:{start:%M:%S}", duration, status])
+
+    def plant(self, who: str, severity: str, rules: list[str], note: str) -> None:
+        self.planted.append((who, severity, rules, note))
+
+
+def build(ward: Ward) -> None:
+    rng, sep, visits = ward.rng, ward.september, ward.visits
+    d = lambda month, day: datetime(2026, month, day)
+    ward.residents(260)
+
+    # ---- planted patterns: each must be flagged, with exactly these rules ----
+    n = "09010000001"
+    sep.leg(n, "231", d(9, 3).replace(hour=10), talk=35 * 60)
+    ward.plant(n, "watch", ["long_call"], "one 35-minute call")
+    n = "09010000002"
+    sep.leg(n, "221", d(9, 4).replace(hour=13), talk=65 * 60)
+    ward.plant(n, "alert", ["long_call"], "one 65-minute call")
+    n = "09010000003"
+    visits.add(d(9, 7).replace(hour=10), 70, "福祉政策課", "苦情", "介護保険", n)
+    ward.plant(n, "watch", ["long_visit"], "a 70-minute counter visit")
+    n = "09010000004"
+    visits.add(d(10, 6).replace(hour=9, minute=30), 125, "税務課", "要望", "住民税", n)
+    ward.plant(n, "alert", ["long_visit"], "a 125-minute counter visit")
+    n = "09010000005"
+    sep.leg(n, "231", d(9, 8).replace(hour=9, minute=10), talk=25 * 60)
+    visits.add(d(9, 8).replace(hour=14), 40, "税務課", "苦情", "住民税", n)
+    ward.plant(n, "watch", ["department_day_total"], "25-minute call and 40-minute visit to 税務課 on one day")
+    n = "09010000006"
+    visits.add(d(9, 9).replace(hour=16, minute=50), 45, "区民課", "要望", "住民票", n)
+    ward.plant(n, "watch", ["overstay_after_closing"], "a visit ending 17:35, 20 minutes after closing")
+    n = "09010000007"
+    visits.add(d(10, 8).replace(hour=10), 40, "住宅課", "苦情", "区営住宅", n, exit_after=25)
+    ward.plant(n, "watch", ["overstay_after_exit_request"], "still at the counter 15 minutes after being asked to leave")
+    n = "09010000008"
+    end = sep.leg(n, "211", d(9, 10).replace(hour=11), talk=120)
+    for _ in range(4):
+        end = sep.leg(n, "211", end + timedelta(seconds=rng.randint(20, 240)), talk=100, ring=3)
+    ward.plant(n, "watch", ["immediate_redial"], "an answered call, then 4 calls each within 4 minutes of hanging up")
+    n = "09010000009"
+    end = sep.leg(n, "241", d(9, 15).replace(hour=14), talk=90)
+    for _ in range(6):
+        end = sep.leg(n, "241", end + timedelta(seconds=rng.randint(10, 120)), talk=60, ring=2)
+    ward.plant(n, "alert", ["immediate_redial"], "6 immediate redials in one afternoon")
+    # One caller, two written forms: three calls in the September Asterisk export (plain digits), two
+    # in the October PBX export (hyphenated): five contacts, three departments, within 30 days.
+    n = "09010000010"
+    sep.leg(n, "201", d(9, 22).replace(hour=10), talk=300)
+    sep.leg(n, "231", d(9, 25).replace(hour=11), talk=240)
+    sep.leg("+81" + n[1:], "251", d(9, 29).replace(hour=9, minute=40), talk=300)  # a third form: E.164
+    ward.pbx_call(n, "区民課", d(10, 2).replace(hour=10), 420)
+    ward.pbx_call(n, "住宅課", d(10, 9).replace(hour=15), 360)
+    ward.plant(n, "watch", ["cross_department"], "5 contacts to 3 departments in 18 days, across two exports and three number formats")
+    # One person by phone and at the counter: two calls, three visits (the first with the phone),
+    # the later visits known only by a reference number that the first visit links.
+    n = "09010000011"
+    sep.leg(n, "221", d(9, 14).replace(hour=10), talk=200)
+    sep.leg(n, "241", d(9, 16).replace(hour=10), talk=180)
+    visits.add(d(9, 17).replace(hour=11), 20, "税務課", "苦情", "住民税", n, "R-7001")
+    visits.add(d(9, 24).replace(hour=11), 20, "区民課", "問合せ", "住民票", "", "R-7001")
+    visits.add(d(10, 1).replace(hour=11), 20, "福祉政策課", "要望", "介護保険", "", "R-7001")
+    ward.plant(n, "watch", ["cross_department"], "calls and counter visits, linked by a visit that gave phone and reference")
+    n = "09010000012"
+    for day in (d(9, 28), d(9, 30), d(10, 2)):
+        visits.add(day.replace(hour=10), 15, "税務課", "苦情", "住民税", n)
+    ward.plant(n, "watch", ["same_topic"], "3 complaints about 住民税 within 5 days")
+    n = "09010000013"
+    for day in (d(9, 1), d(9, 9), d(9, 17), d(9, 25), d(10, 1)):
+        visits.add(day.replace(hour=14), 15, "国保年金課", "要望", "国民健康保険料", n)
+    ward.plant(n, "watch", ["same_topic"], "5 demands about 国民健康保険料 within 30 days, never 3 in a week")
+    n = "09010000014"
+    start = d(9, 18).replace(hour=8, minute=40)
+    for _ in range(11):
+        sep.leg(n, "261", start, talk=180)
+        start += timedelta(minutes=40)
+    ward.plant(n, "watch", ["frequent_calls"], "11 answered calls in one day, each long after the last")
+
+    # ---- traps: none of these may ever be flagged ----
+    for day in ward.days[:40]:
+        if day.month != 9:
+            continue
         for clid, src in (('"" <>', ""), ('"非通知" <>', ""), ('"Coin line/payphone" <sip:anonymous@anonymous.invalid>', ""),
                           ('"anonymous" <anonymous>', "anonymous")):
-            start = day.replace(hour=rng.randint(9, 16), minute=rng.randint(0, 59))
-            ast.leg(src=src, dst=rng.choice(EXTENSIONS), start=start, ring=5, talk=rng.randint(60, 600),
-                    disposition="ANSWERED", uniqueid=ast.uniqueid(start), clid=clid)
-        # Staff calls: extension to extension, and out to a resident.
-        start = day.replace(hour=11, minute=rng.randint(0, 59))
-        ast.leg(src="221", dst="231", start=start, ring=3, talk=120, disposition="ANSWERED",
-                uniqueid=ast.uniqueid(start), context="from-internal")
-        start = day.replace(hour=15, minute=rng.randint(0, 59))
-        ast.leg(src="241", dst=rng.choice(residents), start=start, ring=8, talk=200, disposition="ANSWERED",
-                uniqueid=ast.uniqueid(start), context="from-internal", dstchannel="SIP/trunk-out")
-        # Busy retries: the line is busy, the resident tries again a minute later.
-        caller = rng.choice(residents)
-        start = day.replace(hour=9, minute=rng.randint(0, 30))
-        for attempt in range(3):
-            start = ast.leg(src=caller, dst="211", start=start, ring=0, talk=rng.randint(5, 20), disposition="BUSY",
-                            uniqueid=ast.uniqueid(start)) + timedelta(seconds=40)
-        # The same resident in another written form: with hyphens, and in E.164.
-        shown = rng.choice(residents[:20])
-        formatted = f"{shown[:3]}-{shown[3:7]}-{shown[7:]}" if len(shown) == 11 else f"+81{shown[1:]}"
-        start = day.replace(hour=14, minute=rng.randint(0, 59))
-        ast.leg(src=formatted, dst="271", start=start, ring=5, talk=300, disposition="ANSWERED",
-                uniqueid=ast.uniqueid(start))
-        # A voicemail leg: NO ANSWER with billsec, talking to a machine, not to staff.
-        start = day.replace(hour=12, minute=rng.randint(0, 59))
-        ast.leg(src=rng.choice(residents), dst="261", start=start, ring=20, talk=0, disposition="NO ANSWER",
-                uniqueid=ast.uniqueid(start), lastapp="VoiceMail")
-    ast.rows.sort()
-    lines = [text for _, text in ast.rows]
-    september = [text for when, text in ast.rows if when.month == 9]
-    resent = [text for when, text in ast.rows if when >= datetime(2026, 9, 24)]  # overlaps September's last week
-    return september, resent, residents
+            end = sep.leg(src, rng.choice(list(EXT.values())), ward.at(day, rng.randint(9, 15)), talk=rng.randint(35, 70) * 60, clid=clid)
+            sep.leg(src, "201", end + timedelta(seconds=30), talk=60, clid=clid)  # and calls straight back
+    ward.traps.append(("withheld", "非通知, 公衆電話, anonymous and empty caller IDs call long and call back at once, every day"))
+    n = "09020000001"
+    for hour in (9, 11, 14):  # transfers: the caller's channel keeps its uniqueid across both legs
+        start = d(9, 11).replace(hour=hour)
+        uid = sep.uniqueid(start)
+        end = sep.leg(n, "202", start, talk=90, uniqueid=uid)
+        sep.leg(n, "231", end, talk=240, ring=0, uniqueid=uid)
+    ward.traps.append((n, "three transferred calls in a day (same uniqueid): three contacts, no redials"))
+    n = "09020000002"
+    for hour in (9, 11, 14):  # the branch office's 16-column export: transfers written as two records
+        end = ward.old_pbx.leg(n, "251", d(10, 13).replace(hour=hour), talk=90)
+        ward.old_pbx.leg(n, "231", end, talk=240, ring=0)
+    ward.traps.append((n, "three transfers in a 16-column export without ids: merged by time, no redials"))
+    n = "09020000003"
+    start = d(9, 24).replace(hour=9, minute=5)
+    for _ in range(5):
+        start = sep.leg(n, "211", start, talk=8, disposition="BUSY") + timedelta(seconds=30)
+    sep.leg(n, "211", start, talk=180)
+    ward.traps.append((n, "5 busy retries, then an answered call: retries are not redials"))
+    n = "09020000004"
+    for day in ward.days[:25]:
+        if day.month == 9:
+            sep.leg(n, "261", ward.at(day, 12), talk=25, disposition="NO ANSWER", lastapp="VoiceMail")
+    ward.traps.append((n, "leaves a voicemail every day: never answered by staff"))
+    for day in ward.days[:30]:
+        if day.month == 9:
+            for m in range(0, 480, 40):  # staff on the phone all day: extension to extension, and out
+                sep.leg("221", "231", ward.at(day, 9 + m // 60, m % 60), talk=35 * 60 // 4, context="from-internal")
+            sep.leg("241", "09020000005", ward.at(day, 15), talk=40 * 60, context="from-internal")
+    ward.traps.append(("09020000005", "a resident the staff call back every day for 40 minutes: outbound, not theirs"))
+    n = "09020000006"
+    for hour, department, kind in ((9, "区民課", "手続"), (10, "国保年金課", "手続"), (11, "子育て支援課", "手続"),
+                                   (13, "税務課", "手続"), (14, "福祉政策課", "相談")):
+        visits.add(d(10, 5).replace(hour=hour), 25, department, kind, "転入", n)
+    ward.traps.append((n, "moving house: procedures at five counters in one day"))
+    n = "09020000007"
+    for day in ward.days[5:30]:
+        for m in range(0, 8 * 60, 55):  # a contractor: 9 calls a day, to two departments, never in a rush
+            department = "清掃リサイクル課" if (m // 55) % 2 else "住宅課"
+            start = ward.at(day, 8 + m // 60, m % 60)
+            if day.month == 9:
+                sep.leg(n, EXT[department], start, talk=240)
+            else:
+                ward.pbx_call(n, department, start, 240)
+    ward.traps.append((n, "a contractor: 9 calls a day to two departments, under every threshold"))
+    # Just under each threshold.
+    n = "09020000010"
+    sep.leg(n, "231", d(9, 2).replace(hour=10), talk=29 * 60 + 59)
+    ward.traps.append((n, "a call of 29 min 59 s"))
+    n = "09020000011"
+    visits.add(d(9, 3).replace(hour=10), 59, "税務課", "苦情", "住民税", n)
+    ward.traps.append((n, "a 59-minute visit"))
+    n = "09020000012"
+    end = sep.leg(n, "211", d(9, 7).replace(hour=10), talk=120)
+    for _ in range(2):
+        end = sep.leg(n, "211", end + timedelta(seconds=200), talk=60)
+    ward.traps.append((n, "2 redials in a day"))
+    n = "09020000013"
+    start = d(9, 21).replace(hour=9)
+    for _ in range(9):
+        sep.leg(n, "231", start, talk=120)
+        start += timedelta(minutes=45)
+    ward.traps.append((n, "9 answered calls in a day"))
+    n = "09020000014"
+    visits.add(d(9, 15).replace(hour=16, minute=45), 45, "区民課", "要望", "住民票", n)
+    ward.traps.append((n, "a visit ending exactly 15 minutes after closing"))
+    n = "09020000015"
+    visits.add(d(9, 16).replace(hour=10), 40, "区民課", "苦情", "住民票", n, exit_after=30)
+    ward.traps.append((n, "leaving exactly 10 minutes after being asked to"))
+    n = "09020000016"
+    sep.leg(n, "231", d(9, 29).replace(hour=9), talk=25 * 60)
+    visits.add(d(9, 29).replace(hour=13), 34, "税務課", "苦情", "住民税", n)
+    ward.traps.append((n, "59 minutes with one department in a day"))
+    n = "09020000017"
+    for day, ext in ((d(9, 1), "201"), (d(9, 8), "231"), (d(9, 15), "201"), (d(9, 22), "231"), (d(9, 29), "201"), (d(9, 30), "231")):
+        sep.leg(n, ext, day.replace(hour=11), talk=300)
+    ward.traps.append((n, "6 calls in a month to 2 departments"))
+    n = "09020000018"
+    for day in (d(9, 1), d(9, 8), d(9, 15), d(9, 22)):
+        visits.add(day.replace(hour=10), 15, "税務課", "苦情", "住民税", n)
+    visits.add(d(10, 2).replace(hour=10), 15, "税務課", "苦情", "住民税", n)
+    ward.traps.append((n, "2 complaints a week on one topic, 4 within 30 days"))
 
 
-def with_damage(lines: list[str]) -> list[bytes]:
+def damaged(lines: list[str], rng: random.Random) -> list[bytes]:
     """September as the PBX wrote it, with the damage real files show."""
     out = [line.encode("utf-8") for line in lines]
-    # Caller names in UTF-8 Japanese, and one stray non-UTF-8 byte (0xA5) in a name.
-    for index in range(5, len(out), 37):
-        out[index] = out[index].replace(b'"""', '"""区民'.encode("utf-8"), 1)
-    out[40] = out[40].replace(b'"""', b'"""\xa5', 1)
+    out[40] = out[40].replace('"""区民'.encode(), b'"""\xa5\xe5\x8c\xba', 1)  # one stray non-UTF-8 byte in a name
     bad = [
         b'"","09011112222","201","from-trunk","""X"" <09011112222>","SIP/trunk-1","SIP/201-1","Dial","SIP/201,30",'
         b'"2026-09-31 25:00:00","2026-09-31 25:00:05","2026-09-31 25:01:00",60,55,"ANSWERED","DOCUMENTATION","1790000000.1",""',
@@ -152,115 +358,103 @@ def with_damage(lines: list[str]) -> list[bytes]:
     return out
 
 
-def small_layouts(rng: random.Random) -> dict[str, list[str]]:
-    """One small file per other layout: 16 and 17 columns, 21 with a forked-leg call, cdr_custom."""
+def small_layouts(rng: random.Random, ward: Ward) -> dict[str, list[str]]:
+    """One small file per other layout: 17 columns, 21 with a forked-leg call, cdr_custom."""
     files: dict[str, list[str]] = {}
-    for layout in (16, 17):
-        ast = Asterisk(5000 + layout)
-        for i in range(12):
-            start = datetime(2026, 9, 2 + i % 5, 9 + i % 7, 5 * i % 60, 0)
-            ast.leg(src=mobile(rng), dst=rng.choice(EXTENSIONS), start=start, ring=5, talk=60 + 30 * i,
-                    disposition="ANSWERED" if i % 4 else "NO ANSWER", uniqueid=ast.uniqueid(start), layout=layout)
-        files[f"Master-{layout}col.csv"] = [text for _, text in sorted(ast.rows)]
-    ast = Asterisk(7000)
+    ast = Asterisk(17, 5000)
+    for i in range(12):
+        start = datetime(2026, 9, 2 + i % 5, 9 + i % 7, 5 * i % 60, 0)
+        ast.leg(ward.mobile(), rng.choice(list(EXT.values())), start, talk=60 + 30 * i,
+                disposition="ANSWERED" if i % 4 else "NO ANSWER")
+    files["Master-17col.csv"] = ast.lines()
+    ast = Asterisk(21, 7000)
     for i in range(6):
-        start = datetime(2026, 9, 7, 9 + i, 10, 0)
-        ast.leg(src=mobile(rng), dst="201", start=start, ring=4, talk=120, disposition="ANSWERED",
-                uniqueid=ast.uniqueid(start), layout=21)
-    # A forked call: one channel dials three phones through Local channels; all legs share the
+        ast.leg(ward.mobile(), "201", datetime(2026, 9, 7, 9 + i, 10, 0), talk=120)
+    # A forked call: one channel rings three phones through Local channels; the legs share the
     # uniqueid and the linkedid; one phone answers.
     start = datetime(2026, 9, 7, 14, 0, 0)
-    uid = ast.uniqueid(start)
-    caller = mobile(rng)
+    uid, caller = ast.uniqueid(start), ward.mobile()
     for seq, (target, disposition) in enumerate((("202", "NO ANSWER"), ("211", "ANSWERED"), ("221", "NO ANSWER"))):
-        ast.leg(src=caller, dst=target, start=start, ring=7, talk=180, disposition=disposition, uniqueid=uid,
-                dstchannel=f"Local/{target}@from-queue-{seq:08x};1", linkedid=uid, sequence=seq + 1, layout=21)
-    files["Master-21col.csv"] = [text for _, text in sorted(ast.rows)]
+        ast.leg(caller, target, start, talk=180, disposition=disposition, uniqueid=uid,
+                dstchannel=f"Local/{target}@from-queue-{seq:08x};1", linkedid=uid, sequence=seq + 1)
+    files["Master-21col.csv"] = ast.lines()
     custom = []
     for i in range(8):
         start = datetime(2026, 9, 8, 10 + i, 0, 0)
-        src = mobile(rng)
+        src = ward.mobile()
         answered = i % 3 != 0
-        answer = (start + timedelta(seconds=5)).strftime("%Y-%m-%d %H:%M:%S") if answered else ""
+        answer = (start + timedelta(seconds=5)).strftime(FMT) if answered else ""
         end = start + timedelta(seconds=5 + (200 if answered else 0))
-        fields = [f'"{src}" <{src}>', src, rng.choice(EXTENSIONS), "from-trunk", f"PJSIP/trunk-{i:08x}",
-                  f"PJSIP/201-{i:08x}", "Dial", "PJSIP/201", start.strftime("%Y-%m-%d %H:%M:%S"), answer,
-                  end.strftime("%Y-%m-%d %H:%M:%S"), str(int((end - start).total_seconds())), "200" if answered else "0",
+        fields = [f'"{src}" <{src}>', src, rng.choice(list(EXT.values())), "from-trunk", f"PJSIP/trunk-{i:08x}",
+                  f"PJSIP/201-{i:08x}", "Dial", "PJSIP/201", start.strftime(FMT), answer, end.strftime(FMT),
+                  str(int((end - start).total_seconds())), "200" if answered else "0",
                   "ANSWERED" if answered else "NO ANSWER", "DOCUMENTATION", "", f"{1788000000 + i}.{i}", ""]
         custom.append(",".join(quote(f) for f in fields) + f",{i + 1}")
     files["cdr-custom.csv"] = custom
     return files
 
 
-def pbx_export(rng: random.Random) -> str:
-    """A Japanese PBX call log (CP932, Japanese headers, H:MM:SS, yyyy/m/d h:mm:ss)."""
+def pbx_export(ward: Ward) -> str:
+    """The October PBX call log: CP932, Japanese headers, H:MM:SS, yyyy/m/d h:mm:ss, with withheld
+    callers, extension calls, transfers between extensions, calls out, and two bad rows."""
+    rng = ward.rng
+    for day in ward.days:
+        if day.month != 10:
+            continue
+        for withheld in ("非通知", "公衆電話", "表示圏外"):
+            ward.pbx_rows.append(["外線着信", "201", withheld, f"{ward.at(day, 13):%Y/%m/%d %H:%M:%S}", "0:45:10", "応答"])
+        when = ward.at(day, 10, 5)
+        ward.pbx_rows.append(["内線通話", "211", "231", f"{when:%Y/%m/%d %H:%M:%S}", "0:32:00", "応答"])
+        ward.pbx_rows.append(["内線転送", "201", "231", f"{when:%Y/%m/%d %H:%M:%S}", "0:04:00", "応答"])
+        ward.pbx_rows.append(["外線発信", "241", hyphenated(ward.mobile()), f"{when:%Y/%m/%d %H:%M:%S}", "0:05:00", "応答"])
+    rows = sorted(ward.pbx_rows, key=lambda r: datetime.strptime(r[3], "%Y/%m/%d %H:%M:%S"))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["発着区分", "内線", "相手先番号", "着信日時", "通話時間", "ステータス"])
-    residents = [mobile(rng) for _ in range(15)]
-    for day in working_days(datetime(2026, 10, 1), 10):
-        for _ in range(6):
-            number = rng.choice(residents)
-            shown = f"{number[:3]}-{number[3:7]}-{number[7:]}"
-            when = day.replace(hour=rng.randint(9, 16), minute=rng.randint(0, 59), second=rng.randint(0, 59))
-            talk = rng.randint(30, 1500)
-            status = rng.choices(["応答", "不応答", "話中"], [80, 15, 5])[0]
-            duration = f"{talk // 3600}:{talk % 3600 // 60:02d}:{talk % 60:02d}" if status == "応答" else "0:00:00"
-            writer.writerow(["外線着信", rng.choice(EXTENSIONS), shown, f"{when.year}/{when.month}/{when.day} {when.hour}:{when:%M:%S}", duration, status])
-        for withheld in ("非通知", "公衆電話", "表示圏外"):
-            when = day.replace(hour=13, minute=rng.randint(0, 59))
-            writer.writerow(["外線着信", "201", withheld, f"{when:%Y/%m/%d %H:%M:%S}", "0:03:10", "応答"])
-        when = day.replace(hour=10, minute=5)
-        writer.writerow(["内線通話", "211", "231", f"{when:%Y/%m/%d %H:%M:%S}", "0:02:00", "応答"])
-        writer.writerow(["内線転送", "201", "231", f"{when:%Y/%m/%d %H:%M:%S}", "0:04:00", "応答"])
-        writer.writerow(["外線発信", "241", rng.choice(residents), f"{when:%Y/%m/%d %H:%M:%S}", "0:05:00", "応答"])
+    writer.writerows(rows)
     writer.writerow(["外線着信", "201", "090-1111-2222", "2026/10/40 9:00:00", "0:01:00", "応答"])
     writer.writerow(["外線着信", "201", "090-1111-2223", "2026/10/02 9:00:00", "1時間", "応答"])
     return buffer.getvalue()
 
 
-def visits(rng: random.Random, month: int, start_id: int, shared_numbers: list[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["visit_id", "arrived_at", "ended_at", "department", "kind", "topic", "phone", "requester_ref",
-                     "exit_requested_at", "summary"])
-    departments = sorted({name for _, name in DEPARTMENTS if name != "代表"})
-    for i, day in enumerate(working_days(datetime(2026, month, 1), 28)):
-        for j in range(rng.randint(3, 6)):
-            arrived = day.replace(hour=rng.randint(8, 16), minute=rng.randint(0, 59))
-            ended = arrived + timedelta(minutes=int(rng.lognormvariate(2.8, 0.6)))
-            phone = rng.choice(shared_numbers) if j == 0 else (mobile(rng) if rng.random() < 0.6 else "")
-            if phone and j == 0 and i % 2:
-                phone = f"+81 {phone[1:3]} {phone[3:7]} {phone[7:]}"  # the same person, written in E.164
-            ref = f"R-{rng.randint(1000, 1099)}" if not phone else ""
-            writer.writerow([f"V{month:02d}{start_id + i * 10 + j:05d}", arrived.strftime("%Y-%m-%d %H:%M"),
-                             ended.strftime("%Y-%m-%d %H:%M"), rng.choice(departments), rng.choice(KINDS_JA),
-                             rng.choice(TOPICS), phone, ref, "", f"来庁者への説明(合成データ {j})"])
-    # One person, one visit with both a phone and a reference number: links the two.
-    writer.writerow([f"V{month:02d}99990", f"2026-{month:02d}-15 10:00", f"2026-{month:02d}-15 10:20", "福祉政策課",
-                     "相談", "介護保険", shared_numbers[0], "R-1000", "", "合成データ"])
-    writer.writerow([f"V{month:02d}99991", f"2026/{month:02d}/16 9:00", "", "税務課", "不明な区分", "住民税", "", "R-1001", "", ""])
-    writer.writerow([f"V{month:02d}99992", "", f"2026-{month:02d}-16 10:00", "税務課", "苦情", "住民税", "", "R-1002", "", ""])
-    return buffer.getvalue()
+def manifest(ward: Ward) -> str:
+    lines = [
+        "# Planted patterns and traps of the synthetic ward (scripts/make_samples.py writes this file).",
+        "# tests/test_planted.py ingests and judges the samples with thresholds/bunkyo.toml and checks that",
+        "# every planted requester is flagged by exactly these rules, and nobody else is flagged at all.",
+        "# All numbers are synthetic.",
+        "",
+    ]
+    for who, severity, rules, note in ward.planted:
+        lines += ["[[planted]]", f'number = "{who}"', f'severity = "{severity}"',
+                  "rules = [" + ", ".join(f'"{r}"' for r in rules) + "]", f'note = "{note}"', ""]
+    for who, note in ward.traps:
+        lines += ["[[trap]]", f'number = "{who}"', f'note = "{note}"', ""]
+    return "\n".join(lines)
 
 
 def main() -> None:
-    rng = random.Random(SEED)
-    (OUT / "asterisk").mkdir(parents=True, exist_ok=True)
-    (OUT / "pbx").mkdir(exist_ok=True)
-    (OUT / "visits").mkdir(exist_ok=True)
+    ward = Ward(SEED)
+    build(ward)
+    for folder in ("asterisk", "pbx", "visits"):
+        (OUT / folder).mkdir(parents=True, exist_ok=True)
+        for old in (OUT / folder).glob("*.csv"):
+            old.unlink()
     with open(OUT / "departments.csv", "w", encoding="utf-8", newline="") as handle:
         handle.write("number,department\n" + "".join(f"{n},{d}\n" for n, d in DEPARTMENTS))
-    september, resent, residents = ward_calls(rng)
-    (OUT / "asterisk" / "Master-2026-09.csv").write_bytes(b"\n".join(with_damage(september)) + b"\n")
+    september = ward.september.lines(until=datetime(2026, 10, 1))
+    (OUT / "asterisk" / "Master-2026-09.csv").write_bytes(b"\n".join(damaged(september, ward.rng)) + b"\n")
+    resent = ward.september.lines(since=datetime(2026, 9, 24))  # overlaps September's last week
     (OUT / "asterisk" / "Master-2026-10-resent.csv").write_text("\n".join(resent) + "\n", encoding="utf-8")
-    for name, lines in small_layouts(rng).items():
+    (OUT / "asterisk" / "Master-branch-16col.csv").write_text("\n".join(ward.old_pbx.lines()) + "\n", encoding="utf-8")
+    for name, lines in small_layouts(ward.rng, ward).items():
         (OUT / "asterisk" / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (OUT / "pbx" / "calls-cp932.csv").write_bytes(pbx_export(rng).encode("cp932"))
-    # Residents who both call and visit: one requester across channels.
-    shared = residents[:3] + [mobile(rng) for _ in range(2)]
-    (OUT / "visits" / "visits-2026-09.csv").write_bytes(b"\xef\xbb\xbf" + visits(rng, 9, 0, shared).encode("utf-8"))
-    (OUT / "visits" / "visits-2026-10-cp932.csv").write_bytes(visits(rng, 10, 0, shared).encode("cp932"))
+    (OUT / "pbx" / "calls-cp932.csv").write_bytes(pbx_export(ward).encode("cp932"))
+    bad_rows = [["V09-BAD1", "2026/09/16 9:00", "", "税務課", "不明な区分", "住民税", "", "R-1001", "", ""],
+                ["V09-BAD2", "", "2026-09-16 10:00", "税務課", "苦情", "住民税", "", "R-1002", "", ""]]
+    (OUT / "visits" / "visits-2026-09.csv").write_bytes(b"\xef\xbb\xbf" + ward.visits.csv(9, bad_rows).encode("utf-8"))
+    (OUT / "visits" / "visits-2026-10-cp932.csv").write_bytes(ward.visits.csv(10).encode("cp932"))
+    (OUT / "planted.toml").write_text(manifest(ward), encoding="utf-8")
 
 
 if __name__ == "__main__":
