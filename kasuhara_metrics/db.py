@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,17 @@ class Database:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    @contextmanager
+    def transaction(self):
+        """All or nothing: a failure (or a kill) leaves the database as it was before."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
 
     def meta(self, key: str) -> str | None:
         rows = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
@@ -106,13 +118,11 @@ def migrate(db: Database) -> int:
             f"({SCHEMA_VERSION}) - upgrade kasuhara_metrics"
         )
     for version in range(current + 1, SCHEMA_VERSION + 1):
-        db.con.execute("BEGIN TRANSACTION")
         try:
-            db.con.execute(MIGRATIONS[version - 1])
-            db.con.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, now())", [version])
-            db.con.execute("COMMIT")
-        except Exception as exc:
-            db.con.execute("ROLLBACK")
+            with db.transaction():
+                db.con.execute(MIGRATIONS[version - 1])
+                db.con.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, now())", [version])
+        except duckdb.Error as exc:
             raise DatabaseError(f"migration to schema version {version} failed on {db.path}: {exc}") from exc
     return SCHEMA_VERSION
 

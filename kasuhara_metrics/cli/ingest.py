@@ -22,6 +22,14 @@ force_option = click.option(
 )
 
 
+def ingest_command(function):
+    """FILES..., --encoding, --force, the app context and error mapping: what every ingest command takes."""
+    for decorator in (handle_errors, pass_app, force_option, encoding_option,
+                      click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))):
+        function = decorator(function)
+    return ingest.command()(function)
+
+
 @click.group()
 def ingest() -> None:
     """Read export files into the database. Every row is kept, counted as a duplicate, or rejected with its reason."""
@@ -59,13 +67,8 @@ def _run(app: AppContext, kind: str, files: tuple[str, ...], options: IngestOpti
         sys.exit(EXIT_FAILURE)
 
 
-@ingest.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@ingest_command
 @click.option("--mapping", type=click.Path(dir_okay=False), help="TOML file mapping another phone system's CSV columns.")
-@encoding_option
-@force_option
-@pass_app
-@handle_errors
 def calls(app: AppContext, files: tuple[str, ...], mapping: str | None, encoding: str, force: bool) -> None:
     """Ingest call detail records: Asterisk Master.csv (any layout) or a mapped CSV.
 
@@ -80,12 +83,7 @@ def calls(app: AppContext, files: tuple[str, ...], mapping: str | None, encoding
     _run(app, "calls", files, options)
 
 
-@ingest.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@encoding_option
-@force_option
-@pass_app
-@handle_errors
+@ingest_command
 def visits(app: AppContext, files: tuple[str, ...], encoding: str, force: bool) -> None:
     """Ingest reception/counter logs (visits CSV, see docs/ingest.md).
 
@@ -96,12 +94,7 @@ def visits(app: AppContext, files: tuple[str, ...], encoding: str, force: bool) 
     _run(app, "visits", files, IngestOptions(site=app.site(), encoding=encoding, force=force))
 
 
-@ingest.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@encoding_option
-@force_option
-@pass_app
-@handle_errors
+@ingest_command
 def departments(app: AppContext, files: tuple[str, ...], encoding: str, force: bool) -> None:
     """Ingest the CSV `number,department` that maps dialled extensions and DIDs to departments.
 

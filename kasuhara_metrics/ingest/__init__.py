@@ -78,13 +78,8 @@ def ingest_files(
     # Rebuilt whenever any file was stored since the last build, even by a run that failed half-way.
     if options.force or contacts_are_stale(db):
         step("", "building contacts", 0.0)
-        db.con.execute("BEGIN TRANSACTION")
-        try:
+        with db.transaction():
             report.contacts = contacts.rebuild(db, options.site)
-            db.con.execute("COMMIT")
-        except BaseException:
-            db.con.execute("ROLLBACK")
-            raise
     return report
 
 
@@ -119,8 +114,7 @@ def _ingest_one(db: Database, kind: str, path: str, options: IngestOptions, pseu
         result.skipped_as = earlier
         return result
     step(path, "storing", 0.4)
-    db.con.execute("BEGIN TRANSACTION")
-    try:
+    with db.transaction():
         result.file_id = next_file_id(db)
         if kind == "calls":
             store_calls(db, parsed, rows, result, options.site, pseudo)
@@ -130,10 +124,6 @@ def _ingest_one(db: Database, kind: str, path: str, options: IngestOptions, pseu
             store_departments(db, parsed, result, options.site, pseudo)
         _check_accounting(result)
         write_log(db, result, parsed.sha256, options.site.timezone, started)
-        db.con.execute("COMMIT")
-    except BaseException:
-        db.con.execute("ROLLBACK")
-        raise
     return result
 
 

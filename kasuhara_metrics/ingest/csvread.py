@@ -236,18 +236,23 @@ def _place_lines(
     return True
 
 
+def _line_fields(text: str, delimiter: str) -> list[str] | str:
+    """The fields of one line on its own, or the reason it cannot be read."""
+    if text.count('"') % 2:
+        return "unbalanced quotes: a quoted field is not closed on this line"
+    fields = split_fields(text, delimiter)
+    return _UNREADABLE if fields is None else fields
+
+
 def _classify_line(parsed: ParsedFile, line: int, text: str, delimiter: str) -> None:
     if not text.strip():
         return  # a blank line is not a row
-    if text.count('"') % 2:
-        parsed.bad_lines.append(BadLine(line, text, "unbalanced quotes: a quoted field is not closed on this line"))
-        return
-    # The format reader decides: a row of another known layout, or a reject naming the field count.
-    fields = split_fields(text, delimiter)
-    if fields is None:
-        parsed.bad_lines.append(BadLine(line, text, _UNREADABLE))
-        return
-    parsed.odd_rows.append(OddRow(line, fields, text))
+    fields = _line_fields(text, delimiter)
+    if isinstance(fields, str):
+        parsed.bad_lines.append(BadLine(line, text, fields))
+    else:
+        # The format reader decides: a row of another known layout, or a reject naming the field count.
+        parsed.odd_rows.append(OddRow(line, fields, text))
 
 
 def _parse_line_by_line(parsed: ParsedFile, data: bytes, names: list[str], header_line: int, delimiter: str) -> None:
@@ -260,14 +265,10 @@ def _parse_line_by_line(parsed: ParsedFile, data: bytes, names: list[str], heade
         text = raw.decode("utf-8", errors="replace").rstrip("\r")
         if not text.strip():
             continue
-        if text.count('"') % 2:
-            parsed.bad_lines.append(BadLine(number, text, "unbalanced quotes: a quoted field is not closed on this line"))
-            continue
-        fields = split_fields(text, delimiter)
-        if fields is None:
-            parsed.bad_lines.append(BadLine(number, text, _UNREADABLE))
-            continue
-        if len(fields) != len(names):
+        fields = _line_fields(text, delimiter)
+        if isinstance(fields, str):
+            parsed.bad_lines.append(BadLine(number, text, fields))
+        elif len(fields) != len(names):
             parsed.odd_rows.append(OddRow(number, fields, text))
         elif not any(fields):
             parsed.bad_lines.append(BadLine(number, text, "record has no values"))
