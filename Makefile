@@ -23,6 +23,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/ingest_bench.py
+	$(BIN)/python bench/judge_bench.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis

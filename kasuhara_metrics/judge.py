@@ -13,9 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-import pyarrow as pa
 
-from .db import Database, drop_temp_tables, unregister_all
+from .db import Database, drop_temp_tables
 from .errors import KasuharaError
 from .rules import RULE_KINDS, SEVERITIES, Profile, Rule
 
@@ -71,8 +70,7 @@ def judge(db: Database, profile: Profile, *, as_of: date | None = None, dry_run:
         con.execute("ROLLBACK")
         raise
     finally:
-        unregister_all(con, "_rules")
-        drop_temp_tables(con, "_judged", "_hits", "_episodes", "_evidence")
+        drop_temp_tables(con, "_judged", "_hits", "_episodes", "_rules")
     return report
 
 
@@ -109,14 +107,14 @@ def _prepare(db: Database, profile: Profile, as_of: date | None) -> None:
             rule_id VARCHAR, requester_key VARCHAR, group_key VARCHAR, window_start TIMESTAMPTZ,
             window_end TIMESTAMPTZ, value DOUBLE, severity VARCHAR, threshold DOUBLE)
     """)
-    rules = [_rule_row(rule) for rule in profile.enabled_rules]
-    con.register("_rules", pa.Table.from_pylist(rules, schema=_RULES_SCHEMA) if rules else _RULES_SCHEMA.empty_table())
+    # A plain table: registering an Arrow table would make DuckDB import pandas on every run.
+    con.execute("CREATE OR REPLACE TEMP TABLE _rules (" + ", ".join(f"{c} VARCHAR" for c in _RULE_COLUMNS) + ")")
+    rows = [[_rule_row(rule)[c] for c in _RULE_COLUMNS] for rule in profile.enabled_rules]
+    if rows:
+        con.executemany(f"INSERT INTO _rules VALUES ({', '.join('?' for _ in _RULE_COLUMNS)})", rows)
 
 
-_RULES_SCHEMA = pa.schema([
-    ("rule_id", pa.string()), ("rule_hash", pa.string()), ("kind", pa.string()), ("category", pa.string()),
-    ("behaviour", pa.string()), ("unit", pa.string()), ("watch_text", pa.string()), ("alert_text", pa.string()),
-])
+_RULE_COLUMNS = ("rule_id", "rule_hash", "kind", "category", "behaviour", "unit", "watch_text", "alert_text")
 
 
 def _rule_row(rule: Rule) -> dict:
@@ -169,11 +167,6 @@ def _episodes(db: Database) -> None:
         FROM numbered
         GROUP BY rule_id, requester_key, group_key, episode
     """)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _evidence (
-            flag_id VARCHAR, contact_id VARCHAR, channel VARCHAR, started_at TIMESTAMPTZ, ended_at TIMESTAMPTZ,
-            talk_s INTEGER, department VARCHAR, source_ids VARCHAR[])
-    """)
 
 
 def _collect_evidence(db: Database, profile: Profile) -> None:
@@ -185,7 +178,7 @@ def _collect_evidence(db: Database, profile: Profile) -> None:
         same_group = f"AND {group} = e.group_key" if group else ""
         db.con.execute(
             f"""
-            INSERT INTO _evidence
+            INSERT INTO flag_evidence_rows
             SELECT e.flag_id, c.contact_id, c.channel, c.started_at, c.ended_at, c.talk_s, c.department, c.source_ids
             FROM _episodes e JOIN _judged c
               ON c.requester_key = e.requester_key AND c.started_at >= e.first_at AND c.started_at <= e.last_at
@@ -223,11 +216,11 @@ def _compare_with_previous(db: Database, report: JudgeReport) -> None:
 
 def _store(db: Database, profile: Profile, report: JudgeReport, started: datetime) -> None:
     con = db.con
-    _collect_evidence(db, profile)
     previous = con.execute("SELECT profile_hash FROM judge_runs ORDER BY run_id DESC LIMIT 1").fetchall()
     previous_hash = previous[0][0] if previous and previous[0][0] != profile.content_hash else None
     con.execute("DELETE FROM flag_rows")
     con.execute("DELETE FROM flag_evidence_rows")
+    _collect_evidence(db, profile)
     con.execute(
         """
         INSERT INTO flag_rows
@@ -240,12 +233,11 @@ def _store(db: Database, profile: Profile, report: JudgeReport, started: datetim
                coalesce(v.contacts, 0), coalesce(v.evidence, [])
         FROM _episodes e JOIN _rules r USING (rule_id)
         LEFT JOIN (SELECT flag_id, count(*) AS contacts, flatten(list(source_ids ORDER BY started_at, contact_id)) AS evidence
-                   FROM _evidence GROUP BY flag_id) v USING (flag_id)
+                   FROM flag_evidence_rows GROUP BY flag_id) v USING (flag_id)
         ORDER BY e.first_at, e.flag_id
         """,
         {"run_id": report.run_id, "profile_name": profile.name, "profile_version": profile.version},
     )
-    con.execute("INSERT INTO flag_evidence_rows SELECT * FROM _evidence ORDER BY flag_id, started_at")
     con.execute(
         """INSERT INTO judge_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [report.run_id, started, datetime.now(timezone.utc), profile.path, profile.name, profile.version,
