@@ -33,6 +33,7 @@ class Database:
     con: duckdb.DuckDBPyConnection
     path: str
     read_only: bool
+    _depth: int = 0  # open transaction() blocks: inner ones join the outermost
 
     def close(self) -> None:
         self.con.close()
@@ -43,15 +44,32 @@ class Database:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
     @contextmanager
     def transaction(self):
-        """All or nothing: a failure (or a kill) leaves the database as it was before."""
+        """All or nothing: a failure (or a kill) leaves the database as it was before.
+
+        A transaction inside another joins it: the nightly run ingests and judges as one.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
         self.con.execute("BEGIN TRANSACTION")
+        self._depth = 1
         try:
             yield self
         except BaseException:
+            self._depth = 0
             self.con.execute("ROLLBACK")
             raise
+        self._depth = 0
         self.con.execute("COMMIT")
 
     def meta(self, key: str) -> str | None:

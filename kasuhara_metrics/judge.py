@@ -46,32 +46,41 @@ class JudgeReport:
 
 
 def judge(db: Database, profile: Profile, *, as_of: date | None = None, dry_run: bool = False) -> JudgeReport:
-    """Judge every requester's contacts (started before the end of `as_of`, site time) with `profile`."""
-    if db.read_only:
-        raise KasuharaError("judge needs the database opened for writing")
-    con = db.con
-    started = datetime.now(timezone.utc)
+    """Judge every requester's contacts (started before the end of `as_of`, site time) with `profile`.
+
+    A dry run computes the same flags and what would change, then leaves the database untouched;
+    it works on a read-only database too (what-ifs in an analyst's notebook).
+    """
+    if db.read_only and not dry_run:
+        raise KasuharaError("judge needs the database opened for writing (or --dry-run)")
     report = JudgeReport(None, profile, as_of, dry_run=dry_run)
-    con.execute("BEGIN TRANSACTION")
+    started = datetime.now(timezone.utc)
     try:
-        _prepare(db, profile, as_of)
-        report.contacts_judged = con.execute("SELECT count(*) FROM _judged").fetchall()[0][0]
-        for rule in profile.enabled_rules:
-            report.rules.append(_find_hits(db, rule))
-        _episodes(db)
-        _compare_with_previous(db, report)
         if dry_run:
-            con.execute("ROLLBACK")
+            if db.in_transaction:
+                raise KasuharaError("a dry run cannot be part of a larger transaction")
+            db.con.execute("BEGIN TRANSACTION")
+            try:
+                _evaluate(db, profile, as_of, report)
+            finally:
+                db.con.execute("ROLLBACK")
             return report
-        report.run_id = con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0]
-        _store(db, profile, report, started)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with db.transaction():
+            _evaluate(db, profile, as_of, report)
+            report.run_id = db.con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0]
+            _store(db, profile, report, started)
     finally:
-        drop_temp_tables(con, "_judged", "_hits", "_episodes", "_rules")
+        drop_temp_tables(db.con, "_judged", "_hits", "_episodes", "_rules")
     return report
+
+
+def _evaluate(db: Database, profile: Profile, as_of: date | None, report: JudgeReport) -> None:
+    _prepare(db, profile, as_of)
+    report.contacts_judged = db.con.execute("SELECT count(*) FROM _judged").fetchall()[0][0]
+    for rule in profile.enabled_rules:
+        report.rules.append(_find_hits(db, rule))
+    _episodes(db)
+    _compare_with_previous(db, report)
 
 
 def prepare_judged(db: Database, profile: Profile, as_of: date | None = None, requester_key: str | None = None) -> None:

@@ -53,9 +53,14 @@ Progress = Callable[[str, str, float], None]
 
 
 def ingest_files(
-    db: Database, kind: str, paths: list[str], options: IngestOptions, progress: Progress | None = None
+    db: Database, kind: str, paths: list[str], options: IngestOptions, progress: Progress | None = None,
+    *, rebuild_contacts: bool = True,
 ) -> IngestReport:
-    """Ingest each file of `kind`; a file that cannot be read is reported and the others go on."""
+    """Ingest each file of `kind`; a file that cannot be read is reported and the others go on.
+
+    Inside a larger transaction (the nightly run) a failure while storing cannot be undone for one
+    file alone: it is raised, and the whole transaction rolls back.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind}")
     pseudo = pseudonymizer_for(db, create=True)
@@ -64,19 +69,16 @@ def ingest_files(
     for path in paths:
         try:
             report.files.append(_ingest_one(db, kind, str(path), options, pseudo, step))
-        except KasuharaError as exc:
-            if exc.source is None:
-                exc.source = SourceLocation(str(path))
-            report.failures.append(exc)
-        except Exception as exc:  # a bug must not stop the other files, and must name this one
-            report.failures.append(KasuharaError(
-                f"cannot ingest {path}: {type(exc).__name__}: {exc} - nothing of it was stored; please report this file",
-                SourceLocation(str(path)),
-            ))
+        except _StoreFailed as failed:
+            if db.in_transaction:
+                raise failed.__cause__ from None
+            report.failures.append(_as_failure(failed.__cause__, str(path)))
+        except Exception as exc:  # an unreadable file, or a bug: the other files go on; this one is named
+            report.failures.append(_as_failure(exc, str(path)))
         finally:
             step(str(path), "done", 1.0)
     # Rebuilt whenever any file was stored since the last build, even by a run that failed half-way.
-    if options.force or contacts_are_stale(db):
+    if rebuild_contacts and (options.force or contacts_are_stale(db)):
         step("", "building contacts", 0.0)
         with db.transaction():
             report.contacts = contacts.rebuild(db, options.site)
@@ -114,6 +116,30 @@ def _ingest_one(db: Database, kind: str, path: str, options: IngestOptions, pseu
         result.skipped_as = earlier
         return result
     step(path, "storing", 0.4)
+    try:
+        _store(db, kind, parsed, rows if kind == "calls" else None, result, options, pseudo, started)
+    except Exception as exc:
+        raise _StoreFailed() from exc
+    return result
+
+
+class _StoreFailed(Exception):
+    """Storing a file failed (its cause is the error): its transaction is spoiled."""
+
+
+def _as_failure(exc: BaseException, path: str) -> KasuharaError:
+    if isinstance(exc, KasuharaError):
+        if exc.source is None:
+            exc.source = SourceLocation(path)
+        return exc
+    return KasuharaError(
+        f"cannot ingest {path}: {type(exc).__name__}: {exc} - nothing of it was stored; please report this file",
+        SourceLocation(path),
+    )
+
+
+def _store(db: Database, kind: str, parsed, rows, result: FileResult, options: IngestOptions, pseudo,
+           started: datetime) -> None:
     with db.transaction():
         result.file_id = next_file_id(db)
         if kind == "calls":
@@ -124,7 +150,6 @@ def _ingest_one(db: Database, kind: str, path: str, options: IngestOptions, pseu
             store_departments(db, parsed, result, options.site, pseudo)
         _check_accounting(result)
         write_log(db, result, parsed.sha256, options.site.timezone, started)
-    return result
 
 
 def _check_accounting(result: FileResult) -> None:
