@@ -45,7 +45,7 @@ def run_query(db: Database, sql: str) -> Rows:
 # tables stay out of reach, visit_summaries above all (free text that may name people).
 ANALYST_RELATIONS = frozenset({
     "calls", "visits", "contacts", "requesters", "rejects", "ingest_log", "departments",
-    "flags", "flag_evidence", "judge_runs", "rule_runs", "schema_version",
+    "flags", "flag_evidence", "judge_runs", "rule_runs", "reviews", "runs", "schema_version",
 })
 _CATALOGS = ("information_schema", "pg_catalog")
 _QUERY_FUNCTIONS = {"query", "query_table"}

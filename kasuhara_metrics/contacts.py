@@ -100,7 +100,7 @@ SELECT l.call_ref, l.file_id, l.line, l.leg_sequence, l.caller_key, l.direction_
        l.started_at, l.answered_at, l.ended_at, l.answered,
        -- the number dialled is outside the ward: a resident's, not a DID or extension of ours
        coalesce(l.dialled_class = 'number' AND l.dialled NOT IN (SELECT number_key FROM own), FALSE) AS dialled_outside,
-       NOT regexp_full_match(l.call_ref, 'f[0-9]+:line[0-9]+') AS has_call_id,
+       NOT regexp_full_match(l.call_ref, 'f[0-9a-f]+:line[0-9]+') AS has_call_id,
        CASE
            WHEN l.caller_class = 'external' AND l.caller_key IN (SELECT number_key FROM own) THEN 'internal'
            WHEN l.direction_hint = 'outbound' THEN 'internal'
@@ -115,8 +115,10 @@ SELECT l.call_ref, l.file_id, l.line, l.leg_sequence, l.caller_key, l.direction_
            WHEN l.disposition = 'NO ANSWER' OR l.disposition IS NULL THEN 'no_answer'
            ELSE 'failed'
        END AS outcome,
-       coalesce(l.uniqueid, 'f' || l.file_id || ':' || l.line) AS source_id
+       -- a record without a uniqueid is named by its file's content hash and line: stable across runs
+       coalesce(l.uniqueid, 'f' || substr(i.sha256, 1, 12) || ':' || l.line) AS source_id
 FROM call_legs l
+JOIN ingest_log i USING (file_id)
 LEFT JOIN reach ON reach.dialled = l.dialled
 """,
     "CREATE OR REPLACE TEMP TABLE _multi_leg_call AS SELECT call_ref FROM _leg GROUP BY call_ref HAVING count(*) > 1",

@@ -12,6 +12,7 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 
@@ -34,9 +35,13 @@ class Database:
     path: str
     read_only: bool
     _depth: int = 0  # open transaction() blocks: inner ones join the outermost
+    on_close: Callable[[], None] | None = None  # e.g. releasing the run lock
 
     def close(self) -> None:
         self.con.close()
+        if self.on_close is not None:
+            self.on_close()
+            self.on_close = None
 
     def __enter__(self) -> "Database":
         return self

@@ -106,9 +106,11 @@ def _near_miss(db: Database, rule: Rule, timezone: str) -> NearMiss | None:
     return NearMiss(rule.id, rule.behaviour, text, float(value), needed)
 
 
-def list_flags(db: Database, *, since=None, category=None, severity=None, rule_id=None):
-    """Flags of the latest judge run, newest last, filtered as asked."""
+def list_flags(db: Database, *, since=None, category=None, severity=None, rule_id=None, needs_review=False):
+    """Flags of the latest judge run, newest last, filtered as asked, with their review status."""
     conditions, params = ["TRUE"], []
+    if needs_review:
+        conditions.append("needs_review")
     if since is not None:
         conditions.append("last_at >= timezone(current_setting('TimeZone'), CAST(? AS TIMESTAMP))")
         params.append(since)
@@ -118,7 +120,7 @@ def list_flags(db: Database, *, since=None, category=None, severity=None, rule_i
             params.append(value)
     cursor = db.con.execute(
         f"""SELECT flag_id, requester_key AS requester, category, behaviour, rule_id, severity, first_at, last_at,
-                   round(value, 1) AS value, threshold, unit, group_key, detail, evidence
+                   round(value, 1) AS value, threshold, unit, group_key, detail, evidence, review_status, needs_review
             FROM flags WHERE {' AND '.join(conditions)} ORDER BY first_at, flag_id""",
         params,
     )

@@ -198,13 +198,18 @@ def _collect_evidence(db: Database, profile: Profile) -> None:
 
 
 def _compare_with_previous(db: Database, report: JudgeReport) -> None:
+    # A flag someone dismissed is not new again unless its episode grew since.
     counts = db.con.execute("""
+        WITH dismissed AS (
+            SELECT flag_id, flag_last_at FROM review_rows
+            QUALIFY row_number() OVER (PARTITION BY flag_id ORDER BY review_id DESC) = 1 AND status = 'dismissed'
+        )
         SELECT e.rule_id,
-               count(*) FILTER (WHERE f.flag_id IS NULL) AS added,
+               count(*) FILTER (WHERE f.flag_id IS NULL AND (d.flag_id IS NULL OR e.last_at > d.flag_last_at)) AS added,
                count(*) FILTER (WHERE f.flag_id IS NOT NULL AND (f.last_at <> e.last_at OR f.severity <> e.severity
                                                                  OR f.value <> e.value)) AS updated,
                count(*) AS flags
-        FROM _episodes e LEFT JOIN flag_rows f USING (flag_id)
+        FROM _episodes e LEFT JOIN flag_rows f USING (flag_id) LEFT JOIN dismissed d USING (flag_id)
         GROUP BY e.rule_id
     """).fetchall()
     gone = dict(db.con.execute("""

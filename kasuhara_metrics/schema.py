@@ -2,7 +2,7 @@
 
 Tables hold no raw phone number or name. Requesters are keyed pseudonyms (see identity.py).
 The documented views for analysts are: calls, visits, contacts, requesters, rejects, ingest_log,
-flags, flag_evidence, judge_runs, rule_runs.
+flags, flag_evidence, judge_runs, rule_runs, reviews, runs.
 """
 
 MIGRATION_1 = """
@@ -235,4 +235,72 @@ CREATE VIEW flags AS SELECT * FROM flag_rows;
 CREATE VIEW flag_evidence AS SELECT * FROM flag_evidence_rows;
 """
 
-MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2]
+MIGRATION_3 = """
+-- Review decisions, kept apart from flags and keyed by flag_id, so they survive every re-run.
+-- Append-only: the latest row for a flag is its status; the earlier ones are its history.
+CREATE SEQUENCE review_id_seq START 1;
+CREATE TABLE review_rows (
+    review_id      INTEGER PRIMARY KEY,
+    flag_id        VARCHAR NOT NULL,
+    status         VARCHAR NOT NULL,     -- confirmed | dismissed | watching
+    note           VARCHAR,
+    reviewer       VARCHAR NOT NULL,
+    reviewed_at    TIMESTAMPTZ NOT NULL,
+    flag_last_at   TIMESTAMPTZ NOT NULL, -- the episode as it was when reviewed: a later last_at means it grew
+    flag_severity  VARCHAR NOT NULL,
+    requester_key  VARCHAR NOT NULL,
+    rule_id        VARCHAR NOT NULL
+);
+
+-- One row per `kasuhara nightly`, failed runs included.
+CREATE SEQUENCE nightly_id_seq START 1;
+CREATE TABLE nightly_runs (
+    nightly_id       INTEGER PRIMARY KEY,
+    started_at       TIMESTAMPTZ NOT NULL,
+    finished_at      TIMESTAMPTZ NOT NULL,
+    inbox            VARCHAR NOT NULL,
+    status           VARCHAR NOT NULL,   -- ok | rejected_rows | failed
+    exit_code        INTEGER NOT NULL,
+    profile_version  VARCHAR,
+    profile_hash     VARCHAR,
+    judge_run_id     INTEGER,            -- NULL when nothing new needed judging
+    files_new        INTEGER NOT NULL,
+    files_skipped    INTEGER NOT NULL,   -- already ingested (under any name)
+    files_waiting    INTEGER NOT NULL,   -- still being written: taken next time
+    files_failed     INTEGER NOT NULL,
+    rows_read        BIGINT NOT NULL,
+    rows_kept        BIGINT NOT NULL,
+    rows_rejected    BIGINT NOT NULL,
+    rows_duplicate   BIGINT NOT NULL,
+    flags            INTEGER,
+    flags_new        INTEGER,
+    flags_updated    INTEGER,
+    flags_gone       INTEGER,
+    message          VARCHAR
+);
+CREATE TABLE nightly_files (
+    nightly_id  INTEGER NOT NULL,
+    path        VARCHAR NOT NULL,
+    kind        VARCHAR,
+    outcome     VARCHAR NOT NULL,        -- ingested | already ingested | waiting | failed
+    file_id     INTEGER,
+    message     VARCHAR
+);
+
+CREATE VIEW reviews AS SELECT * FROM review_rows;
+CREATE VIEW runs AS SELECT * FROM nightly_runs;
+
+-- Flags with their latest review. needs_review: never reviewed, or the episode grew (or got
+-- worse) since the review, so a dismissed flag comes back only when there is something new.
+CREATE OR REPLACE VIEW flags AS
+WITH latest AS (
+    SELECT * FROM review_rows QUALIFY row_number() OVER (PARTITION BY flag_id ORDER BY review_id DESC) = 1
+)
+SELECT f.*, coalesce(r.status, 'unreviewed') AS review_status, r.reviewer AS reviewed_by, r.reviewed_at,
+       r.note AS review_note,
+       (r.status IS NULL OR f.last_at > r.flag_last_at OR (f.severity = 'alert' AND r.flag_severity = 'watch'))
+           AS needs_review
+FROM flag_rows f LEFT JOIN latest r USING (flag_id);
+"""
+
+MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3]

@@ -8,6 +8,7 @@ from .. import __version__
 from .common import AppContext, db_options
 from .ingest import ingest
 from .judge import explain, flags, judge
+from .nightly import export, nightly, review
 from .query import lookup, migrate, query, status
 from .thresholds import thresholds
 
@@ -40,3 +41,6 @@ main.add_command(judge)
 main.add_command(flags)
 main.add_command(explain)
 main.add_command(thresholds)
+main.add_command(nightly)
+main.add_command(review)
+main.add_command(export)

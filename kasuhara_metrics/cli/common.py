@@ -6,6 +6,7 @@ import csv
 import functools
 import json
 import sys
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -15,6 +16,7 @@ import click
 
 from ..db import Database, connect, default_db_path
 from ..errors import DatabaseBusy, KasuharaError
+from ..lock import RunLock
 from ..site import SiteSettings, load_site
 
 # Exit codes, documented in the README: cron and systemd tell them apart.
@@ -35,8 +37,28 @@ class AppContext:
         path = self.site_path or _default_profile_with_site()
         return load_site(path, self.timezone)
 
-    def open(self, *, read_only: bool = False) -> Database:
-        return connect(self.db_path, read_only=read_only, timezone=self.site().timezone)
+    def open(self, *, read_only: bool = False, writer: str = "kasuhara", wait_seconds: float = 0) -> Database:
+        """Readers open read-only. A writer first takes the run lock (another writer: stop at once),
+        then waits up to `wait_seconds` for read-only sessions to let go of the file."""
+        timezone = self.site().timezone
+        if read_only:
+            return connect(self.db_path, read_only=True, timezone=timezone)
+        lock = RunLock(self.db_path).acquire(writer)
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                db = connect(self.db_path, timezone=timezone)
+            except DatabaseBusy:
+                if time.monotonic() >= deadline:
+                    lock.release()
+                    raise
+                time.sleep(min(5.0, max(0.1, deadline - time.monotonic())))
+            except BaseException:
+                lock.release()
+                raise
+            else:
+                db.on_close = lock.release
+                return db
 
 
 pass_app = click.make_pass_decorator(AppContext)

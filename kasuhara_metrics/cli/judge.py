@@ -30,7 +30,7 @@ def judge(app: AppContext, profile_path: str | None, as_of, dry_run: bool) -> No
         kasuhara judge --profile thresholds/bunkyo.toml --as-of 2026-09-30 --dry-run
     """
     profile = load_profile(profile_path)
-    with app.open() as db:
+    with app.open(read_only=dry_run, writer="judge") as db:
         report = run_judge(db, profile, as_of=as_of.date() if as_of else None, dry_run=dry_run)
     rows = [(o.rule_id, o.contacts_evaluated, o.hits, o.flags, o.added, o.removed) for o in report.rules]
     emit_rows(["rule", "contacts evaluated", "hits", "flags", "added", "removed"], rows, "table",
@@ -46,9 +46,11 @@ def judge(app: AppContext, profile_path: str | None, as_of, dry_run: bool) -> No
 @click.option("--category", type=click.Choice(CATEGORIES), help="拘束 or 繰り返し.")
 @click.option("--severity", type=click.Choice(SEVERITIES), help="watch (注意) or alert (警告).")
 @click.option("--rule", "rule_id", help="Only this rule id.")
+@click.option("--needs-review", is_flag=True, help="Only flags never reviewed, or grown since their review.")
 @pass_app
 @handle_errors
-def flags(app: AppContext, output_format: str, since, category: str | None, severity: str | None, rule_id: str | None) -> None:
+def flags(app: AppContext, output_format: str, since, category: str | None, severity: str | None, rule_id: str | None,
+          needs_review: bool) -> None:
     """List the flags of the latest judge run, with their evidence.
 
     \b
@@ -57,7 +59,7 @@ def flags(app: AppContext, output_format: str, since, category: str | None, seve
     """
     with app.open(read_only=True) as db:
         columns, rows = list_flags(db, since=since.date() if since else None, category=category,
-                                   severity=severity, rule_id=rule_id)
+                                   severity=severity, rule_id=rule_id, needs_review=needs_review)
     emit_rows(columns, rows, output_format)
 
 

@@ -165,6 +165,11 @@ FROM timed
 """
 
 
+def file_key(sha256: str) -> str:
+    """A file's short name in source ids: part of its content hash, the same whenever it is ingested."""
+    return sha256[:12]
+
+
 def _quoted(column: str) -> str:
     return f'"{column}"'
 
@@ -222,9 +227,10 @@ def store_calls(
             INSERT INTO call_legs
             SELECT $file_id, l._line, l.fp, l.occ, $format, nullif(trim(l.uniqueid), ''), nullif(trim(l.linkedid), ''),
                    TRY_CAST(l.leg_sequence AS BIGINT),
-                   -- Asterisk ids are unique across files; an export's own call numbers only within their file.
+                   -- Asterisk ids are unique across files; an export's own call numbers only within their file,
+            -- which is named by its content (not its file_id), so the ids do not depend on ingest order.
                    coalesce(nullif(trim(l.linkedid), ''), nullif(trim(l.uniqueid), ''),
-                            'f' || $file_id || ':' || coalesce(nullif(trim(l.call_id), ''), 'line' || l._line)),
+                            'f' || $file_key || ':' || coalesce(nullif(trim(l.call_id), ''), 'line' || l._line)),
                    -- A call placed in a staff context is staff, whatever number it shows.
                    CASE WHEN c.class = 'external' AND list_contains($internal_contexts, l.dcontext) THEN NULL ELSE c.key END,
                    CASE WHEN c.class = 'external' AND list_contains($internal_contexts, l.dcontext) THEN 'internal' ELSE c.class END,
@@ -240,7 +246,7 @@ def store_calls(
             ANTI JOIN call_legs x ON x.record_fp = l.fp AND x.record_occ = l.occ
             QUALIFY row_number() OVER (PARTITION BY l.fp, l.occ ORDER BY l._line) = 1
             """,
-            {"file_id": result.file_id, "format": rows.format, "tz": site.timezone,
+            {"file_id": result.file_id, "file_key": file_key(parsed.sha256), "format": rows.format, "tz": site.timezone,
              "internal_contexts": list(site.internal_contexts)},
         )
         kept = con.execute("SELECT count(*) FROM call_legs WHERE file_id = ?", [result.file_id]).fetchall()[0][0]

@@ -1,0 +1,94 @@
+"""`kasuhara nightly` (the unattended batch), `review` and `export`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..export import export_parquet
+from ..nightly import run_nightly
+from ..reviews import STATUSES, add_review
+from ..rules import load_profile
+from .common import AppContext, handle_errors, pass_app, profile_option
+
+
+@click.command()
+@click.option("--inbox", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of export files: calls/, visits/, departments/ (or files told apart by content).")
+@profile_option
+@click.option("--settle", default=60, show_default=True, type=click.IntRange(0),
+              help="Leave files changed in the last SECONDS for the next run (they may still be being written).")
+@click.option("--wait", default=600, show_default=True, type=click.IntRange(0),
+              help="How long to wait for analysts' read-only sessions to let go of the database.")
+@pass_app
+@handle_errors
+def nightly(app: AppContext, inbox: Path, profile_path: str | None, settle: int, wait: int) -> None:
+    """Ingest the inbox's new files, judge, and record the run - as one all-or-nothing step.
+
+    Exit codes: 0 done; 3 done, but rows were rejected (see `rejects`); 1 failed (a file could not
+    be read, or the run changed nothing); 75 another run holds the database (try again later).
+
+    \b
+    Example:
+        kasuhara --db /var/lib/kasuhara/kasuhara.duckdb nightly --inbox /srv/exports
+    """
+    profile = load_profile(profile_path)
+    with app.open(writer="nightly", wait_seconds=wait) as db:
+        report = run_nightly(db, inbox, profile, settle_seconds=settle)
+    click.echo(f"nightly run {report.nightly_id}: {report.status}; {len(report.ingested)} new files, "
+               f"{len(report.skipped)} already ingested, {len(report.waiting)} still being written, "
+               f"{len(report.failures)} failed")
+    if report.ingested:
+        click.echo(f"rows: {report.rows('rows_read')} read, {report.rows('kept')} kept, "
+                   f"{report.rows('rejected')} rejected, {report.rows('duplicates')} duplicates")
+    if report.judged:
+        judged = report.judged
+        click.echo(f"judged with {profile.name} {profile.version}: {judged.flags} flags "
+                   f"({judged.new} new, {judged.updated} updated, {judged.gone} gone)")
+        health = ", ".join(f"{o.rule_id} {o.contacts_evaluated}->{o.flags}" for o in judged.rules)
+        click.echo(f"rule health (contacts evaluated -> flags): {health}")
+    else:
+        click.echo("nothing new to judge")
+    for failure in report.failures:
+        click.echo(f"Error: {failure}", err=True)
+    if report.message:
+        click.echo(f"Error: the run changed nothing: {report.message}", err=True)
+    sys.exit(report.exit_code)
+
+
+@click.command()
+@click.argument("flag_id")
+@click.option("--status", required=True, type=click.Choice(STATUSES), help="The decision.")
+@click.option("--note", default="", help="Why (kept with the flag, never in reports).")
+@click.option("--by", "reviewer", required=True, help="Who decided.")
+@pass_app
+@handle_errors
+def review(app: AppContext, flag_id: str, status: str, note: str, reviewer: str) -> None:
+    """Record a review decision on a flag; it survives every later run and re-judging.
+
+    \b
+    Example:
+        kasuhara review F2063d1321514bbc6 --status dismissed --note "moving house" --by 佐藤
+    """
+    with app.open(writer="review") as db:
+        review_id = add_review(db, flag_id, status, reviewer, note)
+    click.echo(f"review {review_id}: {flag_id} {status} by {reviewer}")
+
+
+@click.command()
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write to.")
+@pass_app
+@handle_errors
+def export(app: AppContext, out: Path) -> None:
+    """Write flags, flag evidence and contacts as Parquet files (pseudonyms only) for other tools.
+
+    \b
+    Example:
+        kasuhara export --out exports/2026-11-22
+    """
+    with app.open(read_only=True) as db:
+        written = export_parquet(db, out)
+    for path, count in written:
+        click.echo(f"{path}: {count} rows")

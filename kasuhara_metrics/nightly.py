@@ -1,0 +1,203 @@
+"""The nightly run: take the new export files in an inbox, ingest them, judge, and record the run.
+
+The whole run is one transaction: a run killed at any point leaves the database as it was before
+it, and the next run does the work. A file is known by its content (sha256), so the same inbox
+twice, or a file renamed, adds nothing. A file still being written (changed within `settle_seconds`)
+waits for the next run. The inbox is only read, never changed.
+
+Inbox layout: files in `calls/` are phone-system exports (Asterisk, any layout; a folder holding a
+`mapping.toml` is read through that mapping), `visits/` reception logs, `departments/` number
+mappings. Files elsewhere are told apart by their content.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import contacts
+from .db import Database
+from .errors import InputFileError, KasuharaError
+from .ingest import IngestOptions, contacts_are_stale, ingest_files
+from .ingest.asterisk import detect_layout
+from .ingest.csvread import file_bytes, sample_rows
+from .ingest.encoding import to_utf8
+from .ingest.filelog import FileResult
+from .ingest.mapped_csv import Mapping, load_mapping
+from .judge import JudgeReport, judge
+from .rules import Profile
+
+KIND_ORDER = ("departments", "calls", "visits")  # departments first: calls find their department
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_REJECTED_ROWS = 3
+
+
+@dataclass
+class InboxFile:
+    path: Path
+    kind: str | None = None
+    mapping: Mapping | None = None
+    problem: str | None = None  # why its kind cannot be told
+
+
+@dataclass
+class NightlyReport:
+    nightly_id: int | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    finished_at: datetime | None = None
+    ingested: list[FileResult] = field(default_factory=list)
+    skipped: list[FileResult] = field(default_factory=list)
+    waiting: list[Path] = field(default_factory=list)
+    failures: list[KasuharaError] = field(default_factory=list)
+    judged: JudgeReport | None = None
+    message: str | None = None
+
+    def rows(self, attribute: str) -> int:
+        return sum(getattr(result, attribute) for result in self.ingested)
+
+    @property
+    def exit_code(self) -> int:
+        if self.failures or self.message:
+            return EXIT_FAILED
+        return EXIT_REJECTED_ROWS if self.rows("rejected") else EXIT_OK
+
+    @property
+    def status(self) -> str:
+        return {EXIT_OK: "ok", EXIT_REJECTED_ROWS: "rejected_rows"}.get(self.exit_code, "failed")
+
+
+def discover(inbox: Path, settle_seconds: float = 60, now: float | None = None) -> tuple[list[InboxFile], list[Path]]:
+    """The inbox's files with their kinds, and those still being written."""
+    if not inbox.is_dir():
+        raise InputFileError(f"the inbox {inbox} is not a folder - pass --inbox DIR")
+    now = time.time() if now is None else now
+    found, waiting = [], []
+    mappings: dict[Path, Mapping] = {}
+    for path in sorted(p for p in inbox.rglob("*") if p.is_file()):
+        relative = path.relative_to(inbox)
+        if any(part.startswith(".") for part in relative.parts) or path.suffix.lower() == ".toml":
+            continue
+        if now - path.stat().st_mtime < settle_seconds:
+            waiting.append(path)
+            continue
+        top = relative.parts[0] if len(relative.parts) > 1 else None
+        if top in KIND_ORDER:
+            item = InboxFile(path, top)
+            if top == "calls":
+                item.mapping = _mapping_for(path, inbox / "calls", mappings)
+        else:
+            item = InboxFile(path, *_kind_by_content(path))
+        found.append(item)
+    return found, waiting
+
+
+def _mapping_for(path: Path, calls_root: Path, cache: dict[Path, Mapping]) -> Mapping | None:
+    """The nearest mapping.toml from the file's folder up to calls/."""
+    folder = path.parent
+    while True:
+        candidate = folder / "mapping.toml"
+        if candidate.exists():
+            if candidate not in cache:
+                cache[candidate] = load_mapping(candidate)
+            return cache[candidate]
+        if folder == calls_root or calls_root not in folder.parents:
+            return None
+        folder = folder.parent
+
+
+def _kind_by_content(path: Path) -> tuple[str | None, None, str | None]:
+    try:
+        sample = sample_rows(to_utf8(file_bytes(path)[:65536], str(path)).data, limit=20)
+    except KasuharaError as exc:
+        return None, None, exc.message
+    if sample:
+        header = [field.strip().lower() for field in sample[0][1]]
+        if "visit_id" in header:
+            return "visits", None, None
+        if header[:2] == ["number", "department"]:
+            return "departments", None, None
+        try:
+            detect_layout(str(path), sample)
+            return "calls", None, None
+        except InputFileError:
+            pass
+    return None, None, (
+        f"cannot tell what {path.name} is - put phone exports in calls/ (with a mapping.toml beside "
+        "exports that are not Asterisk), reception logs in visits/, number lists in departments/"
+    )
+
+
+def run_nightly(db: Database, inbox: Path, profile: Profile, *, settle_seconds: float = 60,
+                progress=None) -> NightlyReport:
+    """Ingest the inbox's new files and judge, as one transaction; record the run either way."""
+    report = NightlyReport()
+    try:
+        files, report.waiting = discover(inbox, settle_seconds)
+        with db.transaction():
+            _ingest(db, files, profile, report, progress)
+            changed = bool(report.ingested) or _profile_changed(db, profile)
+            if changed:
+                report.judged = judge(db, profile)
+            report.finished_at = datetime.now(timezone.utc)
+            _record(db, inbox, profile, report)
+    except KasuharaError as exc:
+        report.message = str(exc)
+    except Exception as exc:  # the run rolled back; say what happened, in the record and the exit code
+        report.message = f"{type(exc).__name__}: {exc}"
+    if report.message:
+        # Nothing of the run was kept; its record says so, for whoever reads the runs tomorrow.
+        report.finished_at = datetime.now(timezone.utc)
+        failed = replace(report, ingested=[], skipped=[], judged=None)
+        try:
+            with db.transaction():
+                _record(db, inbox, profile, failed)
+            report.nightly_id = failed.nightly_id
+        except Exception:  # the database itself is the problem: the message and exit code still tell
+            pass
+    return report
+
+
+def _ingest(db: Database, files: list[InboxFile], profile: Profile, report: NightlyReport, progress) -> None:
+    for item in files:
+        if item.problem:
+            report.failures.append(InputFileError(item.problem))
+    for kind in KIND_ORDER:
+        group = [item for item in files if item.kind == kind]
+        for mapping in {id(item.mapping): item.mapping for item in group}.values():
+            paths = [str(item.path) for item in group if item.mapping is mapping]
+            options = IngestOptions(site=profile.site, mapping=mapping)
+            result = ingest_files(db, kind, paths, options, progress, rebuild_contacts=False)
+            report.failures.extend(result.failures)
+            for file in result.files:
+                (report.skipped if file.skipped_as else report.ingested).append(file)
+    if contacts_are_stale(db):
+        contacts.rebuild(db, profile.site)
+
+
+def _profile_changed(db: Database, profile: Profile) -> bool:
+    last = db.con.execute("SELECT profile_hash FROM judge_runs ORDER BY run_id DESC LIMIT 1").fetchall()
+    return not last or last[0][0] != profile.content_hash
+
+
+def _record(db: Database, inbox: Path, profile: Profile, report: NightlyReport) -> None:
+    report.nightly_id = db.con.execute("SELECT nextval('nightly_id_seq')").fetchall()[0][0]
+    judged = report.judged
+    db.con.execute(
+        "INSERT INTO nightly_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [report.nightly_id, report.started_at, report.finished_at, str(inbox), report.status, report.exit_code,
+         profile.version, profile.content_hash, judged.run_id if judged else None, len(report.ingested),
+         len(report.skipped), len(report.waiting), len(report.failures), report.rows("rows_read"),
+         report.rows("kept"), report.rows("rejected"), report.rows("duplicates"),
+         judged.flags if judged else None, judged.new if judged else None, judged.updated if judged else None,
+         judged.gone if judged else None, report.message],
+    )
+    rows = [(r.path, r.kind, "ingested", r.file_id, None) for r in report.ingested]
+    rows += [(r.path, r.kind, "already ingested", None, r.skipped_as) for r in report.skipped]
+    rows += [(str(p), None, "waiting", None, "still being written") for p in report.waiting]
+    rows += [(str(f.source.path) if f.source else "", None, "failed", None, str(f)) for f in report.failures]
+    if rows:
+        db.con.executemany("INSERT INTO nightly_files VALUES (?, ?, ?, ?, ?, ?)",
+                           [[report.nightly_id, *row] for row in rows])

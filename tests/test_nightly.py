@@ -1,0 +1,205 @@
+"""nightly.py: the unattended batch over an inbox - one transaction, one run at a time, idempotent."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from kasuhara_metrics.cli import main
+from kasuhara_metrics.db import connect
+from kasuhara_metrics.lock import RunLock
+
+from .conftest import SAMPLES
+
+OLD = time.time() - 7200  # files written two hours ago: settled
+
+
+def put(inbox: Path, source: Path, target: str) -> Path:
+    path = inbox / target
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source, path)
+    os.utime(path, (OLD, OLD))
+    return path
+
+
+def first_night(inbox: Path) -> None:
+    put(inbox, SAMPLES / "departments.csv", "departments/departments.csv")
+    put(inbox, SAMPLES / "asterisk" / "Master-2026-09.csv", "calls/Master-2026-09.csv")
+    put(inbox, SAMPLES / "asterisk" / "Master-branch-16col.csv", "calls/branch/Master.csv")
+    put(inbox, SAMPLES / "visits" / "visits-2026-09.csv", "visits/visits-2026-09.csv")
+
+
+def second_night(inbox: Path) -> None:
+    put(inbox, SAMPLES / "asterisk" / "Master-2026-10-resent.csv", "calls/Master-2026-10.csv")
+    put(inbox, SAMPLES / "mapping-example.toml", "calls/pbx/mapping.toml")
+    put(inbox, SAMPLES / "pbx" / "calls-cp932.csv", "calls/pbx/2026-10.csv")
+    put(inbox, SAMPLES / "visits" / "visits-2026-10-cp932.csv", "visits/visits-2026-10.csv")
+
+
+def nightly(db_path: str, inbox: Path, *extra: str):
+    return CliRunner().invoke(main, ["--db", db_path, "nightly", "--inbox", str(inbox), *extra], catch_exceptions=False)
+
+
+def flag_state(db_path: str):
+    with connect(db_path, read_only=True) as db:
+        return db.con.execute(
+            "SELECT flag_id, rule_id, requester_key, severity, first_at, last_at, value, evidence FROM flag_rows ORDER BY flag_id"
+        ).fetchall()
+
+
+def table_counts(db_path: str) -> dict[str, int]:
+    with connect(db_path, read_only=True) as db:
+        tables = [r[0] for r in db.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY 1").fetchall()]
+        return {t: db.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
+
+
+def test_two_nights_give_the_flags_of_one_run_and_a_third_adds_nothing(tmp_path):
+    inbox = tmp_path / "inbox"
+    first_night(inbox)
+    nightly_db = str(tmp_path / "nightly.duckdb")
+    one = nightly(nightly_db, inbox)
+    assert one.exit_code == 3, one.output  # the September file has rejected rows
+    assert "4 new files" in one.output and "rule health" in one.output
+    second_night(inbox)
+    two = nightly(nightly_db, inbox)
+    assert two.exit_code == 3 and "3 new files, 4 already ingested" in two.output  # the PBX export too
+    once_db = str(tmp_path / "once.duckdb")
+    assert nightly(once_db, inbox).exit_code == 3
+    assert flag_state(nightly_db) == flag_state(once_db) and len(flag_state(once_db)) >= 10
+    before = table_counts(nightly_db)
+    three = nightly(nightly_db, inbox)
+    assert three.exit_code == 0 and "0 new files, 7 already ingested" in three.output and "nothing new to judge" in three.output
+    after = table_counts(nightly_db)
+    assert {t: n for t, n in after.items() if t not in ("nightly_runs", "nightly_files")} == \
+           {t: n for t, n in before.items() if t not in ("nightly_runs", "nightly_files")}
+
+
+def test_a_renamed_file_is_not_processed_again_and_a_file_being_written_waits(tmp_path):
+    inbox = tmp_path / "inbox"
+    put(inbox, SAMPLES / "asterisk" / "Master-17col.csv", "calls/a.csv")
+    db_path = str(tmp_path / "k.duckdb")
+    assert "1 new files" in nightly(db_path, inbox).output
+    (inbox / "calls" / "a.csv").rename(inbox / "calls" / "renamed.csv")
+    shutil.copy(SAMPLES / "asterisk" / "Master-21col.csv", inbox / "calls" / "fresh.csv")  # mtime: now
+    result = nightly(db_path, inbox)
+    assert "0 new files, 1 already ingested, 1 still being written" in result.output
+    os.utime(inbox / "calls" / "fresh.csv", (OLD, OLD))
+    assert "1 new files" in nightly(db_path, inbox).output
+
+
+def test_exit_codes_say_what_happened(tmp_path):
+    inbox = tmp_path / "inbox"
+    put(inbox, SAMPLES / "asterisk" / "Master-17col.csv", "calls/good.csv")
+    (inbox / "mystery.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    os.utime(inbox / "mystery.csv", (OLD, OLD))
+    db_path = str(tmp_path / "k.duckdb")
+    result = nightly(db_path, inbox)
+    assert result.exit_code == 1
+    assert "cannot tell what mystery.csv is" in result.output
+    (inbox / "mystery.csv").unlink()
+    assert nightly(db_path, inbox).exit_code == 0
+    with connect(db_path, read_only=True) as db:
+        assert db.con.execute("SELECT status, exit_code FROM runs ORDER BY nightly_id").fetchall() == [("failed", 1), ("ok", 0)]
+
+
+def test_only_one_run_at_a_time(tmp_path):
+    inbox = tmp_path / "inbox"
+    first_night(inbox)
+    db_path = str(tmp_path / "k.duckdb")
+    with RunLock(db_path).acquire("nightly"):
+        started = time.monotonic()
+        result = nightly(db_path, inbox)
+        assert time.monotonic() - started < 5
+    assert result.exit_code == 75
+    assert "being changed by another kasuhara run (nightly, PID" in result.output
+
+
+def test_a_writer_waits_for_readers_to_let_go(tmp_path):
+    inbox = tmp_path / "inbox"
+    put(inbox, SAMPLES / "asterisk" / "Master-17col.csv", "calls/a.csv")
+    db_path = str(tmp_path / "k.duckdb")
+    connect(db_path).close()
+    reader = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({db_path!r}, read_only=True); "
+                               "print('ready', flush=True); time.sleep(3)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "ready"
+        assert nightly(db_path, inbox, "--wait", "0").exit_code == 75
+        assert nightly(db_path, inbox, "--wait", "30").exit_code == 0
+    finally:
+        reader.kill()
+        reader.wait()
+
+
+@pytest.mark.parametrize("delay", [0.5, 1.5, 2.5, 3.5])
+def test_a_run_killed_at_any_point_leaves_nothing_half_written(tmp_path, delay):
+    inbox = tmp_path / "inbox"
+    first_night(inbox)
+    second_night(inbox)
+    db_path = str(tmp_path / "k.duckdb")
+    connect(db_path).close()
+    before = table_counts(db_path)
+    run = subprocess.Popen([sys.executable, "-m", "kasuhara_metrics", "--db", db_path, "nightly", "--inbox", str(inbox)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+    time.sleep(delay)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    after = table_counts(db_path)
+    finished = run.returncode != -signal.SIGKILL
+    if not finished:
+        assert after == before  # all or nothing
+    # The next run completes the work: the same flags as a run that was never interrupted.
+    assert nightly(db_path, inbox).exit_code in (0, 3)
+    clean = str(tmp_path / "clean.duckdb")
+    nightly(clean, inbox)
+    assert flag_state(db_path) == flag_state(clean)
+
+
+def test_reviews_survive_reruns_and_a_dismissed_flag_returns_only_when_it_grows(tmp_path):
+    inbox = tmp_path / "inbox"
+    first_night(inbox)
+    db_path = str(tmp_path / "k.duckdb")
+    runner = CliRunner()
+    invoke = lambda *a: runner.invoke(main, ["--db", db_path, *a], catch_exceptions=False)
+    nightly(db_path, inbox)
+    listed = json.loads(invoke("flags", "--format", "json").output)
+    assert listed and all(f["review_status"] == "unreviewed" and f["needs_review"] for f in listed)
+    target = listed[0]["flag_id"]
+    result = invoke("review", target, "--status", "dismissed", "--note", "known case", "--by", "佐藤")
+    assert result.exit_code == 0 and "dismissed by 佐藤" in result.output
+    second_night(inbox)
+    nightly(db_path, inbox)
+    assert invoke("judge").exit_code == 0  # re-judging keeps the decision too
+    after = {f["flag_id"]: f for f in json.loads(invoke("flags", "--format", "json").output)}
+    assert after[target]["review_status"] == "dismissed"
+    assert not after[target]["needs_review"] or after[target]["last_at"] > listed[0]["last_at"]
+    pending = json.loads(invoke("flags", "--format", "json", "--needs-review").output)
+    assert target not in {f["flag_id"] for f in pending}
+    bad = invoke("review", "Fnope", "--status", "confirmed", "--by", "x")
+    assert bad.exit_code == 1 and "no current flag Fnope" in bad.output
+
+
+def test_export_writes_parquet_without_raw_numbers(tmp_path):
+    inbox = tmp_path / "inbox"
+    first_night(inbox)
+    db_path = str(tmp_path / "k.duckdb")
+    nightly(db_path, inbox)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["--db", db_path, "export", "--out", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0
+    for name in ("flags", "flag_evidence", "contacts"):
+        table = pq.read_table(out / f"{name}.parquet")
+        assert table.num_rows > 0
+        text = str(table.to_pylist())
+        assert "09010000" not in text and "+8190" not in text
