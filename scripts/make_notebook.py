@@ -1,0 +1,95 @@
+"""Write notebooks/analyst.ipynb (kept as code here so that its cells stay reviewable as Python).
+
+Run: python scripts/make_notebook.py   (tests/test_notebook.py executes the notebook on the samples)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+OUT = Path(__file__).resolve().parent.parent / "notebooks" / "analyst.ipynb"
+
+CELLS = [
+    new_markdown_cell(
+        "# The analysts' desk\n\n"
+        "Flags are leads for a person to review, never verdicts. This notebook reads the database read-only "
+        "(set `KASUHARA_DB`, default `kasuhara.duckdb`; run `make demo` first for the bundled synthetic ward) "
+        "and looks at the flags three ways: how they spread over rules and departments, one requester's timeline, "
+        "and what a different threshold would change. Requesters appear as pseudonyms only."
+    ),
+    new_code_cell(
+        "import os\n"
+        "from dataclasses import replace\n\n"
+        "import matplotlib.pyplot as plt\n"
+        "import pandas as pd\n\n"
+        "from kasuhara_metrics.db import connect\n"
+        "from kasuhara_metrics.explain import explain\n"
+        "from kasuhara_metrics.judge import judge\n"
+        "from kasuhara_metrics.rules import load_profile\n\n"
+        "db = connect(os.environ.get('KASUHARA_DB', 'kasuhara.duckdb'), read_only=True)\n"
+        "profile = load_profile(os.environ.get('KASUHARA_PROFILE'))\n"
+        "con = db.con"
+    ),
+    new_markdown_cell("## How flags spread over rules and departments"),
+    new_code_cell(
+        "by_rule = con.sql('''\n"
+        "    SELECT category, behaviour, rule_id, severity, count(*) AS flags, count(DISTINCT requester_key) AS requesters\n"
+        "    FROM flags GROUP BY ALL ORDER BY category, behaviour, severity''').df()\n"
+        "by_rule"
+    ),
+    new_code_cell(
+        "by_department = con.sql('''\n"
+        "    SELECT f.rule_id, coalesce(e.department, '(unknown)') AS department, count(DISTINCT f.flag_id) AS flags\n"
+        "    FROM flags f JOIN flag_evidence e USING (flag_id) GROUP BY ALL''').df()\n"
+        "table = by_department.pivot_table(index='department', columns='rule_id', values='flags', fill_value=0)\n"
+        "table"
+    ),
+    new_code_cell(
+        "ax = by_rule.groupby('rule_id')['flags'].sum().sort_values().plot.barh(figsize=(7, 3.5), color='#4c72b0')\n"
+        "ax.set_xlabel('flags'); ax.set_ylabel('')\n"
+        "plt.tight_layout()"
+    ),
+    new_markdown_cell("## One requester's timeline\n\nThe requester with the most flags: what they did, what fired, and what nearly did."),
+    new_code_cell(
+        "top = con.sql('SELECT requester_key FROM flags GROUP BY ALL ORDER BY count(*) DESC, requester_key LIMIT 1').fetchall()[0][0]\n"
+        "story = explain(db, top, profile)\n"
+        "timeline = pd.DataFrame(story.contacts)[['started_at', 'channel', 'department', 'kind', 'topic', 'talk_s', 'outcome']]\n"
+        "print(top, len(story.contacts), 'contacts;', len(story.flags), 'flags:', [f['rule_id'] for f in story.flags])\n"
+        "print('near misses:', [m.text for m in story.near_misses])\n"
+        "timeline"
+    ),
+    new_markdown_cell(
+        "## What if: long-call flags at 30, 45 and 60 minutes\n\n"
+        "A dry run judges with a changed profile and writes nothing (it works on this read-only connection)."
+    ),
+    new_code_cell(
+        "rows = []\n"
+        "for minutes in (30, 45, 60):\n"
+        "    variant = replace(profile, rules=tuple(\n"
+        "        replace(rule, tiers={'watch': minutes}) if rule.id == 'long_call' else rule for rule in profile.rules))\n"
+        "    report = judge(db, variant, dry_run=True)\n"
+        "    outcome = next(o for o in report.rules if o.rule_id == 'long_call')\n"
+        "    rows.append({'watch at minutes': minutes, 'long_call flags': outcome.flags, 'added': outcome.added,\n"
+        "                 'removed': outcome.removed})\n"
+        "what_if = pd.DataFrame(rows)\n"
+        "what_if"
+    ),
+    new_code_cell("db.close()"),
+]
+
+
+def main() -> None:
+    notebook = new_notebook(cells=CELLS, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+    })
+    OUT.parent.mkdir(exist_ok=True)
+    nbformat.write(notebook, OUT)
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
