@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB ?= kasuhara.duckdb
 
-.PHONY: install demo test bench clean
+.PHONY: install browser demo test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,14 @@ install: $(STAMP)
 demo: install
 	bash scripts/demo.sh $(DEMO_DB)
 
-test: install
+# The report test renders the page in headless Chromium with a Japanese font, both Debian packages.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && fc-list :lang=ja 2>/dev/null | grep -q .; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null; \
+	else echo "note: Chromium or a Japanese font is missing and cannot be installed here (not root): the browser test will say it skipped"; fi
+
+test: install browser
 	$(BIN)/python -m pytest -q
 
 bench: install

@@ -106,9 +106,15 @@ def _near_miss(db: Database, rule: Rule, timezone: str) -> NearMiss | None:
     return NearMiss(rule.id, rule.behaviour, text, float(value), needed)
 
 
-def list_flags(db: Database, *, since=None, category=None, severity=None, rule_id=None, needs_review=False):
-    """Flags of the latest judge run, newest last, filtered as asked, with their review status."""
+def list_flags(db: Database, *, since=None, category=None, severity=None, rule_id=None, needs_review=False, week=None):
+    """Flags of the latest judge run, newest last, filtered as asked, with their review status.
+
+    `week` (a report.weeks.Week) keeps the flags whose episode overlaps it, as the weekly report does.
+    """
     conditions, params = ["TRUE"], []
+    if week is not None:
+        conditions.append("first_at < ? AND last_at >= ?")
+        params += [week.end, week.start]
     if needs_review:
         conditions.append("needs_review")
     if since is not None:

@@ -10,6 +10,7 @@ from .ingest import ingest
 from .judge import explain, flags, judge
 from .nightly import export, nightly, review
 from .query import lookup, migrate, query, status
+from .report import report
 from .thresholds import thresholds
 
 
@@ -44,3 +45,4 @@ main.add_command(thresholds)
 main.add_command(nightly)
 main.add_command(review)
 main.add_command(export)
+main.add_command(report)

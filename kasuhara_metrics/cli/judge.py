@@ -7,6 +7,7 @@ import click
 from ..explain import explain as explain_requester
 from ..explain import list_flags
 from ..judge import judge as run_judge
+from ..report.weeks import Week
 from ..rules import CATEGORIES, SEVERITIES, SEVERITY_LABELS, load_profile
 from .common import AppContext, emit_rows, format_option, handle_errors, pass_app, profile_option
 
@@ -47,10 +48,11 @@ def judge(app: AppContext, profile_path: str | None, as_of, dry_run: bool) -> No
 @click.option("--severity", type=click.Choice(SEVERITIES), help="watch (注意) or alert (警告).")
 @click.option("--rule", "rule_id", help="Only this rule id.")
 @click.option("--needs-review", is_flag=True, help="Only flags never reviewed, or grown since their review.")
+@click.option("--week", help="Only flags active in this ISO week (e.g. 2026-W47), as in the weekly report.")
 @pass_app
 @handle_errors
 def flags(app: AppContext, output_format: str, since, category: str | None, severity: str | None, rule_id: str | None,
-          needs_review: bool) -> None:
+          needs_review: bool, week: str | None) -> None:
     """List the flags of the latest judge run, with their evidence.
 
     \b
@@ -58,8 +60,9 @@ def flags(app: AppContext, output_format: str, since, category: str | None, seve
         kasuhara flags --since 2026-09-01 --severity alert --format csv
     """
     with app.open(read_only=True) as db:
+        chosen = Week.parse(week, app.site().timezone) if week else None
         columns, rows = list_flags(db, since=since.date() if since else None, category=category,
-                                   severity=severity, rule_id=rule_id, needs_review=needs_review)
+                                   severity=severity, rule_id=rule_id, needs_review=needs_review, week=chosen)
     emit_rows(columns, rows, output_format)
 
 

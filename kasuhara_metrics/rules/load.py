@@ -19,7 +19,8 @@ from .model import CATEGORIES, SEVERITIES, Example, ExampleContact, Profile, Rul
 
 DEFAULT_PROFILE = Path(__file__).resolve().parent.parent.parent / "thresholds" / "bunkyo.toml"
 PROFILE_KEYS = {"name", "version", "title", "description", "policy"}
-RULE_KEYS = {"category", "behaviour", "kind", "description", "sources", "params", "tiers", "examples", "enabled"}
+RULE_KEYS = {"category", "behaviour", "kind", "description", "sources", "params", "tiers", "examples", "enabled",
+             "responses"}
 EXAMPLE_KEYS = {"name", "expect", "start", "contacts"}
 CONTACT_KEYS = {"at", "channel", "talk", "answered", "department", "kind", "topic", "exit_request", "requester"}
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)d)?\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*$")
@@ -162,10 +163,17 @@ class _Loader:
             for severity, why in kind.check_tiers({s: t for s, t in tiers.items() if s in SEVERITIES}):
                 self.problem(f"{prefix}.tiers", f"tiers.{severity} {why}")
         examples = self.examples(prefix, table.get("examples", []), tiers)
+        responses = table.get("responses", {})
+        if not isinstance(responses, dict) or not all(
+            severity in tiers and isinstance(text, str) and text.strip() for severity, text in responses.items()
+        ):
+            self.problem(f"{prefix}.responses",
+                         f"{prefix}.responses maps this rule's severities to what the ward does, e.g. {{ watch = \"...\" }}")
+            responses = {}
         if len(self.issues) > before:
             return None
         return Rule(rule_id, category, behaviour, kind_name, description, tuple(sources), dict(params), dict(tiers),
-                    examples, enabled, self.doc.locate(prefix))
+                    examples, enabled, dict(responses), self.doc.locate(prefix))
 
     def examples(self, prefix: str, items: Any, tiers: dict) -> tuple[Example, ...]:
         if not isinstance(items, list):

@@ -60,6 +60,8 @@ class Rule:
     tiers: dict[str, Any]  # severity -> threshold (the kind says of what)
     examples: tuple[Example, ...] = ()
     enabled: bool = True
+    # What the ward does at each severity (report text for managers), e.g. 対応をお断りする.
+    responses: dict[str, str] = field(default_factory=dict)
     source: SourceLocation | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,6 +75,7 @@ class Rule:
             "params": self.params,
             "tiers": self.tiers,
             "enabled": self.enabled,
+            "responses": self.responses,
         }
 
     @property

@@ -1,0 +1,38 @@
+"""`kasuhara report`: the weekly flag report for managers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..report import Week, latest_week, write_report
+from ..rules import load_profile
+from .common import AppContext, handle_errors, pass_app, profile_option
+
+
+@click.command()
+@click.option("--week", required=True, help="ISO week (Monday start, site time) such as 2026-W47, or 'latest'.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"), show_default=True,
+              help="Folder for the HTML page and the Excel workbook.")
+@profile_option
+@pass_app
+@handle_errors
+def report(app: AppContext, week: str, out: Path, profile_path: str | None) -> None:
+    """Write the week's flag report: a self-contained Japanese HTML page and an Excel workbook.
+
+    Counts and pseudonyms only: no phone number, name, summary or review note.
+
+    \b
+    Example:
+        kasuhara report --week 2026-W47 --out reports/
+    """
+    profile = load_profile(profile_path)
+    with app.open(read_only=True) as db:
+        chosen = latest_week(db, profile.site.timezone) if week == "latest" else Week.parse(week, profile.site.timezone)
+        files = write_report(db, profile, chosen, out)
+    totals = files.data.totals
+    click.echo(f"{chosen.label}: {totals['flags']} flags ({totals['new']} new, {totals['ongoing']} ongoing, "
+               f"{totals['alert']} alert)")
+    click.echo(f"report: {files.html}")
+    click.echo(f"workbook: {files.workbook}")

@@ -1,0 +1,55 @@
+"""The weekly flag report for managers: a self-contained Japanese HTML page and an Excel workbook.
+
+Both hold counts and pseudonyms only: no phone number, name, free-text summary or review note.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from ..db import Database
+from ..rules import SEVERITY_LABELS, Profile
+from .charts import behaviour_chart, trend_chart
+from .data import CATEGORY_ORDER, WeeklyData, weekly_data
+from .excel import write_workbook
+from .weeks import Week
+
+_TEMPLATES = Environment(loader=PackageLoader("kasuhara_metrics.report", "templates"),
+                         autoescape=select_autoescape(["html", "j2"]))
+
+
+@dataclass
+class ReportFiles:
+    week: Week
+    html: Path
+    workbook: Path
+    data: WeeklyData
+
+
+def latest_week(db: Database, timezone_name: str) -> Week:
+    """The week of the newest contact: what `--week latest` means."""
+    newest = db.con.execute("SELECT max(started_at) FROM contacts").fetchall()[0][0]
+    return Week.containing(newest or datetime.now(timezone.utc), timezone_name)
+
+
+def write_report(db: Database, profile: Profile, week: Week, out: Path) -> ReportFiles:
+    now = datetime.now(ZoneInfo(week.timezone))
+    data = weekly_data(db, profile, week, now)
+    out.mkdir(parents=True, exist_ok=True)
+    html = out / f"kasuhara-report-{week.label}.html"
+    page = _TEMPLATES.get_template("weekly.html.j2").render(
+        data=data, labels=SEVERITY_LABELS, categories=CATEGORY_ORDER,
+        trend_svg=trend_chart(data.trend), behaviour_svg=behaviour_chart(data.by_behaviour),
+    )
+    html.write_text(page, encoding="utf-8")
+    workbook = out / f"kasuhara-report-{week.label}.xlsx"
+    write_workbook(data, workbook)
+    return ReportFiles(week, html, workbook, data)
+
+
+__all__ = ["ReportFiles", "Week", "latest_week", "write_report"]

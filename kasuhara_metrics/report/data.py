@@ -1,0 +1,139 @@
+"""What the weekly report shows, read from the database: counts and pseudonyms, nothing personal.
+
+A week's flags are those whose episode overlaps the week: new (the episode started in the week)
+and ongoing (it started earlier and went on into the week). `kasuhara flags --week` lists the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..db import Database
+from ..rules import RULE_KINDS, SEVERITY_LABELS, Profile, Rule
+from .weeks import Week
+
+CATEGORY_ORDER = ("拘束", "繰り返し")
+STATUS_LABELS = {"unreviewed": "未確認", "confirmed": "確認済み", "watching": "経過観察", "dismissed": "該当なし"}
+UNITS_JA = {"minutes": "分", "redials": "回", "contacts": "件", "departments": "部署"}
+
+WEEK_FLAGS_SQL = "first_at < $week_end AND last_at >= $week_start"
+
+
+def week_params(week: Week) -> dict[str, datetime]:
+    return {"week_start": week.start, "week_end": week.end}
+
+
+@dataclass
+class WeeklyData:
+    week: Week
+    profile: Profile
+    generated_at: datetime
+    judged_at: datetime | None
+    judged_profile: str | None
+    totals: dict[str, int] = field(default_factory=dict)
+    by_behaviour: list[dict[str, Any]] = field(default_factory=list)
+    by_department: list[dict[str, Any]] = field(default_factory=list)
+    trend: list[dict[str, Any]] = field(default_factory=list)
+    requesters: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _rows(db: Database, sql: str, params: dict | None = None) -> list[dict[str, Any]]:
+    cursor = db.con.execute(sql, params or {})
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def weekly_data(db: Database, profile: Profile, week: Week, now: datetime) -> WeeklyData:
+    params = week_params(week)
+    run = db.con.execute(
+        "SELECT finished_at, profile_name || ' ' || profile_version FROM judge_runs ORDER BY run_id DESC LIMIT 1"
+    ).fetchall()
+    data = WeeklyData(week, profile, now, run[0][0] if run else None, run[0][1] if run else None)
+    data.totals = _rows(db, f"""
+        SELECT count(*) AS flags,
+               count(*) FILTER (WHERE first_at >= $week_start) AS new,
+               count(*) FILTER (WHERE first_at < $week_start) AS ongoing,
+               count(*) FILTER (WHERE severity = 'alert') AS alert,
+               count(DISTINCT requester_key) AS requesters,
+               count(*) FILTER (WHERE review_status <> 'unreviewed') AS reviewed,
+               count(*) FILTER (WHERE review_status = 'dismissed') AS dismissed,
+               count(*) FILTER (WHERE needs_review) AS needs_review
+        FROM flags WHERE {WEEK_FLAGS_SQL}
+    """, params)[0]
+    data.by_behaviour = _rows(db, f"""
+        SELECT category, behaviour, severity,
+               count(*) FILTER (WHERE first_at >= $week_start) AS new,
+               count(*) FILTER (WHERE first_at < $week_start) AS ongoing,
+               count(*) AS total
+        FROM flags WHERE {WEEK_FLAGS_SQL}
+        GROUP BY category, behaviour, severity ORDER BY category = '繰り返し', behaviour, severity = 'watch'
+    """, params)
+    data.by_department = _rows(db, f"""
+        SELECT coalesce(e.department, '(不明)') AS department, count(DISTINCT f.flag_id) AS flags,
+               count(DISTINCT f.requester_key) AS requesters,
+               count(DISTINCT e.contact_id) FILTER (WHERE e.started_at >= $week_start AND e.started_at < $week_end)
+                   AS contacts_this_week
+        FROM flags f JOIN flag_evidence e USING (flag_id)
+        WHERE {WEEK_FLAGS_SQL}
+        GROUP BY ALL ORDER BY flags DESC, department
+    """, params)
+    data.trend = []
+    for each in week.previous(8):
+        counts = dict(db.con.execute(
+            "SELECT category, count(*) FROM flags WHERE first_at >= $start AND first_at < $end GROUP BY ALL",
+            {"start": each.start, "end": each.end}).fetchall())
+        data.trend.append({"week": each.label, **{c: counts.get(c, 0) for c in CATEGORY_ORDER}})
+    data.requesters = _requesters(db, profile, params)
+    return data
+
+
+def _requesters(db: Database, profile: Profile, params: dict) -> list[dict[str, Any]]:
+    flags = _rows(db, f"""
+        SELECT flag_id, requester_key, rule_id, category, behaviour, severity, first_at, last_at, value, threshold,
+               unit, group_key, review_status, needs_review, first_at >= $week_start AS is_new
+        FROM flags WHERE {WEEK_FLAGS_SQL}
+        ORDER BY requester_key, severity = 'watch', first_at
+    """, params)
+    evidence = {row["requester_key"]: row for row in _rows(db, f"""
+        WITH contacts AS (
+            SELECT DISTINCT f.requester_key, e.contact_id, e.channel, e.department, e.talk_s
+            FROM flags f JOIN flag_evidence e USING (flag_id)
+            WHERE {WEEK_FLAGS_SQL.replace('first_at', 'f.first_at').replace('last_at', 'f.last_at')}
+        )
+        SELECT requester_key, count(*) AS contacts, count(*) FILTER (WHERE channel = 'call') AS calls,
+               count(*) FILTER (WHERE channel = 'visit') AS visits, count(DISTINCT department) AS departments,
+               CAST(round(sum(talk_s) / 60.0) AS INTEGER) AS minutes
+        FROM contacts GROUP BY ALL
+    """, params)}
+    people: dict[str, dict[str, Any]] = {}
+    for flag in flags:
+        person = people.setdefault(flag["requester_key"], {
+            "requester": flag["requester_key"], "flags": [], "worst": "watch",
+            "evidence": evidence.get(flag["requester_key"], {}),
+        })
+        rule = next((r for r in profile.rules if r.id == flag["rule_id"]), None)
+        flag["severity_label"] = SEVERITY_LABELS.get(flag["severity"], flag["severity"])
+        flag["status_label"] = STATUS_LABELS.get(flag["review_status"], flag["review_status"])
+        flag["response"] = (rule.responses.get(flag["severity"]) if rule else None) or "職員が内容を確認し、対応を判断する"
+        flag["detail"] = detail_ja(flag, rule)
+        person["flags"].append(flag)
+        if flag["severity"] == "alert":
+            person["worst"] = "alert"
+    return sorted(people.values(), key=lambda p: (p["worst"] != "alert", -len(p["flags"]), p["requester"]))
+
+
+def detail_ja(flag: dict[str, Any], rule: Rule | None) -> str:
+    """The flag's value against its threshold, in Japanese: 6回（警告の基準: 6回以上）."""
+    unit = UNITS_JA.get(flag["unit"], flag["unit"])
+    value = f"{flag['value']:g}" if flag["unit"] != "minutes" else f"{round(flag['value'])}"
+    label = SEVERITY_LABELS.get(flag["severity"], flag["severity"])
+    if rule is not None and rule.kind == "same_topic":
+        windows = " または ".join(f"{w['days']:g}日で{w['contacts']}件" for w in rule.tiers.get(flag["severity"], []))
+        basis = windows or f"{flag['threshold']:g}{unit}"
+    else:
+        strict = rule is not None and RULE_KINDS[rule.kind].strict
+        basis = f"{flag['threshold']:g}{unit}{'超' if strict else '以上'}"
+    about = f"（{flag['group_key']}）" if flag.get("group_key") else ""
+    return f"{value}{unit}{about}（{label}の基準: {basis}）"

@@ -1,0 +1,149 @@
+"""The weekly report: the week's numbers as `kasuhara flags --week` has them, nothing personal in
+the page or the workbook, and the page really renders in a browser with its charts and tables."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from datetime import datetime
+from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+
+from kasuhara_metrics.db import connect
+from kasuhara_metrics.explain import list_flags
+from kasuhara_metrics.ingest import IngestOptions, ingest_files
+from kasuhara_metrics.ingest.mapped_csv import load_mapping
+from kasuhara_metrics.judge import judge
+from kasuhara_metrics.report import Week, write_report
+from kasuhara_metrics.reviews import add_review
+from kasuhara_metrics.rules import load_profile
+
+from .conftest import SAMPLES
+
+PROFILE = load_profile()
+WEEK = Week.parse("2026-W38", "Asia/Tokyo")
+SECRET_NOTE = "山田太郎さんは転居の相談"
+REVIEWER = "佐藤花子"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report")
+    os.environ["KASUHARA_SECRET"] = "report-secret-0123456789abcdef"
+    db = connect(str(folder / "ward.duckdb"))
+    for kind, paths, options in (
+        ("departments", [SAMPLES / "departments.csv"], IngestOptions()),
+        ("calls", sorted((SAMPLES / "asterisk").glob("*.csv")), IngestOptions()),
+        ("calls", [SAMPLES / "pbx" / "calls-cp932.csv"], IngestOptions(mapping=load_mapping(SAMPLES / "mapping-example.toml"))),
+        ("visits", sorted((SAMPLES / "visits").glob("*.csv")), IngestOptions()),
+    ):
+        ingest_files(db, kind, [str(p) for p in paths], options)
+    judge(db, PROFILE)
+    first = db.con.execute("SELECT flag_id FROM flags WHERE first_at < ? AND last_at >= ? ORDER BY flag_id LIMIT 1",
+                           [WEEK.end, WEEK.start]).fetchall()[0][0]
+    add_review(db, first, "dismissed", REVIEWER, SECRET_NOTE)
+    files = write_report(db, PROFILE, WEEK, folder / "out")
+    yield db, files
+    db.close()
+
+
+def test_iso_weeks_start_on_monday_in_the_site_zone():
+    assert WEEK.start == datetime(2026, 9, 14, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert WEEK.end == datetime(2026, 9, 21, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert Week.containing(datetime(2026, 9, 20, 14, 59, tzinfo=ZoneInfo("UTC")), "Asia/Tokyo").label == "2026-W38"
+    assert Week.containing(datetime(2026, 9, 20, 15, 0, tzinfo=ZoneInfo("UTC")), "Asia/Tokyo").label == "2026-W39"
+    assert [w.label for w in Week.parse("2026-W02", "Asia/Tokyo").previous(3)] == ["2025-W52", "2026-W01", "2026-W02"]
+
+
+class _Text(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids: dict[str, str] = {}
+        self.svgs = 0
+        self._id = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.svgs += tag == "svg"
+        self._id = attrs.get("id")
+
+    def handle_endtag(self, tag):
+        self._id = None
+
+    def handle_data(self, data):
+        if self._id:
+            self.ids[self._id] = self.ids.get(self._id, "") + data.strip()
+
+
+def test_the_numbers_match_the_flags_of_that_week(built):
+    db, files = built
+    columns, rows = list_flags(db, week=WEEK)
+    flags = [dict(zip(columns, row)) for row in rows]
+    page = _Text()
+    page.feed(files.html.read_text(encoding="utf-8"))
+    assert int(page.ids["total-flags"]) == len(flags) > 0
+    assert int(page.ids["new-flags"]) == sum(f["first_at"] >= WEEK.start for f in flags)
+    assert int(page.ids["alert-flags"]) == sum(f["severity"] == "alert" for f in flags)
+    for flag in flags:
+        assert flag["requester"] in files.html.read_text(encoding="utf-8")
+    book = load_workbook(files.workbook)
+    summary = {row[0]: row[1] for row in book["概要"].iter_rows(min_row=2, values_only=True)}
+    assert summary["今週のフラグ"] == len(flags) and summary["警告"] == int(page.ids["alert-flags"])
+    assert book["要求者別"].max_row - 1 == len(flags)
+    assert set(book.sheetnames) == {"概要", "類型別", "部署別", "推移", "要求者別"}
+    trend = list(book["推移"].iter_rows(min_row=2, values_only=True))
+    assert len(trend) == 8 and trend[-1][0] == "2026-W38"
+
+
+def _everything_in_workbook(path) -> str:
+    book = load_workbook(path)
+    return "\n".join(str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row if v is not None)
+
+
+def test_no_personal_data_in_the_page_or_the_workbook(built):
+    db, files = built
+    texts = {"html": files.html.read_text(encoding="utf-8"), "xlsx": _everything_in_workbook(files.workbook)}
+    raw_numbers = set()
+    for path in list((SAMPLES / "asterisk").glob("*.csv")) + list((SAMPLES / "visits").glob("*.csv")):
+        raw_numbers |= set(re.findall(r"0[789]0-?\d{4}-?\d{4}|0\d-?\d{4}-?\d{4}", path.read_bytes().decode("utf-8", "replace")))
+    assert len(raw_numbers) > 100
+    summaries = {"合成データ", "来庁者への説明"}
+    for name, text in texts.items():
+        assert not [n for n in raw_numbers if n in text or n.replace("-", "") in text], name
+        assert not re.search(r"\+81\d{9,10}", text), name
+        assert not any(s in text for s in summaries), name
+        assert SECRET_NOTE not in text and REVIEWER not in text, name
+        assert "R-7001" not in text  # a requester_ref
+        assert re.search(r"R[0-9a-f]{16}", text), name  # pseudonyms are what identifies people
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: `make test` installs Debian's chromium package")
+def test_the_page_renders_in_a_real_browser(built, tmp_path):
+    import matplotlib.image as image
+    import numpy as np
+
+    _, files = built
+    url = files.html.resolve().as_uri()
+    common = [CHROMIUM, *BROWSER_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([*common, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
+    page = _Text()
+    page.feed(dom)
+    assert page.svgs >= 2 and "過去8週間の推移" in dom and 'id="behaviour-table"' in dom and 'id="department-table"' in dom
+    shot = tmp_path / "page.png"
+    subprocess.run([*common, "--window-size=1200,2600", f"--screenshot={shot}", url], capture_output=True, timeout=120)
+    pixels = image.imread(shot)[..., :3]
+    assert pixels.shape[0] >= 2000 and pixels.std() > 0.05
+    # The charts were drawn: bars in the category colours (#c0504d, #4f81bd) are on the screen.
+    for colour in ((0xC0, 0x50, 0x4D), (0x4F, 0x81, 0xBD)):
+        near = np.abs(pixels * 255 - np.array(colour)).sum(axis=2) < 30
+        assert near.sum() > 500, colour
