@@ -28,9 +28,9 @@ echo "== flags: leads for a person to review, never verdicts (pseudonyms only)"
 $K query "SELECT requester_key, category, behaviour, severity, strftime(first_at, '%Y-%m-%d') AS since, detail FROM flags ORDER BY category, behaviour, first_at"
 echo
 FIRST=$($K query "SELECT requester_key FROM flags WHERE rule_id = 'cross_department' ORDER BY first_at LIMIT 1" --format csv | tail -n 1)
-echo "== the weekly report for managers (the samples' week 2026-W38: new, ongoing and alert flags)"
-$K report --week 2026-W38 --out reports
-echo
 echo "Database: $DB"
 echo "Try:  $K flags --severity alert"
 echo "      $K explain $FIRST"
+echo
+echo "== the weekly report for managers (the samples' week 2026-W38: new, ongoing and alert flags)"
+$K report --week 2026-W38 --out reports
