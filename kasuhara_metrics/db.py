@@ -111,6 +111,14 @@ def connect(path: str | None = None, *, read_only: bool = False, timezone: str =
         raise DatabaseError(f"cannot open {path} as a DuckDB database: {exc}") from exc
     # Day and week boundaries are computed in the site zone; stored values are absolute instants.
     con.execute(f"SET TimeZone = '{_quote_literal(timezone)}'")
+    # A cap on DuckDB's memory (e.g. 4GB): beyond it, large sorts and joins spill to disk.
+    limit = os.environ.get("KASUHARA_MEMORY_LIMIT")
+    if limit:
+        try:
+            con.execute(f"SET memory_limit = '{_quote_literal(limit)}'")
+        except duckdb.Error as exc:
+            con.close()
+            raise DatabaseError(f"KASUHARA_MEMORY_LIMIT={limit!r} is not a memory size such as 4GB: {exc}") from exc
     db = Database(con, path, read_only)
     if read_only:
         _check_version_for_reading(db)

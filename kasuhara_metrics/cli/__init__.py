@@ -8,7 +8,7 @@ from .. import __version__
 from .common import AppContext, db_options
 from .ingest import ingest
 from .judge import explain, flags, judge
-from .nightly import export, nightly, review
+from .nightly import export, nightly, review, synth
 from .query import lookup, migrate, query, status
 from .report import report
 from .thresholds import thresholds
@@ -46,3 +46,4 @@ main.add_command(nightly)
 main.add_command(review)
 main.add_command(export)
 main.add_command(report)
+main.add_command(synth)

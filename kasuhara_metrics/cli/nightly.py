@@ -92,3 +92,27 @@ def export(app: AppContext, out: Path) -> None:
         written = export_parquet(db, out)
     for path, count in written:
         click.echo(f"{path}: {count} rows")
+
+
+@click.command()
+@click.option("--size", required=True, type=click.IntRange(1000), help="About how many records (call legs and visits).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write to.")
+@click.option("--days", default=365, show_default=True, type=click.IntRange(7), help="How many days from --start.")
+@click.option("--start", default="2025-10-01", show_default=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--seed", default=42, show_default=True, type=int)
+@handle_errors
+def synth(size: int, out: Path, days: int, start, seed: int) -> None:
+    """Write synthetic ward-scale exports (Asterisk CSVs, reception logs) with planted patterns.
+
+    The folder is laid out as a nightly inbox: calls/, visits/, departments.csv, planted.toml.
+
+    \b
+    Example:
+        kasuhara synth --size 1000000 --out /tmp/ward
+        kasuhara nightly --inbox /tmp/ward --settle 0
+    """
+    from ..synth import synthesize
+
+    report = synthesize(size, out, days=days, start=start.date(), seed=seed)
+    click.echo(f"{out}: {report.call_rows} call legs and {report.visit_rows} visits over {report.days} days, "
+               f"{report.requesters} requesters, {len(report.planted)} planted patterns (planted.toml)")
