@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from dataclasses import dataclass
+
 from .db import Database, drop_temp_tables, unregister_all
 from .site import SiteSettings
 
@@ -65,25 +67,104 @@ def rebuild_requester_links(db: Database) -> int:
     return len(aliases)
 
 
-def rebuild(db: Database, site: SiteSettings) -> int:
-    """Recompute `contacts` from the stored legs and visits; returns the number of contacts."""
-    con = db.con
+@dataclass
+class Refresh:
+    """What a contacts refresh did: rebuilt everything, or only the requesters whose records came in."""
+
+    contacts: int
+    requesters: list[str] | None  # None: everything was rebuilt
+
+
+def refresh(db: Database, site: SiteSettings, *, full: bool = False) -> Refresh:
+    """Bring `contacts` up to the stored records, rebuilding only what the new files touch.
+
+    Everything is rebuilt when asked, when the departments or the links between pseudonyms
+    changed (they reach into old contacts), or when there is no earlier build to start from.
+    """
+    built = db.meta("contacts_built_through_file")
+    links_before = set(db.con.execute("SELECT alias_key, requester_key FROM requester_links").fetchall())
     rebuild_requester_links(db)
-    con.register("_internal_contexts", pa.table({"context": pa.array(list(site.internal_contexts), pa.string())}))
+    links_after = set(db.con.execute("SELECT alias_key, requester_key FROM requester_links").fetchall())
+    new_departments = built is not None and db.con.execute(
+        "SELECT count(*) FROM ingest_log WHERE file_id > ? AND kind = 'departments'", [int(built)]).fetchall()[0][0]
+    if full or built is None or new_departments or links_before != links_after:
+        return Refresh(_rebuild(db, site, None), None)
+    return Refresh(*_rebuild(db, site, int(built)))
+
+
+def rebuild(db: Database, site: SiteSettings) -> int:
+    """Recompute all of `contacts` from the stored legs and visits; returns the number of contacts."""
+    return refresh(db, site, full=True).contacts
+
+
+def _rebuild(db: Database, site: SiteSettings, after_file: int | None):
+    """Rebuild contacts: all of them, or those of files after `after_file` and of their requesters."""
+    con = db.con
     con.register("_machine_apps", pa.table({"app": pa.array(list(site.machine_apps), pa.string())}))
     try:
+        requesters = None if after_file is None else _scope(db, after_file)
+        legs, visits = ("call_legs", "visits") if requesters is None else ("_scope_legs", "_scope_visit_rows")
         for statement in _CALL_CONTACT_STEPS:
-            con.execute(statement)
-        con.execute("DELETE FROM contacts")
+            con.execute(statement.replace("{legs}", legs))
+        if requesters is None:
+            con.execute("DELETE FROM contacts")
+        else:
+            con.execute("""
+                DELETE FROM contacts WHERE requester_key IN (SELECT requester_key FROM _scope_requesters)
+                   OR contact_id IN (SELECT 'call:' || call_ref FROM _scope_calls)
+                   OR contact_id IN (SELECT 'visit:' || visit_id FROM _scope_visits)
+            """)
         con.execute(_SIMPLE_CONTACTS_SQL)
         con.execute(_MERGED_CONTACTS_SQL)
-        con.execute(_VISIT_CONTACTS_SQL)
+        con.execute(_VISIT_CONTACTS_SQL.replace("{visits}", visits))
     finally:
-        unregister_all(con, "_internal_contexts", "_machine_apps")
-        drop_temp_tables(con, "_leg", "_multi_leg_call", "_unit", "_unit_order")
+        unregister_all(con, "_machine_apps")
+        drop_temp_tables(con, "_leg", "_multi_leg_call", "_unit", "_unit_order", "_scope_requesters",
+                         "_scope_calls", "_scope_visits")
+        con.execute("DROP VIEW IF EXISTS _scope_legs")
+        con.execute("DROP VIEW IF EXISTS _scope_visit_rows")
     latest = con.execute("SELECT coalesce(max(file_id), 0) FROM ingest_log").fetchall()[0][0]
     db.set_meta("contacts_built_through_file", str(latest))
-    return con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
+    count = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
+    return count if requesters is None else (count, requesters)
+
+
+def _scope(db: Database, after_file: int) -> list[str]:
+    """The legs and visits to rebuild: those of the new files, and every record of their requesters."""
+    con = db.con
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _scope_requesters AS
+        WITH own AS (SELECT number_key FROM departments WHERE number_key IS NOT NULL),
+        keys AS (
+            SELECT caller_key AS k FROM call_legs WHERE file_id > $after AND caller_key IS NOT NULL
+            UNION SELECT phone_key FROM visit_records WHERE file_id > $after AND phone_key IS NOT NULL
+            UNION SELECT ref_key FROM visit_records WHERE file_id > $after AND ref_key IS NOT NULL
+        )
+        SELECT DISTINCT coalesce(l.requester_key, keys.k) AS requester_key
+        FROM keys LEFT JOIN requester_links l ON l.alias_key = keys.k
+        WHERE keys.k NOT IN (SELECT number_key FROM own)
+    """, {"after": after_file})
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _scope_calls AS SELECT DISTINCT call_ref FROM call_legs WHERE file_id > $after
+    """, {"after": after_file})
+    # Every pseudonym that stands for an affected requester: the requester's own and its aliases.
+    con.execute("""
+        CREATE OR REPLACE TEMP VIEW _scope_legs AS
+        WITH aliases AS (
+            SELECT requester_key AS k FROM _scope_requesters
+            UNION SELECT alias_key FROM requester_links WHERE requester_key IN (SELECT requester_key FROM _scope_requesters)
+        )
+        SELECT * FROM call_legs
+        WHERE caller_key IN (SELECT k FROM aliases) OR call_ref IN (SELECT call_ref FROM _scope_calls)
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _scope_visits AS
+        SELECT visit_id FROM visits WHERE file_id > $after OR requester_key IN (SELECT requester_key FROM _scope_requesters)
+    """, {"after": after_file})
+    con.execute("""
+        CREATE OR REPLACE TEMP VIEW _scope_visit_rows AS SELECT * FROM visits WHERE visit_id IN (SELECT visit_id FROM _scope_visits)
+    """)
+    return [row[0] for row in con.execute("SELECT requester_key FROM _scope_requesters").fetchall()]
 
 
 # Most calls are one leg and overlap nothing: they become contacts directly. Only calls of
@@ -117,7 +198,7 @@ SELECT l.call_ref, l.file_id, l.line, l.leg_sequence, l.caller_key, l.direction_
        END AS outcome,
        -- a record without a uniqueid is named by its file's content hash and line: stable across runs
        coalesce(l.uniqueid, 'f' || substr(i.sha256, 1, 12) || ':' || l.line) AS source_id
-FROM call_legs l
+FROM {legs} l
 JOIN ingest_log i USING (file_id)
 LEFT JOIN reach ON reach.dialled = l.dialled
 """,
@@ -262,5 +343,5 @@ SELECT 'visit:' || v.visit_id,
        1,
        [v.visit_id],
        v.exit_requested_at
-FROM visits v
+FROM {visits} v
 """

@@ -70,7 +70,7 @@ def explain(db: Database, requester: str, profile: Profile) -> Explanation:
     columns = [d[0] for d in cursor.description]
     result.flags = [dict(zip(columns, row)) for row in cursor.fetchall()]
     fired = {f["rule_id"] for f in result.flags}
-    prepare_judged(db, profile, requester_key=key)
+    prepare_judged(db, profile, requesters=[key])
     try:
         for rule in profile.enabled_rules:
             if rule.id not in fired and (miss := _near_miss(db, rule, profile.site.timezone)):

@@ -43,17 +43,26 @@ class JudgeReport:
     gone: int = 0
     rules: list[RuleOutcome] = field(default_factory=list)
     dry_run: bool = False
+    requesters: list[str] | None = None  # judged only these; None: everyone
+    total_flags: int = 0  # current flags after the run, everyone's
 
 
-def judge(db: Database, profile: Profile, *, as_of: date | None = None, dry_run: bool = False) -> JudgeReport:
+def judge(db: Database, profile: Profile, *, as_of: date | None = None, dry_run: bool = False,
+          requesters: list[str] | None = None) -> JudgeReport:
     """Judge every requester's contacts (started before the end of `as_of`, site time) with `profile`.
 
     A dry run computes the same flags and what would change, then leaves the database untouched;
     it works on a read-only database too (what-ifs in an analyst's notebook).
+
+    `requesters` judges only those (the nightly run: the requesters whose contacts changed) and
+    replaces only their flags. Everyone else's contacts did not change, so neither could their
+    flags; the profile must be the one of the last run, or every flag is judged again.
     """
+    if requesters is not None and not _same_profile_as_last_run(db, profile):
+        requesters = None
     if db.read_only and not dry_run:
         raise KasuharaError("judge needs the database opened for writing (or --dry-run)")
-    report = JudgeReport(None, profile, as_of, dry_run=dry_run)
+    report = JudgeReport(None, profile, as_of, dry_run=dry_run, requesters=requesters)
     started = datetime.now(timezone.utc)
     try:
         if dry_run:
@@ -61,12 +70,12 @@ def judge(db: Database, profile: Profile, *, as_of: date | None = None, dry_run:
                 raise KasuharaError("a dry run cannot be part of a larger transaction")
             db.con.execute("BEGIN TRANSACTION")
             try:
-                _evaluate(db, profile, as_of, report)
+                _evaluate(db, profile, as_of, report, requesters)
             finally:
                 db.con.execute("ROLLBACK")
             return report
         with db.transaction():
-            _evaluate(db, profile, as_of, report)
+            _evaluate(db, profile, as_of, report, requesters)
             report.run_id = db.con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0]
             _store(db, profile, report, started)
     finally:
@@ -74,8 +83,9 @@ def judge(db: Database, profile: Profile, *, as_of: date | None = None, dry_run:
     return report
 
 
-def _evaluate(db: Database, profile: Profile, as_of: date | None, report: JudgeReport) -> None:
-    _prepare(db, profile, as_of)
+def _evaluate(db: Database, profile: Profile, as_of: date | None, report: JudgeReport,
+              requesters: list[str] | None) -> None:
+    _prepare(db, profile, as_of, requesters)
     report.contacts_judged = db.con.execute("SELECT count(*) FROM _judged").fetchall()[0][0]
     for rule in profile.enabled_rules:
         report.rules.append(_find_hits(db, rule))
@@ -83,7 +93,13 @@ def _evaluate(db: Database, profile: Profile, as_of: date | None, report: JudgeR
     _compare_with_previous(db, report)
 
 
-def prepare_judged(db: Database, profile: Profile, as_of: date | None = None, requester_key: str | None = None) -> None:
+def _same_profile_as_last_run(db: Database, profile: Profile) -> bool:
+    last = db.con.execute("SELECT profile_hash FROM judge_runs ORDER BY run_id DESC LIMIT 1").fetchall()
+    return bool(last) and last[0][0] == profile.content_hash
+
+
+def prepare_judged(db: Database, profile: Profile, as_of: date | None = None,
+                   requesters: list[str] | None = None) -> None:
     """The temp table `_judged`: requesters' contacts, with local_day, topic_key and closing_at.
 
     Only requesters' contacts are judged: withheld, staff, outbound and unusable callers have none.
@@ -98,19 +114,20 @@ def prepare_judged(db: Database, profile: Profile, as_of: date | None = None, re
                    nullif(lower(trim(regexp_replace(c.topic, '\\s+', ' ', 'g'))), '') AS topic_key
             FROM contacts c
             WHERE c.requester_key IS NOT NULL
-              AND ($requester IS NULL OR c.requester_key = $requester)
+              AND ($everyone OR c.requester_key IN (SELECT unnest($requesters)))
               AND ($as_of IS NULL OR c.started_at < timezone($tz, CAST(CAST($as_of AS DATE) + 1 AS TIMESTAMP)))
         )
         SELECT *, timezone($tz, CAST(local_day AS TIMESTAMP) + to_minutes($closing_minutes)) AS closing_at
         FROM located
         """,
-        {"tz": site.timezone, "as_of": as_of, "closing_minutes": hours * 60 + minutes, "requester": requester_key},
+        {"tz": site.timezone, "as_of": as_of, "closing_minutes": hours * 60 + minutes,
+         "everyone": requesters is None, "requesters": list(requesters or [])},
     )
 
 
-def _prepare(db: Database, profile: Profile, as_of: date | None) -> None:
+def _prepare(db: Database, profile: Profile, as_of: date | None, requesters: list[str] | None) -> None:
     con = db.con
-    prepare_judged(db, profile, as_of)
+    prepare_judged(db, profile, as_of, requesters)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _hits (
             rule_id VARCHAR, requester_key VARCHAR, group_key VARCHAR, window_start TIMESTAMPTZ,
@@ -213,8 +230,10 @@ def _compare_with_previous(db: Database, report: JudgeReport) -> None:
         GROUP BY e.rule_id
     """).fetchall()
     gone = dict(db.con.execute("""
-        SELECT f.rule_id, count(*) FROM flag_rows f ANTI JOIN _episodes e USING (flag_id) GROUP BY f.rule_id
-    """).fetchall())
+        SELECT f.rule_id, count(*) FROM flag_rows f ANTI JOIN _episodes e USING (flag_id)
+        WHERE $everyone OR f.requester_key IN (SELECT unnest($requesters))
+        GROUP BY f.rule_id
+    """, {"everyone": report.requesters is None, "requesters": list(report.requesters or [])}).fetchall())
     by_rule = {outcome.rule_id: outcome for outcome in report.rules}
     for rule_id, added, updated, flags in counts:
         outcome = by_rule.setdefault(rule_id, RuleOutcome(rule_id))
@@ -232,8 +251,12 @@ def _store(db: Database, profile: Profile, report: JudgeReport, started: datetim
     con = db.con
     previous = con.execute("SELECT profile_hash FROM judge_runs ORDER BY run_id DESC LIMIT 1").fetchall()
     previous_hash = previous[0][0] if previous and previous[0][0] != profile.content_hash else None
-    con.execute("DELETE FROM flag_rows")
-    con.execute("DELETE FROM flag_evidence_rows")
+    scope = {"everyone": report.requesters is None, "requesters": list(report.requesters or [])}
+    con.execute("""
+        DELETE FROM flag_evidence_rows WHERE $everyone OR flag_id IN
+            (SELECT flag_id FROM flag_rows WHERE requester_key IN (SELECT unnest($requesters)))
+    """, scope)
+    con.execute("DELETE FROM flag_rows WHERE $everyone OR requester_key IN (SELECT unnest($requesters))", scope)
     _collect_evidence(db, profile)
     con.execute(
         """
@@ -247,16 +270,17 @@ def _store(db: Database, profile: Profile, report: JudgeReport, started: datetim
                coalesce(v.contacts, 0), coalesce(v.evidence, [])
         FROM _episodes e JOIN _rules r USING (rule_id)
         LEFT JOIN (SELECT flag_id, count(*) AS contacts, flatten(list(source_ids ORDER BY started_at, contact_id)) AS evidence
-                   FROM flag_evidence_rows GROUP BY flag_id) v USING (flag_id)
+                   FROM flag_evidence_rows SEMI JOIN _episodes USING (flag_id) GROUP BY flag_id) v USING (flag_id)
         ORDER BY e.first_at, e.flag_id
         """,
         {"run_id": report.run_id, "profile_name": profile.name, "profile_version": profile.version},
     )
+    report.total_flags = con.execute("SELECT count(*) FROM flag_rows").fetchall()[0][0]
     con.execute(
-        """INSERT INTO judge_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        """INSERT INTO judge_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [report.run_id, started, datetime.now(timezone.utc), profile.path, profile.name, profile.version,
-         profile.content_hash, previous_hash, report.as_of, report.contacts_judged, report.flags, report.new,
-         report.updated, report.gone],
+         profile.content_hash, previous_hash, report.as_of, report.contacts_judged, report.total_flags, report.new,
+         report.updated, report.gone, None if report.requesters is None else len(report.requesters)],
     )
     for rule in profile.enabled_rules:
         outcome = next(o for o in report.rules if o.rule_id == rule.id)

@@ -137,10 +137,12 @@ def run_nightly(db: Database, inbox: Path, profile: Profile, *, settle_seconds: 
     try:
         files, report.waiting = discover(inbox, settle_seconds)
         with db.transaction():
-            _ingest(db, files, profile, report, progress)
-            changed = bool(report.ingested) or _profile_changed(db, profile)
-            if changed:
+            changed_requesters = _ingest(db, files, profile, report, progress)
+            if _profile_changed(db, profile):
                 report.judged = judge(db, profile)
+            elif changed_requesters is None or changed_requesters:
+                # Only the requesters whose contacts changed can have other flags than last night.
+                report.judged = judge(db, profile, requesters=changed_requesters)
             report.finished_at = datetime.now(timezone.utc)
             _record(db, inbox, profile, report)
     except KasuharaError as exc:
@@ -160,7 +162,9 @@ def run_nightly(db: Database, inbox: Path, profile: Profile, *, settle_seconds: 
     return report
 
 
-def _ingest(db: Database, files: list[InboxFile], profile: Profile, report: NightlyReport, progress) -> None:
+def _ingest(db: Database, files: list[InboxFile], profile: Profile, report: NightlyReport,
+            progress) -> list[str] | None:
+    """Ingest the files; the requesters whose contacts changed (None: possibly anyone's)."""
     for item in files:
         if item.problem:
             report.failures.append(InputFileError(item.problem))
@@ -173,8 +177,9 @@ def _ingest(db: Database, files: list[InboxFile], profile: Profile, report: Nigh
             report.failures.extend(result.failures)
             for file in result.files:
                 (report.skipped if file.skipped_as else report.ingested).append(file)
-    if contacts_are_stale(db):
-        contacts.rebuild(db, profile.site)
+    if not contacts_are_stale(db):
+        return []
+    return contacts.refresh(db, profile.site).requesters
 
 
 def _profile_changed(db: Database, profile: Profile) -> bool:
@@ -191,7 +196,7 @@ def _record(db: Database, inbox: Path, profile: Profile, report: NightlyReport) 
          profile.version, profile.content_hash, judged.run_id if judged else None, len(report.ingested),
          len(report.skipped), len(report.waiting), len(report.failures), report.rows("rows_read"),
          report.rows("kept"), report.rows("rejected"), report.rows("duplicates"),
-         judged.flags if judged else None, judged.new if judged else None, judged.updated if judged else None,
+         judged.total_flags if judged else None, judged.new if judged else None, judged.updated if judged else None,
          judged.gone if judged else None, report.message],
     )
     rows = [(r.path, r.kind, "ingested", r.file_id, None) for r in report.ingested]

@@ -303,4 +303,9 @@ SELECT f.*, coalesce(r.status, 'unreviewed') AS review_status, r.reviewer AS rev
 FROM flag_rows f LEFT JOIN latest r USING (flag_id);
 """
 
-MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3]
+MIGRATION_4 = """
+-- Nightly runs judge only the requesters whose contacts changed: how many (NULL: everyone).
+ALTER TABLE judge_runs ADD COLUMN requesters_judged INTEGER;
+"""
+
+MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4]

@@ -115,3 +115,40 @@ def test_dialled_numbers_other_than_extensions_are_stored_only_as_pseudonyms(db,
     assert rows(db, "SELECT direction, department FROM contacts ORDER BY source_ids") == [
         ("inbound", "区民課"), ("outbound", None), ("outbound", None)
     ]
+
+
+def _contacts_table(db):
+    return rows(db, "SELECT * EXCLUDE (source_ids), list_sort(source_ids) FROM contacts ORDER BY contact_id")
+
+
+def test_a_refresh_after_each_file_gives_the_contacts_of_a_full_rebuild(tmp_path):
+    """Contacts are rebuilt only for the new files' requesters; the result is that of a full rebuild."""
+    from kasuhara_metrics import contacts
+    from kasuhara_metrics.db import connect
+    from kasuhara_metrics.ingest import IngestOptions, ingest_files
+    from kasuhara_metrics.ingest.mapped_csv import load_mapping
+
+    from .conftest import SAMPLES
+
+    batches = [("departments", [SAMPLES / "departments.csv"], IngestOptions())]
+    batches += [("calls", [path], IngestOptions()) for path in sorted((SAMPLES / "asterisk").glob("*.csv"))]
+    batches += [("calls", [SAMPLES / "pbx" / "calls-cp932.csv"], IngestOptions(mapping=load_mapping(SAMPLES / "mapping-example.toml")))]
+    batches += [("visits", [path], IngestOptions()) for path in sorted((SAMPLES / "visits").glob("*.csv"))]
+    batches += [("calls", [write(tmp_path, "late.csv", cdr18("09010000008", T + timedelta(days=40), uniqueid="1799999999.1") + "\n")], IngestOptions())]
+    with connect(str(tmp_path / "steps.duckdb")) as db:
+        scopes = []
+        for kind, paths, options in batches:
+            report = ingest_files(db, kind, [str(p) for p in paths], options)
+            assert not report.failures
+            scopes.append(db.meta("contacts_built_through_file"))
+        stepwise = _contacts_table(db)
+        with db.transaction():
+            contacts.rebuild(db, IngestOptions().site)
+        assert _contacts_table(db) == stepwise
+    # The late file touched one requester: only theirs were rebuilt.
+    with connect(str(tmp_path / "steps.duckdb")) as db:
+        late = write(tmp_path, "later.csv", cdr18("09010000008", T + timedelta(days=41), uniqueid="1799999999.2") + "\n")
+        ingest_files(db, "calls", [str(late)], IngestOptions(), rebuild_contacts=False)
+        with db.transaction():
+            done = contacts.refresh(db, IngestOptions().site)
+        assert done.requesters is not None and len(done.requesters) == 1

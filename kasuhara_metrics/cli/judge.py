@@ -37,7 +37,7 @@ def judge(app: AppContext, profile_path: str | None, as_of, dry_run: bool) -> No
     emit_rows(["rule", "contacts evaluated", "hits", "flags", "added", "removed"], rows, "table",
               title=f"{profile.name} {profile.version} ({profile.content_hash})" + (" - dry run, nothing written" if dry_run else ""))
     verb = "would be" if dry_run else "are"
-    click.echo(f"{report.contacts_judged} contacts judged; {report.flags} flags {verb} current "
+    click.echo(f"{report.contacts_judged} contacts judged; {report.total_flags if not dry_run else report.flags} flags {verb} current "
                f"({report.new} new, {report.updated} updated, {report.gone} gone)")
 
 

@@ -45,7 +45,8 @@ def nightly(app: AppContext, inbox: Path, profile_path: str | None, settle: int,
                    f"{report.rows('rejected')} rejected, {report.rows('duplicates')} duplicates")
     if report.judged:
         judged = report.judged
-        click.echo(f"judged with {profile.name} {profile.version}: {judged.flags} flags "
+        scope = "everyone" if judged.requesters is None else f"the {len(judged.requesters)} requesters with new contacts"
+        click.echo(f"judged {scope} with {profile.name} {profile.version}: {judged.total_flags} flags "
                    f"({judged.new} new, {judged.updated} updated, {judged.gone} gone)")
         health = ", ".join(f"{o.rule_id} {o.contacts_evaluated}->{o.flags}" for o in judged.rules)
         click.echo(f"rule health (contacts evaluated -> flags): {health}")

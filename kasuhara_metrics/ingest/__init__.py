@@ -77,11 +77,12 @@ def ingest_files(
             report.failures.append(_as_failure(exc, str(path)))
         finally:
             step(str(path), "done", 1.0)
-    # Rebuilt whenever any file was stored since the last build, even by a run that failed half-way.
+    # Brought up to date whenever any file was stored since the last build, even by a run that
+    # failed half-way: only the new files' requesters are rebuilt, unless more changed.
     if rebuild_contacts and (options.force or contacts_are_stale(db)):
         step("", "building contacts", 0.0)
         with db.transaction():
-            report.contacts = contacts.rebuild(db, options.site)
+            report.contacts = contacts.refresh(db, options.site, full=options.force).contacts
     return report
 
 
