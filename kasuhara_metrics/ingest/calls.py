@@ -243,7 +243,11 @@ def store_calls(
             FROM _legs l
             JOIN _callers c ON c.raw IS NOT DISTINCT FROM l.caller
             JOIN _dialled d ON d.raw IS NOT DISTINCT FROM l.dialled
-            ANTI JOIN call_legs x ON x.record_fp = l.fp AND x.record_occ = l.occ
+            -- A stored copy starts when this record starts: only that stretch of a year's legs is read.
+            ANTI JOIN (SELECT record_fp, record_occ FROM call_legs
+                       WHERE started_at BETWEEN (SELECT timezone($tz, min(start_local)) FROM _legs)
+                                            AND (SELECT timezone($tz, max(start_local)) FROM _legs)) x
+                ON x.record_fp = l.fp AND x.record_occ = l.occ
             QUALIFY row_number() OVER (PARTITION BY l.fp, l.occ ORDER BY l._line) = 1
             """,
             {"file_id": result.file_id, "file_key": file_key(parsed.sha256), "format": rows.format, "tz": site.timezone,

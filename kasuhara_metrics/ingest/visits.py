@@ -105,7 +105,7 @@ def store_visits(db: Database, parsed: ParsedFile, result: FileResult, site: Sit
                 || x.file_id || ' line ' || x.line || ') - give a corrected record a new visit_id'
             FROM (SELECT visit_id, min(file_id) AS file_id, arg_min(line, (file_id, line)) AS line,
                          list(record_fp) AS fps
-                  FROM visit_records GROUP BY visit_id) x
+                  FROM visit_records WHERE visit_id IN (SELECT vid FROM _vtyped) GROUP BY visit_id) x
             WHERE t.reject_reason IS NULL AND x.visit_id = t.vid AND NOT list_contains(x.fps, t.fp)
         """)
         con.execute("""
