@@ -215,12 +215,14 @@ def store_calls(
             -- Identical records without ids inside one file are separate calls, numbered copy 1, 2, ...;
             -- a record with a uniqueid, linkedid or call id is one call however often it is written.
             -- A record seen once is copy 1 (no sort needed).
-            SELECT *, 1 AS occ FROM fingerprinted ANTI JOIN repeated USING (fp)
+            SELECT *, 1 AS occ, TRUE AS first_copy FROM fingerprinted ANTI JOIN repeated USING (fp)
             UNION ALL
-            SELECT *, CASE WHEN coalesce(trim(uniqueid), '') <> '' OR coalesce(trim(linkedid), '') <> ''
-                                OR coalesce(trim(call_id), '') <> '' THEN 1
-                           ELSE row_number() OVER (PARTITION BY fp ORDER BY _line) END AS occ
-            FROM fingerprinted SEMI JOIN repeated USING (fp)
+            SELECT *, row_number() OVER (PARTITION BY fp, occ ORDER BY _line) = 1 AS first_copy FROM (
+                SELECT *, CASE WHEN coalesce(trim(uniqueid), '') <> '' OR coalesce(trim(linkedid), '') <> ''
+                                    OR coalesce(trim(call_id), '') <> '' THEN 1
+                               ELSE row_number() OVER (PARTITION BY fp ORDER BY _line) END AS occ
+                FROM fingerprinted SEMI JOIN repeated USING (fp)
+            )
         """)
         con.execute(
             """
@@ -248,7 +250,7 @@ def store_calls(
                        WHERE started_at BETWEEN (SELECT timezone($tz, min(start_local)) FROM _legs)
                                             AND (SELECT timezone($tz, max(start_local)) FROM _legs)) x
                 ON x.record_fp = l.fp AND x.record_occ = l.occ
-            QUALIFY row_number() OVER (PARTITION BY l.fp, l.occ ORDER BY l._line) = 1
+            WHERE l.first_copy
             """,
             {"file_id": result.file_id, "file_key": file_key(parsed.sha256), "format": rows.format, "tz": site.timezone,
              "internal_contexts": list(site.internal_contexts)},
