@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,34 @@ def db(db_path):
     database = connect(db_path)
     yield database
     database.close()
+
+
+@contextmanager
+def fixture_secret():
+    """The test secret for module-scoped fixtures, which run outside the per-test monkeypatch."""
+    before = os.environ.get("KASUHARA_SECRET")
+    os.environ["KASUHARA_SECRET"] = TEST_SECRET
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("KASUHARA_SECRET", None)
+        else:
+            os.environ["KASUHARA_SECRET"] = before
+
+
+def ingest_sample_ward(db) -> list:
+    """Ingest every bundled sample (departments, Asterisk, the mapped PBX export, visits) into `db`."""
+    from kasuhara_metrics.ingest.mapped_csv import load_mapping
+
+    mapping = load_mapping(SAMPLES / "mapping-example.toml")
+    batches = (
+        ("departments", [SAMPLES / "departments.csv"], IngestOptions()),
+        ("calls", sorted((SAMPLES / "asterisk").glob("*.csv")), IngestOptions()),
+        ("calls", [SAMPLES / "pbx" / "calls-cp932.csv"], IngestOptions(mapping=mapping)),
+        ("visits", sorted((SAMPLES / "visits").glob("*.csv")), IngestOptions()),
+    )
+    return [ingest_files(db, kind, [str(p) for p in paths], options) for kind, paths, options in batches]
 
 
 def ingest(db, kind: str, *paths, **options):

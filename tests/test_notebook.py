@@ -8,12 +8,10 @@ import nbformat
 from nbclient import NotebookClient
 
 from kasuhara_metrics.db import connect
-from kasuhara_metrics.ingest import IngestOptions, ingest_files
-from kasuhara_metrics.ingest.mapped_csv import load_mapping
 from kasuhara_metrics.judge import judge
 from kasuhara_metrics.rules import load_profile
 
-from .conftest import SAMPLES
+from .conftest import ingest_sample_ward
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "analyst.ipynb"
 
@@ -21,13 +19,7 @@ NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "analyst.ipynb
 def test_the_analyst_notebook_runs_on_the_samples(tmp_path, monkeypatch):
     db_path = str(tmp_path / "ward.duckdb")
     with connect(db_path) as db:
-        for kind, paths, options in (
-            ("departments", [SAMPLES / "departments.csv"], IngestOptions()),
-            ("calls", sorted((SAMPLES / "asterisk").glob("*.csv")), IngestOptions()),
-            ("calls", [SAMPLES / "pbx" / "calls-cp932.csv"], IngestOptions(mapping=load_mapping(SAMPLES / "mapping-example.toml"))),
-            ("visits", sorted((SAMPLES / "visits").glob("*.csv")), IngestOptions()),
-        ):
-            ingest_files(db, kind, [str(p) for p in paths], options)
+        ingest_sample_ward(db)
         judge(db, load_profile())
     monkeypatch.setenv("KASUHARA_DB", db_path)
     notebook = nbformat.read(NOTEBOOK, as_version=4)

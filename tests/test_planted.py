@@ -5,38 +5,25 @@ ordinary residents. data/samples/planted.toml lists the cases."""
 
 from __future__ import annotations
 
-import os
 import tomllib
 
 import pytest
 
 from kasuhara_metrics.db import connect
 from kasuhara_metrics.identity import Pseudonymizer, classify_number
-from kasuhara_metrics.ingest import IngestOptions, ingest_files
-from kasuhara_metrics.ingest.mapped_csv import load_mapping
 from kasuhara_metrics.judge import judge
 from kasuhara_metrics.rules import load_profile
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, TEST_SECRET, ingest_sample_ward, fixture_secret
 
 MANIFEST = tomllib.loads((SAMPLES / "planted.toml").read_text(encoding="utf-8"))
-SECRET = "planted-ward-secret-0123456789abcdef"
-
-
 @pytest.fixture(scope="module")
 def judged(tmp_path_factory):
-    os.environ["KASUHARA_SECRET"] = SECRET
     profile = load_profile()
-    db = connect(str(tmp_path_factory.mktemp("planted") / "ward.duckdb"))
-    mapping = load_mapping(SAMPLES / "mapping-example.toml")
-    for kind, paths, options in (
-        ("departments", [SAMPLES / "departments.csv"], IngestOptions(site=profile.site)),
-        ("calls", sorted((SAMPLES / "asterisk").glob("*.csv")), IngestOptions(site=profile.site)),
-        ("calls", [SAMPLES / "pbx" / "calls-cp932.csv"], IngestOptions(site=profile.site, mapping=mapping)),
-        ("visits", sorted((SAMPLES / "visits").glob("*.csv")), IngestOptions(site=profile.site)),
-    ):
-        assert not ingest_files(db, kind, [str(p) for p in paths], options).failures
-    judge(db, profile)
+    with fixture_secret():
+        db = connect(str(tmp_path_factory.mktemp("planted") / "ward.duckdb"))
+        assert not any(report.failures for report in ingest_sample_ward(db))
+        judge(db, profile)
     flags: dict[str, set[tuple[str, str]]] = {}
     for rule_id, requester, severity in db.con.execute("SELECT rule_id, requester_key, severity FROM flags").fetchall():
         flags.setdefault(requester, set()).add((rule_id, severity))
@@ -45,7 +32,7 @@ def judged(tmp_path_factory):
 
 
 def requester_of(db, number: str) -> str:
-    key = Pseudonymizer(SECRET.encode()).key(classify_number(number, load_profile().site).canonical)
+    key = Pseudonymizer(TEST_SECRET.encode()).key(classify_number(number, load_profile().site).canonical)
     linked = db.con.execute("SELECT requester_key FROM requester_links WHERE alias_key = ?", [key]).fetchall()
     return linked[0][0] if linked else key
 

@@ -3,7 +3,6 @@ the page or the workbook, and the page really renders in a browser with its char
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -16,14 +15,12 @@ from openpyxl import load_workbook
 
 from kasuhara_metrics.db import connect
 from kasuhara_metrics.explain import list_flags
-from kasuhara_metrics.ingest import IngestOptions, ingest_files
-from kasuhara_metrics.ingest.mapped_csv import load_mapping
 from kasuhara_metrics.judge import judge
 from kasuhara_metrics.report import Week, write_report
 from kasuhara_metrics.reviews import add_review
 from kasuhara_metrics.rules import load_profile
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, ingest_sample_ward, fixture_secret
 
 PROFILE = load_profile()
 WEEK = Week.parse("2026-W38", "Asia/Tokyo")
@@ -34,15 +31,9 @@ REVIEWER = "佐藤花子"
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
-    os.environ["KASUHARA_SECRET"] = "report-secret-0123456789abcdef"
-    db = connect(str(folder / "ward.duckdb"))
-    for kind, paths, options in (
-        ("departments", [SAMPLES / "departments.csv"], IngestOptions()),
-        ("calls", sorted((SAMPLES / "asterisk").glob("*.csv")), IngestOptions()),
-        ("calls", [SAMPLES / "pbx" / "calls-cp932.csv"], IngestOptions(mapping=load_mapping(SAMPLES / "mapping-example.toml"))),
-        ("visits", sorted((SAMPLES / "visits").glob("*.csv")), IngestOptions()),
-    ):
-        ingest_files(db, kind, [str(p) for p in paths], options)
+    with fixture_secret():
+        db = connect(str(folder / "ward.duckdb"))
+        ingest_sample_ward(db)
     judge(db, PROFILE)
     first = db.con.execute("SELECT flag_id FROM flags WHERE first_at < ? AND last_at >= ? ORDER BY flag_id LIMIT 1",
                            [WEEK.end, WEEK.start]).fetchall()[0][0]

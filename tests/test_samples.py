@@ -15,11 +15,9 @@ import sys
 import pytest
 
 from kasuhara_metrics.identity import classify_number
-from kasuhara_metrics.ingest import IngestOptions, ingest_files
-from kasuhara_metrics.ingest.mapped_csv import load_mapping
 from kasuhara_metrics.site import SiteSettings
 
-from .conftest import SAMPLES, rows, scalar
+from .conftest import SAMPLES, ingest_sample_ward, rows, scalar, fixture_secret
 
 ASTERISK = sorted((SAMPLES / "asterisk").glob("*.csv"))
 
@@ -28,15 +26,9 @@ ASTERISK = sorted((SAMPLES / "asterisk").glob("*.csv"))
 def ward(tmp_path_factory):
     from kasuhara_metrics.db import connect
 
-    os.environ["KASUHARA_SECRET"] = "sample-ward-secret-0123456789abcdef"
-    db = connect(str(tmp_path_factory.mktemp("ward") / "ward.duckdb"))
-    reports = [
-        ingest_files(db, "departments", [str(SAMPLES / "departments.csv")], IngestOptions()),
-        ingest_files(db, "calls", [str(p) for p in ASTERISK], IngestOptions()),
-        ingest_files(db, "calls", [str(SAMPLES / "pbx" / "calls-cp932.csv")],
-                     IngestOptions(mapping=load_mapping(SAMPLES / "mapping-example.toml"))),
-        ingest_files(db, "visits", [str(p) for p in sorted((SAMPLES / "visits").glob("*.csv"))], IngestOptions()),
-    ]
+    with fixture_secret():
+        db = connect(str(tmp_path_factory.mktemp("ward") / "ward.duckdb"))
+        reports = ingest_sample_ward(db)
     yield db, [f for r in reports for f in r.files], [e for r in reports for e in r.failures]
     db.close()
 
