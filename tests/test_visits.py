@@ -75,12 +75,12 @@ def test_resent_visits_are_duplicates_and_changed_ones_conflict(db, tmp_path):
         "V4,2026-09-03 09:30,,区民課,苦情,,,R-1,,\nV4,2026-09-04 09:30,,区民課,苦情,,,R-1,,\n",
         name="b.csv",
     )
-    report = ingest_files(db, "visits", [str(first), str(second)], IngestOptions())
-    b = report.files[1]
+    ingest_files(db, "visits", [str(first)], IngestOptions())
+    b = ingest_files(db, "visits", [str(second)], IngestOptions()).files[0]
     assert (b.rows_read, b.kept, b.duplicates, b.rejected) == (6, 2, 2, 2)
     reasons = [r[0] for r in rows(db, "SELECT reason FROM rejects ORDER BY line")]
     assert "already ingested with different content" in reasons[0]
-    assert "appears earlier in this file (line 6)" in reasons[1]
+    assert "appears earlier (in this file, line 6)" in reasons[1]
 
 
 def test_phone_and_requester_ref_on_one_visit_link_the_person(db, tmp_path):
@@ -138,3 +138,11 @@ def test_placeholder_references_and_the_wards_own_numbers_link_nobody(db, tmp_pa
     assert keys["V3"] is None
     assert keys["V4"] != keys["V5"]  # not one person through the switchboard's number
     assert rows(db, "SELECT count(*) FROM requester_links") == [(0,)]
+
+
+def test_a_changed_visit_in_a_later_file_of_the_same_run_is_a_conflict(db, tmp_path):
+    first = visits_file(tmp_path, "V1,2026-09-01 09:30,,区民課,苦情,,,R-1,,\n", name="a.csv")
+    second = visits_file(tmp_path, "V1,2026-09-01 09:30,2026-09-01 10:00,区民課,苦情,,,R-1,,\n", name="b.csv")
+    report = ingest_files(db, "visits", [str(first), str(second)], IngestOptions())
+    assert [(f.kept, f.rejected) for f in report.files] == [(1, 0), (0, 1)]
+    assert "appears earlier (in " in rows(db, "SELECT reason FROM rejects")[0][0] and "a.csv, line 2" in rows(db, "SELECT reason FROM rejects")[0][0]

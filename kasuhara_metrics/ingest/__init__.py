@@ -17,10 +17,10 @@ from ..errors import InputFileError, KasuharaError, SourceLocation
 from ..identity import pseudonymizer_for
 from ..site import SiteSettings
 from .asterisk import read_asterisk
-from .calls import store_calls
+from .calls import batch_key, store_calls
 from .csvread import file_bytes
 from .departments import read_departments, store_departments
-from .filelog import FileResult, next_file_id, previous_ingest, write_log
+from .filelog import FileResult, earlier_ingests, next_file_id, write_log
 from .mapped_csv import Mapping, read_mapped
 from .visits import read_visits, store_visits
 
@@ -52,31 +52,70 @@ class IngestReport:
 Progress = Callable[[str, str, float], None]
 
 
+# Files are stored in batches: one pass of SQL costs about the same for one small file as for many.
+BATCH_ROWS = 250_000
+BATCH_FILES = 100
+
+
+@dataclass
+class _Pending:
+    """A file read and checked, waiting to be stored with its batch."""
+
+    path: str
+    parsed: object
+    rows: object  # CallRows for calls, else None
+    result: FileResult
+    started: datetime
+
+
 def ingest_files(
     db: Database, kind: str, paths: list[str], options: IngestOptions, progress: Progress | None = None,
     *, rebuild_contacts: bool = True,
 ) -> IngestReport:
     """Ingest each file of `kind`; a file that cannot be read is reported and the others go on.
 
-    Inside a larger transaction (the nightly run) a failure while storing cannot be undone for one
-    file alone: it is raised, and the whole transaction rolls back.
+    Files are stored in batches, each batch in one transaction; if storing a batch fails, its
+    files are stored one by one, so that one bad file is named and the others still go in.
+    Inside a larger transaction (the nightly run) a failure while storing cannot be undone for
+    part of it: it is raised, and the whole transaction rolls back.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind}")
     pseudo = pseudonymizer_for(db, create=True)
     report = IngestReport()
     step = progress or (lambda _path, _stage, _fraction: None)
-    for path in paths:
+    pending: list[_Pending] = []
+    earlier = earlier_ingests(db, kind)  # a file is known by its content, under any name
+    first_path_of: dict[str, str] = {}  # sha256 -> path, for the same content twice in one call
+
+    def flush() -> None:
+        if pending:
+            _store_batch(db, kind, list(pending), options, pseudo, report, step)
+            pending.clear()
+
+    for path in map(str, paths):
         try:
-            report.files.append(_ingest_one(db, kind, str(path), options, pseudo, step))
-        except _StoreFailed as failed:
-            if db.in_transaction:
-                raise failed.__cause__ from None
-            report.failures.append(_as_failure(failed.__cause__, str(path)))
+            item = _read_one(kind, path, options, step)
         except Exception as exc:  # an unreadable file, or a bug: the other files go on; this one is named
-            report.failures.append(_as_failure(exc, str(path)))
-        finally:
-            step(str(path), "done", 1.0)
+            report.failures.append(_as_failure(exc, path))
+            step(path, "done", 1.0)
+            continue
+        sha = item.parsed.sha256
+        if sha in earlier and not options.force:
+            item.result.skipped_as = earlier[sha]
+        elif sha in first_path_of:
+            item.result.skipped_as = f"same content as {first_path_of[sha]}, earlier in this run"
+        if item.result.skipped_as:
+            report.files.append(item.result)
+            step(path, "done", 1.0)
+            continue
+        first_path_of[sha] = path
+        if kind == "calls" and pending and batch_key(pending[0].rows) != batch_key(item.rows):
+            flush()
+        pending.append(item)
+        if sum(p.parsed.rows_read for p in pending) >= BATCH_ROWS or len(pending) >= BATCH_FILES:
+            flush()
+    flush()
     # Brought up to date whenever any file was stored since the last build, even by a run that
     # failed half-way: only the new files' requesters are rebuilt, unless more changed.
     if rebuild_contacts and (options.force or contacts_are_stale(db)):
@@ -93,12 +132,13 @@ def contacts_are_stale(db: Database) -> bool:
     return latest is not None and (built is None or int(built) < latest)
 
 
-def _ingest_one(db: Database, kind: str, path: str, options: IngestOptions, pseudo, step: Progress) -> FileResult:
+def _read_one(kind: str, path: str, options: IngestOptions, step: Progress) -> _Pending:
     step(path, "reading", 0.0)
     raw = file_bytes(path)
     if not raw or raw.isspace():
         raise InputFileError(f"{path} is empty - check that the export finished writing", SourceLocation(path))
     started = datetime.now(timezone.utc)
+    rows = None
     if kind == "calls":
         if options.mapping:
             parsed, rows = read_mapped(path, raw, options.mapping)
@@ -112,20 +152,39 @@ def _ingest_one(db: Database, kind: str, path: str, options: IngestOptions, pseu
         parsed = read_departments(path, raw, options.encoding)
         result = FileResult(path, kind, "departments-csv", parsed.encoding)
     result.notes.extend(parsed.notes)
-    earlier = previous_ingest(db, parsed.sha256, kind)
-    if earlier and not options.force:
-        result.skipped_as = earlier
-        return result
-    step(path, "storing", 0.4)
+    return _Pending(path, parsed, rows, result, started)
+
+
+def _store_batch(db: Database, kind: str, batch: list[_Pending], options: IngestOptions, pseudo,
+                 report: IngestReport, step: Progress) -> None:
+    for item in batch:
+        step(item.path, "storing", 0.4)
     try:
-        _store(db, kind, parsed, rows if kind == "calls" else None, result, options, pseudo, started)
+        with db.transaction():
+            for item in batch:
+                item.result.file_id = next_file_id(db)
+            if kind == "calls":
+                store_calls(db, [(i.parsed, i.rows, i.result) for i in batch], options.site, pseudo)
+            elif kind == "visits":
+                store_visits(db, [(i.parsed, i.result) for i in batch], options.site, pseudo)
+            for item in batch:
+                if kind == "departments":
+                    store_departments(db, item.parsed, item.result, options.site, pseudo)
+                _check_accounting(item.result)
+                write_log(db, item.result, item.parsed.sha256, options.site.timezone, item.started)
     except Exception as exc:
-        raise _StoreFailed() from exc
-    return result
-
-
-class _StoreFailed(Exception):
-    """Storing a file failed (its cause is the error): its transaction is spoiled."""
+        if db.in_transaction:
+            raise
+        if len(batch) > 1:  # find the file at fault: the others are stored on their own
+            for item in batch:
+                _store_batch(db, kind, [item], options, pseudo, report, step)
+        else:
+            report.failures.append(_as_failure(exc, batch[0].path))
+            step(batch[0].path, "done", 1.0)
+        return
+    report.files.extend(item.result for item in batch)
+    for item in batch:
+        step(item.path, "done", 1.0)
 
 
 def _as_failure(exc: BaseException, path: str) -> KasuharaError:
@@ -137,20 +196,6 @@ def _as_failure(exc: BaseException, path: str) -> KasuharaError:
         f"cannot ingest {path}: {type(exc).__name__}: {exc} - nothing of it was stored; please report this file",
         SourceLocation(path),
     )
-
-
-def _store(db: Database, kind: str, parsed, rows, result: FileResult, options: IngestOptions, pseudo,
-           started: datetime) -> None:
-    with db.transaction():
-        result.file_id = next_file_id(db)
-        if kind == "calls":
-            store_calls(db, parsed, rows, result, options.site, pseudo)
-        elif kind == "visits":
-            store_visits(db, parsed, result, options.site, pseudo)
-        else:
-            store_departments(db, parsed, result, options.site, pseudo)
-        _check_accounting(result)
-        write_log(db, result, parsed.sha256, options.site.timezone, started)
 
 
 def _check_accounting(result: FileResult) -> None:

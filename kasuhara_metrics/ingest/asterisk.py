@@ -146,7 +146,7 @@ def read_asterisk(path: str, raw: bytes, encoding: str = "auto"):
     from .encoding import to_utf8
 
     decoded = to_utf8(raw, path, encoding)
-    layout = detect_layout(path, sample_rows(decoded.data))
+    layout = detect_layout(path, sample_rows(decoded.data, limit=50))
     parsed = read_csv_rows(path, raw, column_count=layout.width, decoded=decoded)
     table = parsed.table
 

@@ -39,14 +39,14 @@ class FileResult:
         return text
 
 
-def previous_ingest(db: Database, sha256: str, kind: str) -> str | None:
-    """How an earlier ingest of identical content is described, or None."""
-    row = db.con.execute(
-        "SELECT path, strftime(finished_at, '%Y-%m-%d %H:%M') FROM ingest_log WHERE sha256 = ? AND kind = ? "
-        "ORDER BY file_id LIMIT 1",
-        [sha256, kind],
+def earlier_ingests(db: Database, kind: str) -> dict[str, str]:
+    """sha256 -> how the first ingest of that content is described, for every file of `kind`."""
+    rows = db.con.execute(
+        "SELECT sha256, arg_min(path, file_id), strftime(arg_min(finished_at, file_id), '%Y-%m-%d %H:%M') "
+        "FROM ingest_log WHERE kind = ? GROUP BY sha256",
+        [kind],
     ).fetchall()
-    return f"same content as {row[0][0]} on {row[0][1]}" if row else None
+    return {sha: f"same content as {path} on {when}" for sha, path, when in rows}
 
 
 def next_file_id(db: Database) -> int:

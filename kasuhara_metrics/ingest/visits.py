@@ -91,15 +91,25 @@ FROM parsed
 """
 
 
-def store_visits(db: Database, parsed: ParsedFile, result: FileResult, site: SiteSettings, pseudo: Pseudonymizer) -> None:
+def store_visits(db: Database, batch: list[tuple[ParsedFile, FileResult]], site: SiteSettings,
+                 pseudo: Pseudonymizer) -> None:
+    """Check, identify and de-duplicate the visits of a batch of files, then insert them.
+
+    Counts are kept per file; a record in two files of the batch is kept in the first.
+    """
     con = db.con
-    con.register("_vstage", parsed.table)
+    tables = [parsed.table.append_column("_batch", pa.array([n] * parsed.table.num_rows, pa.int32()))
+              for n, (parsed, _) in enumerate(batch)]
+    con.register("_vstage", pa.concat_tables(tables))
+    con.register("_vfiles", pa.table({"_batch": pa.array(range(len(batch)), pa.int32()),
+                                      "file_id": pa.array([result.file_id for _, result in batch], pa.int64()),
+                                      "path": pa.array([result.path for _, result in batch], pa.string())}))
     labels = {label.lower(): code for label, code in KINDS.items()}
     labels[""] = "unknown"
     con.register("_kinds", pa.table({"label": list(labels), "kind": list(labels.values())}))
     try:
         con.execute(_TYPED_SQL, {"formats": list(DEFAULT_TIME_FORMATS)})
-        # The same visit_id with other content, in this file or an earlier one, is a conflict, not a copy.
+        # The same visit_id with other content, stored before or earlier in the batch, is a conflict, not a copy.
         con.execute("""
             UPDATE _vtyped t SET reject_reason = 'visit_id ' || t.vid || ' was already ingested with different content (file '
                 || x.file_id || ' line ' || x.line || ') - give a corrected record a new visit_id'
@@ -109,20 +119,19 @@ def store_visits(db: Database, parsed: ParsedFile, result: FileResult, site: Sit
             WHERE t.reject_reason IS NULL AND x.visit_id = t.vid AND NOT list_contains(x.fps, t.fp)
         """)
         con.execute("""
-            UPDATE _vtyped t SET reject_reason = 'visit_id ' || t.vid || ' appears earlier in this file (line '
-                || f.first_line || ') with different content'
-            FROM (SELECT vid, arg_min(fp, _line) AS first_fp, min(_line) AS first_line
-                  FROM _vtyped WHERE reject_reason IS NULL GROUP BY vid) f
+            UPDATE _vtyped t SET reject_reason = 'visit_id ' || t.vid || ' appears earlier ('
+                || CASE WHEN f.first_batch = t._batch THEN 'in this file' ELSE 'in ' || f.first_path END
+                || ', line ' || f.first_line || ') with different content'
+            FROM (SELECT vid, arg_min(fp, (_batch, _line)) AS first_fp, arg_min(_batch, (_batch, _line)) AS first_batch,
+                         arg_min(_line, (_batch, _line)) AS first_line,
+                         arg_min(path, (_batch, _line)) AS first_path
+                  FROM _vtyped JOIN _vfiles USING (_batch) WHERE reject_reason IS NULL GROUP BY vid) f
             WHERE t.reject_reason IS NULL AND f.vid = t.vid AND t.fp <> f.first_fp
         """)
-        bad = con.execute("SELECT _line, reject_reason FROM _vtyped WHERE reject_reason IS NOT NULL ORDER BY _line").fetchall()
-        rejects = list(parsed.bad_lines) + [
-            BadLine(odd.line, odd.raw, f"has {len(odd.fields)} fields; the header has {len(parsed.header or [])}")
-            for odd in parsed.odd_rows
-        ]
-        if bad:
-            raw = parsed.raw_lines({line for line, _ in bad})
-            rejects.extend(BadLine(line, raw.get(line, ""), reason) for line, reason in bad)
+        bad: dict[int, list[tuple[int, str]]] = {}
+        for number, line, reason in con.execute(
+                "SELECT _batch, _line, reject_reason FROM _vtyped WHERE reject_reason IS NOT NULL ORDER BY _line").fetchall():
+            bad.setdefault(number, []).append((line, reason))
         phones = [r[0] for r in con.execute("SELECT DISTINCT phone FROM _vtyped WHERE reject_reason IS NULL").fetchall()]
         phone_ids = identify_values([p if p and p.strip() else None for p in phones], site, pseudo)
         con.register("_phones", phone_ids.set_column(0, "raw", pa.array(phones, pa.string())))
@@ -132,37 +141,48 @@ def store_visits(db: Database, parsed: ParsedFile, result: FileResult, site: Sit
         # Placeholders (-, なし, 不明, ...) are nobody: they must not join strangers into one requester.
         ref_keys = [pseudo.key(usable, "ref") if (usable := usable_reference(r)) else None for r in refs]
         con.register("_refs", pa.table({"raw": pa.array(refs, pa.string()), "key": pa.array(ref_keys, pa.string())}))
-        # One copy per record: later copies in this file and records stored before are duplicates.
+        # One copy per record: later copies in the batch and records stored before are duplicates.
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _vnew AS
-            SELECT * FROM _vtyped WHERE reject_reason IS NULL QUALIFY row_number() OVER (PARTITION BY fp ORDER BY _line) = 1
+            SELECT * FROM _vtyped WHERE reject_reason IS NULL
+            QUALIFY row_number() OVER (PARTITION BY fp ORDER BY _batch, _line) = 1
         """)
-        con.execute("CREATE OR REPLACE TEMP TABLE _vinsert AS SELECT * FROM _vnew n ANTI JOIN visit_records v ON v.record_fp = n.fp")
-        good = con.execute("SELECT count(*) FROM _vtyped WHERE reject_reason IS NULL").fetchall()[0][0]
-        kept = con.execute("SELECT count(*) FROM _vinsert").fetchall()[0][0]
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _vinsert AS
+            SELECT n.*, f.file_id FROM _vnew n JOIN _vfiles f USING (_batch)
+            ANTI JOIN visit_records v ON v.record_fp = n.fp
+        """)
+        good = dict(con.execute("SELECT _batch, count(*) FROM _vtyped WHERE reject_reason IS NULL GROUP BY ALL").fetchall())
+        kept = dict(con.execute("SELECT _batch, count(*) FROM _vinsert GROUP BY ALL").fetchall())
         con.execute(
             """
             INSERT INTO visit_records
-            SELECT ?, n._line, n.fp, n.vid, timezone(?, n.arrived_local), timezone(?, n.ended_local),
+            SELECT n.file_id, n._line, n.fp, n.vid, timezone($tz, n.arrived_local), timezone($tz, n.ended_local),
                    nullif(trim(n.department), ''), n.kind_code, nullif(trim(n.kind), ''), nullif(trim(n.topic), ''),
                    p.key, CASE WHEN trim(coalesce(n.phone, '')) = '' THEN 'none' ELSE p.class END,
-                   r.key, timezone(?, n.exit_local)
+                   r.key, timezone($tz, n.exit_local)
             FROM _vinsert n
             LEFT JOIN _phones p ON p.raw IS NOT DISTINCT FROM n.phone
             LEFT JOIN _refs r ON r.raw = n.requester_ref
-            ORDER BY n._line
+            ORDER BY n.file_id, n._line
             """,
-            [result.file_id, site.timezone, site.timezone, site.timezone],
+            {"tz": site.timezone},
         )
-        con.execute(
-            "INSERT INTO visit_summaries SELECT ?, _line, vid, summary FROM _vinsert WHERE trim(coalesce(summary, '')) <> ''",
-            [result.file_id],
-        )
+        con.execute("INSERT INTO visit_summaries SELECT file_id, _line, vid, summary FROM _vinsert "
+                    "WHERE trim(coalesce(summary, '')) <> ''")
     finally:
-        unregister_all(con, "_vstage", "_kinds", "_phones", "_refs")
+        unregister_all(con, "_vstage", "_vfiles", "_kinds", "_phones", "_refs")
         drop_temp_tables(con, "_vtyped", "_vnew", "_vinsert")
-    result.rows_read = parsed.rows_read
-    result.rejected = len(rejects)
-    result.kept = kept
-    result.duplicates = good - kept
-    write_rejects(db, result.file_id, result.path, sorted(rejects, key=lambda r: r.line), parsed.sha256)
+    for number, (parsed, result) in enumerate(batch):
+        rejects = list(parsed.bad_lines) + [
+            BadLine(odd.line, odd.raw, f"has {len(odd.fields)} fields; the header has {len(parsed.header or [])}")
+            for odd in parsed.odd_rows
+        ]
+        if number in bad:
+            raw = parsed.raw_lines({line for line, _ in bad[number]})
+            rejects.extend(BadLine(line, raw.get(line, ""), reason) for line, reason in bad[number])
+        result.rows_read = parsed.rows_read
+        result.rejected = len(rejects)
+        result.kept = kept.get(number, 0)
+        result.duplicates = good.get(number, 0) - result.kept
+        write_rejects(db, result.file_id, result.path, sorted(rejects, key=lambda r: r.line), parsed.sha256)

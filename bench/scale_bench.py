@@ -1,0 +1,357 @@
+"""Scale benchmark: the engine's whole nightly batch (ingest + contacts + judge) on a synthetic year of a ward,
+against (a) a hand-written DuckDB script and (b) plain pandas on the same files, at 1M and 10M records; the
+same 10M year judged month by month; and a nightly increment of one day on top of a year of history.
+
+    python bench/scale_bench.py [--sizes 1000000,10000000] [--repeat 3] [--workdir bench/work]
+    make -C bench scale            (the same, with the project's .venv)
+
+What is timed is each whole command, in a fresh child process on a fresh database file (os.wait4 gives the
+child's own peak RSS): engine `kasuhara --db X nightly --inbox SYNTH --settle 0 --profile thresholds/bunkyo.toml`
+(exit 0 or 3 is success); hand-written `bench/pipeline_handwritten.sql` then `bench/judge_handwritten.sql`;
+pandas `bench/pandas_pipeline.py`. At the first size the three alternate, --repeat times each; larger sizes
+run once each (--large-repeat) with DuckDB capped at --memory-limit (KASUHARA_MEMORY_LIMIT for the engine,
+SET memory_limit for the hand-written script). Medians, because a shared 2-core VM has slow outliers and drift:
+the median of alternating runs shrugs off one slow run and treats the contenders alike.
+
+Synth folders are generated once per size into the workdir (`kasuhara synth --size N`) and reused. The
+"pieces" run hard-links the folder's files month by month into an inbox that grows, runs `nightly` after each
+month into a second database, and compares its final flags with the one-shot run's. The increment copies the
+one-shot database (a year of history) and runs `nightly` on an inbox of the whole year plus one new day: the
+year's last day shifted by a day (new uniqueids and visit ids), so it touches requesters with a year of history.
+Results go to bench/results.md (and bench/work/scale-results.json).
+"""
+
+import argparse, hashlib, json, os, platform, re, shutil, statistics, subprocess, sys, time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SECRET = "benchmark-secret-0123456789abcdef-not-for-production"
+PROFILE = str(ROOT / "thresholds" / "bunkyo.toml")
+FLAG_COLS = ("flag_id, rule_id, requester_key, coalesce(group_key, '') AS group_key, severity, first_at, last_at, "
+             "round(value, 6) AS value, evidence")
+
+
+def kasuhara() -> list[str]:
+    script = Path(sys.executable).parent / "kasuhara"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "kasuhara_metrics"]
+
+
+def run(label: str, cmd: list[str], log: Path, env: dict | None = None, ok=(0,)) -> dict:
+    """One measurement: the whole command's wall time and its own peak RSS."""
+    with open(log, "w") as out:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                                env={**os.environ, "KASUHARA_SECRET": SECRET, **(env or {})})
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t
+    code = os.waitstatus_to_exitcode(status)
+    text = log.read_text(errors="replace")
+    r = {"label": label, "seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, "exit": code, "ok": code in ok}
+    lines = [l for l in text.splitlines() if l.strip()]
+    if lines and lines[-1].startswith("{"):
+        r.update(json.loads(lines[-1]))
+    elif not r["ok"]:
+        r["error"] = "\n".join(lines[-5:])
+    print(f"  {label:34} {seconds:8.2f} s  peak RSS {r['rss_mb']:6.0f} MB  exit {code}", flush=True)
+    return r
+
+
+def fresh(db: Path) -> Path:
+    for p in db.parent.glob(db.name + "*"):
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    return db
+
+
+def engine(synth: Path, db: Path, label: str, limit: str | None) -> dict:
+    r = run(label, kasuhara() + ["--db", str(db), "nightly", "--inbox", str(synth), "--settle", "0", "--profile", PROFILE],
+            db.with_suffix(".log"), {"KASUHARA_MEMORY_LIMIT": limit} if limit else None, ok=(0, 3))
+    r["db_mb"] = db.stat().st_size / 2**20 if db.exists() else None
+    if r["ok"]:  # where the time went, from the run's own records (not timed)
+        with duckdb.connect(str(db), read_only=True) as con:
+            r["judge_s"], r["requesters_judged"], r["contacts"] = con.execute(
+                "SELECT epoch(finished_at) - epoch(started_at), requesters_judged, contacts_judged FROM judge_runs "
+                "ORDER BY run_id DESC LIMIT 1").fetchone() or (None, None, None)
+            r["run_s"] = con.execute("SELECT epoch(finished_at) - epoch(started_at) FROM nightly_runs "
+                                     "ORDER BY nightly_id DESC LIMIT 1").fetchone()[0]
+    return r
+
+
+def handwritten_child(synth: str, db: str, limit: str) -> None:
+    """(a) in this process: the hand-written pipeline, then the hand-written rules."""
+    t0 = time.perf_counter()
+    con = duckdb.connect(db)
+    if limit:
+        con.execute(f"SET memory_limit = '{limit}'")
+    quoted = synth.replace("'", "''")
+    con.execute(f"SET VARIABLE synth = '{quoted}'")
+    marks = []
+    for script in ("pipeline_handwritten.sql", "judge_handwritten.sql"):
+        for statement in (HERE / script).read_text().split(";\n"):
+            if any(l.strip() and not l.strip().startswith("--") for l in statement.splitlines()):
+                con.execute(statement)
+        marks.append(time.perf_counter())
+    contacts = con.execute("SELECT count(*) FROM contacts").fetchone()[0]
+    con.close()
+    print(json.dumps({"contacts": contacts, "contacts_s": marks[0] - t0, "judge_s": marks[1] - marks[0]}))
+
+
+def handwritten(synth: Path, db: Path, label: str, limit: str | None) -> dict:
+    return run(label, [sys.executable, __file__, "--child-handwritten", str(synth), str(db), limit or ""],
+               db.with_suffix(".log"))
+
+
+def pandas(synth: Path, out: Path, label: str) -> dict:
+    return run(label, [sys.executable, str(HERE / "pandas_pipeline.py"), str(synth), str(out)], out.with_suffix(".log"))
+
+
+def synthesize(workdir: Path, size: int, log: list) -> Path:
+    out = workdir / f"synth-{size}"
+    if not (out / ".complete").exists():
+        shutil.rmtree(out, ignore_errors=True)
+        r = run(f"synth --size {size}", kasuhara() + ["synth", "--size", str(size), "--out", str(out)],
+                workdir / f"synth-{size}.log")
+        if not r["ok"]:
+            raise SystemExit(f"kasuhara synth failed: {r.get('error')}")
+        (out / ".complete").touch()
+        log.append(f"generated synth-{size} in {r['seconds']:.0f} s")
+    return out
+
+
+def link_tree(files: list[Path], synth: Path, inbox: Path) -> None:
+    for f in files:
+        target = inbox / f.relative_to(synth)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            os.link(f, target)
+
+
+def data_files(synth: Path) -> list[Path]:
+    return sorted(synth.glob("calls/*.csv")) + sorted(synth.glob("visits/*.csv"))
+
+
+def new_day(synth: Path, out: Path) -> str:
+    """The year's last day's files, shifted one day later: calls/ and visits/ of a day after the year."""
+    last = max(p.stem for p in synth.glob("calls/*.csv"))
+    day = (date.fromisoformat(last) + timedelta(days=1)).isoformat()
+    uid = re.compile(r',"(\d+)\.([^"]*)",""$')
+    for kind in ("calls", "visits"):
+        (out / kind).mkdir(parents=True, exist_ok=True)
+        lines = (synth / kind / f"{last}.csv").read_text(encoding="utf-8").splitlines()
+        if kind == "calls":
+            lines = [uid.sub(lambda m: f',"{int(m[1]) + 86400}.{m[2]}",""', l.replace(f'"{last} ', f'"{day} '))
+                     for l in lines]
+        else:
+            lines = lines[:1] + ["N" + l.replace(f"{last} ", f"{day} ") for l in lines[1:]]
+        (out / kind / f"{day}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return day
+
+
+def flags_query(source: str, key_map: bool = False) -> str:
+    """A SELECT of comparable flag columns; hand-written keys mapped to the engine's pseudonyms if asked."""
+    if not key_map:
+        return f"SELECT {FLAG_COLS} FROM {source}"
+    return f"""SELECT 'F' || substr(md5(concat_ws('|', m.ek, rule_id, coalesce(group_key, ''),
+                      CAST(epoch_ms(first_at) AS VARCHAR))), 1, 16) AS flag_id, rule_id, m.ek AS requester_key,
+                  coalesce(group_key, '') AS group_key, severity, first_at, last_at, round(value, 6) AS value, evidence
+               FROM {source} f JOIN keymap m ON m.k = f.requester_key"""
+
+
+def compare(a: tuple[str, Path], b: tuple[str, Path], key_map_b: bool = False) -> dict:
+    """Flags of two runs (label, .duckdb or .parquet): counts per rule, and rows in one but not the other."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Asia/Tokyo'")
+    sources = []
+    for i, (_, path) in enumerate((a, b)):
+        if path.suffix == ".parquet":
+            sources.append(f"read_parquet('{path}')")
+            continue
+        con.execute(f"ATTACH '{path}' AS db{i} (READ_ONLY)")
+        tables = {t for (t,) in con.execute(f"SELECT table_name FROM duckdb_tables() WHERE database_name = 'db{i}'").fetchall()}
+        sources.append(f"db{i}.{'hw_flags' if 'hw_flags' in tables else 'flag_rows'}")
+    if key_map_b:  # 'tel:0...' -> the key of +81..., 'ref:X' -> the key of reference X, as identity.py makes them
+        import pyarrow as pa
+        from kasuhara_metrics.identity import Pseudonymizer
+        pseudo = Pseudonymizer(SECRET.encode())
+        keys = [k for (k,) in con.execute(f"SELECT DISTINCT requester_key FROM {sources[1]}").fetchall()]
+        mapped = [pseudo.key("+81" + k[5:]) if k.startswith("tel:0") else
+                  pseudo.key(k[4:], "ref") if k.startswith("ref:") else k for k in keys]
+        con.register("keymap", pa.table({"k": keys, "ek": mapped}))
+    qa, qb = flags_query(sources[0]), flags_query(sources[1], key_map_b)
+    per_rule: dict = {}
+    for side, q in ((a[0], qa), (b[0], qb)):
+        for rule, n in con.execute(f"SELECT rule_id, count(*) FROM ({q}) GROUP BY ALL ORDER BY ALL").fetchall():
+            per_rule.setdefault(rule, {})[side] = n
+    only_a = con.execute(f"SELECT count(*) FROM ({qa} EXCEPT ALL {qb})").fetchone()[0]
+    only_b = con.execute(f"SELECT count(*) FROM ({qb} EXCEPT ALL {qa})").fetchone()[0]
+    examples = [str(row)[:300] for q1, q2 in ((qa, qb), (qb, qa))
+                for row in con.execute(f"SELECT * FROM ({q1} EXCEPT ALL {q2}) LIMIT 2").fetchall()]
+    con.close()
+    return {"a": a[0], "b": b[0], "per_rule": per_rule, "only_a": only_a, "only_b": only_b,
+            "identical": only_a == only_b == 0, "examples": examples}
+
+
+def measure_size(size: int, synth: Path, runs: Path, repeat: int, limit: str | None, pandas_ok: str | None) -> dict:
+    tag = f"{size // 1000}k"
+    res = {"size": size, "engine": [], "handwritten": [], "pandas": [], "limit": limit, "pandas_skipped": pandas_ok}
+    for i in range(repeat):
+        order = ["engine", "handwritten", "pandas"]
+        for kind in order[i % 3:] + order[:i % 3]:  # rotate who goes first
+            if kind == "engine":
+                res["engine"].append(engine(synth, fresh(runs / f"engine-{tag}.duckdb"), f"engine {tag} #{i + 1}", limit))
+            elif kind == "handwritten":
+                res["handwritten"].append(handwritten(synth, fresh(runs / f"hw-{tag}.duckdb"), f"hand-written {tag} #{i + 1}", limit))
+            elif pandas_ok is None:
+                res["pandas"].append(pandas(synth, fresh(runs / f"pandas-{tag}.parquet"), f"pandas {tag} #{i + 1}"))
+    return res
+
+
+def pieces(size: int, synth: Path, runs: Path, limit: str | None) -> dict:
+    """The same year, one nightly run per month into a second database; then its flags against the one-shot's."""
+    tag = f"{size // 1000}k"
+    inbox, db = runs / f"inbox-pieces-{tag}", fresh(runs / f"pieces-{tag}.duckdb")
+    shutil.rmtree(inbox, ignore_errors=True)
+    link_tree([synth / "departments.csv"], synth, inbox)
+    months: dict[str, list[Path]] = {}
+    for f in data_files(synth):
+        months.setdefault(f.stem[:7], []).append(f)
+    out = {"months": []}
+    for month, files in sorted(months.items()):
+        link_tree(files, synth, inbox)
+        out["months"].append(engine(inbox, db, f"pieces {tag} through {month}", limit))
+    out["compare"] = compare(("one-shot", runs / f"engine-{tag}.duckdb"), ("month by month", db))
+    return out
+
+
+def increment(size: int, synth: Path, runs: Path, repeat: int, limit: str | None) -> dict:
+    tag = f"{size // 1000}k"
+    extra, inbox = runs / f"newday-{tag}", runs / f"inbox-increment-{tag}"
+    shutil.rmtree(extra, ignore_errors=True), shutil.rmtree(inbox, ignore_errors=True)
+    day = new_day(synth, extra)
+    link_tree([synth / "departments.csv"] + data_files(synth), synth, inbox)
+    link_tree(data_files(extra), extra, inbox)
+    out = {"day": day, "runs": []}
+    for i in range(repeat):
+        db = fresh(runs / f"increment-{tag}.duckdb")
+        shutil.copyfile(runs / f"engine-{tag}.duckdb", db)  # a year of history, untouched by earlier runs
+        out["runs"].append(engine(inbox, db, f"increment {tag} +{day} #{i + 1}", limit))
+    # for reference: the hand-written script has no incremental mode, so a new day means running it all again
+    out["handwritten_full"] = handwritten(inbox, fresh(runs / f"hw-increment-{tag}.duckdb"), f"hand-written {tag} + day", limit)
+    return out
+
+
+def profile_engine(synth: Path, runs: Path, top: int = 16) -> dict:
+    """One more engine run under cProfile: the package functions that take the time (inclusive)."""
+    db, stats = fresh(runs / "profile.duckdb"), runs / "engine.prof"
+    r = run("engine under cProfile", [sys.executable, "-m", "cProfile", "-o", str(stats), "-m", "kasuhara_metrics",
+                                      "--db", str(db), "nightly", "--inbox", str(synth), "--settle", "0", "--profile",
+                                      PROFILE], db.with_suffix(".log"), ok=(0, 3))
+    if not r["ok"] or "Error:" in db.with_suffix(".log").read_text(errors="replace"):  # cProfile may hide the exit code
+        return {"seconds": r["seconds"], "top": [], "error": db.with_suffix(".log").read_text(errors="replace")[-300:]}
+    import pstats
+    rows = [(f"{file.split('kasuhara_metrics/', 1)[1]}:{func}", calls, inner, total)
+            for (file, _, func), (_, calls, inner, total, _) in pstats.Stats(str(stats)).stats.items()
+            if "kasuhara_metrics/" in file and "cli/" not in file]
+    return {"seconds": r["seconds"], "top": sorted(rows, key=lambda row: -row[3])[:top]}
+
+
+def source_hash() -> str:
+    files = sorted((ROOT / "kasuhara_metrics").rglob("*.py")) + sorted(HERE.glob("*.sql")) + [HERE / "pandas_pipeline.py"]
+    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:12]
+
+
+def machine() -> str:
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    mem = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
+    import pandas as pd
+    return (f"nproc {len(os.sched_getaffinity(0))} ({cpu}), {mem:.0f} GiB RAM; Python {platform.python_version()}; "
+            f"DuckDB {duckdb.__version__}; pandas {pd.__version__}; {platform.platform()}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="1000000,10000000", help="records per synthetic year, comma-separated")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each contender at the first size")
+    ap.add_argument("--large-repeat", type=int, default=1, help="runs of each contender at larger sizes")
+    ap.add_argument("--increment-repeat", type=int, default=3)
+    ap.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit at the larger sizes")
+    ap.add_argument("--pieces", default="all", help="sizes to judge month by month too: all, none, or a list")
+    ap.add_argument("--pandas-budget", type=float, default=900, help="skip pandas where its estimate exceeds this (s)")
+    ap.add_argument("--no-profile", action="store_true", help="skip the engine run under cProfile")
+    ap.add_argument("--workdir", type=Path, default=HERE / "work")
+    ap.add_argument("--out", type=Path, default=HERE / "results.md")
+    ap.add_argument("--report-only", action="store_true", help="rewrite results.md from the last JSON")
+    ap.add_argument("--child-handwritten", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child_handwritten:
+        return handwritten_child(*args.child_handwritten)
+    from scale_report import write_report  # beside this file
+    state_file = args.workdir / "scale-results.json"
+    if args.report_only:
+        return write_report(json.loads(state_file.read_text()), args.out)
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    piece_sizes = sizes if args.pieces == "all" else [] if args.pieces == "none" else [int(s) for s in args.pieces.split(",")]
+    runs = args.workdir / "scale"
+    runs.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    state = {"command": " ".join(["python bench/scale_bench.py"] + sys.argv[1:]), "machine": machine(),
+             "source": source_hash(), "started": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+             "repeat": args.repeat, "large_repeat": args.large_repeat, "sizes": {}, "notes": []}
+
+    state["startup_s"] = statistics.median(run(f"kasuhara --help #{i + 1}", kasuhara() + ["--help"],
+                                               runs / "help.log")["seconds"] for i in range(3))
+
+    def save():
+        state["elapsed_s"] = time.time() - started
+        state_file.write_text(json.dumps(state, indent=1, default=str))
+        write_report(state, args.out)
+
+    for n, size in enumerate(sizes):
+        tag = f"{size // 1000}k"
+        print(f"== {size:,} records", flush=True)
+        synth = synthesize(args.workdir, size, state["notes"])
+        first = n == 0
+        skip = None
+        if not first:  # pandas holds everything in memory and is single-threaded: estimate from the first size
+            p = state["sizes"][str(sizes[0])]["runs"]["pandas"]
+            if p:
+                scale = size / sizes[0]
+                est_s, est_mb = statistics.median(r["seconds"] for r in p) * scale, max(r["rss_mb"] for r in p) * scale
+                total_mb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20
+                if est_s > args.pandas_budget or est_mb > 0.7 * total_mb:
+                    skip = (f"estimated from {sizes[0]:,}: ~{est_s / 60:.0f} min and ~{est_mb / 1024:.0f} GB peak "
+                            f"(budget {args.pandas_budget / 60:.0f} min, 70% of {total_mb / 1024:.0f} GB)")
+        entry = state["sizes"].setdefault(str(size), {})
+        entry["synth_mb"] = sum(f.stat().st_size for f in synth.rglob("*.csv")) / 2**20
+        entry["runs"] = measure_size(size, synth, runs, args.repeat if first else args.large_repeat,
+                                     None if first else args.memory_limit, skip)
+        if first and not args.no_profile:
+            entry["profile"] = profile_engine(synth, runs)
+        save()
+        if all(r["ok"] for r in entry["runs"]["handwritten"] + entry["runs"]["engine"]) and entry["runs"]["engine"]:
+            entry["compare_hw"] = compare(("engine", runs / f"engine-{tag}.duckdb"),
+                                          ("hand-written", runs / f"hw-{tag}.duckdb"), key_map_b=True)
+            if entry["runs"]["pandas"] and entry["runs"]["pandas"][-1]["ok"]:
+                entry["compare_pandas"] = compare(("hand-written", runs / f"hw-{tag}.duckdb"),
+                                                  ("pandas", runs / f"pandas-{tag}.parquet"))
+            save()
+            entry["increment"] = increment(size, synth, runs, args.increment_repeat, None if first else args.memory_limit)
+            save()
+            if size in piece_sizes:
+                entry["pieces"] = pieces(size, synth, runs, None if first else args.memory_limit)
+                save()
+    if source_hash() != state["source"]:
+        state["notes"].append(f"WARNING: the package source changed during the run ({state['source']} -> "
+                              f"{source_hash()}): the figures mix versions; run again")
+    state["finished"] = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    save()
+    print(f"wrote {args.out} ({(time.time() - started) / 60:.0f} min)")
+
+
+if __name__ == "__main__":
+    sys.path[:0] = [str(HERE), str(ROOT)]
+    main()
