@@ -203,17 +203,27 @@ EVIDENCE = {  # which of a requester's contacts inside a flag's window its rule 
 
 
 def evidence(f: pd.DataFrame, c: pd.DataFrame) -> pd.DataFrame:
+    """Each flag's evidence: its requester's contacts starting inside its window that its rule looks at. The
+    contacts sorted by (requester, start), a flag's candidates are one slice, found with searchsorted."""
     cols = ["requester_key", "contact_id", "channel", "started_at", "answered", "department", "kind", "topic_key",
             "exit_requested_at", "source_id"]
-    c = c.loc[c["requester_key"].isin(f["requester_key"]), cols]
-    parts = []
+    c = c.loc[c["requester_key"].isin(f["requester_key"]), cols].sort_values(
+        ["requester_key", "started_at", "contact_id"], ignore_index=True)
+    codes, keys = pd.factorize(c["requester_key"])  # sorted: the codes grow with the rows
+    k = codes.astype(np.int64) * 10**10 + c["started_at"].dt.as_unit("s").astype("int64").to_numpy()
+    fk = pd.Index(keys).get_indexer(f["requester_key"]).astype(np.int64) * 10**10
+    lo = np.searchsorted(k, fk + f["first_at"].dt.as_unit("s").astype("int64").to_numpy(), "left")
+    n = np.searchsorted(k, fk + f["last_at"].dt.as_unit("s").astype("int64").to_numpy(), "right") - lo
+    which = np.repeat(np.arange(len(f)), n)
+    rows = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)
+    m = c.iloc[rows].reset_index(drop=True)
+    for col in ["flag_id", "rule_id", "group_key"]:
+        m[col] = f[col].to_numpy()[which]
+    keep = np.zeros(len(m), dtype=bool)
     for rule, looks_at in EVIDENCE.items():
-        m = f.loc[f["rule_id"] == rule, ["flag_id", "requester_key", "group_key", "first_at", "last_at"]].merge(
-            c, on="requester_key")
-        m = m[(m["started_at"] >= m["first_at"]) & (m["started_at"] <= m["last_at"])]
-        parts.append(m[looks_at(m)])
-    ev = pd.concat(parts).sort_values(["flag_id", "started_at", "contact_id"])
-    lists = ev.groupby("flag_id", sort=False)["source_id"].agg(list)
+        mine = (m["rule_id"] == rule).to_numpy()
+        keep[mine] = looks_at(m[mine]).to_numpy()
+    lists = m[keep].groupby("flag_id", sort=False)["source_id"].agg(list)  # in (start, contact_id) order
     out = f.assign(evidence=f["flag_id"].map(lists))
     out["evidence"] = out["evidence"].apply(lambda v: v if isinstance(v, list) else [])
     out["contacts"] = out["evidence"].str.len()

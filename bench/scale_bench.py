@@ -1,6 +1,6 @@
 """Scale benchmark: the engine's whole nightly batch (ingest + contacts + judge) on a synthetic year of a ward,
-against (a) a hand-written DuckDB script and (b) plain pandas on the same files, at 1M and 10M records; the
-same 10M year judged month by month; and a nightly increment of one day on top of a year of history.
+against (a) a hand-written DuckDB script and (b) plain pandas on the same files, at 1M and 10M records; each
+year also judged month by month; and a nightly increment of one day on top of a year of history.
 
     python bench/scale_bench.py [--sizes 1000000,10000000] [--repeat 3] [--workdir bench/work]
     make -C bench scale            (the same, with the project's .venv)
@@ -10,7 +10,8 @@ child's own peak RSS): engine `kasuhara --db X nightly --inbox SYNTH --settle 0 
 (exit 0 or 3 is success); hand-written `bench/pipeline_handwritten.sql` then `bench/judge_handwritten.sql`;
 pandas `bench/pandas_pipeline.py`. At the first size the three alternate, --repeat times each; larger sizes
 run once each (--large-repeat) with DuckDB capped at --memory-limit (KASUHARA_MEMORY_LIMIT for the engine,
-SET memory_limit for the hand-written script). Medians, because a shared 2-core VM has slow outliers and drift:
+SET memory_limit for the hand-written script); pandas is stopped above --pandas-max-rss rather than left to the
+kernel's OOM killer on a shared machine. Medians, because a shared 2-core VM has slow outliers and drift:
 the median of alternating runs shrugs off one slow run and treats the contenders alike.
 
 Synth folders are generated once per size into the workdir (`kasuhara synth --size N`) and reused. The
@@ -21,7 +22,7 @@ year's last day shifted by a day (new uniqueids and visit ids), so it touches re
 Results go to bench/results.md (and bench/work/scale-results.json).
 """
 
-import argparse, hashlib, json, os, platform, re, shutil, statistics, subprocess, sys, time
+import argparse, hashlib, json, os, platform, re, shutil, statistics, subprocess, sys, threading, time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -40,23 +41,55 @@ def kasuhara() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "kasuhara_metrics"]
 
 
-def run(label: str, cmd: list[str], log: Path, env: dict | None = None, ok=(0,)) -> dict:
-    """One measurement: the whole command's wall time and its own peak RSS."""
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (all processes), from /proc/stat."""
+    ticks = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def watchdog(pid: int, max_mb: float, hit: list) -> None:
+    """Kill the process when its RSS passes max_mb: better than the kernel's OOM killer on a shared machine."""
+    while True:
+        try:
+            found = re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())
+        except OSError:
+            return
+        if found is None:  # exited, not yet reaped
+            return
+        if int(found[1]) / 1024 > max_mb:
+            hit.append(int(found[1]) / 1024)
+            os.kill(pid, 9)
+            return
+        time.sleep(0.25)
+
+
+def run(label: str, cmd: list[str], log: Path, env: dict | None = None, ok=(0,), max_mb: float | None = None) -> dict:
+    """One measurement: the whole command's wall time, its own peak RSS, and how busy everything else was."""
+    hit: list = []
     with open(log, "w") as out:
+        busy = busy_seconds()
         t = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
                                 env={**os.environ, "KASUHARA_SECRET": SECRET, **(env or {})})
+        if max_mb:
+            threading.Thread(target=watchdog, args=(proc.pid, max_mb, hit), daemon=True).start()
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - t
+    others = busy_seconds() - busy - usage.ru_utime - usage.ru_stime  # other processes' CPU meanwhile
     code = os.waitstatus_to_exitcode(status)
     text = log.read_text(errors="replace")
-    r = {"label": label, "seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, "exit": code, "ok": code in ok}
+    r = {"label": label, "seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, "exit": code, "ok": code in ok,
+         "others": max(0.0, others / (seconds * len(os.sched_getaffinity(0))))}
     lines = [l for l in text.splitlines() if l.strip()]
     if lines and lines[-1].startswith("{"):
         r.update(json.loads(lines[-1]))
+    elif hit:
+        r["error"] = f"stopped by the bench at {hit[0]:,.0f} MB of RSS (its cap) after {seconds:.0f} s"
     elif not r["ok"]:
-        r["error"] = "\n".join(lines[-5:])
-    print(f"  {label:34} {seconds:8.2f} s  peak RSS {r['rss_mb']:6.0f} MB  exit {code}", flush=True)
+        r["error"] = (f"killed by signal {-code}{' (out of memory?)' if code == -9 else ''}; " if code < 0 else "") + \
+            "\n".join(lines[-5:])
+    print(f"  {label:34} {seconds:8.2f} s  peak RSS {r['rss_mb']:6.0f} MB  exit {code}  others' CPU "
+          f"{r['others']:4.0%}", flush=True)
     return r
 
 
@@ -104,8 +137,9 @@ def handwritten(synth: Path, db: Path, label: str, limit: str | None) -> dict:
                db.with_suffix(".log"))
 
 
-def pandas(synth: Path, out: Path, label: str) -> dict:
-    return run(label, [sys.executable, str(HERE / "pandas_pipeline.py"), str(synth), str(out)], out.with_suffix(".log"))
+def pandas(synth: Path, out: Path, label: str, max_mb: float) -> dict:
+    return run(label, [sys.executable, str(HERE / "pandas_pipeline.py"), str(synth), str(out)], out.with_suffix(".log"),
+               max_mb=max_mb)
 
 
 def synthesize(workdir: Path, size: int, log: list) -> Path:
@@ -194,9 +228,10 @@ def compare(a: tuple[str, Path], b: tuple[str, Path], key_map_b: bool = False) -
             "identical": only_a == only_b == 0, "examples": examples}
 
 
-def measure_size(size: int, synth: Path, runs: Path, repeat: int, limit: str | None, pandas_ok: str | None) -> dict:
+def measure_size(size: int, synth: Path, runs: Path, repeat: int, limit: str | None, pandas_skip: str | None,
+                 pandas_max_mb: float) -> dict:
     tag = f"{size // 1000}k"
-    res = {"size": size, "engine": [], "handwritten": [], "pandas": [], "limit": limit, "pandas_skipped": pandas_ok}
+    res = {"size": size, "engine": [], "handwritten": [], "pandas": [], "limit": limit, "pandas_skipped": pandas_skip}
     for i in range(repeat):
         order = ["engine", "handwritten", "pandas"]
         for kind in order[i % 3:] + order[:i % 3]:  # rotate who goes first
@@ -204,8 +239,9 @@ def measure_size(size: int, synth: Path, runs: Path, repeat: int, limit: str | N
                 res["engine"].append(engine(synth, fresh(runs / f"engine-{tag}.duckdb"), f"engine {tag} #{i + 1}", limit))
             elif kind == "handwritten":
                 res["handwritten"].append(handwritten(synth, fresh(runs / f"hw-{tag}.duckdb"), f"hand-written {tag} #{i + 1}", limit))
-            elif pandas_ok is None:
-                res["pandas"].append(pandas(synth, fresh(runs / f"pandas-{tag}.parquet"), f"pandas {tag} #{i + 1}"))
+            elif pandas_skip is None:
+                res["pandas"].append(pandas(synth, fresh(runs / f"pandas-{tag}.parquet"), f"pandas {tag} #{i + 1}",
+                                            pandas_max_mb))
     return res
 
 
@@ -226,7 +262,7 @@ def pieces(size: int, synth: Path, runs: Path, limit: str | None) -> dict:
     return out
 
 
-def increment(size: int, synth: Path, runs: Path, repeat: int, limit: str | None) -> dict:
+def increment(size: int, synth: Path, runs: Path, repeat: int, limit: str | None, profile: bool) -> dict:
     tag = f"{size // 1000}k"
     extra, inbox = runs / f"newday-{tag}", runs / f"inbox-increment-{tag}"
     shutil.rmtree(extra, ignore_errors=True), shutil.rmtree(inbox, ignore_errors=True)
@@ -238,24 +274,27 @@ def increment(size: int, synth: Path, runs: Path, repeat: int, limit: str | None
         db = fresh(runs / f"increment-{tag}.duckdb")
         shutil.copyfile(runs / f"engine-{tag}.duckdb", db)  # a year of history, untouched by earlier runs
         out["runs"].append(engine(inbox, db, f"increment {tag} +{day} #{i + 1}", limit))
+    if profile:
+        db = fresh(runs / f"profile-increment-{tag}.duckdb")
+        shutil.copyfile(runs / f"engine-{tag}.duckdb", db)
+        out["profile"] = profile_engine(inbox, db, f"increment {tag} under cProfile")
     # for reference: the hand-written script has no incremental mode, so a new day means running it all again
     out["handwritten_full"] = handwritten(inbox, fresh(runs / f"hw-increment-{tag}.duckdb"), f"hand-written {tag} + day", limit)
     return out
 
 
-def profile_engine(synth: Path, runs: Path, top: int = 16) -> dict:
+def profile_engine(inbox: Path, db: Path, label: str, top: int = 16) -> dict:
     """One more engine run under cProfile: the package functions that take the time (inclusive)."""
-    db, stats = fresh(runs / "profile.duckdb"), runs / "engine.prof"
-    r = run("engine under cProfile", [sys.executable, "-m", "cProfile", "-o", str(stats), "-m", "kasuhara_metrics",
-                                      "--db", str(db), "nightly", "--inbox", str(synth), "--settle", "0", "--profile",
-                                      PROFILE], db.with_suffix(".log"), ok=(0, 3))
-    if not r["ok"] or "Error:" in db.with_suffix(".log").read_text(errors="replace"):  # cProfile may hide the exit code
-        return {"seconds": r["seconds"], "top": [], "error": db.with_suffix(".log").read_text(errors="replace")[-300:]}
+    stats, log = db.with_suffix(".prof"), db.with_suffix(".log")
+    r = run(label, [sys.executable, "-m", "cProfile", "-o", str(stats), "-m", "kasuhara_metrics", "--db", str(db),
+                    "nightly", "--inbox", str(inbox), "--settle", "0", "--profile", PROFILE], log, ok=(0, 3))
+    if not r["ok"] or "Error:" in log.read_text(errors="replace"):  # cProfile may hide the exit code
+        return {"seconds": r["seconds"], "top": [], "error": log.read_text(errors="replace")[-300:]}
     import pstats
     rows = [(f"{file.split('kasuhara_metrics/', 1)[1]}:{func}", calls, inner, total)
             for (file, _, func), (_, calls, inner, total, _) in pstats.Stats(str(stats)).stats.items()
             if "kasuhara_metrics/" in file and "cli/" not in file]
-    return {"seconds": r["seconds"], "top": sorted(rows, key=lambda row: -row[3])[:top]}
+    return {"label": label, "seconds": r["seconds"], "top": sorted(rows, key=lambda row: -row[3])[:top]}
 
 
 def source_hash() -> str:
@@ -280,6 +319,8 @@ def main() -> None:
     ap.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit at the larger sizes")
     ap.add_argument("--pieces", default="all", help="sizes to judge month by month too: all, none, or a list")
     ap.add_argument("--pandas-budget", type=float, default=900, help="skip pandas where its estimate exceeds this (s)")
+    ap.add_argument("--pandas-max-rss", type=float, help="stop pandas above this RSS (MB; default 2/3 of the RAM)",
+                    default=os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20 * 2 / 3)
     ap.add_argument("--no-profile", action="store_true", help="skip the engine run under cProfile")
     ap.add_argument("--workdir", type=Path, default=HERE / "work")
     ap.add_argument("--out", type=Path, default=HERE / "results.md")
@@ -316,21 +357,18 @@ def main() -> None:
         synth = synthesize(args.workdir, size, state["notes"])
         first = n == 0
         skip = None
-        if not first:  # pandas holds everything in memory and is single-threaded: estimate from the first size
-            p = state["sizes"][str(sizes[0])]["runs"]["pandas"]
-            if p:
-                scale = size / sizes[0]
-                est_s, est_mb = statistics.median(r["seconds"] for r in p) * scale, max(r["rss_mb"] for r in p) * scale
-                total_mb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20
-                if est_s > args.pandas_budget or est_mb > 0.7 * total_mb:
-                    skip = (f"estimated from {sizes[0]:,}: ~{est_s / 60:.0f} min and ~{est_mb / 1024:.0f} GB peak "
-                            f"(budget {args.pandas_budget / 60:.0f} min, 70% of {total_mb / 1024:.0f} GB)")
+        if not first:  # pandas is single-threaded: estimate its time from the first size (memory has a cap)
+            p = [r for r in state["sizes"][str(sizes[0])]["runs"]["pandas"] if r["ok"]]
+            if p and statistics.median(r["seconds"] for r in p) * size / sizes[0] > args.pandas_budget:
+                skip = (f"estimated from {sizes[0]:,} records: "
+                        f"~{statistics.median(r['seconds'] for r in p) * size / sizes[0] / 60:.0f} min, over the "
+                        f"{args.pandas_budget / 60:.0f} min budget (--pandas-budget)")
         entry = state["sizes"].setdefault(str(size), {})
         entry["synth_mb"] = sum(f.stat().st_size for f in synth.rglob("*.csv")) / 2**20
         entry["runs"] = measure_size(size, synth, runs, args.repeat if first else args.large_repeat,
-                                     None if first else args.memory_limit, skip)
+                                     None if first else args.memory_limit, skip, args.pandas_max_rss)
         if first and not args.no_profile:
-            entry["profile"] = profile_engine(synth, runs)
+            entry["profile"] = profile_engine(synth, fresh(runs / "profile.duckdb"), f"engine {tag} under cProfile")
         save()
         if all(r["ok"] for r in entry["runs"]["handwritten"] + entry["runs"]["engine"]) and entry["runs"]["engine"]:
             entry["compare_hw"] = compare(("engine", runs / f"engine-{tag}.duckdb"),
@@ -339,7 +377,8 @@ def main() -> None:
                 entry["compare_pandas"] = compare(("hand-written", runs / f"hw-{tag}.duckdb"),
                                                   ("pandas", runs / f"pandas-{tag}.parquet"))
             save()
-            entry["increment"] = increment(size, synth, runs, args.increment_repeat, None if first else args.memory_limit)
+            entry["increment"] = increment(size, synth, runs, args.increment_repeat, None if first else args.memory_limit,
+                                           first and not args.no_profile)
             save()
             if size in piece_sizes:
                 entry["pieces"] = pieces(size, synth, runs, None if first else args.memory_limit)

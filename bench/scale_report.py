@@ -21,7 +21,7 @@ def contender_rows(runs: dict, size: int) -> list[str]:
     for kind, name in (("engine", "engine `nightly`"), ("handwritten", "(a) hand-written SQL"), ("pandas", "(b) pandas")):
         rs = runs[kind]
         if not rs:
-            rows.append(f"| {size:,} | {name} | skipped: {runs.get('pandas_skipped') or 'not run'} | | | | | |")
+            rows.append(f"| {size:,} | {name} | skipped: {runs.get('pandas_skipped') or 'not run'} | | | | | | |")
             continue
         m = med(rs)
         split = f"{f(med(rs, 'judge_s'))} judge" if kind == "engine" else \
@@ -29,8 +29,30 @@ def contender_rows(runs: dict, size: int) -> list[str]:
         failed = [r for r in rs if not r["ok"]]
         rows.append(f"| {size:,} | {name} | {f(m)} | {seconds_list(rs)} | "
                     f"{f(m / hw if m and hw else None, 2, 'x')} | {max(r['rss_mb'] for r in rs):,.0f} | {split} | "
+                    f"{others(rs)} | "
                     f"{'FAILED: ' + failed[0].get('error', '')[:200].replace(chr(10), ' ') if failed else 'ok'} |")
     return rows
+
+
+def others(runs: list[dict]) -> str:
+    return f"{max(r.get('others', 0) for r in runs):.0%}"
+
+
+def all_runs(state: dict) -> list[dict]:
+    found = []
+    for entry in state["sizes"].values():
+        found += [r for rs in entry["runs"].values() if isinstance(rs, list) for r in rs]
+        found += (entry.get("increment") or {}).get("runs", []) + (entry.get("pieces") or {}).get("months", [])
+    return found
+
+
+def profile_table(p: dict) -> list[str]:
+    if p.get("error"):
+        return [f"The run under cProfile failed: `{p['error']}`", ""]
+    return [f"{p.get('label', 'one engine run under cProfile')}: {p['seconds']:.1f} s. Inclusive seconds (a function's time holds its calls', SQL "
+            "included); cProfile adds some overhead.", "", "| function | calls | own s | inclusive s |",
+            "|---|---:|---:|---:|"] + [f"| {name} | {calls:,} | {own:.1f} | {total:.1f} |"
+                                         for name, calls, own, total in p["top"]] + [""]
 
 
 def seconds_list(runs: list[dict]) -> str:
@@ -50,6 +72,45 @@ def compare_text(c: dict | None) -> str:
     return text
 
 
+def calls_of(profile: dict | None, function: str):
+    return next((calls for name, calls, _, _ in (profile or {}).get("top", []) if name.endswith(function)), None)
+
+
+def gaps(state: dict, sizes: list) -> list[str]:
+    """Where the engine falls short, from the measured splits (no guesses)."""
+    out, startup = [], state.get("startup_s") or 0
+    for size, entry in sizes:
+        r = entry["runs"]
+        e = [x for x in r["engine"] if x["ok"] and x.get("run_s")]
+        h = [x for x in r["handwritten"] if x["ok"]]
+        if e and h:
+            judge, run_s, hw_c, hw_j = med(e, "judge_s"), med(e, "run_s"), med(h, "contacts_s"), med(h, "judge_s")
+            out.append(f"- {int(size):,} records, where the engine's {f(med(e))} s go: start-up ~{f(startup)} s; "
+                       f"ingest + contacts {f(run_s - judge)} s (hand-written: {f(hw_c)} s, "
+                       f"{f((run_s - judge) / hw_c, 1, 'x')}); judge {f(judge)} s (hand-written: {f(hw_j)} s, "
+                       f"{f(judge / hw_j, 1, 'x')}); the rest (opening, the lock, committing, closing) "
+                       f"{f(med(e) - run_s - startup)} s.")
+        if e and r.get("limit"):
+            peak = max(x["rss_mb"] for x in r["engine"])
+            out.append(f"- {int(size):,} records under a DuckDB memory limit of {r['limit']}: the engine's process "
+                       f"peaked at {peak:,.0f} MB of RSS (the hand-written script at "
+                       f"{max((x['rss_mb'] for x in h), default=0):,.0f} MB): DuckDB's limit caps its buffer manager, "
+                       "not the process.")
+        inc = entry.get("increment")
+        if inc and inc["runs"]:
+            rs = [x for x in inc["runs"] if x["ok"]]
+            if rs:
+                text = (f"- the increment on {int(size):,} records: {f(med(rs))} s = start-up ~{f(startup)} s + "
+                        f"{f(med(rs, 'run_s'))} s in the run, of which the judge {f(med(rs, 'judge_s'))} s for "
+                        f"{rs[-1].get('requesters_judged') or 0:,} requesters (their whole history: "
+                        f"{rs[-1].get('contacts') or 0:,} contacts)")
+                parsed = calls_of(inc.get("profile"), "asterisk.py:read_asterisk")
+                if parsed:
+                    text += f"; under cProfile, `read_asterisk` ran {parsed:,} times for 1 new calls file"
+                out.append(text + ".")
+    return ["## Gaps and where they come from", ""] + out if out else []
+
+
 def write_report(state: dict, out: Path) -> None:
     sizes = sorted(state["sizes"].items(), key=lambda kv: int(kv[0]))
     first = sizes[0] if sizes else None
@@ -58,6 +119,11 @@ def write_report(state: dict, out: Path) -> None:
          f"; started {state['started']}, {state.get('elapsed_s', 0) / 60:.0f} min in all). {state['machine']}. "
          f"Source hash (package, bench SQL and pandas script): {state['source']}.", ""]
     L += [f"- {n}" for n in state["notes"]]
+    busy = [r for r in all_runs(state) if r.get("others", 0) > 0.10]
+    if busy:
+        L.append(f"- **Other processes took more than 10% of the CPUs during {len(busy)} of the "
+                 f"{len(all_runs(state))} measurements** (column \"others' CPU\": the largest share, from /proc/stat, "
+                 "minus the measured command's own CPU time): those figures are slower than on a quiet machine.")
     L += ["", "Every figure is the wall time of a whole command in a fresh child process on a fresh database file "
           "(Python start-up and imports included), and its own peak RSS (`ru_maxrss` from `wait4`). At the first size "
           f"the three contenders alternate (the first one rotates), {state['repeat']} runs each, and the median is "
@@ -102,12 +168,12 @@ def write_report(state: dict, out: Path) -> None:
             L.append(f"| flags at {int(size):,} records identical to the same data judged month by month | "
                      f"{p['compare']['only_a']:,} / {p['compare']['only_b']:,} differing flags | "
                      f"{'yes' if ok else '**no**'} |")
-    L += [""]
+    L += [""] + gaps(state, sizes) + [""]
 
     # One-shot runs
     L += ["## Ingest + judge of a year", "",
-          "| records | contender | median s | runs s | ratio to hand-written | peak RSS MB | split s | status |",
-          "|---:|---|---:|---|---:|---:|---|---|"]
+          "| records | contender | median s | runs s | ratio to hand-written | peak RSS MB | split s | others' CPU | status |",
+          "|---:|---|---:|---|---:|---:|---|---:|---|"]
     for size, entry in sizes:
         L += contender_rows(entry["runs"], int(size))
     L += [""]
@@ -143,27 +209,29 @@ def write_report(state: dict, out: Path) -> None:
               "An inbox that grows by one month's files at a time; `nightly` after each month into one database "
               "(each run ingests only the new month, rebuilds the contacts of the requesters it touched and judges "
               "them over their whole history).", "",
-              "| through | s | peak RSS MB | requesters judged | exit |", "|---|---:|---:|---:|---|"]
+              "| through | s | peak RSS MB | requesters judged | others' CPU | exit |", "|---|---:|---:|---:|---:|---|"]
         for m in months:
             L.append(f"| {m['label'].split('through ')[-1]} | {m['seconds']:.1f} | {m['rss_mb']:,.0f} | "
-                     f"{m.get('requesters_judged') if m.get('requesters_judged') is not None else 'everyone'} | {m['exit']} |")
+                     f"{'everyone' if m.get('requesters_judged') is None else format(m['requesters_judged'], ',')} | "
+                     f"{others([m])} | {m['exit']} |")
         L += ["", f"Total {sum(m['seconds'] for m in months):,.0f} s. Final flags: {compare_text(p['compare'])}", ""]
 
     L += ["## Nightly increment", "",
           "A copy of the one-shot database (a year of history) for each run; the inbox holds the whole year again "
           "(hard links: known by content, skipped) plus one new day, the year's last day shifted by one day with new "
           "uniqueids and visit ids, so its callers are requesters with a year of history.", "",
-          "| history | new day | median s | runs s | peak RSS MB | requesters judged | contacts judged |",
-          "|---:|---|---:|---|---:|---:|---:|"]
+          "| history | new day | median s | runs s | of which in the run s | of which judge s | peak RSS MB | "
+          "requesters judged | contacts judged | others' CPU |", "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     for size, entry in sizes:
         inc = entry.get("increment")
         if inc:
             rs = inc["runs"]
             last = rs[-1]
             L.append(f"| {int(size):,} | {inc['day']} | {f(med(rs))} | "
-                     f"{seconds_list(rs)} | "
-                     f"{max(r['rss_mb'] for r in rs):,.0f} | {last.get('requesters_judged', 'everyone')} | "
-                     f"{last.get('contacts') or 0:,} |")
+                     f"{seconds_list(rs)} | {f(med(rs, 'run_s'))} | {f(med(rs, 'judge_s'))} | "
+                     f"{max(r['rss_mb'] for r in rs):,.0f} | "
+                     f"{'everyone' if last.get('requesters_judged') is None else format(last['requesters_judged'], ',')} | "
+                     f"{last.get('contacts') or 0:,} | {others(rs)} |")
     for size, entry in sizes:
         hw = (entry.get("increment") or {}).get("handwritten_full")
         if hw:
@@ -173,13 +241,9 @@ def write_report(state: dict, out: Path) -> None:
           f"--help` takes {f(state.get('startup_s'))} s here) and hashing every file of the inbox to recognise the "
           "ones already ingested.", ""]
 
-    if first and first[1].get("profile", {}).get("error"):
-        L += ["## Where the engine's time goes", "", f"The run under cProfile failed: `{first[1]['profile']['error']}`", ""]
-    elif first and first[1].get("profile"):
-        p = first[1]["profile"]
-        L += [f"## Where the engine's time goes ({int(first[0]):,} records, one run under cProfile: {p['seconds']:.0f} s)",
-              "", "Inclusive seconds (a function's time holds its calls', SQL included); cProfile adds overhead.", "",
-              "| function | calls | own s | inclusive s |", "|---|---:|---:|---:|"]
-        L += [f"| {name} | {calls:,} | {own:.1f} | {total:.1f} |" for name, calls, own, total in p["top"]]
-        L += [""]
+    profiles = [p for _, e in sizes for p in (e.get("profile"), (e.get("increment") or {}).get("profile")) if p]
+    if profiles:
+        L += ["## Where the engine's time goes", ""]
+        for p in profiles:
+            L += profile_table(p)
     out.write_text("\n".join(L) + "\n", encoding="utf-8")
