@@ -54,6 +54,7 @@ class NightlyReport:
     failures: list[KasuharaError] = field(default_factory=list)
     judged: JudgeReport | None = None
     message: str | None = None
+    seen: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (size, mtime_ns) when discovered
 
     def rows(self, attribute: str) -> int:
         return sum(getattr(result, attribute) for result in self.ingested)
@@ -136,6 +137,7 @@ def run_nightly(db: Database, inbox: Path, profile: Profile, *, settle_seconds: 
     report = NightlyReport()
     try:
         files, report.waiting = discover(inbox, settle_seconds)
+        files = _unchanged_files_skipped(db, files, report)
         with db.transaction():
             changed_requesters = _ingest(db, files, profile, report, progress)
             if _profile_changed(db, profile):
@@ -182,6 +184,23 @@ def _ingest(db: Database, files: list[InboxFile], profile: Profile, report: Nigh
     return contacts.refresh(db, profile.site).requesters
 
 
+def _unchanged_files_skipped(db: Database, files: list[InboxFile], report: NightlyReport) -> list[InboxFile]:
+    """Leave out the files seen by an earlier run and unchanged since: a year's inbox is not re-read."""
+    seen = {path: (size, mtime, run) for path, size, mtime, run in
+            db.con.execute("SELECT path, size, mtime_ns, nightly_id FROM inbox_files").fetchall()}
+    left = []
+    for item in files:
+        stat = item.path.stat()
+        report.seen[str(item.path)] = (stat.st_size, stat.st_mtime_ns)
+        known = seen.get(str(item.path))
+        if known and known[:2] == (stat.st_size, stat.st_mtime_ns):
+            report.skipped.append(FileResult(str(item.path), item.kind or "", "-", "-",
+                                             skipped_as=f"unchanged since nightly run {known[2]}"))
+        else:
+            left.append(item)
+    return left
+
+
 def _profile_changed(db: Database, profile: Profile) -> bool:
     last = db.con.execute("SELECT profile_hash FROM judge_runs ORDER BY run_id DESC LIMIT 1").fetchall()
     return not last or last[0][0] != profile.content_hash
@@ -199,6 +218,14 @@ def _record(db: Database, inbox: Path, profile: Profile, report: NightlyReport) 
          judged.total_flags if judged else None, judged.new if judged else None, judged.updated if judged else None,
          judged.gone if judged else None, report.message],
     )
+    # Remember the files taken (ingested, or known by content) with their size and time when discovered.
+    taken = [r.path for r in report.ingested + report.skipped if r.path in report.seen]
+    if taken:
+        db.con.executemany(
+            "INSERT INTO inbox_files VALUES (?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET size = excluded.size, "
+            "mtime_ns = excluded.mtime_ns, nightly_id = CASE WHEN inbox_files.size = excluded.size AND "
+            "inbox_files.mtime_ns = excluded.mtime_ns THEN inbox_files.nightly_id ELSE excluded.nightly_id END",
+            [[path, *report.seen[path], report.nightly_id] for path in taken])
     rows = [(r.path, r.kind, "ingested", r.file_id, None) for r in report.ingested]
     rows += [(r.path, r.kind, "already ingested", None, r.skipped_as) for r in report.skipped]
     rows += [(str(p), None, "waiting", None, "still being written") for p in report.waiting]

@@ -308,4 +308,15 @@ MIGRATION_4 = """
 ALTER TABLE judge_runs ADD COLUMN requesters_judged INTEGER;
 """
 
-MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4]
+MIGRATION_5 = """
+-- The inbox's files as the nightly run last saw them: a file unchanged since (same path, size and
+-- modification time) is not read again. A changed or renamed file is read, and known by its content.
+CREATE TABLE inbox_files (
+    path        VARCHAR PRIMARY KEY,
+    size        BIGINT NOT NULL,
+    mtime_ns    BIGINT NOT NULL,
+    nightly_id  INTEGER NOT NULL
+);
+"""
+
+MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5]

@@ -201,3 +201,18 @@ def test_export_writes_parquet_without_raw_numbers(tmp_path):
         assert table.num_rows > 0
         text = str(table.to_pylist())
         assert "09010000" not in text and "+8190" not in text
+
+
+def test_files_unchanged_since_an_earlier_run_are_not_read_again(tmp_path):
+    inbox = tmp_path / "inbox"
+    path = put(inbox, SAMPLES / "asterisk" / "Master-17col.csv", "calls/a.csv")
+    db_path = str(tmp_path / "k.duckdb")
+    assert "1 new files" in nightly(db_path, inbox).output
+    # Same path, size and time: not opened at all (unreadable garbage would otherwise fail the run).
+    path.write_bytes(b"\xff" * path.stat().st_size)
+    os.utime(path, (OLD, OLD))
+    result = nightly(db_path, inbox)
+    assert result.exit_code == 0 and "0 new files, 1 already ingested" in result.output
+    with connect(db_path, read_only=True) as db:
+        assert db.con.execute("SELECT message FROM nightly_files WHERE nightly_id = 2").fetchall() == [
+            ("unchanged since nightly run 1",)]

@@ -7,6 +7,7 @@ stored and nothing of the failing one. A file whose content was ingested before 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
@@ -95,18 +96,19 @@ def ingest_files(
 
     for path in map(str, paths):
         try:
-            item = _read_one(kind, path, options, step)
+            step(path, "reading", 0.0)
+            raw = file_bytes(path)
+            sha = hashlib.sha256(raw).hexdigest()
+            # Content seen before (under any name) is not even parsed: a nightly inbox holds a year.
+            skipped = (earlier.get(sha) if not options.force else None) or (
+                f"same content as {first_path_of[sha]}, earlier in this run" if sha in first_path_of else None)
+            if skipped:
+                report.files.append(FileResult(path, kind, "-", "-", skipped_as=skipped))
+                step(path, "done", 1.0)
+                continue
+            item = _read_one(kind, path, raw, options)
         except Exception as exc:  # an unreadable file, or a bug: the other files go on; this one is named
             report.failures.append(_as_failure(exc, path))
-            step(path, "done", 1.0)
-            continue
-        sha = item.parsed.sha256
-        if sha in earlier and not options.force:
-            item.result.skipped_as = earlier[sha]
-        elif sha in first_path_of:
-            item.result.skipped_as = f"same content as {first_path_of[sha]}, earlier in this run"
-        if item.result.skipped_as:
-            report.files.append(item.result)
             step(path, "done", 1.0)
             continue
         first_path_of[sha] = path
@@ -132,9 +134,7 @@ def contacts_are_stale(db: Database) -> bool:
     return latest is not None and (built is None or int(built) < latest)
 
 
-def _read_one(kind: str, path: str, options: IngestOptions, step: Progress) -> _Pending:
-    step(path, "reading", 0.0)
-    raw = file_bytes(path)
+def _read_one(kind: str, path: str, raw: bytes, options: IngestOptions) -> _Pending:
     if not raw or raw.isspace():
         raise InputFileError(f"{path} is empty - check that the export finished writing", SourceLocation(path))
     started = datetime.now(timezone.utc)

@@ -10,17 +10,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from ..db import Database
 from ..rules import SEVERITY_LABELS, Profile
-from .charts import behaviour_chart, trend_chart
 from .data import CATEGORY_ORDER, WeeklyData, weekly_data
-from .excel import write_workbook
 from .weeks import Week
-
-_TEMPLATES = Environment(loader=PackageLoader("kasuhara_metrics.report", "templates"),
-                         autoescape=select_autoescape(["html", "j2"]))
 
 
 @dataclass
@@ -38,11 +31,19 @@ def latest_week(db: Database, timezone_name: str) -> Week:
 
 
 def write_report(db: Database, profile: Profile, week: Week, out: Path) -> ReportFiles:
+    # Imported here: matplotlib, Jinja2 and openpyxl cost every other command a second of start-up.
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    from .charts import behaviour_chart, trend_chart
+    from .excel import write_workbook
+
+    templates = Environment(loader=PackageLoader("kasuhara_metrics.report", "templates"),
+                            autoescape=select_autoescape(["html", "j2"]))
     now = datetime.now(ZoneInfo(week.timezone))
     data = weekly_data(db, profile, week, now)
     out.mkdir(parents=True, exist_ok=True)
     html = out / f"kasuhara-report-{week.label}.html"
-    page = _TEMPLATES.get_template("weekly.html.j2").render(
+    page = templates.get_template("weekly.html.j2").render(
         data=data, labels=SEVERITY_LABELS, categories=CATEGORY_ORDER,
         trend_svg=trend_chart(data.trend), behaviour_svg=behaviour_chart(data.by_behaviour),
     )
