@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from dataclasses import dataclass
 
-from .db import Database, drop_temp_tables, unregister_all
+from .db import Database, drop_temp_tables, registered, unregister_all
 from .site import SiteSettings
 
 # A contact's outcome is its best leg's: answered > machine > dropped > busy > no_answer > failed.
@@ -61,9 +61,8 @@ def rebuild_requester_links(db: Database) -> int:
                 targets.append(representative)
     db.con.execute("DELETE FROM requester_links")
     if aliases:
-        db.con.register("_links", pa.table({"alias_key": aliases, "requester_key": targets}))
-        db.con.execute("INSERT INTO requester_links SELECT alias_key, requester_key FROM _links")
-        db.con.unregister("_links")
+        with registered(db.con, "_links", pa.table({"alias_key": aliases, "requester_key": targets})):
+            db.con.execute("INSERT INTO requester_links SELECT alias_key, requester_key FROM _links")
     return len(aliases)
 
 

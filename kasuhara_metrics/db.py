@@ -181,6 +181,16 @@ def drop_temp_tables(con: duckdb.DuckDBPyConnection, *names: str) -> None:
             return
 
 
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, table):
+    """Expose an Arrow table to SQL as `name` for the statements inside the block."""
+    con.register(name, table)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+
+
 def unregister_all(con: duckdb.DuckDBPyConnection, *names: str) -> None:
     for name in names:
         try:

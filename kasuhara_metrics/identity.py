@@ -7,6 +7,7 @@ Withheld or unusable caller IDs never form a requester.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -224,10 +225,14 @@ class Pseudonymizer:
         if len(secret) < 16:
             raise SecretError("the pseudonym secret must be at least 16 bytes long")
         self._secret = secret
+        self._known: dict[tuple[str, str], str] = {}  # one run meets the same callers in every file
 
     def key(self, canonical: str, namespace: str = "tel") -> str:
-        digest = hmac.new(self._secret, f"{namespace}:{canonical}".encode(), hashlib.sha256).hexdigest()
-        return "R" + digest[:16]
+        known = self._known.get((namespace, canonical))
+        if known is None:
+            digest = hmac.new(self._secret, f"{namespace}:{canonical}".encode(), hashlib.sha256).hexdigest()
+            known = self._known[(namespace, canonical)] = "R" + digest[:16]
+        return known
 
     def fingerprint(self) -> str:
         """Identifies the secret without revealing it, to detect a database opened with another one."""
@@ -282,6 +287,10 @@ def pseudonymizer_for(db, *, create: bool) -> Pseudonymizer:
     return pseudo
 
 
+# A pure function of (raw value, site): a day's files repeat most callers of the days before.
+_classify_remembered = functools.lru_cache(maxsize=1 << 18)(classify_number)
+
+
 def identify_values(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):
     """Classify distinct raw values once each; an Arrow table of raw -> class, key, canonical, note.
 
@@ -292,7 +301,7 @@ def identify_values(values: list[str | None], site: SiteSettings, pseudo: Pseudo
 
     classes, keys, canonicals, notes = [], [], [], []
     for value in values:
-        identity = classify_number(value, site)
+        identity = _classify_remembered(value, site)
         classes.append(identity.caller_class)
         canonicals.append(identity.canonical)
         keys.append(pseudo.key(identity.canonical) if identity.caller_class == "external" else None)
@@ -315,7 +324,7 @@ def identify_dialled(values: list[str | None], site: SiteSettings, pseudo: Pseud
 
     classes, stored = [], []
     for value in values:
-        identity = classify_number(value, site)
+        identity = _classify_remembered(value, site)
         digits = _PUNCTUATION.sub("", nfkc(value or "")).lstrip("+")
         if identity.caller_class == "internal":
             classes.append("extension")

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pyarrow as pa
+
 from . import contacts
-from .db import Database
+from .db import Database, registered
 from .errors import InputFileError, KasuharaError
 from .ingest import IngestOptions, contacts_are_stale, ingest_files
 from .ingest.asterisk import detect_layout
@@ -221,15 +223,28 @@ def _record(db: Database, inbox: Path, profile: Profile, report: NightlyReport) 
     # Remember the files taken (ingested, or known by content) with their size and time when discovered.
     taken = [r.path for r in report.ingested + report.skipped if r.path in report.seen]
     if taken:
-        db.con.executemany(
-            "INSERT INTO inbox_files VALUES (?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET size = excluded.size, "
-            "mtime_ns = excluded.mtime_ns, nightly_id = CASE WHEN inbox_files.size = excluded.size AND "
-            "inbox_files.mtime_ns = excluded.mtime_ns THEN inbox_files.nightly_id ELSE excluded.nightly_id END",
-            [[path, *report.seen[path], report.nightly_id] for path in taken])
+        sizes = pa.table({
+            "path": taken, "size": [report.seen[p][0] for p in taken], "mtime_ns": [report.seen[p][1] for p in taken],
+        })
+        with registered(db.con, "_taken", sizes):
+            db.con.execute("""
+                INSERT INTO inbox_files SELECT path, size, mtime_ns, $run FROM _taken
+                ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
+                    nightly_id = CASE WHEN inbox_files.size = excluded.size
+                                           AND inbox_files.mtime_ns = excluded.mtime_ns
+                                      THEN inbox_files.nightly_id ELSE excluded.nightly_id END
+            """, {"run": report.nightly_id})
     rows = [(r.path, r.kind, "ingested", r.file_id, None) for r in report.ingested]
     rows += [(r.path, r.kind, "already ingested", None, r.skipped_as) for r in report.skipped]
     rows += [(str(p), None, "waiting", None, "still being written") for p in report.waiting]
     rows += [(str(f.source.path) if f.source else "", None, "failed", None, str(f)) for f in report.failures]
     if rows:
-        db.con.executemany("INSERT INTO nightly_files VALUES (?, ?, ?, ?, ?, ?)",
-                           [[report.nightly_id, *row] for row in rows])
+        columns = list(zip(*rows))
+        files = pa.table({
+            "path": pa.array(columns[0], pa.string()), "kind": pa.array(columns[1], pa.string()),
+            "outcome": pa.array(columns[2], pa.string()), "file_id": pa.array(columns[3], pa.int64()),
+            "message": pa.array(columns[4], pa.string()),
+        })
+        with registered(db.con, "_files", files):
+            db.con.execute("INSERT INTO nightly_files SELECT $run, path, kind, outcome, file_id, message FROM _files",
+                           {"run": report.nightly_id})

@@ -21,7 +21,7 @@ from .asterisk import read_asterisk
 from .calls import batch_key, store_calls
 from .csvread import file_bytes
 from .departments import read_departments, store_departments
-from .filelog import FileResult, earlier_ingests, next_file_id, write_log
+from .filelog import FileResult, earlier_ingests, new_file_ids, write_logs
 from .mapped_csv import Mapping, read_mapped
 from .visits import read_visits, store_visits
 
@@ -161,8 +161,8 @@ def _store_batch(db: Database, kind: str, batch: list[_Pending], options: Ingest
         step(item.path, "storing", 0.4)
     try:
         with db.transaction():
-            for item in batch:
-                item.result.file_id = next_file_id(db)
+            for item, file_id in zip(batch, new_file_ids(db, len(batch))):
+                item.result.file_id = file_id
             if kind == "calls":
                 store_calls(db, [(i.parsed, i.rows, i.result) for i in batch], options.site, pseudo)
             elif kind == "visits":
@@ -171,7 +171,7 @@ def _store_batch(db: Database, kind: str, batch: list[_Pending], options: Ingest
                 if kind == "departments":
                     store_departments(db, item.parsed, item.result, options.site, pseudo)
                 _check_accounting(item.result)
-                write_log(db, item.result, item.parsed.sha256, options.site.timezone, item.started)
+            write_logs(db, [(i.result, i.parsed.sha256, i.started) for i in batch], options.site.timezone)
     except Exception as exc:
         if db.in_transaction:
             raise

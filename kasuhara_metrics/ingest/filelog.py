@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
-from ..db import Database
+from ..db import Database, registered
 from .csvread import BadLine
 
 
@@ -49,8 +49,8 @@ def earlier_ingests(db: Database, kind: str) -> dict[str, str]:
     return {sha: f"same content as {path} on {when}" for sha, path, when in rows}
 
 
-def next_file_id(db: Database) -> int:
-    return db.con.execute("SELECT nextval('file_id_seq')").fetchall()[0][0]
+def new_file_ids(db: Database, count: int) -> list[int]:
+    return [row[0] for row in db.con.execute("SELECT nextval('file_id_seq') FROM range(?)", [count]).fetchall()]
 
 
 def write_rejects(db: Database, file_id: int, path: str, rejects: list[BadLine], sha256: str) -> None:
@@ -64,8 +64,7 @@ def write_rejects(db: Database, file_id: int, path: str, rejects: list[BadLine],
             "raw_text": pa.array([r.raw for r in rejects], pa.string()),
         }
     )
-    db.con.register("_new_rejects", table)
-    try:
+    with registered(db.con, "_new_rejects", table):
         db.con.execute(
             """
             INSERT INTO rejects (file_id, path, line, reason, raw_text)
@@ -76,29 +75,19 @@ def write_rejects(db: Database, file_id: int, path: str, rejects: list[BadLine],
             """,
             {"file_id": file_id, "path": path, "sha256": sha256},
         )
-    finally:
-        db.con.unregister("_new_rejects")
 
 
-def write_log(db: Database, result: FileResult, sha256: str, timezone_name: str, started: datetime) -> None:
-    db.con.execute(
-        """INSERT INTO ingest_log (file_id, path, sha256, kind, format, encoding, timezone, rows_read, kept,
-                                   rejected, duplicates, started_at, finished_at, notes)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [
-            result.file_id,
-            result.path,
-            sha256,
-            result.kind,
-            result.format,
-            result.encoding,
-            timezone_name,
-            result.rows_read,
-            result.kept,
-            result.rejected,
-            result.duplicates,
-            started,
-            datetime.now(timezone.utc),
-            "; ".join(result.notes) or None,
-        ],
-    )
+def write_logs(db: Database, entries: list[tuple[FileResult, str, datetime]], timezone_name: str) -> None:
+    """One ingest_log row per file: (result, sha256, started) each."""
+    finished = datetime.now(timezone.utc)
+    columns = {
+        "file_id": [r.file_id for r, _, _ in entries], "path": [r.path for r, _, _ in entries],
+        "sha256": [sha for _, sha, _ in entries], "kind": [r.kind for r, _, _ in entries],
+        "format": [r.format for r, _, _ in entries], "encoding": [r.encoding for r, _, _ in entries],
+        "timezone": [timezone_name] * len(entries), "rows_read": [r.rows_read for r, _, _ in entries],
+        "kept": [r.kept for r, _, _ in entries], "rejected": [r.rejected for r, _, _ in entries],
+        "duplicates": [r.duplicates for r, _, _ in entries], "started_at": [s for _, _, s in entries],
+        "finished_at": [finished] * len(entries), "notes": ["; ".join(r.notes) or None for r, _, _ in entries],
+    }
+    with registered(db.con, "_new_logs", pa.table(columns)):
+        db.con.execute("INSERT INTO ingest_log BY NAME SELECT * FROM _new_logs")
