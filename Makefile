@@ -28,9 +28,12 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest -q
 
+# All benchmarks (25 minutes on 2 cores, most of it the 10M-record year): ingest and judge stages
+# alone, then the scale benchmark (bench/results.md). `make -C bench scale-1m` takes 5 minutes.
 bench: install
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/judge_bench.py
+	$(BIN)/python bench/scale_bench.py --sizes 1000000,10000000 --repeat 3
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis

@@ -16,9 +16,11 @@ the median of alternating runs shrugs off one slow run and treats the contenders
 
 Synth folders are generated once per size into the workdir (`kasuhara synth --size N`) and reused. The
 "pieces" run hard-links the folder's files month by month into an inbox that grows, runs `nightly` after each
-month into a second database, and compares its final flags with the one-shot run's. The increment copies the
-one-shot database (a year of history) and runs `nightly` on an inbox of the whole year plus one new day: the
-year's last day shifted by a day (new uniqueids and visit ids), so it touches requesters with a year of history.
+month into a second database, and compares its final flags with the one-shot run's. The engine's one-shot run
+reads an inbox of hard links to the synth folder's files; the increment copies its database (a year of history),
+adds one new day to that same inbox and runs `nightly` again, as a site's nightly batch would: the year's files
+are known by path, size and mtime, and the new day is the year's last day shifted by a day (new uniqueids and
+visit ids), so it touches requesters with a year of history.
 Results go to bench/results.md (and bench/work/scale-results.json).
 """
 
@@ -228,15 +230,24 @@ def compare(a: tuple[str, Path], b: tuple[str, Path], key_map_b: bool = False) -
             "identical": only_a == only_b == 0, "examples": examples}
 
 
+def year_inbox(size: int, synth: Path, runs: Path) -> Path:
+    """The engine's inbox: hard links to the synth folder's files, where the increment can add a day."""
+    inbox = runs / f"inbox-{size // 1000}k"
+    shutil.rmtree(inbox, ignore_errors=True)
+    link_tree([synth / "departments.csv"] + data_files(synth), synth, inbox)
+    return inbox
+
+
 def measure_size(size: int, synth: Path, runs: Path, repeat: int, limit: str | None, pandas_skip: str | None,
                  pandas_max_mb: float) -> dict:
     tag = f"{size // 1000}k"
     res = {"size": size, "engine": [], "handwritten": [], "pandas": [], "limit": limit, "pandas_skipped": pandas_skip}
+    inbox = year_inbox(size, synth, runs)
     for i in range(repeat):
         order = ["engine", "handwritten", "pandas"]
         for kind in order[i % 3:] + order[:i % 3]:  # rotate who goes first
             if kind == "engine":
-                res["engine"].append(engine(synth, fresh(runs / f"engine-{tag}.duckdb"), f"engine {tag} #{i + 1}", limit))
+                res["engine"].append(engine(inbox, fresh(runs / f"engine-{tag}.duckdb"), f"engine {tag} #{i + 1}", limit))
             elif kind == "handwritten":
                 res["handwritten"].append(handwritten(synth, fresh(runs / f"hw-{tag}.duckdb"), f"hand-written {tag} #{i + 1}", limit))
             elif pandas_skip is None:
@@ -264,22 +275,27 @@ def pieces(size: int, synth: Path, runs: Path, limit: str | None) -> dict:
 
 def increment(size: int, synth: Path, runs: Path, repeat: int, limit: str | None, profile: bool) -> dict:
     tag = f"{size // 1000}k"
-    extra, inbox = runs / f"newday-{tag}", runs / f"inbox-increment-{tag}"
-    shutil.rmtree(extra, ignore_errors=True), shutil.rmtree(inbox, ignore_errors=True)
+    extra, inbox = runs / f"newday-{tag}", runs / f"inbox-{tag}"  # the one-shot run's inbox: its files are known
+    shutil.rmtree(extra, ignore_errors=True)
     day = new_day(synth, extra)
-    link_tree([synth / "departments.csv"] + data_files(synth), synth, inbox)
+    added = [inbox / f.relative_to(extra) for f in data_files(extra)]
     link_tree(data_files(extra), extra, inbox)
     out = {"day": day, "runs": []}
-    for i in range(repeat):
-        db = fresh(runs / f"increment-{tag}.duckdb")
-        shutil.copyfile(runs / f"engine-{tag}.duckdb", db)  # a year of history, untouched by earlier runs
-        out["runs"].append(engine(inbox, db, f"increment {tag} +{day} #{i + 1}", limit))
-    if profile:
-        db = fresh(runs / f"profile-increment-{tag}.duckdb")
-        shutil.copyfile(runs / f"engine-{tag}.duckdb", db)
-        out["profile"] = profile_engine(inbox, db, f"increment {tag} under cProfile")
-    # for reference: the hand-written script has no incremental mode, so a new day means running it all again
-    out["handwritten_full"] = handwritten(inbox, fresh(runs / f"hw-increment-{tag}.duckdb"), f"hand-written {tag} + day", limit)
+    try:
+        for i in range(repeat):
+            db = fresh(runs / f"increment-{tag}.duckdb")
+            shutil.copyfile(runs / f"engine-{tag}.duckdb", db)  # a year of history, untouched by earlier runs
+            out["runs"].append(engine(inbox, db, f"increment {tag} +{day} #{i + 1}", limit))
+        if profile:
+            db = fresh(runs / f"profile-increment-{tag}.duckdb")
+            shutil.copyfile(runs / f"engine-{tag}.duckdb", db)
+            out["profile"] = profile_engine(inbox, db, f"increment {tag} under cProfile")
+        # for reference: the hand-written script has no incremental mode, so a new day means running it all again
+        out["handwritten_full"] = handwritten(inbox, fresh(runs / f"hw-increment-{tag}.duckdb"),
+                                              f"hand-written {tag} + day", limit)
+    finally:  # the inbox is the year again, for whatever runs next
+        for f in added:
+            f.unlink(missing_ok=True)
     return out
 
 
@@ -368,7 +384,7 @@ def main() -> None:
         entry["runs"] = measure_size(size, synth, runs, args.repeat if first else args.large_repeat,
                                      None if first else args.memory_limit, skip, args.pandas_max_rss)
         if first and not args.no_profile:
-            entry["profile"] = profile_engine(synth, fresh(runs / "profile.duckdb"), f"engine {tag} under cProfile")
+            entry["profile"] = profile_engine(runs / f"inbox-{tag}", fresh(runs / "profile.duckdb"), f"engine {tag} under cProfile")
         save()
         if all(r["ok"] for r in entry["runs"]["handwritten"] + entry["runs"]["engine"]) and entry["runs"]["engine"]:
             entry["compare_hw"] = compare(("engine", runs / f"engine-{tag}.duckdb"),

@@ -217,9 +217,10 @@ def write_report(state: dict, out: Path) -> None:
         L += ["", f"Total {sum(m['seconds'] for m in months):,.0f} s. Final flags: {compare_text(p['compare'])}", ""]
 
     L += ["## Nightly increment", "",
-          "A copy of the one-shot database (a year of history) for each run; the inbox holds the whole year again "
-          "(hard links: known by content, skipped) plus one new day, the year's last day shifted by one day with new "
-          "uniqueids and visit ids, so its callers are requesters with a year of history.", "",
+          "A copy of the one-shot database (a year of history) for each run, and the one-shot run's inbox with one new "
+          "day added, as a site's nightly batch finds it: the year's files are known by path, size and modification "
+          "time, and the new day is the year's last day shifted by one day with new uniqueids and visit ids, so its "
+          "callers are requesters with a year of history.", "",
           "| history | new day | median s | runs s | of which in the run s | of which judge s | peak RSS MB | "
           "requesters judged | contacts judged | others' CPU |", "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     for size, entry in sizes:
@@ -238,8 +239,8 @@ def write_report(state: dict, out: Path) -> None:
             L.append(f"\nFor reference, the hand-written script, which has no incremental mode, takes {hw['seconds']:.2f} s "
                      f"(peak RSS {hw['rss_mb']:,.0f} MB) to run again on the {int(size):,}-record year plus the new day.")
     L += ["", "Each increment time includes the command's start-up (Python and the package's imports: `kasuhara "
-          f"--help` takes {f(state.get('startup_s'))} s here) and hashing every file of the inbox to recognise the "
-          "ones already ingested.", ""]
+          f"--help` takes {f(state.get('startup_s'))} s here) and a look at every file of the inbox: the year's files "
+          "are known by path, size and modification time and not read again.", ""]
 
     profiles = [p for _, e in sizes for p in (e.get("profile"), (e.get("increment") or {}).get("profile")) if p]
     if profiles:
