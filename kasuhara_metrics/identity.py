@@ -225,7 +225,7 @@ class Pseudonymizer:
         if len(secret) < 16:
             raise SecretError("the pseudonym secret must be at least 16 bytes long")
         self._secret = secret
-        self._known: dict[tuple[str, str], str] = {}  # one run meets the same callers in every file
+        self._known: dict[tuple[str, str], str] = {}  # an ingest meets the same callers in every file; lives as long as it
 
     def key(self, canonical: str, namespace: str = "tel") -> str:
         known = self._known.get((namespace, canonical))

@@ -1,9 +1,11 @@
 """The nightly run: take the new export files in an inbox, ingest them, judge, and record the run.
 
 The whole run is one transaction: a run killed at any point leaves the database as it was before
-it, and the next run does the work. A file is known by its content (sha256), so the same inbox
-twice, or a file renamed, adds nothing. A file still being written (changed within `settle_seconds`)
-waits for the next run. The inbox is only read, never changed.
+it, and the next run does the work. A file that an earlier run took, at the same path with the same
+size and modification time, is not read again (rsync's quick check: a year's inbox costs a stat()
+per file); `recheck` reads every file. Any other file is known by its content (sha256), so the same
+inbox twice, or a file renamed, adds nothing. A file still being written (changed within
+`settle_seconds`) waits for the next run. The inbox is only read, never changed.
 
 Inbox layout: files in `calls/` are phone-system exports (Asterisk, any layout; a folder holding a
 `mapping.toml` is read through that mapping), `visits/` reception logs, `departments/` number
@@ -134,12 +136,17 @@ def _kind_by_content(path: Path) -> tuple[str | None, None, str | None]:
 
 
 def run_nightly(db: Database, inbox: Path, profile: Profile, *, settle_seconds: float = 60,
-                progress=None) -> NightlyReport:
-    """Ingest the inbox's new files and judge, as one transaction; record the run either way."""
+                progress=None, recheck: bool = False) -> NightlyReport:
+    """Ingest the inbox's new files and judge, as one transaction; record the run either way.
+
+    `recheck` reads files again even where path, size and modification time are those of a file an
+    earlier run took (content changed in place with its time kept, e.g. restored from a backup).
+    """
     report = NightlyReport()
+    inbox = inbox.absolute()  # paths are remembered: the same inbox from another working folder is the same
     try:
         files, report.waiting = discover(inbox, settle_seconds)
-        files = _unchanged_files_skipped(db, files, report)
+        files = _unchanged_files_skipped(db, files, report, trust_unchanged=not recheck)
         with db.transaction():
             changed_requesters = _ingest(db, files, profile, report, progress)
             if _profile_changed(db, profile):
@@ -186,16 +193,21 @@ def _ingest(db: Database, files: list[InboxFile], profile: Profile, report: Nigh
     return contacts.refresh(db, profile.site).requesters
 
 
-def _unchanged_files_skipped(db: Database, files: list[InboxFile], report: NightlyReport) -> list[InboxFile]:
+def _unchanged_files_skipped(db: Database, files: list[InboxFile], report: NightlyReport,
+                             trust_unchanged: bool = True) -> list[InboxFile]:
     """Leave out the files seen by an earlier run and unchanged since: a year's inbox is not re-read."""
     seen = {path: (size, mtime, run) for path, size, mtime, run in
             db.con.execute("SELECT path, size, mtime_ns, nightly_id FROM inbox_files").fetchall()}
     left = []
     for item in files:
-        stat = item.path.stat()
+        try:
+            stat = item.path.stat()
+        except OSError:  # gone since discovery: reading it names the file and the problem
+            left.append(item)
+            continue
         report.seen[str(item.path)] = (stat.st_size, stat.st_mtime_ns)
         known = seen.get(str(item.path))
-        if known and known[:2] == (stat.st_size, stat.st_mtime_ns):
+        if trust_unchanged and known and known[:2] == (stat.st_size, stat.st_mtime_ns):
             report.skipped.append(FileResult(str(item.path), item.kind or "", "-", "-",
                                              skipped_as=f"unchanged since nightly run {known[2]}"))
         else:

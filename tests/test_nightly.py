@@ -216,3 +216,49 @@ def test_files_unchanged_since_an_earlier_run_are_not_read_again(tmp_path):
     with connect(db_path, read_only=True) as db:
         assert db.con.execute("SELECT message FROM nightly_files WHERE nightly_id = 2").fetchall() == [
             ("unchanged since nightly run 1",)]
+
+
+def test_a_file_changed_in_place_is_read_again_and_recheck_reads_one_whose_time_was_kept(tmp_path):
+    inbox = tmp_path / "inbox"
+    path = put(inbox, SAMPLES / "asterisk" / "Master-17col.csv", "calls/a.csv")
+    db_path = str(tmp_path / "k.duckdb")
+    nightly(db_path, inbox)
+    # The exporter rewrites the file: a new size or time is enough to have it read.
+    shutil.copy(SAMPLES / "asterisk" / "Master-21col.csv", path)
+    os.utime(path, (OLD + 60, OLD + 60))
+    assert "1 new files, 0 already ingested" in nightly(db_path, inbox).output
+    # Rewritten again with its size and time kept (its lines in another order): not noticed, unless asked.
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(reversed(lines)))
+    os.utime(path, (OLD + 60, OLD + 60))
+    assert "0 new files, 1 already ingested" in nightly(db_path, inbox).output
+    rechecked = nightly(db_path, inbox, "--recheck")
+    assert "1 new files, 0 already ingested" in rechecked.output
+    assert f"{len(lines)} duplicates" in rechecked.output  # the same records again: counted, not added
+    with connect(db_path, read_only=True) as db:
+        assert db.con.execute("SELECT count(DISTINCT sha256) FROM ingest_log").fetchall() == [(3,)]
+
+
+def test_a_failed_run_remembers_no_file_and_the_next_run_reads_them(tmp_path, monkeypatch):
+    import kasuhara_metrics.nightly as nightly_module
+
+    monkeypatch.setenv("KASUHARA_SECRET", "one-secret-for-both-databases")  # comparable pseudonyms
+    inbox = tmp_path / "inbox"
+    first_night(inbox)
+    db_path = str(tmp_path / "k.duckdb")
+
+    def broken_judge(*args, **kwargs):
+        raise RuntimeError("judging failed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(nightly_module, "judge", broken_judge)
+        failed = nightly(db_path, inbox)
+    assert failed.exit_code == 1 and "the run changed nothing" in failed.output
+    with connect(db_path, read_only=True) as db:
+        assert db.con.execute("SELECT count(*) FROM inbox_files").fetchall() == [(0,)]
+        assert db.con.execute("SELECT count(*) FROM call_legs").fetchall() == [(0,)]
+    again = nightly(db_path, inbox)
+    assert "4 new files, 0 already ingested" in again.output
+    fresh = str(tmp_path / "fresh.duckdb")
+    assert again.exit_code == nightly(fresh, inbox).exit_code  # 3: the samples hold rejected rows on purpose
+    assert flag_state(db_path) == flag_state(fresh) != []

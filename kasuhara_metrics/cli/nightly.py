@@ -22,9 +22,12 @@ from .common import AppContext, handle_errors, pass_app, profile_option
               help="Leave files changed in the last SECONDS for the next run (they may still be being written).")
 @click.option("--wait", default=600, show_default=True, type=click.IntRange(0),
               help="How long to wait for analysts' read-only sessions to let go of the database.")
+@click.option("--recheck", is_flag=True,
+              help="Read every file again, even one an earlier run took with the same path, size and time "
+                   "(e.g. restored from a backup); contents already ingested still add nothing.")
 @pass_app
 @handle_errors
-def nightly(app: AppContext, inbox: Path, profile_path: str | None, settle: int, wait: int) -> None:
+def nightly(app: AppContext, inbox: Path, profile_path: str | None, settle: int, wait: int, recheck: bool) -> None:
     """Ingest the inbox's new files, judge, and record the run - as one all-or-nothing step.
 
     Exit codes: 0 done; 3 done, but rows were rejected (see `rejects`); 1 failed (a file could not
@@ -36,7 +39,14 @@ def nightly(app: AppContext, inbox: Path, profile_path: str | None, settle: int,
     """
     profile = load_profile(profile_path)
     with app.open(writer="nightly", wait_seconds=wait) as db:
-        report = run_nightly(db, inbox, profile, settle_seconds=settle)
+        report = run_nightly(db, inbox, profile, settle_seconds=settle, recheck=recheck)
+    if report.message:  # rolled back: nothing of the counts below was kept
+        for failure in report.failures:
+            click.echo(f"Error: {failure}", err=True)
+        click.echo(f"Error: the run changed nothing: {report.message}", err=True)
+        click.echo(f"nightly run {report.nightly_id}: failed; the next run reads the {len(report.ingested)} "
+                   f"new files again")
+        sys.exit(report.exit_code)
     click.echo(f"nightly run {report.nightly_id}: {report.status}; {len(report.ingested)} new files, "
                f"{len(report.skipped)} already ingested, {len(report.waiting)} still being written, "
                f"{len(report.failures)} failed")
@@ -54,8 +64,6 @@ def nightly(app: AppContext, inbox: Path, profile_path: str | None, settle: int,
         click.echo("nothing new to judge")
     for failure in report.failures:
         click.echo(f"Error: {failure}", err=True)
-    if report.message:
-        click.echo(f"Error: the run changed nothing: {report.message}", err=True)
     sys.exit(report.exit_code)
 
 

@@ -1,8 +1,9 @@
 """Ingest: export files -> stored legs, visits and departments, then contacts.
 
-`ingest_files` is the library call behind `kasuhara ingest calls|visits|departments`. Each file
-is read, checked and stored in its own transaction, so a failure (or a kill) leaves earlier files
-stored and nothing of the failing one. A file whose content was ingested before is skipped.
+`ingest_files` is the library call behind `kasuhara ingest calls|visits|departments`. Files are
+read and checked one by one and stored in batches, each batch in one transaction, so a failure (or
+a kill) leaves earlier batches stored and nothing of the failing one. A file whose content was
+ingested before is skipped.
 """
 
 from __future__ import annotations
