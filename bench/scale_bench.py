@@ -230,9 +230,14 @@ def compare(a: tuple[str, Path], b: tuple[str, Path], key_map_b: bool = False) -
             "identical": only_a == only_b == 0, "examples": examples}
 
 
+def inbox_of(runs: Path, tag: str) -> Path:
+    """The engine's one-shot inbox for a size: its database knows these paths."""
+    return runs / f"inbox-{tag}"
+
+
 def year_inbox(size: int, synth: Path, runs: Path) -> Path:
     """The engine's inbox: hard links to the synth folder's files, where the increment can add a day."""
-    inbox = runs / f"inbox-{size // 1000}k"
+    inbox = inbox_of(runs, f"{size // 1000}k")
     shutil.rmtree(inbox, ignore_errors=True)
     link_tree([synth / "departments.csv"] + data_files(synth), synth, inbox)
     return inbox
@@ -275,7 +280,7 @@ def pieces(size: int, synth: Path, runs: Path, limit: str | None) -> dict:
 
 def increment(size: int, synth: Path, runs: Path, repeat: int, limit: str | None, profile: bool) -> dict:
     tag = f"{size // 1000}k"
-    extra, inbox = runs / f"newday-{tag}", runs / f"inbox-{tag}"  # the one-shot run's inbox: its files are known
+    extra, inbox = runs / f"newday-{tag}", inbox_of(runs, tag)  # its files are known
     shutil.rmtree(extra, ignore_errors=True)
     day = new_day(synth, extra)
     added = [inbox / f.relative_to(extra) for f in data_files(extra)]
@@ -384,7 +389,7 @@ def main() -> None:
         entry["runs"] = measure_size(size, synth, runs, args.repeat if first else args.large_repeat,
                                      None if first else args.memory_limit, skip, args.pandas_max_rss)
         if first and not args.no_profile:
-            entry["profile"] = profile_engine(runs / f"inbox-{tag}", fresh(runs / "profile.duckdb"), f"engine {tag} under cProfile")
+            entry["profile"] = profile_engine(inbox_of(runs, tag), fresh(runs / "profile.duckdb"), f"engine {tag} under cProfile")
         save()
         if all(r["ok"] for r in entry["runs"]["handwritten"] + entry["runs"]["engine"]) and entry["runs"]["engine"]:
             entry["compare_hw"] = compare(("engine", runs / f"engine-{tag}.duckdb"),

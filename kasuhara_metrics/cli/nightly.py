@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from ..export import export_parquet
-from ..nightly import run_nightly
+from ..nightly import NightlyReport, run_nightly
 from ..reviews import STATUSES, add_review
-from ..rules import load_profile
+from ..rules import Profile, load_profile
 from .common import AppContext, handle_errors, pass_app, profile_option
 
 
@@ -40,13 +40,19 @@ def nightly(app: AppContext, inbox: Path, profile_path: str | None, settle: int,
     profile = load_profile(profile_path)
     with app.open(writer="nightly", wait_seconds=wait) as db:
         report = run_nightly(db, inbox, profile, settle_seconds=settle, recheck=recheck)
-    if report.message:  # rolled back: nothing of the counts below was kept
-        for failure in report.failures:
-            click.echo(f"Error: {failure}", err=True)
-        click.echo(f"Error: the run changed nothing: {report.message}", err=True)
+    if report.message:  # rolled back: nothing of what it read was kept
         click.echo(f"nightly run {report.nightly_id}: failed; the next run reads the {len(report.ingested)} "
                    f"new files again")
-        sys.exit(report.exit_code)
+    else:
+        _echo_summary(report, profile)
+    for failure in report.failures:
+        click.echo(f"Error: {failure}", err=True)
+    if report.message:
+        click.echo(f"Error: the run changed nothing: {report.message}", err=True)
+    sys.exit(report.exit_code)
+
+
+def _echo_summary(report: NightlyReport, profile: Profile) -> None:
     click.echo(f"nightly run {report.nightly_id}: {report.status}; {len(report.ingested)} new files, "
                f"{len(report.skipped)} already ingested, {len(report.waiting)} still being written, "
                f"{len(report.failures)} failed")
@@ -62,9 +68,6 @@ def nightly(app: AppContext, inbox: Path, profile_path: str | None, settle: int,
         click.echo(f"rule health (contacts evaluated -> flags): {health}")
     else:
         click.echo("nothing new to judge")
-    for failure in report.failures:
-        click.echo(f"Error: {failure}", err=True)
-    sys.exit(report.exit_code)
 
 
 @click.command()
