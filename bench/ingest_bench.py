@@ -23,9 +23,9 @@ SECRET = "benchmark-secret-0123456789abcdef-not-for-production"
 INCREMENT = "Master-increment-2000.csv"  # a small later export added to the full database
 COLUMNS = ("accountcode src dst dcontext clid channel dstchannel lastapp lastdata start answer end "
            "duration billsec disposition amaflags uniqueid userfield").split()
-WRAPPED = ("ingest.file_bytes ingest.read_asterisk ingest.encoding.to_utf8 ingest.csvread.sample_rows "
-           "ingest.csvread.read_csv_rows ingest.csvread._arrow_parse ingest.csvread._place_lines ingest.store_calls "
-           "ingest.calls._register_identities ingest.calls.identify_values contacts.rebuild").split()
+WRAPPED = ("ingest.driver.file_bytes ingest.driver.read_file ingest.encoding.to_utf8 ingest.csvread.sample_rows "
+           "ingest.csvread.read_csv_rows ingest.csvread._arrow_parse ingest.csvread._place_lines "
+           "ingest.driver.store_records identity.identify_values identity.identify_dialled contacts.rebuild").split()
 
 
 def generate(path: Path, rows: int, seed: int, chunk: int = 100_000) -> None:

@@ -12,12 +12,11 @@ contacts with no requester, as are withheld and unusable callers: they never mak
 
 from __future__ import annotations
 
-import pyarrow as pa
-
 from dataclasses import dataclass
 
-from .db import Database, drop_temp_tables, registered, unregister_all
-from .site import SiteSettings
+import pyarrow as pa
+
+from .db import Database, drop_temp_tables, registered
 
 # A contact's outcome is its best leg's: answered > machine > dropped > busy > no_answer > failed.
 _OUTCOME_RANK = (
@@ -74,7 +73,7 @@ class Refresh:
     requesters: list[str] | None  # None: everything was rebuilt
 
 
-def refresh(db: Database, site: SiteSettings, *, full: bool = False) -> Refresh:
+def refresh(db: Database, *, full: bool = False) -> Refresh:
     """Bring `contacts` up to the stored records, rebuilding only what the new files touch.
 
     Everything is rebuilt when asked, when the departments or the links between pseudonyms
@@ -87,19 +86,18 @@ def refresh(db: Database, site: SiteSettings, *, full: bool = False) -> Refresh:
     new_departments = built is not None and db.con.execute(
         "SELECT count(*) FROM ingest_log WHERE file_id > ? AND kind = 'departments'", [int(built)]).fetchall()[0][0]
     if full or built is None or new_departments or links_before != links_after:
-        return Refresh(_rebuild(db, site, None), None)
-    return Refresh(*_rebuild(db, site, int(built)))
+        return Refresh(_rebuild(db, None), None)
+    return Refresh(*_rebuild(db, int(built)))
 
 
-def rebuild(db: Database, site: SiteSettings) -> int:
+def rebuild(db: Database) -> int:
     """Recompute all of `contacts` from the stored legs and visits; returns the number of contacts."""
-    return refresh(db, site, full=True).contacts
+    return refresh(db, full=True).contacts
 
 
-def _rebuild(db: Database, site: SiteSettings, after_file: int | None):
+def _rebuild(db: Database, after_file: int | None):
     """Rebuild contacts: all of them, or those of files after `after_file` and of their requesters."""
     con = db.con
-    con.register("_machine_apps", pa.table({"app": pa.array(list(site.machine_apps), pa.string())}))
     try:
         requesters = None if after_file is None else _scope(db, after_file)
         legs, visits = ("call_legs", "visits") if requesters is None else ("_scope_legs", "_scope_visit_rows")
@@ -117,7 +115,6 @@ def _rebuild(db: Database, site: SiteSettings, after_file: int | None):
         con.execute(_MERGED_CONTACTS_SQL)
         con.execute(_VISIT_CONTACTS_SQL.replace("{visits}", visits))
     finally:
-        unregister_all(con, "_machine_apps")
         drop_temp_tables(con, "_leg", "_multi_leg_call", "_unit", "_unit_order", "_scope_requesters",
                          "_scope_calls", "_scope_visits")
         con.execute("DROP VIEW IF EXISTS _scope_legs")
@@ -187,19 +184,15 @@ SELECT l.call_ref, l.file_id, l.line, l.leg_sequence, l.caller_key, l.direction_
            ELSE l.caller_class
        END AS effective_class,
        reach.department AS dialled_department,
-       CASE
-           WHEN l.answered THEN 'answered'
-           WHEN l.disposition = 'ANSWERED' AND l.lastapp IN (SELECT app FROM _machine_apps) THEN 'machine'
-           WHEN l.disposition = 'ANSWERED' THEN 'dropped'     -- answered, but not one second of talk
-           WHEN l.disposition = 'BUSY' THEN 'busy'
-           WHEN l.disposition = 'NO ANSWER' OR l.disposition IS NULL THEN 'no_answer'
-           ELSE 'failed'
-       END AS outcome,
+       l.outcome,  -- decided on ingest: answered (a person talked), machine, dropped, busy, no_answer, failed
        -- a record without a uniqueid is named by its file's content hash and line: stable across runs
        coalesce(l.uniqueid, 'f' || substr(i.sha256, 1, 12) || ':' || l.line) AS source_id
 FROM {legs} l
 JOIN ingest_log i USING (file_id)
 LEFT JOIN reach ON reach.dialled = l.dialled
+-- A record delivered again with changes (a later version of the call) replaces the earlier delivery.
+ANTI JOIN (SELECT call_ref, max(record_version) AS latest FROM {legs} WHERE record_version IS NOT NULL GROUP BY call_ref) v
+    ON v.call_ref = l.call_ref AND l.record_version < v.latest
 """,
     "CREATE OR REPLACE TEMP TABLE _multi_leg_call AS SELECT call_ref FROM _leg GROUP BY call_ref HAVING count(*) > 1",
     # A call (unit): who called, which way, and when; its first leg decides the caller.

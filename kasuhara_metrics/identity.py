@@ -300,8 +300,11 @@ def identify_values(values: list[str | None], site: SiteSettings, pseudo: Pseudo
     import pyarrow as pa
 
     classes, keys, canonicals, notes = [], [], [], []
+    staff = _staff_numbers(site)
     for value in values:
         identity = _classify_remembered(value, site)
+        if identity.caller_class == "external" and identity.canonical in staff:
+            identity = CallerIdentity("internal", None, "staff number")
         classes.append(identity.caller_class)
         canonicals.append(identity.canonical)
         keys.append(pseudo.key(identity.canonical) if identity.caller_class == "external" else None)
@@ -315,6 +318,32 @@ def identify_values(values: list[str | None], site: SiteSettings, pseudo: Pseudo
             "note": pa.array(notes, pa.string()),
         }
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _staff_numbers(site: SiteSettings) -> frozenset[str]:
+    """The canonical forms of the site's staff_numbers (E.164, or digits when not a valid number)."""
+    forms = set()
+    for number in site.staff_numbers:
+        identity = classify_number(number, site)
+        forms.add(identity.canonical or _PUNCTUATION.sub("", nfkc(number)).lstrip("+"))
+    return frozenset(forms)
+
+
+def identify_phones(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):
+    """Visitors' phones: as callers, a blank phone being no phone at all."""
+    table = identify_values([v if v and v.strip() else None for v in values], site, pseudo)
+    import pyarrow as pa
+
+    return table.set_column(0, "raw", pa.array(values, pa.string()))
+
+
+def identify_references(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):
+    """requester_ref values -> keys; placeholders (-, なし, 不明, ...) are nobody: they must not join strangers."""
+    import pyarrow as pa
+
+    keys = [pseudo.key(usable, "ref") if (usable := usable_reference(v)) else None for v in values]
+    return pa.table({"raw": pa.array(values, pa.string()), "key": pa.array(keys, pa.string())})
 
 
 def identify_dialled(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):

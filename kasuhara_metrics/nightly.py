@@ -25,11 +25,10 @@ from . import contacts
 from .db import Database, registered
 from .errors import InputFileError, KasuharaError
 from .ingest import IngestOptions, contacts_are_stale, ingest_files
-from .ingest.asterisk import detect_layout
-from .ingest.csvread import file_bytes, sample_rows
-from .ingest.encoding import to_utf8
+from .ingest.csvread import file_bytes
 from .ingest.filelog import FileResult
-from .ingest.mapped_csv import Mapping, load_mapping
+from .ingest.sources import recognise, sample_of
+from .ingest.sources.mapped import Mapping, load_mapping
 from .judge import JudgeReport, judge
 from .rules import Profile
 
@@ -115,23 +114,14 @@ def _mapping_for(path: Path, calls_root: Path, cache: dict[Path, Mapping]) -> Ma
 
 def _kind_by_content(path: Path) -> tuple[str | None, None, str | None]:
     try:
-        sample = sample_rows(to_utf8(file_bytes(path)[:65536], str(path)).data, limit=20)
+        source = recognise(sample_of(str(path), file_bytes(path)))
     except KasuharaError as exc:
         return None, None, exc.message
-    if sample:
-        header = [field.strip().lower() for field in sample[0][1]]
-        if "visit_id" in header:
-            return "visits", None, None
-        if header[:2] == ["number", "department"]:
-            return "departments", None, None
-        try:
-            detect_layout(str(path), sample)
-            return "calls", None, None
-        except InputFileError:
-            pass
+    if source is not None:
+        return source.record_kind, None, None
     return None, None, (
         f"cannot tell what {path.name} is - put phone exports in calls/ (with a mapping.toml beside "
-        "exports that are not Asterisk), reception logs in visits/, number lists in departments/"
+        "exports of systems without a built-in reader), reception logs in visits/, number lists in departments/"
     )
 
 
@@ -190,7 +180,7 @@ def _ingest(db: Database, files: list[InboxFile], profile: Profile, report: Nigh
                 (report.skipped if file.skipped_as else report.ingested).append(file)
     if not contacts_are_stale(db):
         return []
-    return contacts.refresh(db, profile.site).requesters
+    return contacts.refresh(db).requesters
 
 
 def _unchanged_files_skipped(db: Database, files: list[InboxFile], report: NightlyReport,

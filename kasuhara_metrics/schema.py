@@ -319,4 +319,36 @@ CREATE TABLE inbox_files (
 );
 """
 
-MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5]
+MIGRATION_6 = """
+-- The clock each file's naive times were read in, and why: 'UTC (UTC, from uniqueids ...)', 'Asia/Tokyo (site time zone)'.
+ALTER TABLE ingest_log ADD COLUMN clock VARCHAR;
+UPDATE ingest_log SET clock = timezone || ' (site time zone)';
+
+-- What became of each leg, decided on ingest: answered (a person talked), machine (an IVR menu,
+-- voicemail or announcement answered), dropped, busy, no_answer, failed. Earlier legs get what
+-- the contacts build used to derive.
+ALTER TABLE call_legs ADD COLUMN outcome VARCHAR;
+UPDATE call_legs SET outcome = CASE
+    WHEN answered THEN 'answered'
+    WHEN disposition = 'ANSWERED' AND lastapp IN ('VoiceMail', 'VoiceMailMain', 'Playback', 'Background', 'BackGround',
+        'Read', 'Record', 'MusicOnHold', 'Echo', 'SayDigits', 'SayNumber', 'Festival') THEN 'machine'
+    WHEN disposition = 'ANSWERED' THEN 'dropped'
+    WHEN disposition = 'BUSY' THEN 'busy'
+    WHEN disposition = 'NO ANSWER' OR disposition IS NULL THEN 'no_answer'
+    ELSE 'failed' END;
+
+-- A record delivered more than once with changes (Amazon Connect's LastUpdateTimestamp): the latest of a call wins.
+ALTER TABLE call_legs ADD COLUMN record_version TIMESTAMPTZ;
+
+CREATE OR REPLACE VIEW calls AS
+SELECT file_id, line, source_format, uniqueid, linkedid, leg_sequence, call_ref,
+       CASE WHEN own.number_key IS NULL THEN caller_key END AS requester_key,
+       CASE WHEN own.number_key IS NULL THEN caller_class ELSE 'internal' END AS caller_class,
+       CASE WHEN own.number_key IS NULL THEN caller_note ELSE 'own number' END AS caller_note,
+       dialled, dialled_class, dcontext, lastapp, disposition, outcome, started_at, answered_at, ended_at,
+       duration_s, billsec_s, answered, record_version
+FROM call_legs LEFT JOIN (SELECT DISTINCT number_key FROM departments WHERE number_key IS NOT NULL) own
+     ON own.number_key = call_legs.caller_key;
+"""
+
+MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5, MIGRATION_6]

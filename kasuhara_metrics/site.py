@@ -15,13 +15,16 @@ from .errors import SettingsError, SourceLocation
 from .tomlfile import TomlDocument, load_toml, reject_unknown_keys
 
 # Asterisk applications that answer a call without a member of staff on the line: time spent
-# there is a machine's, so such a leg is not "answered" for the rules (announcements, voicemail).
+# there is a machine's, so such a leg is not "answered" for the rules (IVR menus, announcements,
+# voicemail). A leg with no destination channel reached nobody either, whatever its last application.
 DEFAULT_MACHINE_APPS = (
     "VoiceMail",
     "VoiceMailMain",
     "Playback",
     "Background",
     "BackGround",
+    "WaitExten",
+    "Wait",
     "Read",
     "Record",
     "MusicOnHold",
@@ -29,7 +32,12 @@ DEFAULT_MACHINE_APPS = (
     "SayDigits",
     "SayNumber",
     "Festival",
+    "Congestion",
+    "Busy",
 )
+
+# Sources whose clock a site may set in [site.clock] (ingest/sources registers them; a test keeps both equal).
+CLOCK_SOURCES = ("asterisk", "freeswitch", "cucm", "3cx", "twilio", "amazon_connect", "mapped", "visits")
 
 
 @dataclass(frozen=True)
@@ -43,11 +51,15 @@ class SiteSettings:
     internal_max_digits: int = 5
     # Asterisk dcontext values of calls placed from staff phones.
     internal_contexts: tuple[str, ...] = ("from-internal", "internal")
+    # Numbers of staff phones that look like outside numbers (softphones, mobiles of staff): never requesters.
+    staff_numbers: tuple[str, ...] = ()
     # Outside-line code some PBXs put before external numbers (e.g. "0" in 0 + 03-...).
     outside_line_prefix: str = ""
     machine_apps: tuple[str, ...] = DEFAULT_MACHINE_APPS
     # When the counters close (HH:MM, site time): the reference of the after-closing overstay rule.
     counter_closing: str = "17:15"
+    # The clock of each source's naive times ([site.clock]: asterisk = "utc"); unset sources: "auto".
+    clock: tuple[tuple[str, str], ...] = ()
     source: SourceLocation | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -65,6 +77,14 @@ class SiteSettings:
             raise SettingsError(f"counter_closing must be a time such as \"17:15\", not {self.counter_closing!r}", self.source)
         if self.outside_line_prefix and not self.outside_line_prefix.isdigit():
             raise SettingsError("outside_line_prefix must be digits, e.g. \"0\"", self.source)
+        for name, value in self.clock:
+            if name not in CLOCK_SOURCES:
+                raise SettingsError(f"clock.{name} names no source - use one of {', '.join(CLOCK_SOURCES)}", self.source)
+            if problem := check_clock_setting(value):
+                raise SettingsError(f"clock.{name}: {problem}", self.source)
+
+    def clock_for(self, source_name: str) -> str:
+        return dict(self.clock).get(source_name, "auto")
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -72,6 +92,10 @@ class SiteSettings:
             if f.name == "source":
                 continue
             value = getattr(self, f.name)
+            if f.name == "clock":
+                if value:
+                    out[f.name] = dict(value)
+                continue
             out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
 
@@ -81,8 +105,24 @@ class SiteSettings:
         for f in fields(cls):
             if f.name in data:
                 value = data[f.name]
+                if isinstance(value, dict):
+                    value = tuple(sorted(value.items()))
                 kwargs[f.name] = tuple(value) if isinstance(value, list) else value
         return cls(**kwargs, source=source)
+
+
+CLOCK_WORDS = ("auto", "site", "utc")
+
+
+def check_clock_setting(value: str) -> str | None:
+    """None when `value` is a usable clock (auto, site, utc or a zone name), else what is wrong with it."""
+    if value.lower() in CLOCK_WORDS:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"clock '{value}' is not auto, site, utc or a time zone name such as Asia/Tokyo"
+    return None
 
 
 def _is_clock_time(text: str) -> bool:
@@ -104,16 +144,27 @@ def site_from_document(doc: TomlDocument) -> SiteSettings:
             raise SettingsError(
                 f"site.{key} must be {_type_words(expected)}, not {value!r}", doc.locate(f"site.{key}")
             )
+        if expected is list and not all(isinstance(item, str) for item in value):
+            raise SettingsError(f"site.{key} must be a list of strings", doc.locate(f"site.{key}"))
+    for name, value in table.get("clock", {}).items():
+        where = doc.locate(f"site.clock.{name}")
+        if name not in CLOCK_SOURCES:
+            raise SettingsError(f"site.clock.{name} names no source - use one of {', '.join(CLOCK_SOURCES)}", where)
+        problem = check_clock_setting(value) if isinstance(value, str) else "it must be a string such as \"utc\""
+        if problem:
+            raise SettingsError(f"site.clock.{name}: {problem}", where)
     return SiteSettings.from_dict(table, SourceLocation(doc.path))
 
 
 def _expected_type(key: str) -> type:
+    if key == "clock":
+        return dict
     default = getattr(SiteSettings(), key)
     return list if isinstance(default, tuple) else type(default)
 
 
 def _type_words(kind: type) -> str:
-    return {str: "a string", int: "an integer", list: "a list of strings"}[kind]
+    return {str: "a string", int: "an integer", list: "a list of strings", dict: "a table: [site.clock]"}[kind]
 
 
 def load_site(path: str | None = None, timezone: str | None = None) -> SiteSettings:

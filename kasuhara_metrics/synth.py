@@ -15,8 +15,12 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
+
+# Asterisk uniqueids carry the instant of the channel's start: site-local times are Tokyo's.
+SITE = ZoneInfo("Asia/Tokyo")
 
 DEPARTMENTS = [
     "区民課", "戸籍住民課", "国保年金課", "福祉政策課", "介護保険課", "生活福祉課", "税務課", "子育て支援課", "幼児保育課",
@@ -70,7 +74,7 @@ class _Writer:
     def call(self, src: str, dst: str, start: datetime, talk: int, *, disposition: str = "ANSWERED", ring: int = 8,
              uniqueid: str | None = None, clid: str | None = None, context: str = "from-trunk") -> datetime:
         self.counter += 1
-        uniqueid = uniqueid or f"{int(start.timestamp())}.{self.counter}"
+        uniqueid = uniqueid or f"{int(start.replace(tzinfo=SITE).timestamp())}.{self.counter}"
         if disposition == "ANSWERED":
             answer = start + timedelta(seconds=ring)
             end = answer + timedelta(seconds=talk)
@@ -146,7 +150,7 @@ def synthesize(size: int, out: Path, *, days: int = 365, start: date = date(2025
             elif r < 0.20:
                 writer.call(numbers[who[i]], ext_list[dsts[i]], moment, 0, disposition="NO ANSWER", ring=20)
             elif r < 0.23:  # a transfer: the caller's channel keeps its uniqueid across both legs
-                uid = f"{int(moment.timestamp())}.t{i}"
+                uid = f"{int(moment.replace(tzinfo=SITE).timestamp())}.t{i}"
                 end = writer.call(numbers[who[i]], ext_list[dsts[i]], moment, int(talk[i]) // 2, uniqueid=uid)
                 writer.call(numbers[who[i]], ext_list[(dsts[i] + 3) % len(ext_list)], end, int(talk[i]) // 2,
                             ring=0, uniqueid=uid)

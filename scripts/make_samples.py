@@ -14,6 +14,10 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+# Asterisk uniqueids carry the instant of the channel's start: site-local times are Tokyo's.
+SITE = ZoneInfo("Asia/Tokyo")
 
 OUT = Path(__file__).resolve().parent.parent / "data" / "samples"
 SEED = 20260901
@@ -48,7 +52,7 @@ class Asterisk:
 
     def uniqueid(self, when: datetime) -> str:
         self.counter += 1
-        return f"{int(when.timestamp())}.{self.counter}"
+        return f"{int(when.replace(tzinfo=SITE).timestamp())}.{self.counter}"
 
     def leg(self, src: str, dst: str, start: datetime, *, talk: int = 120, ring: int = 6, disposition: str = "ANSWERED",
             uniqueid: str | None = None, clid: str | None = None, context: str = "from-trunk", lastapp: str = "Dial",

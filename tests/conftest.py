@@ -51,7 +51,7 @@ def fixture_secret():
 
 def ingest_sample_ward(db) -> list:
     """Ingest every bundled sample (departments, Asterisk, the mapped PBX export, visits) into `db`."""
-    from kasuhara_metrics.ingest.mapped_csv import load_mapping
+    from kasuhara_metrics.ingest.sources.mapped import load_mapping
 
     mapping = load_mapping(SAMPLES / "mapping-example.toml")
     batches = (

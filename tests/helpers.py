@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import zlib
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 FMT = "%Y-%m-%d %H:%M:%S"
+SITE = ZoneInfo("Asia/Tokyo")
+
+
+def epoch(local: datetime, zone: ZoneInfo = SITE) -> int:
+    """The instant of a naive site-local time: what an Asterisk uniqueid carries."""
+    return int(local.replace(tzinfo=zone).timestamp())
 
 
 def q(value: str) -> str:
@@ -33,7 +40,7 @@ def cdr18(
     billsec = talk if answered else 0
     if disposition == "BUSY":
         answer, end, billsec = start, start + timedelta(seconds=talk), talk
-    uniqueid = uniqueid or f"{int(start.timestamp())}.{zlib.crc32(repr((src, start, dst, disposition)).encode()) % 100000}"
+    uniqueid = uniqueid or f"{epoch(start)}.{zlib.crc32(repr((src, start, dst, disposition)).encode()) % 100000}"
     clid = clid if clid is not None else f'"区民" <{src}>'
     dstchannel = dstchannel if dstchannel is not None else f"SIP/{dst}-00000001"
     fields = [

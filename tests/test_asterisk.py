@@ -9,7 +9,7 @@ import pytest
 
 from kasuhara_metrics.errors import InputFileError
 from kasuhara_metrics.ingest import IngestOptions, ingest_files
-from kasuhara_metrics.ingest.asterisk import detect_layout, read_asterisk
+from kasuhara_metrics.ingest.sources.asterisk import Asterisk, detect_layout
 
 from .conftest import FILES, ingest, rows, scalar, write
 from .helpers import cdr18
@@ -33,12 +33,12 @@ def test_each_layout_is_recognised_and_ingested(db, tmp_path, name, layout):
     # A neutral file name: the layout must come from the content.
     path = tmp_path / "export.csv"
     shutil.copy(FILES / "asterisk" / name, path)
-    parsed, call_rows = read_asterisk(str(path), path.read_bytes())
-    assert call_rows.format == f"asterisk-{layout}"
+    staged = Asterisk().read(str(path), path.read_bytes(), IngestOptions())
+    assert staged.format == f"asterisk-{layout}"
     report = ingest(db, "calls", path)
     result = report.files[0]
     assert result.rejected == 0 and result.duplicates == 0
-    assert result.kept == result.rows_read == parsed.rows_read
+    assert result.kept == result.rows_read == staged.rows_read
     # Start times are read in the site zone and stored as instants.
     first = rows(db, "SELECT strftime(started_at AT TIME ZONE 'Asia/Tokyo', '%Y-%m-%d %H:%M:%S') FROM call_legs ORDER BY line LIMIT 1")
     assert first[0][0].startswith(("2026-09-01 10:01:00", "2023-07-26 01:52:11"))
@@ -79,7 +79,7 @@ def test_a_non_utf8_byte_keeps_the_row_and_is_noted(db):
 def test_layout_detection_ignores_the_file_name(tmp_path):
     path = write(tmp_path, "Master.csv", "a,b,c\n1,2,3\n")
     with pytest.raises(InputFileError) as error:
-        read_asterisk(str(path), path.read_bytes())
+        Asterisk().read(str(path), path.read_bytes(), IngestOptions())
     message = str(error.value)
     assert "does not look like an Asterisk CDR file" in message and "--mapping" in message
     assert "Master.csv:1" in message

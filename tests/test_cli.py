@@ -29,8 +29,8 @@ def test_ingest_prints_one_summary_line_per_file(run):
     result = run("ingest", "calls", str(FILES / "asterisk" / "cdr_csv-18.csv"), str(FILES / "asterisk" / "cdr_csv-16.csv"))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].endswith("cdr_csv-18.csv: asterisk-cdr_csv-18, utf-8: 2 rows read, 2 kept, 0 rejected, 0 duplicates")
-    assert lines[1].endswith("cdr_csv-16.csv: asterisk-cdr_csv-16, utf-8: 3 rows read, 3 kept, 0 rejected, 0 duplicates")
+    assert lines[0].endswith("cdr_csv-18.csv: asterisk-cdr_csv-18, utf-8, clock Asia/Tokyo (site time zone): 2 rows read, 2 kept, 0 rejected, 0 duplicates")
+    assert lines[1].endswith("cdr_csv-16.csv: asterisk-cdr_csv-16, utf-8, clock Asia/Tokyo (site time zone): 3 rows read, 3 kept, 0 rejected, 0 duplicates")
     again = run("ingest", "calls", str(FILES / "asterisk" / "cdr_csv-18.csv"))
     assert "already ingested (same content as" in again.output
 
@@ -46,7 +46,7 @@ def test_an_unknown_format_names_the_line_and_suggests_a_mapping(run, tmp_path):
     path = write(tmp_path, "calls.csv", "日時,番号\n2026/09/01 9:00,09012345678\n")
     result = run("ingest", "calls", str(path))
     assert result.exit_code == 1
-    assert "calls.csv does not look like an Asterisk CDR file" in result.output
+    assert "calls.csv does not look like an export of a phone system this version knows: line 1 has 2 columns" in result.output
     assert "--mapping FILE" in result.output and "calls.csv:1" in result.output
 
 

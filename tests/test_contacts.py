@@ -126,7 +126,7 @@ def test_a_refresh_after_each_file_gives_the_contacts_of_a_full_rebuild(tmp_path
     from kasuhara_metrics import contacts
     from kasuhara_metrics.db import connect
     from kasuhara_metrics.ingest import IngestOptions, ingest_files
-    from kasuhara_metrics.ingest.mapped_csv import load_mapping
+    from kasuhara_metrics.ingest.sources.mapped import load_mapping
 
     from .conftest import SAMPLES
 
@@ -143,12 +143,12 @@ def test_a_refresh_after_each_file_gives_the_contacts_of_a_full_rebuild(tmp_path
             scopes.append(db.meta("contacts_built_through_file"))
         stepwise = _contacts_table(db)
         with db.transaction():
-            contacts.rebuild(db, IngestOptions().site)
+            contacts.rebuild(db)
         assert _contacts_table(db) == stepwise
     # The late file touched one requester: only theirs were rebuilt.
     with connect(str(tmp_path / "steps.duckdb")) as db:
         late = write(tmp_path, "later.csv", cdr18("09010000008", T + timedelta(days=41), uniqueid="1799999999.2") + "\n")
         ingest_files(db, "calls", [str(late)], IngestOptions(), rebuild_contacts=False)
         with db.transaction():
-            done = contacts.refresh(db, IngestOptions().site)
+            done = contacts.refresh(db)
         assert done.requesters is not None and len(done.requesters) == 1

@@ -6,7 +6,7 @@ import pytest
 
 from kasuhara_metrics.errors import InputFileError, MappingError
 from kasuhara_metrics.ingest import IngestOptions, ingest_files
-from kasuhara_metrics.ingest.mapped_csv import load_mapping
+from kasuhara_metrics.ingest.sources.mapped import load_mapping
 
 from .conftest import SAMPLES, ingest, rows, write
 

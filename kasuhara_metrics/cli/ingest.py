@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..ingest import IngestOptions, ingest_files
-from ..ingest.mapped_csv import load_mapping
+from ..ingest.sources.mapped import load_mapping
 from .common import EXIT_FAILURE, AppContext, handle_errors, pass_app
 
 encoding_option = click.option(

@@ -63,17 +63,21 @@ class ParsedFile:
         return self.text.count(b"\n") + 1
 
     def raw_lines(self, numbers: set[int]) -> dict[int, str]:
-        """The text of the given physical lines, for rejects."""
-        found: dict[int, str] = {}
-        if not numbers:
-            return found
-        last = max(numbers)
-        for number, line in enumerate(self.text.split(b"\n"), start=1):
-            if number in numbers:
-                found[number] = line.decode("utf-8", errors="replace").rstrip("\r")
-            if number >= last:
-                break
+        return lines_of(self.text, numbers)
+
+
+def lines_of(text: bytes, numbers: set[int]) -> dict[int, str]:
+    """The text of the given physical lines of a decoded file, for rejects."""
+    found: dict[int, str] = {}
+    if not numbers:
         return found
+    last = max(numbers)
+    for number, line in enumerate(text.split(b"\n"), start=1):
+        if number in numbers:
+            found[number] = line.decode("utf-8", errors="replace").rstrip("\r")
+        if number >= last:
+            break
+    return found
 
 
 def file_bytes(path: str | Path) -> bytes:
@@ -89,8 +93,8 @@ def file_bytes(path: str | Path) -> bytes:
     return raw
 
 
-def sample_rows(decoded: bytes, limit: int = 200) -> list[tuple[int, list[str]]]:
-    """The first `limit` non-blank lines parsed one by one, with their line numbers (for detection)."""
+def sample_rows(decoded: bytes, limit: int = 200, *, delimiter: str = ",", after_line: int = 0) -> list[tuple[int, list[str]]]:
+    """The first `limit` non-blank lines after `after_line`, parsed one by one, with their line numbers."""
     rows: list[tuple[int, list[str]]] = []
     start, number = 0, 0
     while start < len(decoded) and len(rows) < limit:
@@ -99,8 +103,8 @@ def sample_rows(decoded: bytes, limit: int = 200) -> list[tuple[int, list[str]]]
         number += 1
         text = decoded[start:end].decode("utf-8", errors="replace").rstrip("\r")
         start = end + 1
-        if text.strip():
-            rows.append((number, parse_line(text)))
+        if number > after_line and text.strip():
+            rows.append((number, parse_line(text, delimiter)))
     return rows
 
 
@@ -126,15 +130,19 @@ def read_csv_rows(
     encoding: str = "auto",
     delimiter: str = ",",
     decoded: DecodedBytes | None = None,
+    skip_lines: int = 0,
 ) -> ParsedFile:
-    """Parse `raw` (the file's bytes) into string columns c0..cN-1, or the header's names."""
+    """Parse `raw` (the file's bytes) into string columns c0..cN-1 (the header's names come apart).
+
+    `skip_lines` lines at the top (a title, an export banner) are neither header nor rows.
+    """
     sha256 = hashlib.sha256(raw).hexdigest()
     decoded = decoded or to_utf8(raw, path, encoding)
     data = decoded.data
     header_names: list[str] | None = None
-    header_line = 0
+    header_line = skip_lines
     if header:
-        first = sample_rows(data, limit=1)
+        first = sample_rows(data, limit=1, delimiter=delimiter, after_line=skip_lines)
         if not first:
             raise InputFileError(f"{path} has no header line - is it empty?", SourceLocation(path))
         header_line, header_names = first[0][0], [name.strip() for name in first[0][1]]

@@ -26,13 +26,15 @@ class FileResult:
     skipped_as: str | None = None  # set when the same content was ingested before
     notes: list[str] = field(default_factory=list)
     file_id: int | None = None
+    clock: str = ""  # the zone its naive times were read in, and why
+
 
     def summary(self) -> str:
         if self.skipped_as:
             return f"{self.path}: already ingested ({self.skipped_as}), nothing to do"
         text = (
-            f"{self.path}: {self.format}, {self.encoding}: {self.rows_read} rows read, {self.kept} kept, "
-            f"{self.rejected} rejected, {self.duplicates} duplicates"
+            f"{self.path}: {self.format}, {self.encoding}, clock {self.clock}: {self.rows_read} rows read, "
+            f"{self.kept} kept, {self.rejected} rejected, {self.duplicates} duplicates"
         )
         if self.notes:
             text += " (" + "; ".join(self.notes) + ")"
@@ -84,7 +86,7 @@ def write_logs(db: Database, entries: list[tuple[FileResult, str, datetime]], ti
         "file_id": [r.file_id for r, _, _ in entries], "path": [r.path for r, _, _ in entries],
         "sha256": [sha for _, sha, _ in entries], "kind": [r.kind for r, _, _ in entries],
         "format": [r.format for r, _, _ in entries], "encoding": [r.encoding for r, _, _ in entries],
-        "timezone": [timezone_name] * len(entries), "rows_read": [r.rows_read for r, _, _ in entries],
+        "timezone": [timezone_name] * len(entries), "clock": [r.clock for r, _, _ in entries], "rows_read": [r.rows_read for r, _, _ in entries],
         "kept": [r.kept for r, _, _ in entries], "rejected": [r.rejected for r, _, _ in entries],
         "duplicates": [r.duplicates for r, _, _ in entries], "started_at": [s for _, _, s in entries],
         "finished_at": [finished] * len(entries), "notes": ["; ".join(r.notes) or None for r, _, _ in entries],

@@ -1,8 +1,10 @@
 """Other phone systems' CSV exports, read through a mapping file (TOML).
 
 Japanese PBX and SaaS exports have headers such as 発信者番号, 着信日時, 通話時間 and 内線, times like
-`2026/09/01 9:03:15`, talk time as seconds, H:MM:SS or MM:SS, and often CP932 bytes. A mapping
-names which header holds which field; see data/samples/mapping-example.toml and docs/ingest.md.
+`2026/09/01 9:03:15` (or epoch seconds), talk time as seconds, H:MM:SS or MM:SS, and often CP932
+bytes. A mapping names which header (or, for files without one, which column number) holds which
+field; see data/samples/mapping-example.toml and docs/ingest.md. Every mistake in a mapping is
+found when it is loaded, with its file and line, never half-way through an ingest.
 """
 
 from __future__ import annotations
@@ -10,14 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import InputFileError, MappingError, SourceLocation
-from ..tomlfile import TomlDocument, load_toml, reject_unknown_keys
-from .calls import DEFAULT_TIME_FORMATS, DURATION_FORMATS, CallRows, canonical_table
-from .csvread import LINE_COLUMN, BadLine, read_csv_rows
-from .encoding import normalise_encoding_name
+from ...errors import InputFileError, MappingError, SourceLocation
+from ...site import check_clock_setting
+from ...tomlfile import TomlDocument, load_toml, reject_unknown_keys
+from ..csvread import LINE_COLUMN, BadLine, read_csv_rows
+from ..encoding import normalise_encoding_name
+from ..stores.calls import DEFAULT_TIME_FORMATS, CallTyping, canonical_table
+from ..timesql import DURATION_FORMATS, EPOCH_FORMATS
+from .base import IngestOptions, Source, Staged, staged_from_csv
 
 # Fields a mapping may name, and the canonical column each fills.
 MAPPABLE_FIELDS = {
@@ -36,18 +42,22 @@ MAPPABLE_FIELDS = {
 }
 STATUS_OUTCOMES = {"answered": "ANSWERED", "no_answer": "NO ANSWER", "busy": "BUSY", "failed": "FAILED"}
 DIRECTIONS = ("inbound", "outbound", "internal")
-TOP_KEYS = ("name", "description", "encoding", "delimiter", "time_formats", "duration_format", "columns", "status", "direction")
+TOP_KEYS = ("name", "description", "encoding", "delimiter", "header", "skip_rows", "time_formats", "duration_format",
+            "clock", "columns", "status", "direction")
 
 
 @dataclass(frozen=True)
 class Mapping:
     name: str
     path: str
-    columns: dict[str, str]
+    columns: dict[str, str | int]  # field -> header text, or 1-based column number when header = false
     encoding: str = "auto"
     delimiter: str = ","
+    header: bool = True
+    skip_rows: int = 0
     time_formats: tuple[str, ...] = DEFAULT_TIME_FORMATS
     duration_format: str = "seconds"
+    clock: str = "auto"
     status: dict[str, str] = field(default_factory=dict)  # upper-cased export value -> outcome
     direction: dict[str, str] = field(default_factory=dict)  # export value -> inbound/outbound/internal
 
@@ -65,9 +75,23 @@ def load_mapping(path: str | Path) -> Mapping:
             doc.locate("columns"),
         )
     reject_unknown_keys(doc, columns, MAPPABLE_FIELDS, "columns", MappingError)
-    for key, header in columns.items():
-        if not isinstance(header, str) or not header.strip():
-            raise MappingError(f"columns.{key} must be the header text of a column", doc.locate(f"columns.{key}"))
+    header = data.get("header", True)
+    if not isinstance(header, bool):
+        raise MappingError("header must be true (the first line names the columns) or false", doc.locate("header"))
+    for key, column in columns.items():
+        if isinstance(column, int) and not isinstance(column, bool):
+            if column < 1:
+                raise MappingError(f"columns.{key} must be a column number from 1", doc.locate(f"columns.{key}"))
+        elif not header:
+            raise MappingError(f"columns.{key} must be a column number (1 is the first): the file has no header "
+                               "(header = false)", doc.locate(f"columns.{key}"))
+        elif not isinstance(column, str) or not column.strip():
+            raise MappingError(f"columns.{key} must be the header text of a column, or its number (1 is the first)",
+                               doc.locate(f"columns.{key}"))
+    skip_rows = data.get("skip_rows", 0)
+    if not isinstance(skip_rows, int) or isinstance(skip_rows, bool) or skip_rows < 0:
+        raise MappingError("skip_rows must be a number of lines (0 or more) above the header or the first row",
+                           doc.locate("skip_rows"))
     if "start" not in columns:
         raise MappingError("columns.start is required: the column with the call's start time", doc.locate("columns"))
     has_parties = "caller" in columns or {"direction", "remote", "extension"} <= set(columns)
@@ -88,10 +112,19 @@ def load_mapping(path: str | Path) -> Mapping:
     time_formats = data.get("time_formats", list(DEFAULT_TIME_FORMATS))
     if isinstance(time_formats, str):
         time_formats = [time_formats]
-    if not isinstance(time_formats, list) or not all(isinstance(t, str) and "%" in t for t in time_formats):
+    if not isinstance(time_formats, list) or not time_formats or not all(
+            isinstance(t, str) and ("%" in t or t in EPOCH_FORMATS) for t in time_formats):
         raise MappingError(
-            "time_formats must be a list of strptime formats such as \"%Y/%m/%d %H:%M:%S\"", doc.locate("time_formats")
+            "time_formats must be a list of strptime formats such as \"%Y/%m/%d %H:%M:%S\", or \"epoch\" "
+            "(seconds) / \"epoch_ms\" (milliseconds)", doc.locate("time_formats")
         )
+    for time_format in time_formats:
+        if problem := _time_format_problem(time_format):
+            raise MappingError(f"time_formats: '{time_format}' {problem}", doc.locate("time_formats"))
+    clock = _string(doc, data, "clock", "auto")
+    if problem := check_clock_setting(clock):
+        raise MappingError(f"{problem} - say \"utc\" when the export writes UTC times without an offset",
+                           doc.locate("clock"))
     status = _value_table(doc, data, "status", STATUS_OUTCOMES)
     if "status" in columns and not status:
         raise MappingError(
@@ -120,11 +153,26 @@ def load_mapping(path: str | Path) -> Mapping:
         columns=dict(columns),
         encoding=encoding,
         delimiter=delimiter,
+        header=header,
+        skip_rows=skip_rows,
+        clock=clock,
         time_formats=tuple(time_formats),
         duration_format=duration_format,
         status=status,
         direction=direction,
     )
+
+
+def _time_format_problem(time_format: str) -> str | None:
+    """Why DuckDB cannot read times with this format, or None (epoch words are always readable)."""
+    if time_format in EPOCH_FORMATS:
+        return None
+    try:
+        duckdb.connect().execute("SELECT try_strptime('2026-09-01 09:03:15', ?)", [time_format]).fetchall()
+    except duckdb.Error as exc:
+        reason = str(exc).split(":", 1)[-1].strip()
+        return f"is not a strptime format DuckDB reads ({reason}) - see the strptime codes in docs/ingest.md"
+    return None
 
 
 def _string(doc: TomlDocument, data: dict, key: str, default: str) -> str:
@@ -150,26 +198,47 @@ def _value_table(doc: TomlDocument, data: dict, key: str, outcomes: dict[str, st
     return values
 
 
-def read_mapped(path: str, raw: bytes, mapping: Mapping) -> tuple:
+class Mapped(Source):
+    name = "mapped"
+    record_kind = "calls"
+    description = "any CSV export, read through a mapping file (--mapping, or mapping.toml in the nightly inbox)"
+
+    def read(self, path: str, raw: bytes, options: IngestOptions) -> Staged:
+        return read_mapped(path, raw, options.mapping, self.clock(options.site, options.mapping.clock,
+                                                                  f"clock in {options.mapping.path}"))
+
+
+def read_mapped(path: str, raw: bytes, mapping: Mapping, clock) -> Staged:
     """Parse a mapped export into canonical call rows."""
-    parsed = read_csv_rows(path, raw, header=True, encoding=mapping.encoding, delimiter=mapping.delimiter)
+    parsed = read_csv_rows(path, raw, header=mapping.header, encoding=mapping.encoding, delimiter=mapping.delimiter,
+                           skip_lines=mapping.skip_rows,
+                           column_count=None if mapping.header else max(
+                               c for c in mapping.columns.values() if isinstance(c, int)))
     header = parsed.header or []
-    missing = [h for h in mapping.columns.values() if h not in header]
+    named = [h for h in mapping.columns.values() if isinstance(h, str)]
+    missing = [h for h in named if h not in header]
     if missing:
         raise InputFileError(
             f"column {missing[0]} (named in {mapping.path}) is not in the header of {path} - the header has: "
             f"{', '.join(header[:12])}; fix the header text in the mapping",
-            SourceLocation(path, 1),
+            SourceLocation(path, mapping.skip_rows + 1),
         )
+    width = len(header) if mapping.header else max(c for c in mapping.columns.values() if isinstance(c, int))
+    numbered = [c for c in mapping.columns.values() if isinstance(c, int) and c > width]
+    if numbered:
+        raise InputFileError(f"{mapping.path} names column {numbered[0]}, but {path} has {width} columns - "
+                             "fix the column number in the mapping", SourceLocation(path))
     position = {name: f"c{i}" for i, name in enumerate(header)}
     rejects = list(parsed.bad_lines)
     rejects.extend(
-        BadLine(odd.line, odd.raw, f"has {len(odd.fields)} fields; the header has {len(header)}") for odd in parsed.odd_rows
+        BadLine(odd.line, odd.raw, f"has {len(odd.fields)} fields; {'the header has' if mapping.header else 'expected'} "
+                f"{width}") for odd in parsed.odd_rows
     )
     table = parsed.table
 
     def column(field_name: str):
-        return table[position[mapping.columns[field_name]]]
+        where = mapping.columns[field_name]
+        return table[f"c{where - 1}" if isinstance(where, int) else position[where]]
 
     direction = None
     if "direction" in mapping.columns:
@@ -197,16 +266,19 @@ def read_mapped(path: str, raw: bytes, mapping: Mapping) -> tuple:
             columns["dialled"] = pc.if_else(outbound, column("remote"), column("extension"))
     if "dialled" not in columns and "extension" in mapping.columns:
         columns["dialled"] = column("extension")
-    call_rows = CallRows(
-        format=f"mapped:{mapping.name}",
-        table=canonical_table(columns, table[LINE_COLUMN]),
-        rejects=rejects,
+    typing = CallTyping(
         time_formats=mapping.time_formats,
         duration_format=mapping.duration_format,
-        dispositions=dict(mapping.status) if "status" in mapping.columns else None,
+        dispositions=tuple(sorted(mapping.status.items())) if "status" in mapping.columns else None,
         talk_is_span=not {"talk", "answer"} & set(mapping.columns),
     )
-    return parsed, call_rows
+    staged = staged_from_csv(parsed, "mapped", f"mapped:{mapping.name}", canonical_table(columns, table[LINE_COLUMN]),
+                             clock, rejects, typing)
+    if mapping.skip_rows:
+        staged.notes.append(f"{mapping.skip_rows} lines above the {'header' if mapping.header else 'rows'} skipped, "
+                            "as the mapping says")
+    return staged
+
 
 
 def _map_values(values: pa.ChunkedArray, table: dict[str, str]) -> pa.ChunkedArray:

@@ -4,6 +4,10 @@ by column count and value patterns, never by the file name.
 cdr_csv writes 16 fields, plus uniqueid and/or userfield (loguniqueid, loguserfield in cdr.conf),
 plus peeraccount, linkedid and sequence (newcdrcolumns): 16, 17, 18, 19, 20 or 21 columns, no header.
 cdr_custom's sample mapping writes another order (clid first), 18 or 19 columns.
+
+Times are the server's clock: site time, or UTC with usegmtime=yes, which the uniqueid epochs
+reveal. A caller that is the device its own channel names (`SIP/123654987-0000a1` with src
+123654987) is a staff softphone. A leg with no destination channel reached nobody.
 """
 
 from __future__ import annotations
@@ -11,7 +15,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import InputFileError, SourceLocation
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ...errors import InputFileError, SourceLocation
+from ..clock import clock_from_uniqueids
+from ..csvread import LINE_COLUMN, BadLine, read_csv_rows, sample_rows
+from ..encoding import to_utf8
+from ..stores.calls import CallTyping, canonical_table
+from .base import IngestOptions, Sample, Source, Staged, staged_from_csv
 
 _BASE = (
     "accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata",
@@ -136,35 +148,54 @@ def detect_layout(path: str, rows: list[tuple[int, list[str]]]) -> Layout:
     return best
 
 
-def read_asterisk(path: str, raw: bytes, encoding: str = "auto"):
-    """Parse an Asterisk CDR file into canonical call rows."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
-    from .calls import CallRows, canonical_table
-    from .csvread import LINE_COLUMN, BadLine, read_csv_rows, sample_rows
-    from .encoding import to_utf8
+# The device a channel names: SIP/<device>-<hex>, PJSIP/<device>-<hex>, IAX2/<device>-<number>.
+_DEVICE = r"^(?:SIP|PJSIP|IAX2)/(?P<device>.+)-[0-9a-fA-F]+$"
+_TYPING = CallTyping(time_formats=("%Y-%m-%d %H:%M:%S",), dispositions=tuple(DISPOSITIONS.items()), uses_lastapp=True,
+                     answer_needs_dstchannel=True)
 
-    decoded = to_utf8(raw, path, encoding)
-    layout = detect_layout(path, sample_rows(decoded.data, limit=50))
-    parsed = read_csv_rows(path, raw, column_count=layout.width, decoded=decoded)
-    table = parsed.table
 
-    def column(name: str):
-        position = layout.index(name)
-        return table[f"c{position}"] if position is not None else None
+class Asterisk(Source):
+    name = "asterisk"
+    record_kind = "calls"
+    description = "Asterisk cdr_csv / cdr_custom Master.csv (16-21 columns, no header)"
 
-    columns = {name: column(name) for name in layout.fields if name != "src"}
-    src, clid = column("src"), column("clid")
-    # src is the caller ID number; when it is empty, clid ("Name" <number>) still says who or why not.
-    columns["caller"] = pc.if_else(pc.equal(pc.utf8_trim_whitespace(src), ""), clid, src)
-    columns["dialled"] = column("dst")
-    columns["leg_sequence"] = column("sequence")
-    rows = canonical_table({k: v for k, v in columns.items() if v is not None}, table[LINE_COLUMN])
+    def recognise(self, sample: Sample) -> bool:
+        try:
+            detect_layout(sample.path, sample.rows)
+        except InputFileError:
+            return False
+        return True
 
+    def read(self, path: str, raw: bytes, options: IngestOptions) -> Staged:
+        decoded = to_utf8(raw, path, options.encoding)
+        layout = detect_layout(path, sample_rows(decoded.data, limit=50))
+        parsed = read_csv_rows(path, raw, column_count=layout.width, decoded=decoded)
+        table = parsed.table
+        named = {name: table[f"c{i}"] for i, name in enumerate(layout.fields)}
+        named[LINE_COLUMN] = table[LINE_COLUMN]
+        rows = pa.table(named)
+        rejects, extra = _other_layout_rows(parsed, layout)
+        if extra:
+            # A field only the other layout has (a uniqueid the main layout lacks) is kept for its rows.
+            for name in dict.fromkeys(name for row in extra for name in row):
+                if name not in rows.column_names:
+                    rows = rows.append_column(name, pa.nulls(rows.num_rows, pa.string()))
+            extra_table = pa.table({name: pa.array([row.get(name) for row in extra],
+                                                   pa.int64() if name == LINE_COLUMN else pa.string())
+                                    for name in rows.column_names})
+            rows = pa.concat_tables([rows, extra_table])
+        clock = self.clock(options.site)
+        if not clock.proven and "uniqueid" in rows.column_names:
+            clock = _clock_from_rows(rows, options.site.timezone) or clock
+        return staged_from_csv(parsed, self.name, f"asterisk-{layout.name}", _canonical(rows), clock, rejects, _TYPING)
+
+
+def _other_layout_rows(parsed, layout: Layout) -> tuple[list[BadLine], list[dict]]:
+    """Rows of another width: of another layout of the same family (a cdr.conf changed), else rejects."""
     family = layout.name.split("-")[0]
-    extra: list[dict[str, str | int | None]] = []
     rejects: list[BadLine] = list(parsed.bad_lines)
+    extra: list[dict] = []
     cut_short = parsed.unterminated_last_line()
     for odd in parsed.odd_rows:
         fitting = layout if len(odd.fields) == layout.width else layout_for_row(odd.fields)
@@ -174,36 +205,39 @@ def read_asterisk(path: str, raw: bytes, encoding: str = "auto"):
                                    "it was cut short while being written - ingest the file again once it is complete"))
             continue
         if fitting is None or fitting.name.split("-")[0] != family:
-            rejects.append(
-                BadLine(
-                    odd.line,
-                    odd.raw,
-                    f"has {len(odd.fields)} fields, which fits no Asterisk layout of this family; "
-                    f"the file is {layout.description}",
-                )
-            )
+            rejects.append(BadLine(odd.line, odd.raw, f"has {len(odd.fields)} fields, which fits no Asterisk layout "
+                                   f"of this family; the file is {layout.description}"))
             continue
         values = dict(zip(fitting.fields, odd.fields))
-        src_value = values.get("src", "")
-        values["caller"] = src_value if src_value.strip() else values.get("clid", "")
-        values["dialled"] = values.get("dst")
-        values["leg_sequence"] = values.get("sequence")
         values[LINE_COLUMN] = odd.line
         extra.append(values)
-    if extra:
-        extra_table = canonical_table(
-            {name: pa.array([row.get(name) for row in extra], pa.string()) for name in rows.column_names if name != LINE_COLUMN},
-            pa.array([row[LINE_COLUMN] for row in extra], pa.int64()),
-        )
-        rows = pa.concat_tables([rows, extra_table.select(rows.column_names)])
-    format_name = f"asterisk-{layout.name}"
-    call_rows = CallRows(
-        format=format_name,
-        table=rows,
-        rejects=rejects,
-        time_formats=("%Y-%m-%d %H:%M:%S",),
-        duration_format="seconds",
-        dispositions=dict(DISPOSITIONS),
-        uses_lastapp=True,
-    )
-    return parsed, call_rows
+    return rejects, extra
+
+
+def _canonical(rows: pa.Table) -> pa.Table:
+    def column(name: str):
+        return rows[name] if name in rows.column_names else None
+
+    src, clid, channel = column("src"), column("clid"), column("channel")
+    trimmed = pc.utf8_trim_whitespace(src)
+    device = pc.struct_field(pc.extract_regex(channel, pattern=_DEVICE), "device")
+    # src is the caller ID number; when it is empty, clid ("Name" <number>) still says who or why not.
+    columns = {
+        "caller": pc.if_else(pc.equal(trimmed, ""), clid, src),
+        "dialled": column("dst"),
+        "leg_sequence": column("sequence"),
+        "staff_device": pc.if_else(pc.fill_null(pc.and_(pc.not_equal(trimmed, ""), pc.equal(device, trimmed)), False),
+                                   "1", pa.scalar(None, pa.string())),
+    }
+    for name in ("dcontext", "channel", "dstchannel", "lastapp", "start", "answer", "end", "duration", "billsec",
+                 "disposition", "uniqueid", "linkedid"):
+        if (value := column(name)) is not None:
+            columns[name] = value
+    return canonical_table({name: value for name, value in columns.items() if value is not None}, rows[LINE_COLUMN])
+
+
+def _clock_from_rows(rows: pa.Table, site_zone: str):
+    """Read the clock off up to 2,000 rows spread over the file."""
+    step = max(1, rows.num_rows // 2000)
+    sample = rows.take(pa.array(range(0, rows.num_rows, step)))
+    return clock_from_uniqueids(sample["start"].to_pylist(), sample["uniqueid"].to_pylist(), site_zone)

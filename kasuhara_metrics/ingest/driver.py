@@ -1,0 +1,254 @@
+"""The batch driver: export files -> stored records, the same steps for every source and record kind.
+
+Files are read one by one by their source (ingest/sources/) and stored in batches, each batch in
+one transaction, so a failure (or a kill) leaves earlier batches stored and nothing of the failing
+one. A batch runs its record kind's SQL (ingest/stores/) once for all its files:
+
+    stage -> type -> identify -> check -> reject -> dedupe -> insert -> account
+
+A file whose content was ingested before is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import pyarrow as pa
+
+from .. import contacts
+from ..db import Database, drop_temp_tables, unregister_all
+from ..errors import InputFileError, KasuharaError, SourceLocation
+from ..identity import Pseudonymizer, pseudonymizer_for
+from ..site import SiteSettings
+from .csvread import BadLine, file_bytes
+from .filelog import FileResult, earlier_ingests, new_file_ids, write_logs, write_rejects
+from .sources import IngestOptions, Staged, source_for
+from .stores import RECORD_KINDS, STORES, RecordStore
+from .stores.calls import file_key
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult] = field(default_factory=list)
+    failures: list[KasuharaError] = field(default_factory=list)
+    contacts: int | None = None
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+
+# progress(path, stage, fraction of that file done): "reading" 0.0, "storing" 0.4, "done" 1.0;
+# path "" for the work after the last file ("building contacts").
+Progress = Callable[[str, str, float], None]
+
+# Files are stored in batches: one pass of SQL costs about the same for one small file as for many.
+BATCH_ROWS = 250_000
+
+
+@dataclass
+class _Pending:
+    """A file read and checked, waiting to be stored with its batch."""
+
+    staged: Staged
+    result: FileResult
+    started: datetime
+
+    @property
+    def batch_key(self) -> tuple:
+        # Files typed alike, in the same clock, share one pass.
+        return (self.staged.typing, self.staged.clock.zone)
+
+
+def ingest_files(
+    db: Database, kind: str, paths: list[str], options: IngestOptions, progress: Progress | None = None,
+    *, rebuild_contacts: bool = True,
+) -> IngestReport:
+    """Ingest each file of record `kind`; a file that cannot be read is reported and the others go on.
+
+    Files are stored in batches, each batch in one transaction; if storing a batch fails, its
+    files are stored one by one, so that one bad file is named and the others still go in.
+    Inside a larger transaction (the nightly run) a failure while storing cannot be undone for
+    part of it: it is raised, and the whole transaction rolls back.
+    """
+    if kind not in RECORD_KINDS:
+        raise ValueError(f"unknown kind {kind}")
+    store = STORES[kind]
+    pseudo = pseudonymizer_for(db, create=True)
+    report = IngestReport()
+    step = progress or (lambda _path, _stage, _fraction: None)
+    pending: list[_Pending] = []
+    earlier = earlier_ingests(db, kind)  # a file is known by its content, under any name
+    first_path_of: dict[str, str] = {}  # sha256 -> path, for the same content twice in one call
+
+    def flush() -> None:
+        if pending:
+            _store_batch(db, store, list(pending), options.site, pseudo, report, step)
+            pending.clear()
+
+    for path in map(str, paths):
+        try:
+            step(path, "reading", 0.0)
+            raw = file_bytes(path)
+            sha = hashlib.sha256(raw).hexdigest()
+            # Content seen before (under any name) is not even parsed: a nightly inbox holds a year.
+            skipped = (earlier.get(sha) if not options.force else None) or (
+                f"same content as {first_path_of[sha]}, earlier in this run" if sha in first_path_of else None)
+            if skipped:
+                report.files.append(FileResult(path, kind, "-", "-", skipped_as=skipped))
+                step(path, "done", 1.0)
+                continue
+            item = read_file(kind, path, raw, options)
+        except Exception as exc:  # an unreadable file, or a bug: the other files go on; this one is named
+            report.failures.append(as_failure(exc, path))
+            step(path, "done", 1.0)
+            continue
+        first_path_of[sha] = path
+        if pending and pending[0].batch_key != item.batch_key:
+            flush()
+        pending.append(item)
+        if sum(p.staged.rows_read for p in pending) >= BATCH_ROWS or len(pending) >= store.files_per_batch:
+            flush()
+    flush()
+    # Brought up to date whenever any file was stored since the last build, even by a run that
+    # failed half-way: only the new files' requesters are rebuilt, unless more changed.
+    if rebuild_contacts and (options.force or contacts_are_stale(db)):
+        step("", "building contacts", 0.0)
+        with db.transaction():
+            report.contacts = contacts.refresh(db, full=options.force).contacts
+    return report
+
+
+def contacts_are_stale(db: Database) -> bool:
+    """Has a file been stored after the contacts were last built?"""
+    latest = db.con.execute("SELECT max(file_id) FROM ingest_log").fetchall()[0][0]
+    built = db.meta("contacts_built_through_file")
+    return latest is not None and (built is None or int(built) < latest)
+
+
+def read_file(kind: str, path: str, raw: bytes, options: IngestOptions) -> _Pending:
+    """Read one file with its source; nothing is stored yet."""
+    if not raw or raw.isspace():
+        raise InputFileError(f"{path} is empty - check that the export finished writing", SourceLocation(path))
+    started = datetime.now(timezone.utc)
+    staged = source_for(path, raw, kind, options).read(path, raw, options)
+    result = FileResult(path, kind, staged.format, staged.encoding, clock=staged.clock.describe())
+    result.notes.extend(staged.notes)
+    return _Pending(staged, result, started)
+
+
+def _store_batch(db: Database, store: RecordStore, batch: list[_Pending], site: SiteSettings,
+                 pseudo: Pseudonymizer, report: IngestReport, step: Progress) -> None:
+    for item in batch:
+        step(item.staged.path, "storing", 0.4)
+    try:
+        with db.transaction():
+            for item, file_id in zip(batch, new_file_ids(db, len(batch))):
+                item.result.file_id = file_id
+            store_records(db, store, [(item.staged, item.result) for item in batch], site, pseudo)
+            for item in batch:
+                _check_accounting(item.result)
+            write_logs(db, [(i.result, i.staged.sha256, i.started) for i in batch], site.timezone)
+    except Exception as exc:
+        if db.in_transaction:
+            raise
+        if len(batch) > 1:  # find the file at fault: the others are stored on their own
+            for item in batch:
+                _store_batch(db, store, [item], site, pseudo, report, step)
+        else:
+            report.failures.append(as_failure(exc, batch[0].staged.path))
+            step(batch[0].staged.path, "done", 1.0)
+        return
+    report.files.extend(item.result for item in batch)
+    for item in batch:
+        step(item.staged.path, "done", 1.0)
+
+
+def _bound(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters a statement names: DuckDB refuses others."""
+    return {name: value for name, value in params.items() if f"${name}" in sql}
+
+
+def store_records(db: Database, store: RecordStore, files: list[tuple[Staged, FileResult]], site: SiteSettings,
+                  pseudo: Pseudonymizer) -> None:
+    """Type, identify, check, de-duplicate and insert the records of a batch of files; fill each result.
+
+    Every count is kept per file; a record in two files of the batch is kept in the first.
+    """
+    con = db.con
+    first = files[0][0]
+    tables = {
+        "_stage": pa.concat_tables([staged.table.append_column("_batch", pa.array([n] * staged.table.num_rows, pa.int32()))
+                                    for n, (staged, _) in enumerate(files)]),
+        "_files": pa.table({
+            "_batch": pa.array(range(len(files)), pa.int32()),
+            "file_id": pa.array([result.file_id for _, result in files], pa.int64()),
+            "file_key": pa.array([file_key(staged.sha256) for staged, _ in files], pa.string()),
+            "path": pa.array([staged.path for staged, _ in files], pa.string()),
+            "format": pa.array([staged.format for staged, _ in files], pa.string()),
+        }),
+    } | store.helper_tables(first.typing, site)
+    params = store.params(first.typing, site) | {"clock_zone": first.clock.zone}
+    identities = [f"_ids_{column}" for column in store.identities]
+    for name, table in tables.items():
+        con.register(name, table)
+
+    def run(statements: list[str]) -> None:
+        for sql in statements:
+            con.execute(sql, _bound(sql, params))
+
+    try:
+        run(store.type_statements(first.typing))
+        for column, identify in store.identities.items():
+            values = [row[0] for row in con.execute(
+                f'SELECT DISTINCT "{column}" FROM _typed WHERE reject_reason IS NULL').fetchall()]
+            con.register(f"_ids_{column}", identify(values, site, pseudo))
+        run(store.check_statements())
+        bad: dict[int, list[tuple[int, str]]] = {}
+        for number, line, reason in con.execute(
+                "SELECT _batch, _line, reject_reason FROM _typed WHERE reject_reason IS NOT NULL ORDER BY _line").fetchall():
+            bad.setdefault(number, []).append((line, reason))
+        run(store.dedupe_statements())
+        usable = dict(con.execute("SELECT _batch, count(*) FROM _typed WHERE reject_reason IS NULL GROUP BY ALL").fetchall())
+        kept = dict(con.execute("SELECT _batch, count(*) FROM _new GROUP BY ALL").fetchall())
+        notes = store.file_notes(con, first.typing, site, {n: staged.clock for n, (staged, _) in enumerate(files)})
+        run(store.insert_statements())
+    finally:
+        unregister_all(con, *tables, *identities)
+        drop_temp_tables(con, "_typed", "_new", *store.scratch_tables)
+    for number, (staged, result) in enumerate(files):
+        rejects = list(staged.rejects)
+        if number in bad:
+            raw = staged.raw_lines({line for line, _ in bad[number]})
+            rejects.extend(BadLine(line, raw.get(line, ""), reason) for line, reason in bad[number])
+        result.rows_read = staged.rows_read
+        result.rejected = len(rejects)
+        result.kept = kept.get(number, 0)
+        result.duplicates = usable.get(number, 0) - result.kept
+        result.notes.extend(notes.get(number, []))
+        write_rejects(db, result.file_id, result.path, sorted(rejects, key=lambda r: r.line), staged.sha256)
+
+
+def as_failure(exc: BaseException, path: str) -> KasuharaError:
+    if isinstance(exc, KasuharaError):
+        if exc.source is None:
+            exc.source = SourceLocation(path)
+        return exc
+    return KasuharaError(
+        f"cannot ingest {path}: {type(exc).__name__}: {exc} - nothing of it was stored; please report this file",
+        SourceLocation(path),
+    )
+
+
+def _check_accounting(result: FileResult) -> None:
+    """Every row read is kept, rejected or a duplicate; otherwise store nothing of the file."""
+    accounted = result.kept + result.rejected + result.duplicates
+    if result.rows_read != accounted:
+        raise KasuharaError(
+            f"internal error: {result.path} read {result.rows_read} rows but accounted for {accounted} - "
+            "nothing of it was stored; please report this file",
+            SourceLocation(result.path),
+        )

@@ -1,0 +1,58 @@
+"""What a record kind (calls, visits, departments) declares for the batch driver.
+
+The driver (ingest/driver.py) runs the same steps for every kind, over a batch of staged files:
+
+    stage -> type -> identify -> check -> reject -> dedupe -> insert -> account
+
+A store supplies the SQL of each step as data. Its statements read `_stage` (the files' canonical
+string columns, `_line` and `_batch`) and `_files` (`_batch`, `file_id`, `file_key`, `path`,
+`format`), and must leave:
+- `_typed`: every staged row, typed, with `reject_reason` (NULL for a usable row);
+- `_new`: the rows to store, with `_batch`; usable rows not in `_new` are duplicates.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar
+
+import pyarrow as pa
+
+from ...identity import Pseudonymizer
+from ...site import SiteSettings
+
+# identify(distinct raw values, site, pseudonymizer) -> Arrow table with a `raw` column.
+Identify = Callable[[list, SiteSettings, Pseudonymizer], pa.Table]
+
+
+class RecordStore:
+    kind: ClassVar[str]
+    # At most this many files share one pass of SQL (departments: one, as a later file overrides an earlier).
+    files_per_batch: ClassVar[int] = 100
+    # column of _typed -> how its distinct values are identified; registered as _ids_<column>.
+    identities: ClassVar[dict[str, Identify]] = {}
+    # Scratch tables the statements create besides _typed and _new.
+    scratch_tables: ClassVar[tuple[str, ...]] = ()
+
+    def helper_tables(self, typing: Any, site: SiteSettings) -> dict[str, pa.Table]:
+        """Small tables the statements join (dispositions, kinds, machine applications)."""
+        return {}
+
+    def params(self, typing: Any, site: SiteSettings) -> dict[str, Any]:
+        return {}
+
+    def type_statements(self, typing: Any) -> list[str]:
+        raise NotImplementedError
+
+    def check_statements(self) -> list[str]:
+        """Statements that reject more rows of _typed once identities are known (conflicts, ...)."""
+        return []
+
+    def dedupe_statements(self) -> list[str]:
+        raise NotImplementedError
+
+    def insert_statements(self) -> list[str]:
+        raise NotImplementedError
+
+    def file_notes(self, con, typing: Any, site: SiteSettings, clocks: dict) -> dict[int, list[str]]:
+        """Warnings about whole files of the batch (by _batch), after typing; `clocks` by _batch."""
+        return {}

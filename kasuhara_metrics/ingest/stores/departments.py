@@ -1,0 +1,64 @@
+"""Which department a dialled extension or DID reaches, into `departments`.
+
+A later file updates the mapping: a number's department is the one most recently ingested, so
+files are stored one per batch. Full numbers are stored in E.164, and their pseudonyms too, so
+that a call *from* one of the ward's own numbers is recognised as staff. Within a file a number
+mapped twice to the same department is a duplicate, to another a reject; a number whose stored
+department is unchanged is a duplicate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...identity import identify_values
+from .base import RecordStore
+
+
+class DepartmentStore(RecordStore):
+    kind = "departments"
+    files_per_batch = 1
+    identities = {"number": identify_values}
+
+    def type_statements(self, typing: Any) -> list[str]:
+        return ["""
+CREATE OR REPLACE TEMP TABLE _typed AS
+SELECT _batch, _line, trim(c0) AS number, trim(c1) AS department,
+       CASE WHEN trim(c1) = '' THEN 'no department name' END AS reject_reason
+FROM _stage
+"""]
+
+    def check_statements(self) -> list[str]:
+        return ["""
+UPDATE _typed t SET reject_reason = '''' || t.number || ''' is not an extension or phone number'
+FROM _ids_number i
+WHERE t.reject_reason IS NULL AND i.raw IS NOT DISTINCT FROM t.number AND i.class NOT IN ('internal', 'external')
+""", """
+UPDATE _typed t SET reject_reason = t.number || ' is mapped to ' || f.department || ' on line ' || f._line || ' already'
+FROM (SELECT i.canonical, arg_min(t.department, t._line) AS department, min(t._line) AS _line
+      FROM _typed t JOIN _ids_number i ON i.raw = t.number WHERE t.reject_reason IS NULL GROUP BY i.canonical) f,
+     _ids_number i
+WHERE t.reject_reason IS NULL AND i.raw = t.number AND i.canonical = f.canonical AND t.department <> f.department
+"""]
+
+    def dedupe_statements(self) -> list[str]:
+        # The first line of each number; one already stored with the same department is unchanged.
+        return ["""
+CREATE OR REPLACE TEMP TABLE _new AS
+WITH first_lines AS (
+    SELECT t._batch, t._line, i.canonical, i.key, t.department
+    FROM _typed t JOIN _ids_number i ON i.raw = t.number
+    WHERE t.reject_reason IS NULL
+    QUALIFY row_number() OVER (PARTITION BY i.canonical ORDER BY t._line) = 1
+)
+SELECT n.* FROM first_lines n ANTI JOIN departments d ON d.number = n.canonical AND d.department = n.department
+"""]
+
+    def insert_statements(self) -> list[str]:
+        return ["""
+INSERT INTO departments BY NAME
+SELECT n.canonical AS number, n.key AS number_key, n.department, f.file_id
+FROM _new n JOIN _files f USING (_batch)
+ON CONFLICT (number) DO UPDATE SET department = excluded.department, number_key = excluded.number_key,
+                                   file_id = excluded.file_id
+"""]

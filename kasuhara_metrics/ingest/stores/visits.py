@@ -1,0 +1,133 @@
+"""Visits from reception and counter logs into `visit_records`: types, conflicts, identities, copies.
+
+A visit's requester is its phone number's pseudonym; without a usable phone, the pseudonym of
+requester_ref; a visit with both links the two. The same visit_id with other content is a
+conflict (rejected), an identical record a duplicate. Free-text summaries go to
+`visit_summaries`, apart from every analytics view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from ...identity import identify_phones, identify_references
+from ...site import SiteSettings
+from ..timesql import ascii_sql, instant_sql
+from .base import RecordStore
+from .calls import DEFAULT_TIME_FORMATS
+
+VISIT_COLUMNS = (
+    "visit_id", "arrived_at", "ended_at", "department", "kind", "topic", "phone", "requester_ref",
+    "exit_requested_at", "summary",
+)
+
+# kind as written in the log -> canonical kind. 手続 (procedures) and 相談 (consultations) are not
+# counted by the repetition rules; complaints, demands, inquiries and unknown kinds are.
+KINDS = {
+    "苦情": "complaint", "クレーム": "complaint", "complaint": "complaint",
+    "要望": "demand", "要求": "demand", "demand": "demand", "request": "demand",
+    "問合せ": "inquiry", "問合わせ": "inquiry", "問い合わせ": "inquiry", "問い合せ": "inquiry",
+    "inquiry": "inquiry", "enquiry": "inquiry", "question": "inquiry",
+    "手続": "procedure", "手続き": "procedure", "procedure": "procedure",
+    "相談": "consultation", "consultation": "consultation",
+    "その他": "other", "other": "other",
+}
+
+
+def _time(column: str) -> str:
+    return f"CASE WHEN {ascii_sql(column)} = '' THEN NULL ELSE {instant_sql(column, DEFAULT_TIME_FORMATS)} END"
+
+
+def _blank(column: str) -> str:
+    return f"trim(coalesce({column}, '')) = ''"
+
+
+_TYPED_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _typed AS
+WITH parsed AS (
+    SELECT s.*, {_time('arrived_at')} AS arrived, {_time('ended_at')} AS ended,
+           {_time('exit_requested_at')} AS exit_requested,
+           k.kind AS kind_code,
+           trim(s.visit_id) AS vid
+    FROM _stage s LEFT JOIN _kinds k ON k.label = lower(trim(coalesce(s.kind, '')))
+)
+SELECT *,
+    CASE
+        WHEN {_blank('visit_id')} THEN 'no visit_id'
+        WHEN {_blank('arrived_at')} THEN 'no arrived_at time'
+        WHEN arrived IS NULL THEN 'arrived_at ''' || arrived_at || ''' is not a date such as 2026-09-01 09:30 or 2026/09/01 09:30:00'
+        WHEN NOT {_blank('ended_at')} AND ended IS NULL THEN 'ended_at ''' || ended_at || ''' is not a date such as 2026-09-01 10:15'
+        WHEN NOT {_blank('exit_requested_at')} AND exit_requested IS NULL THEN 'exit_requested_at ''' || exit_requested_at || ''' is not a date'
+        WHEN ended < arrived THEN 'ended_at is before arrived_at'
+        WHEN kind_code IS NULL THEN 'kind ''' || kind || ''' is not one of 苦情, 要望, 問合せ, 手続, 相談, その他 (or complaint, demand, inquiry, procedure, consultation, other)'
+    END AS reject_reason,
+    md5_number(concat_ws(chr(31), {', '.join(f'coalesce({c}, chr(0))' for c in VISIT_COLUMNS)})) AS fp
+FROM parsed
+"""
+
+# The same visit_id with other content, stored before or earlier in the batch, is a conflict, not a copy.
+_CONFLICT_SQL = ["""
+UPDATE _typed t SET reject_reason = 'visit_id ' || t.vid || ' was already ingested with different content (file '
+    || x.file_id || ' line ' || x.line || ') - give a corrected record a new visit_id'
+FROM (SELECT visit_id, min(file_id) AS file_id, arg_min(line, (file_id, line)) AS line, list(record_fp) AS fps
+      FROM visit_records WHERE visit_id IN (SELECT vid FROM _typed) GROUP BY visit_id) x
+WHERE t.reject_reason IS NULL AND x.visit_id = t.vid AND NOT list_contains(x.fps, t.fp)
+""", """
+UPDATE _typed t SET reject_reason = 'visit_id ' || t.vid || ' appears earlier ('
+    || CASE WHEN f.first_batch = t._batch THEN 'in this file' ELSE 'in ' || f.first_path END
+    || ', line ' || f.first_line || ') with different content'
+FROM (SELECT vid, arg_min(fp, (_batch, _line)) AS first_fp, arg_min(_batch, (_batch, _line)) AS first_batch,
+             arg_min(_line, (_batch, _line)) AS first_line, arg_min(path, (_batch, _line)) AS first_path
+      FROM _typed JOIN _files USING (_batch) WHERE reject_reason IS NULL GROUP BY vid) f
+WHERE t.reject_reason IS NULL AND f.vid = t.vid AND t.fp <> f.first_fp
+"""]
+
+
+class VisitStore(RecordStore):
+    kind = "visits"
+    identities = {"phone": identify_phones, "requester_ref": identify_references}
+
+    def helper_tables(self, typing: Any, site: SiteSettings) -> dict[str, pa.Table]:
+        labels = {label.lower(): code for label, code in KINDS.items()}
+        labels[""] = "unknown"
+        return {"_kinds": pa.table({"label": list(labels), "kind": list(labels.values())})}
+
+    def params(self, typing: Any, site: SiteSettings) -> dict[str, Any]:
+        return {"time_formats": list(DEFAULT_TIME_FORMATS)}
+
+    def type_statements(self, typing: Any) -> list[str]:
+        return [_TYPED_SQL]
+
+    def check_statements(self) -> list[str]:
+        return list(_CONFLICT_SQL)
+
+    def dedupe_statements(self) -> list[str]:
+        # One copy per record: later copies in the batch and records stored before are duplicates.
+        return ["""
+CREATE OR REPLACE TEMP TABLE _new AS
+WITH first_copies AS (
+    SELECT * FROM _typed WHERE reject_reason IS NULL
+    QUALIFY row_number() OVER (PARTITION BY fp ORDER BY _batch, _line) = 1
+)
+SELECT n.*, f.file_id FROM first_copies n JOIN _files f USING (_batch)
+ANTI JOIN visit_records v ON v.record_fp = n.fp
+"""]
+
+    def insert_statements(self) -> list[str]:
+        return ["""
+INSERT INTO visit_records BY NAME
+SELECT n.file_id, n._line AS line, n.fp AS record_fp, n.vid AS visit_id, n.arrived AS arrived_at, n.ended AS ended_at,
+       nullif(trim(n.department), '') AS department, n.kind_code AS kind, nullif(trim(n.kind), '') AS kind_label,
+       nullif(trim(n.topic), '') AS topic, p.key AS phone_key,
+       CASE WHEN trim(coalesce(n.phone, '')) = '' THEN 'none' ELSE p.class END AS phone_class,
+       r.key AS ref_key, n.exit_requested AS exit_requested_at
+FROM _new n
+LEFT JOIN _ids_phone p ON p.raw IS NOT DISTINCT FROM n.phone
+LEFT JOIN _ids_requester_ref r ON r.raw IS NOT DISTINCT FROM n.requester_ref
+ORDER BY n.file_id, n._line
+""", """
+INSERT INTO visit_summaries BY NAME
+SELECT file_id, _line AS line, vid AS visit_id, summary FROM _new WHERE trim(coalesce(summary, '')) <> ''
+"""]

@@ -1,0 +1,83 @@
+"""SQL that turns exported time and duration text into instants and seconds, for every store.
+
+A time is read, in this order: as written with the file's formats, in the file's clock zone; the
+same after full-width digits are made ASCII; as an epoch (when the formats allow one); and as an
+ISO time carrying its own offset or `Z`, which is honoured whatever the clock. Each step only runs
+on values the ones before could not read (COALESCE is lazy), so the common case costs one parse.
+"""
+
+from __future__ import annotations
+
+# Special time formats: epoch seconds ("%s", as in date(1), or "epoch") and milliseconds.
+EPOCH_SECONDS = ("%s", "epoch")
+EPOCH_MILLISECONDS = ("%ms", "epoch_ms")
+EPOCH_FORMATS = EPOCH_SECONDS + EPOCH_MILLISECONDS
+
+FULLWIDTH = ("０１２３４５６７８９／：－　", "0123456789/:- ")
+
+# A time that ends in an offset or Z: 2026-09-01T01:00:00Z, 2026-09-01 10:00:00+09:00, ...+0900.
+_OFFSET_PATTERN = r"^\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$"
+
+
+def split_time_formats(formats: tuple[str, ...]) -> tuple[list[str], int | None]:
+    """(strptime formats, epoch divisor: 1 for seconds, 1000 for milliseconds, None for no epoch)."""
+    strptime = [f for f in formats if f not in EPOCH_FORMATS]
+    divisor = 1000 if any(f in EPOCH_MILLISECONDS for f in formats) else 1 if any(f in EPOCH_SECONDS for f in formats) else None
+    return strptime, divisor
+
+
+def ascii_sql(column: str) -> str:
+    """The value with full-width digits and separators made ASCII, trimmed."""
+    return f"trim(translate(coalesce({column}, ''), '{FULLWIDTH[0]}', '{FULLWIDTH[1]}'))"
+
+
+def instant_sql(column: str, formats: tuple[str, ...], zone_param: str = "$clock_zone",
+                formats_param: str = "$time_formats") -> str:
+    """A TIMESTAMPTZ from exported text, NULL when it is none of the forms above."""
+    strptime, divisor = split_time_formats(formats)
+    steps = []
+    if strptime:
+        steps.append(f"timezone({zone_param}, try_strptime({column}, {formats_param}))")
+        steps.append(f"timezone({zone_param}, try_strptime({ascii_sql(column)}, {formats_param}))")
+    if divisor is not None:
+        # 0 is "not set" (CUCM's dateTimeConnect of a call never connected): no time at all.
+        steps.append(
+            f"CASE WHEN regexp_full_match(trim({column}), '\\d{{1,13}}(\\.\\d+)?') AND TRY_CAST(trim({column}) AS DOUBLE) > 0 "
+            f"THEN to_timestamp(TRY_CAST(trim({column}) AS DOUBLE) / {divisor}) END"
+        )
+    steps.append(f"CASE WHEN regexp_full_match(trim({column}), '{_OFFSET_PATTERN}') THEN TRY_CAST(trim({column}) AS TIMESTAMPTZ) END")
+    return f"coalesce({', '.join(steps)})"
+
+
+def blank_time_sql(column: str, formats: tuple[str, ...]) -> str:
+    """Empty, spaces, an NTT-style `**********` (never connected), or 0 where times are epochs."""
+    zero = " OR trim(coalesce({c}, '')) = '0'".format(c=column) if split_time_formats(formats)[1] else ""
+    return f"(regexp_full_match(coalesce({column}, ''), '\\s*(\\*\\*\\*\\*.*)?'){zero})"
+
+
+def blank_sql(column: str) -> str:
+    return f"regexp_full_match(coalesce({column}, ''), '\\s*(\\*\\*\\*\\*.*)?')"
+
+
+DURATION_FORMATS = ("seconds", "hms", "ms", "minutes")
+DURATION_EXAMPLES = {"seconds": "seconds such as 125", "minutes": "whole minutes", "hms": "H:MM:SS", "ms": "MM:SS"}
+
+
+def seconds_sql(column: str, duration_format: str) -> str:
+    """Whole seconds from a duration as the export writes it; NULL when it is not in that form."""
+    if duration_format in ("seconds", "minutes"):
+        factor = " * 60" if duration_format == "minutes" else ""
+        return f"coalesce(TRY_CAST({column} AS BIGINT), TRY_CAST({ascii_sql(column)} AS BIGINT)){factor}"
+    value = ascii_sql(column)
+    if duration_format == "hms":
+        return (
+            f"CASE WHEN regexp_full_match({value}, '\\d+:\\d{{1,2}}:\\d{{1,2}}') THEN "
+            f"CAST(split_part({value}, ':', 1) AS BIGINT) * 3600 + CAST(split_part({value}, ':', 2) AS BIGINT) * 60 "
+            f"+ CAST(split_part({value}, ':', 3) AS BIGINT) END"
+        )
+    if duration_format == "ms":
+        return (
+            f"CASE WHEN regexp_full_match({value}, '\\d+:\\d{{1,2}}') THEN "
+            f"CAST(split_part({value}, ':', 1) AS BIGINT) * 60 + CAST(split_part({value}, ':', 2) AS BIGINT) END"
+        )
+    raise ValueError(f"unknown duration format {duration_format}")
