@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 
 from kasuhara_metrics.errors import InputFileError
+from kasuhara_metrics.site import SiteSettings
 from kasuhara_metrics.ingest import IngestOptions, ingest_files
 from kasuhara_metrics.ingest.sources.asterisk import Asterisk, detect_layout
 
@@ -177,3 +178,50 @@ def test_calls_in_a_staff_context_are_staff_whatever_number_they_show(db, tmp_pa
     ingest(db, "calls", write(tmp_path, "staff.csv", line + "\n"))
     assert rows(db, "SELECT caller_class, caller_note, requester_key FROM calls") == [("internal", "internal context", None)]
     assert rows(db, "SELECT direction, requester_key FROM contacts") == [("outbound", None)]
+
+
+def judged_flags(db) -> list[tuple]:
+    from kasuhara_metrics.judge import judge
+    from kasuhara_metrics.rules import load_profile
+
+    judge(db, load_profile())
+    return rows(db, "SELECT requester_key, rule_id FROM flags ORDER BY ALL")
+
+
+def test_a_softphone_whose_device_name_is_digits_is_staff_not_a_resident(db):
+    # SIP/123654987-... with src 123654987 would read as 0123-65-4987; PJSIP/0355550199-... looks like a DID.
+    ingest(db, "calls", FILES / "asterisk" / "softphone-18.csv")
+    legs = rows(db, "SELECT caller_class, caller_note, caller_key IS NULL, count(*) FROM call_legs GROUP BY ALL ORDER BY ALL")
+    assert legs == [("external", None, False, 1), ("internal", "staff device", True, 12)]
+    assert rows(db, "SELECT count(*) FROM requesters") == [(1,)]
+    # Twelve calls in an hour, each a few minutes after the last: from a resident, redials; from staff, nothing.
+    assert judged_flags(db) == []
+
+
+def test_staff_numbers_listed_by_the_site_are_never_requesters(db, tmp_path):
+    lines = [cdr18("090-8765-4321", datetime(2026, 9, 1, 10, 3 * m), talk=120, ring=0) for m in range(8)]
+    site = SiteSettings(staff_numbers=("09087654321",))
+    ingest(db, "calls", write(tmp_path, "m.csv", "\n".join(lines) + "\n"), site=site)
+    assert rows(db, "SELECT DISTINCT caller_class, caller_note FROM call_legs") == [("internal", "staff number")]
+    assert judged_flags(db) == []
+
+
+def test_ivr_menus_are_machine_outcomes_and_never_make_redials(db):
+    ingest(db, "calls", FILES / "asterisk" / "ivr-18.csv")
+    outcomes = rows(db, "SELECT lastapp, outcome, answered FROM call_legs ORDER BY line")
+    assert outcomes[:7] == [(app, "machine", False) for app in
+                            ("WaitExten", "Background", "Wait", "Congestion", "Hangup", "WaitExten", "Hangup")]
+    # A queue member picked up: answered. Given up while waiting in the queue: the queue's machine.
+    assert outcomes[7:] == [("Queue", "answered", True), ("Queue", "machine", False)]
+    contacts = rows(db, "SELECT outcome, talk_s FROM contacts ORDER BY started_at")
+    assert [c[0] for c in contacts] == ["machine"] * 7 + ["answered", "machine"]
+    assert contacts[7][1] == 330 and all(talk == 0 for outcome, talk in contacts if outcome == "machine")
+    # Seven menu calls three minutes apart: a caller who only heard the menu is no redialler.
+    assert judged_flags(db) == []
+
+
+def test_machine_applications_are_a_site_setting(db, tmp_path):
+    # A site whose staff answer through an application with no destination channel is not one Asterisk ships.
+    line = cdr18("09012345678", datetime(2026, 9, 1, 10), lastapp="Playback", dstchannel="SIP/201-1")
+    ingest(db, "calls", write(tmp_path, "a.csv", line + "\n"), site=SiteSettings(machine_apps=("VoiceMail",)))
+    assert rows(db, "SELECT outcome FROM call_legs") == [("answered",)]
