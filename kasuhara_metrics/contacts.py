@@ -108,7 +108,8 @@ def _rebuild(db: Database, after_file: int | None):
         else:
             con.execute("""
                 DELETE FROM contacts WHERE requester_key IN (SELECT requester_key FROM _scope_requesters)
-                   OR contact_id IN (SELECT 'call:' || call_ref FROM _scope_calls)
+                   -- and the calls of scoped legs that belong to no requester (an outbound call from a number in scope)
+                   OR contact_id IN (SELECT 'call:' || call_ref FROM _scope_legs)
                    OR contact_id IN (SELECT 'visit:' || visit_id FROM _scope_visits)
             """)
         con.execute(_SIMPLE_CONTACTS_SQL)
@@ -116,7 +117,7 @@ def _rebuild(db: Database, after_file: int | None):
         con.execute(_VISIT_CONTACTS_SQL.replace("{visits}", visits))
     finally:
         drop_temp_tables(con, "_leg", "_multi_leg_call", "_unit", "_unit_order", "_scope_requesters",
-                         "_scope_calls", "_scope_visits")
+                         "_scope_calls", "_scope_call_refs", "_scope_visits")
         con.execute("DROP VIEW IF EXISTS _scope_legs")
         con.execute("DROP VIEW IF EXISTS _scope_visit_rows")
     latest = con.execute("SELECT coalesce(max(file_id), 0) FROM ingest_log").fetchall()[0][0]
@@ -143,16 +144,18 @@ def _scope(db: Database, after_file: int) -> list[str]:
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _scope_calls AS SELECT DISTINCT call_ref FROM call_legs WHERE file_id > $after
     """, {"after": after_file})
-    # Every pseudonym that stands for an affected requester: the requester's own and its aliases.
+    # Every pseudonym that stands for an affected requester: the requester's own and its aliases; and
+    # every leg of their calls, as a call's later legs may show another caller (a transfer, a <Dial> leg).
     con.execute("""
-        CREATE OR REPLACE TEMP VIEW _scope_legs AS
+        CREATE OR REPLACE TEMP TABLE _scope_call_refs AS
         WITH aliases AS (
             SELECT requester_key AS k FROM _scope_requesters
             UNION SELECT alias_key FROM requester_links WHERE requester_key IN (SELECT requester_key FROM _scope_requesters)
         )
-        SELECT * FROM call_legs
+        SELECT DISTINCT call_ref FROM call_legs
         WHERE caller_key IN (SELECT k FROM aliases) OR call_ref IN (SELECT call_ref FROM _scope_calls)
     """)
+    con.execute("CREATE OR REPLACE TEMP VIEW _scope_legs AS SELECT * FROM call_legs SEMI JOIN _scope_call_refs USING (call_ref)")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _scope_visits AS
         SELECT visit_id FROM visits WHERE file_id > $after OR requester_key IN (SELECT requester_key FROM _scope_requesters)
@@ -190,9 +193,10 @@ SELECT l.call_ref, l.file_id, l.line, l.leg_sequence, l.caller_key, l.direction_
 FROM {legs} l
 JOIN ingest_log i USING (file_id)
 LEFT JOIN reach ON reach.dialled = l.dialled
--- A record delivered again with changes (a later version of the call) replaces the earlier delivery.
-ANTI JOIN (SELECT call_ref, max(record_version) AS latest FROM {legs} WHERE record_version IS NOT NULL GROUP BY call_ref) v
-    ON v.call_ref = l.call_ref AND l.record_version < v.latest
+-- A record delivered again with changes (a later version of it) replaces the earlier delivery.
+ANTI JOIN (SELECT call_ref, uniqueid, max(record_version) AS latest FROM {legs} WHERE record_version IS NOT NULL
+           GROUP BY call_ref, uniqueid) v
+    ON v.call_ref = l.call_ref AND v.uniqueid = l.uniqueid AND l.record_version < v.latest
 """,
     "CREATE OR REPLACE TEMP TABLE _multi_leg_call AS SELECT call_ref FROM _leg GROUP BY call_ref HAVING count(*) > 1",
     # A call (unit): who called, which way, and when; its first leg decides the caller.

@@ -63,6 +63,8 @@ WITHHELD_WORDS = {
     "266696687": "anonymous",
     "7378742833": "restricted",
     "8656696": "unknown",
+    "2562533": "blocked",
+    "86282452253": "unavailable",
 }
 # Substrings that mark a display such as "非通知(184)" or "公衆電話から".
 WITHHELD_FRAGMENTS = ("非通知", "公衆電話", "表示圏外", "通知不可", "anonymous.invalid")
@@ -70,6 +72,7 @@ WITHHELD_FRAGMENTS = ("非通知", "公衆電話", "表示圏外", "通知不可
 _CLID = re.compile(r'^\s*"?(?P<name>.*?)"?\s*<(?P<number>[^>]*)>\s*$')
 _PUNCTUATION = re.compile(r"[\s\-‐‑‒–—―ー−().\[\]/]")
 _ALL_MASKED = re.compile(r"^[*#xX?]+$")
+_ALL_ZEROS = re.compile(r"^\+?0[0\s\-]*$")
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,10 @@ def split_clid(text: str) -> tuple[str, str]:
 def withheld_reason(text: str) -> str | None:
     """The reason a caller value means 'no caller ID', or None."""
     folded = nfkc(text).casefold().strip().strip('"').strip()
-    if folded in ("", '""', "<>", '"" <>', "0"):
+    if folded in ("", '""', "<>", '"" <>'):
         return "empty"
+    if _ALL_ZEROS.match(folded):  # 0, 000, 0000000000: a placeholder some systems write for no number
+        return "zeros"
     if folded in WITHHELD_WORDS:
         return WITHHELD_WORDS[folded]
     if folded.lstrip("+") in WITHHELD_WORDS:
@@ -130,7 +135,7 @@ def classify_number(raw: str | None, site: SiteSettings) -> CallerIdentity:
     """Classify one raw caller value (a number, `"Name" <number>`, or a withheld display)."""
     if raw is None:
         return CallerIdentity("withheld", None, "empty")
-    if raw.isascii() and raw.isdigit() and raw not in WITHHELD_WORDS and raw != "0":
+    if raw.isascii() and raw.isdigit() and raw not in WITHHELD_WORDS and raw.strip("0"):
         return _classify_digits(raw, False, site)  # the common case, without the text handling
     name, number = split_clid(raw)
     # The number decides; a display name only says why it is missing ("Coin line/payphone" <anonymous@...>).

@@ -35,7 +35,9 @@ def test_written_forms_of_one_number_are_one_canonical_number(raw):
      "Coin line/payphone", '"Coin line/payphone" <sip:anonymous@anonymous.invalid>',
      '"Interaction with other service" <sip:anonymous@anonymous.invalid>', "Out of Area",
      "anonymous@anonymous.invalid", "sip:anonymous@anonymous.invalid", "**********", "0",
-     "+266696687", "+7378742833", "+8656696", '"非通知" <>', "非通知(184)"],
+     "+266696687", "+7378742833", "+8656696", "+2562533", "+86282452253", '"非通知" <>', "非通知(184)",
+     # all zeros: the placeholder some systems write for no number, never an extension or a number
+     "00", "000", "0000000000", "+000000", "000-0000-0000"],
 )
 def test_withheld_caller_ids_are_never_a_number(raw):
     identity = classify_number(raw, SITE)
@@ -59,7 +61,7 @@ def test_internal_digit_limit_is_a_site_setting():
     assert classify_number("123", site).caller_class == "internal"
 
 
-@pytest.mark.parametrize("raw", ["client1", "s", "12345678", "0000000000"])
+@pytest.mark.parametrize("raw", ["client1", "s", "12345678", "0900000000", "0000000001"])
 def test_unusable_values_are_never_requesters(raw):
     assert classify_number(raw, SITE).caller_class == "unusable"
 

@@ -19,11 +19,18 @@ FULLWIDTH = ("０１２３４５６７８９／：－　", "0123456789/:- ")
 _OFFSET_PATTERN = r"^\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$"
 
 
-def split_time_formats(formats: tuple[str, ...]) -> tuple[list[str], int | None]:
-    """(strptime formats, epoch divisor: 1 for seconds, 1000 for milliseconds, None for no epoch)."""
+def split_time_formats(formats: tuple[str, ...]) -> tuple[list[str], list[str], int | None]:
+    """(naive strptime formats, formats with an offset (%z), epoch divisor: 1 for seconds, 1000 for
+    milliseconds, None for no epoch)."""
     strptime = [f for f in formats if f not in EPOCH_FORMATS]
+    naive = [f for f in strptime if "%z" not in f and "%Z" not in f]
+    aware = [f for f in strptime if f not in naive]
     divisor = 1000 if any(f in EPOCH_MILLISECONDS for f in formats) else 1 if any(f in EPOCH_SECONDS for f in formats) else None
-    return strptime, divisor
+    return naive, aware, divisor
+
+
+def sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def ascii_sql(column: str) -> str:
@@ -34,11 +41,13 @@ def ascii_sql(column: str) -> str:
 def instant_sql(column: str, formats: tuple[str, ...], zone_param: str = "$clock_zone",
                 formats_param: str = "$time_formats") -> str:
     """A TIMESTAMPTZ from exported text, NULL when it is none of the forms above."""
-    strptime, divisor = split_time_formats(formats)
+    naive, aware, divisor = split_time_formats(formats)
     steps = []
-    if strptime:
+    if naive:
         steps.append(f"timezone({zone_param}, try_strptime({column}, {formats_param}))")
         steps.append(f"timezone({zone_param}, try_strptime({ascii_sql(column)}, {formats_param}))")
+    if aware:  # formats that read the offset the time is written with (RFC 2822: ... +0000)
+        steps.append(f"try_strptime({column}, [{', '.join(sql_string(f) for f in aware)}])")
     if divisor is not None:
         # 0 is "not set" (CUCM's dateTimeConnect of a call never connected): no time at all.
         steps.append(
@@ -51,7 +60,7 @@ def instant_sql(column: str, formats: tuple[str, ...], zone_param: str = "$clock
 
 def blank_time_sql(column: str, formats: tuple[str, ...]) -> str:
     """Empty, spaces, an NTT-style `**********` (never connected), or 0 where times are epochs."""
-    zero = " OR trim(coalesce({c}, '')) = '0'".format(c=column) if split_time_formats(formats)[1] else ""
+    zero = " OR trim(coalesce({c}, '')) = '0'".format(c=column) if split_time_formats(formats)[2] else ""
     return f"(regexp_full_match(coalesce({column}, ''), '\\s*(\\*\\*\\*\\*.*)?'){zero})"
 
 

@@ -11,14 +11,20 @@ from ...errors import InputFileError, SourceLocation
 from ...site import CLOCK_SOURCES
 from ..csvread import sample_rows
 from ..encoding import to_utf8
+from .amazon_connect import AmazonConnect
 from .asterisk import Asterisk
 from .base import IngestOptions, Sample, Source, Staged
+from .cucm import Cucm
 from .departments import Departments
+from .freeswitch import FreeSwitch
 from .mapped import Mapped
+from .threecx import ThreeCx
+from .twilio import Twilio
 from .visits import Visits
 
 # Recognition tries them in this order: the most particular shapes first.
-SOURCES: dict[str, Source] = {source.name: source for source in (Asterisk(), Mapped(), Visits(), Departments())}
+SOURCES: dict[str, Source] = {source.name: source for source in (
+    AmazonConnect(), Twilio(), Cucm(), ThreeCx(), FreeSwitch(), Asterisk(), Mapped(), Visits(), Departments())}
 
 assert set(CLOCK_SOURCES) >= {s.name for s in SOURCES.values() if s.record_kind != "departments"}, \
     "every source with times needs its [site.clock] key in site.CLOCK_SOURCES"

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from ...site import SiteSettings
 from ..clock import Clock, clock_from_setting, site_clock
-from ..csvread import BadLine, ParsedFile, lines_of
+from ..csvread import BadLine, ParsedFile, lines_of, sample_rows
 
 
 @dataclass(frozen=True)
@@ -96,3 +96,17 @@ class Source:
         if self.utc_by_format:
             return Clock("UTC", self.utc_by_format)
         return site_clock(site.timezone)
+
+
+class HeaderlessSource(Source):
+    """A format without a header line, told apart by the shape of its rows (`fits`)."""
+
+    def fits(self, fields: list[str]) -> bool:
+        raise NotImplementedError
+
+    def recognise(self, sample: Sample) -> bool:
+        return any(self.fits(fields) for _, fields in sample.rows[:20])
+
+    def width(self, decoded: bytes, default: int) -> int:
+        """The field count of the file's first row of this shape."""
+        return next((len(fields) for _, fields in sample_rows(decoded, limit=20) if self.fits(fields)), default)

@@ -98,7 +98,7 @@ class CallStore(RecordStore):
         return tables
 
     def params(self, typing: CallTyping, site: SiteSettings) -> dict[str, Any]:
-        return {"time_formats": split_time_formats(typing.time_formats)[0],
+        return {"time_formats": split_time_formats(typing.time_formats)[0],  # the naive ones
                 "outcome_words": ", ".join(sorted({raw for raw, _ in typing.dispositions or ()})),
                 "internal_contexts": list(site.internal_contexts), "tz": site.timezone}
 
