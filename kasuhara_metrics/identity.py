@@ -73,6 +73,7 @@ _CLID = re.compile(r'^\s*"?(?P<name>.*?)"?\s*<(?P<number>[^>]*)>\s*$')
 _PUNCTUATION = re.compile(r"[\s\-‐‑‒–—―ー−().\[\]/]")
 _ALL_MASKED = re.compile(r"^[*#xX?]+$")
 _ALL_ZEROS = re.compile(r"^\+?0[0\s\-]*$")
+_NON_DIGIT = re.compile(r"\D")
 
 
 @dataclass(frozen=True)
@@ -142,9 +143,7 @@ def classify_number(raw: str | None, site: SiteSettings) -> CallerIdentity:
     reason = withheld_reason(number)
     if reason is not None:
         return CallerIdentity("withheld", None, (withheld_reason(name) if name else None) or reason)
-    text = nfkc(number)
-    if text.lower().startswith(("sip:", "tel:")):
-        text = text.split(":", 1)[1].split("@", 1)[0].split(";", 1)[0]
+    text = _uri_user(nfkc(number))
     plus = text.startswith("+")
     digits = _PUNCTUATION.sub("", text).lstrip("+")
     if not digits:
@@ -153,6 +152,18 @@ def classify_number(raw: str | None, site: SiteSettings) -> CallerIdentity:
         # A device name such as client1 or a damaged value: never a requester.
         return CallerIdentity("unusable", None, "not a number")
     return _classify_digits(digits, plus, site)
+
+
+def _uri_user(text: str) -> str:
+    """The number of a SIP or tel URI (sip:0312345678@host;user=phone -> 0312345678), else the text."""
+    if text.lower().startswith(("sip:", "sips:", "tel:")):
+        return text.split(":", 1)[1].split("@", 1)[0].split(";", 1)[0]
+    return text
+
+
+def all_digits(value: str | None) -> str:
+    """Every digit of a dialled value (9#0362345678 -> 90362345678), a URI's user part only."""
+    return _NON_DIGIT.sub("", _uri_user(nfkc(value or "")))
 
 
 def _classify_digits(digits: str, plus: bool, site: SiteSettings) -> CallerIdentity:
@@ -215,12 +226,6 @@ class _RegionPatterns:
 
 
 _JP_NUMBERS = _RegionPatterns("JP")
-
-
-def canonical_own_number(raw: str, site: SiteSettings) -> str | None:
-    """The form in which an extension or own number (DID) is stored in `departments`."""
-    identity = classify_number(raw, site)
-    return identity.canonical if identity.caller_class in ("internal", "external") else None
 
 
 class Pseudonymizer:
@@ -352,21 +357,22 @@ def identify_references(values: list[str | None], site: SiteSettings, pseudo: Ps
 
 
 def identify_dialled(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):
-    """Dialled numbers -> (class, stored value): an extension stays as digits; any longer number,
-    the ward's own DIDs included, is stored only as its pseudonym (departments map those too)."""
+    """Dialled numbers -> (class, stored value): an extension stays as digits; any value with more
+    digits than an extension (a number, the ward's own DIDs, a SIP URI or dial string holding one)
+    is stored only as its pseudonym (departments map those too)."""
     import pyarrow as pa
 
     classes, stored = [], []
     for value in values:
         identity = _classify_remembered(value, site)
-        digits = _PUNCTUATION.sub("", nfkc(value or "")).lstrip("+")
+        digits = all_digits(value)
         if identity.caller_class == "internal":
             classes.append("extension")
             stored.append(identity.canonical)
         elif identity.caller_class == "external":
             classes.append("number")
             stored.append(pseudo.key(identity.canonical))
-        elif digits.isdigit() and len(digits) > site.internal_max_digits:
+        elif len(digits) > site.internal_max_digits:
             classes.append("number")  # not a valid number, but digits of someone's: never in clear
             stored.append(pseudo.key(digits, "digits"))
         else:
@@ -374,3 +380,31 @@ def identify_dialled(values: list[str | None], site: SiteSettings, pseudo: Pseud
             stored.append((value or "").strip() or None)
     return pa.table({"raw": pa.array(values, pa.string()), "class": pa.array(classes, pa.string()),
                      "value": pa.array(stored, pa.string())})
+
+
+def identify_own_numbers(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):
+    """The ward's extensions and numbers (departments): as dialled numbers are stored, so they match.
+
+    An extension is kept as digits, a valid number as E.164 with its pseudonym; a DID that is no
+    valid number (6 digits, say) as its digits, keyed as calls key it when dialled.
+    """
+    import pyarrow as pa
+
+    classes, canonicals, keys = [], [], []
+    for value in values:
+        identity = _classify_remembered(value, site)
+        digits = _PUNCTUATION.sub("", nfkc(value or "")).lstrip("+")
+        if identity.caller_class in ("internal", "external"):
+            classes.append(identity.caller_class)
+            canonicals.append(identity.canonical)
+            keys.append(pseudo.key(identity.canonical) if identity.caller_class == "external" else None)
+        elif digits.isdigit() and len(digits) > site.internal_max_digits:
+            classes.append("digits")
+            canonicals.append(digits)
+            keys.append(pseudo.key(digits, "digits"))
+        else:
+            classes.append("unusable")
+            canonicals.append(None)
+            keys.append(None)
+    return pa.table({"raw": pa.array(values, pa.string()), "class": pa.array(classes, pa.string()),
+                     "canonical": pa.array(canonicals, pa.string()), "key": pa.array(keys, pa.string())})

@@ -151,3 +151,18 @@ def test_every_command_documents_an_example(path):
     result = CliRunner().invoke(main, [*path, "--help"])
     assert result.exit_code == 0
     assert "Example:" in result.output and "kasuhara " in result.output.split("Example:")[1]
+
+
+def test_ingest_check_shows_how_a_file_would_be_read_and_writes_nothing(run, db_path, tmp_path, monkeypatch):
+    monkeypatch.delenv("KASUHARA_SECRET")
+    export = write(tmp_path, "cdr_x", (FILES / "cucm" / "cdr_StandAloneCluster_01_202609010100_1").read_text())
+    result = run("ingest", "calls", "--check", str(export))
+    assert result.exit_code == 0, result.output
+    assert "cucm-cdr, utf-8, clock UTC (UTC epoch seconds, as CUCM writes them): 7 rows read, 6 kept, 1 rejected" in result.output
+    assert "2026-09-01 10:00:00" in result.output and "staff device" in result.output  # site time, classes
+    assert "line 9 would be rejected: cdrRecordType 2 is not a call record" in result.output
+    assert "the requester keys shown are a throwaway secret's" in result.output
+    assert result.output.rstrip().endswith("check only: nothing was written")
+    assert "0312345678" not in result.output  # pseudonyms only
+    assert not list(tmp_path.glob("test.duckdb*"))  # neither the database nor its secret was created
+    assert run("ingest", "calls", "--check", "--force", str(export)).exit_code == 2

@@ -41,7 +41,7 @@ def test_uniqueid_epochs_tell_a_utc_file_from_a_site_time_file():
 
 def test_a_usegmtime_file_is_read_in_utc_and_its_clock_is_recorded(db):
     result = ingest(db, "calls", FILES / "asterisk" / "usegmtime-18.csv").files[0]
-    assert result.clock.startswith("UTC (UTC, from uniqueids (5 of 5 rows)")
+    assert result.clock == "UTC (from uniqueids (5 of 5 rows): usegmtime=yes)"
     # 23:30 UTC on 31 August is 08:30 on 1 September in Tokyo: the call is on the right day.
     assert local_times(db)[:2] == ["2026-09-01 08:30:00", "2026-09-01 10:05:00"]
     assert scalar(db, "SELECT clock FROM ingest_log").startswith("UTC (")

@@ -62,3 +62,11 @@ def test_a_quoted_field_spanning_two_lines_falls_back_to_line_by_line_reading():
     assert [b.line for b in parsed.bad_lines] == [1, 2]
     assert parsed.table[LINE_COLUMN].to_pylist() == [3]
     assert parsed.rows_read == 3
+
+
+def test_a_last_line_cut_short_inside_quotes_is_named_as_such():
+    parsed = parse('1,2,3\n4,"5,6', column_count=3)
+    assert [(b.line, b.reason.split(":")[0]) for b in parsed.bad_lines] == [(2, "the last line has no line end")]
+    # The same unclosed quote on a line that ends is an unbalanced quote.
+    parsed = parse('1,2,3\n4,"5,6\n', column_count=3)
+    assert parsed.bad_lines[0].reason.startswith("unbalanced quotes")

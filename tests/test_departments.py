@@ -41,3 +41,12 @@ def test_a_call_from_one_of_the_wards_own_numbers_is_staff(db, tmp_path):
     ingest(db, "departments", write(tmp_path, "d.csv", "03-5555-0101,区民課\n"))
     ingest(db, "calls", write(tmp_path, "c.csv", cdr18("0355550101", datetime(2026, 9, 1, 10)) + "\n"))
     assert rows(db, "SELECT caller_class, requester_key FROM contacts") == [("internal", None)]
+
+
+def test_a_did_that_is_no_valid_number_maps_calls_that_dialled_it(db, tmp_path):
+    # A PBX that writes the last 6 digits of the DID: calls store them keyed, and so do departments.
+    ingest(db, "departments", write(tmp_path, "d.csv", "550101,区民課\n"))
+    assert rows(db, "SELECT number, number_key IS NOT NULL FROM departments") == [("550101", True)]
+    ingest(db, "calls", write(tmp_path, "c.csv", cdr18("09012345678", datetime(2026, 9, 1, 10), dst="550101") + "\n"))
+    assert rows(db, "SELECT dialled_class, dialled <> '550101' FROM calls") == [("number", True)]
+    assert rows(db, "SELECT department FROM contacts") == [("区民課",)]

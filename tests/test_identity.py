@@ -126,3 +126,15 @@ def test_the_fast_japanese_path_agrees_with_phonenumbers(digits):
     identity = classify_number(digits, SITE)
     assert identity.canonical == expected
     assert identity.caller_class == ("external" if expected else "unusable")
+
+
+def test_dialled_values_holding_more_digits_than_an_extension_are_never_in_clear():
+    from kasuhara_metrics.identity import Pseudonymizer, identify_dialled
+
+    pseudo = Pseudonymizer(b"0123456789abcdef0123")
+    values = ["sip:8192324@pbx.example", "9#0362345678", "*6709061234567", "03-1234-5678", "201", "s"]
+    table = identify_dialled(values, SITE, pseudo).to_pylist()
+    assert [row["class"] for row in table] == ["number", "number", "number", "number", "extension", "none"]
+    for row in table[:4]:
+        assert row["value"].startswith("R") and not any(part in row["value"] for part in ("8192324", "62345678", "1234"))
+    assert [row["value"] for row in table[4:]] == ["201", "s"]

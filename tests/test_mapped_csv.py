@@ -177,3 +177,49 @@ end = "終了"
         (1, "external", True),   # October's call 1: another person
         (1, "withheld", False),
     ]
+
+
+POSITIONAL = """
+name = "headerless"
+header = false
+skip_rows = 2
+time_formats = ["%Y/%m/%d %H:%M:%S"]
+[columns]
+start = 1
+caller = 3
+dialled = 4
+end = 2
+talk = 5
+"""
+
+
+def test_a_file_without_header_is_mapped_by_column_number_below_skipped_lines(db, tmp_path):
+    mapping = load_mapping(write(tmp_path, "map.toml", POSITIONAL))
+    export = ("通話履歴 2026年9月\n出力日時 2026/10/01\n"
+              "2026/09/01 10:00:00,2026/09/01 10:05:00,09012345678,201,240\n"
+              "2026/09/01 11:00:00,2026/09/01 11:00:20,09012345678,201,90\n")
+    result = ingest(db, "calls", write(tmp_path, "x.csv", export), mapping=mapping).files[0]
+    assert (result.rows_read, result.kept, result.rejected) == (2, 2, 0)
+    assert "2 lines above the rows skipped" in result.summary()
+    legs = rows(db, """SELECT line, billsec_s, strftime(started_at AT TIME ZONE 'Asia/Tokyo', '%H:%M:%S'),
+                              strftime(answered_at AT TIME ZONE 'Asia/Tokyo', '%H:%M:%S') FROM call_legs ORDER BY line""")
+    # Talk longer than the call itself (20 s): it cannot have been answered before the call began.
+    assert legs == [(3, 240, "10:00:00", "10:01:00"), (4, 90, "11:00:00", "11:00:00")]
+
+
+@pytest.mark.parametrize("text,message", [
+    (POSITIONAL.replace("start = 1", 'start = "日時"'), "columns.start must be a column number"),
+    (POSITIONAL.replace("start = 1", "start = 0"), "columns.start must be a column number from 1"),
+    (POSITIONAL.replace("skip_rows = 2", "skip_rows = -1"), "skip_rows must be a number of lines"),
+    (POSITIONAL.replace("header = false", 'header = "no"'), "header must be true"),
+])
+def test_positional_mapping_mistakes_fail_on_load(tmp_path, text, message):
+    with pytest.raises(MappingError, match=message):
+        load_mapping(write(tmp_path, "map.toml", text))
+
+
+def test_a_column_number_beyond_the_file_is_named(db, tmp_path):
+    mapping = load_mapping(write(tmp_path, "map.toml", POSITIONAL.replace("talk = 5", "talk = 9")))
+    report = ingest_files(db, "calls", [str(write(tmp_path, "x.csv", "a\nb\n2026/09/01 10:00:00,2026/09/01 10:05:00,1,2,3\n"))],
+                          IngestOptions(mapping=mapping))
+    assert "names column 9, but" in str(report.failures[0])

@@ -168,9 +168,20 @@ def emit_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], output_form
     from rich.console import Console
     from rich.table import Table
 
+    cells = [[_cell(v) for v in row] for row in rows]
     table = Table(title=title, show_lines=False)
-    for column in columns:
-        table.add_column(str(column), overflow="fold")
-    for row in rows:
-        table.add_row(*[_cell(v) for v in row])
-    Console(width=max(100, Console().width)).print(table)
+    for number, column in enumerate(columns):
+        longest = max((len(row[number]) for row in cells), default=0)
+        # Ids, keys and times never break (they must stay copyable); only long text wraps in its column.
+        if longest > _WRAP_AT:
+            table.add_column(str(column), overflow="fold", max_width=_WRAP_AT)
+        else:
+            table.add_column(str(column), no_wrap=True)
+    for row in cells:
+        table.add_row(*row)
+    console = Console()
+    needed = console.measure(table, options=console.options.update_width(10_000)).maximum
+    Console(width=max(100, console.width, needed)).print(table)
+
+
+_WRAP_AT = 60

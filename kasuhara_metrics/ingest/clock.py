@@ -78,7 +78,7 @@ def clock_from_uniqueids(starts: list[str], uniqueids: list[str], site_zone: str
     if site_votes * 2 > with_epoch:
         return Clock(site_zone, f"site time zone, confirmed by uniqueids ({site_votes} of {with_epoch} rows)")
     if utc_votes * 2 > with_epoch:
-        return Clock("UTC", f"UTC, from uniqueids ({utc_votes} of {with_epoch} rows): usegmtime=yes")
+        return Clock("UTC", f"from uniqueids ({utc_votes} of {with_epoch} rows): usegmtime=yes")
     return None
 
 

@@ -213,6 +213,7 @@ def _place_lines(
     used[1 : header_line + 1] = False
     # pyarrow numbers rows, not lines: a row that swallowed the next line shifts the ones after it.
     extra = 0
+    unended = parsed.unterminated_last_line()
     for number, text in sorted(invalid, key=lambda item: item[0] or 0):
         if number is None:
             return False
@@ -223,7 +224,7 @@ def _place_lines(
         used[first : first + len(pieces)] = False
         extra += len(pieces) - 1
         for offset, piece in enumerate(pieces):
-            _classify_line(parsed, first + offset, piece.rstrip("\r"), delimiter)
+            _classify_line(parsed, first + offset, piece.rstrip("\r"), delimiter, unended)
     lines = np.nonzero(used)[0].astype(np.int64)
     table = parsed.table
     if len(lines) != table.num_rows:
@@ -244,18 +245,22 @@ def _place_lines(
     return True
 
 
-def _line_fields(text: str, delimiter: str) -> list[str] | str:
+CUT_SHORT = ("the last line has no line end: it was cut short while being written - ingest the file again "
+             "once it is complete")
+
+
+def _line_fields(text: str, delimiter: str, last_unended: bool = False) -> list[str] | str:
     """The fields of one line on its own, or the reason it cannot be read."""
     if text.count('"') % 2:
-        return "unbalanced quotes: a quoted field is not closed on this line"
+        return CUT_SHORT if last_unended else "unbalanced quotes: a quoted field is not closed on this line"
     fields = split_fields(text, delimiter)
     return _UNREADABLE if fields is None else fields
 
 
-def _classify_line(parsed: ParsedFile, line: int, text: str, delimiter: str) -> None:
+def _classify_line(parsed: ParsedFile, line: int, text: str, delimiter: str, unended: int | None) -> None:
     if not text.strip():
         return  # a blank line is not a row
-    fields = _line_fields(text, delimiter)
+    fields = _line_fields(text, delimiter, line == unended)
     if isinstance(fields, str):
         parsed.bad_lines.append(BadLine(line, text, fields))
     else:
@@ -267,13 +272,14 @@ def _parse_line_by_line(parsed: ParsedFile, data: bytes, names: list[str], heade
     """The exact, slower reading: each physical line parsed on its own."""
     columns: list[list[str]] = [[] for _ in names]
     lines: list[int] = []
+    unended = parsed.unterminated_last_line()
     for number, raw in enumerate(data.split(b"\n"), start=1):
         if number <= header_line:
             continue
         text = raw.decode("utf-8", errors="replace").rstrip("\r")
         if not text.strip():
             continue
-        fields = _line_fields(text, delimiter)
+        fields = _line_fields(text, delimiter, number == unended)
         if isinstance(fields, str):
             parsed.bad_lines.append(BadLine(number, text, fields))
         elif len(fields) != len(names):

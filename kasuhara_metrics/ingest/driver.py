@@ -65,7 +65,7 @@ class _Pending:
 
 def ingest_files(
     db: Database, kind: str, paths: list[str], options: IngestOptions, progress: Progress | None = None,
-    *, rebuild_contacts: bool = True,
+    *, rebuild_contacts: bool = True, pseudo: Pseudonymizer | None = None,
 ) -> IngestReport:
     """Ingest each file of record `kind`; a file that cannot be read is reported and the others go on.
 
@@ -77,7 +77,7 @@ def ingest_files(
     if kind not in RECORD_KINDS:
         raise ValueError(f"unknown kind {kind}")
     store = STORES[kind]
-    pseudo = pseudonymizer_for(db, create=True)
+    pseudo = pseudo or pseudonymizer_for(db, create=True)
     report = IngestReport()
     step = progress or (lambda _path, _stage, _fraction: None)
     pending: list[_Pending] = []

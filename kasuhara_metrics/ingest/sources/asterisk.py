@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from ...errors import InputFileError, SourceLocation
 from ..clock import clock_from_uniqueids
-from ..csvread import LINE_COLUMN, BadLine, read_csv_rows, sample_rows
+from ..csvread import CUT_SHORT, LINE_COLUMN, BadLine, read_csv_rows, sample_rows
 from ..encoding import to_utf8
 from ..stores.calls import CallTyping, canonical_table
 from .base import IngestOptions, Sample, Source, Staged, staged_from_csv
@@ -201,8 +201,7 @@ def _other_layout_rows(parsed, layout: Layout) -> tuple[list[BadLine], list[dict
         fitting = layout if len(odd.fields) == layout.width else layout_for_row(odd.fields)
         if odd.line == cut_short and fitting is not layout:
             # A file copied while the PBX was still writing it: the record is incomplete.
-            rejects.append(BadLine(odd.line, odd.raw, f"the last line has {len(odd.fields)} fields and no line end: "
-                                   "it was cut short while being written - ingest the file again once it is complete"))
+            rejects.append(BadLine(odd.line, odd.raw, f"{CUT_SHORT} (it has {len(odd.fields)} fields)"))
             continue
         if fitting is None or fitting.name.split("-")[0] != family:
             rejects.append(BadLine(odd.line, odd.raw, f"has {len(odd.fields)} fields, which fits no Asterisk layout "

@@ -19,8 +19,8 @@ import pyarrow.compute as pc
 from ...errors import InputFileError, MappingError, SourceLocation
 from ...site import check_clock_setting
 from ...tomlfile import TomlDocument, load_toml, reject_unknown_keys
-from ..csvread import LINE_COLUMN, BadLine, read_csv_rows
-from ..encoding import normalise_encoding_name
+from ..csvread import LINE_COLUMN, BadLine, read_csv_rows, sample_rows
+from ..encoding import normalise_encoding_name, to_utf8
 from ..stores.calls import DEFAULT_TIME_FORMATS, CallTyping, canonical_table
 from ..timesql import DURATION_FORMATS, EPOCH_FORMATS
 from .base import IngestOptions, Source, Staged, staged_from_csv
@@ -210,10 +210,11 @@ class Mapped(Source):
 
 def read_mapped(path: str, raw: bytes, mapping: Mapping, clock) -> Staged:
     """Parse a mapped export into canonical call rows."""
-    parsed = read_csv_rows(path, raw, header=mapping.header, encoding=mapping.encoding, delimiter=mapping.delimiter,
+    decoded = to_utf8(raw, path, mapping.encoding)
+    first = sample_rows(decoded.data, limit=1, delimiter=mapping.delimiter, after_line=mapping.skip_rows)
+    parsed = read_csv_rows(path, raw, header=mapping.header, delimiter=mapping.delimiter, decoded=decoded,
                            skip_lines=mapping.skip_rows,
-                           column_count=None if mapping.header else max(
-                               c for c in mapping.columns.values() if isinstance(c, int)))
+                           column_count=None if mapping.header or not first else len(first[0][1]))
     header = parsed.header or []
     named = [h for h in mapping.columns.values() if isinstance(h, str)]
     missing = [h for h in named if h not in header]
@@ -223,7 +224,7 @@ def read_mapped(path: str, raw: bytes, mapping: Mapping, clock) -> Staged:
             f"{', '.join(header[:12])}; fix the header text in the mapping",
             SourceLocation(path, mapping.skip_rows + 1),
         )
-    width = len(header) if mapping.header else max(c for c in mapping.columns.values() if isinstance(c, int))
+    width = len(header) if mapping.header else len(first[0][1])
     numbered = [c for c in mapping.columns.values() if isinstance(c, int) and c > width]
     if numbered:
         raise InputFileError(f"{mapping.path} names column {numbered[0]}, but {path} has {width} columns - "
@@ -231,8 +232,8 @@ def read_mapped(path: str, raw: bytes, mapping: Mapping, clock) -> Staged:
     position = {name: f"c{i}" for i, name in enumerate(header)}
     rejects = list(parsed.bad_lines)
     rejects.extend(
-        BadLine(odd.line, odd.raw, f"has {len(odd.fields)} fields; {'the header has' if mapping.header else 'expected'} "
-                f"{width}") for odd in parsed.odd_rows
+        BadLine(odd.line, odd.raw, f"has {len(odd.fields)} fields; {'the header' if mapping.header else 'its first row'} "
+                f"has {width}") for odd in parsed.odd_rows
     )
     table = parsed.table
 

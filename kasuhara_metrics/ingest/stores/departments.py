@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...identity import identify_values
+from ...identity import identify_own_numbers
 from .base import RecordStore
 
 
 class DepartmentStore(RecordStore):
     kind = "departments"
     files_per_batch = 1
-    identities = {"number": identify_values}
+    identities = {"number": identify_own_numbers}
 
     def type_statements(self, typing: Any) -> list[str]:
         return ["""
@@ -32,7 +32,7 @@ FROM _stage
         return ["""
 UPDATE _typed t SET reject_reason = '''' || t.number || ''' is not an extension or phone number'
 FROM _ids_number i
-WHERE t.reject_reason IS NULL AND i.raw IS NOT DISTINCT FROM t.number AND i.class NOT IN ('internal', 'external')
+WHERE t.reject_reason IS NULL AND i.raw IS NOT DISTINCT FROM t.number AND i.class = 'unusable'
 """, """
 UPDATE _typed t SET reject_reason = t.number || ' is mapped to ' || f.department || ' on line ' || f._line || ' already'
 FROM (SELECT i.canonical, arg_min(t.department, t._line) AS department, min(t._line) AS _line
