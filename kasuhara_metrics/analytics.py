@@ -137,4 +137,26 @@ UNION ALL SELECT 'staff and outbound contacts', count(*) FROM contacts WHERE dir
 
 
 def status_counts(db: Database) -> Rows:
-    return ["what", "count"], db.con.execute(_STATUS_SQL).fetchall()
+    rows = db.con.execute(_STATUS_SQL).fetchall()
+    # Callers that are no valid number are never judged: a site should notice a PBX writing numbers oddly.
+    rows.append(("contacts of callers that are not valid numbers (never judged)", db.con.execute(
+        "SELECT count(*) FROM contacts WHERE caller_class = 'unusable'").fetchall()[0][0]))
+    rows += [(f"  calls of such callers in {row['path']}", row["unusable"]) for row in unusable_callers(db)]
+    return ["what", "count"], rows
+
+
+def unusable_callers(db: Database, *, file_ids: list[int] | None = None, start=None, end=None) -> list[dict[str, Any]]:
+    """Per source file: its calls, and those whose caller is not a valid number (never a requester).
+
+    Only files with such calls; of the given files, or of calls started in [start, end).
+    """
+    cursor = db.con.execute("""
+        SELECT i.path, i.format, count(DISTINCT l.call_ref) AS calls,
+               count(DISTINCT l.call_ref) FILTER (WHERE l.caller_class = 'unusable') AS unusable
+        FROM call_legs l JOIN ingest_log i USING (file_id)
+        WHERE ($file_ids IS NULL OR list_contains($file_ids, l.file_id))
+          AND ($start IS NULL OR l.started_at >= $start) AND ($end IS NULL OR l.started_at < $end)
+        GROUP BY ALL HAVING unusable > 0 ORDER BY unusable DESC, i.path
+    """, {"file_ids": file_ids, "start": start, "end": end})
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]

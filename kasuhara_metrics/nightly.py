@@ -22,6 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from . import contacts
+from .analytics import unusable_callers
 from .db import Database, registered
 from .errors import InputFileError, KasuharaError
 from .ingest import IngestOptions, contacts_are_stale, ingest_files
@@ -57,6 +58,8 @@ class NightlyReport:
     failures: list[KasuharaError] = field(default_factory=list)
     judged: JudgeReport | None = None
     message: str | None = None
+    # Per file ingested: calls whose caller is not a valid number, never judged (path, format, calls, unusable).
+    unusable: list[dict] = field(default_factory=list)
     seen: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (size, mtime_ns) when discovered
 
     def rows(self, attribute: str) -> int:
@@ -139,6 +142,8 @@ def run_nightly(db: Database, inbox: Path, profile: Profile, *, settle_seconds: 
         files = _unchanged_files_skipped(db, files, report, trust_unchanged=not recheck)
         with db.transaction():
             changed_requesters = _ingest(db, files, profile, report, progress)
+            ingested = [r.file_id for r in report.ingested if r.file_id is not None]
+            report.unusable = unusable_callers(db, file_ids=ingested) if ingested else []
             if _profile_changed(db, profile):
                 report.judged = judge(db, profile)
             elif changed_requesters is None or changed_requesters:
@@ -153,7 +158,7 @@ def run_nightly(db: Database, inbox: Path, profile: Profile, *, settle_seconds: 
     if report.message:
         # Nothing of the run was kept; its record says so, for whoever reads the runs tomorrow.
         report.finished_at = datetime.now(timezone.utc)
-        failed = replace(report, ingested=[], skipped=[], judged=None)
+        failed = replace(report, ingested=[], skipped=[], judged=None, unusable=[])
         try:
             with db.transaction():
                 _record(db, inbox, profile, failed)

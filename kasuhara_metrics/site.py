@@ -133,7 +133,8 @@ def _is_clock_time(text: str) -> bool:
 SITE_KEYS = tuple(f.name for f in fields(SiteSettings) if f.name != "source")
 
 
-def site_from_document(doc: TomlDocument) -> SiteSettings:
+def site_from_document(doc: TomlDocument, base: SiteSettings | None = None) -> SiteSettings:
+    """The `[site]` table of a TOML file over `base` (defaults): the keys it names replace base's."""
     table = doc.data.get("site", {})
     if not isinstance(table, dict):
         raise SettingsError("'site' must be a table: [site]", doc.locate("site"))
@@ -153,7 +154,10 @@ def site_from_document(doc: TomlDocument) -> SiteSettings:
         problem = check_clock_setting(value) if isinstance(value, str) else "it must be a string such as \"utc\""
         if problem:
             raise SettingsError(f"site.clock.{name}: {problem}", where)
-    return SiteSettings.from_dict(table, SourceLocation(doc.path))
+    base = base or SiteSettings()
+    merged = base.to_dict() | table
+    merged["clock"] = dict(base.clock) | table.get("clock", {})  # per source: a file names only the ones it sets
+    return SiteSettings.from_dict(merged, SourceLocation(doc.path))
 
 
 def _expected_type(key: str) -> type:
@@ -169,8 +173,17 @@ def _type_words(kind: type) -> str:
 
 def load_site(path: str | None = None, timezone: str | None = None) -> SiteSettings:
     """Defaults, then the `[site]` table of `path` (or $KASUHARA_SITE), then an explicit time zone."""
-    path = path or os.environ.get("KASUHARA_SITE")
-    settings = site_from_document(load_toml(path, SettingsError)) if path else SiteSettings()
+    return resolve_site(SiteSettings(), path, timezone)
+
+
+def resolve_site(base: SiteSettings, site_path: str | None = None, timezone: str | None = None) -> SiteSettings:
+    """The one SiteSettings of a command, from the weakest to the strongest: `base` (the defaults with
+    the profile's [site]), the `[site]` table of a site file (--site or $KASUHARA_SITE), then an
+    explicit time zone (--timezone or $KASUHARA_TZ). Ingest, nightly, judge, flags and the report
+    all take their settings from here, so they give one answer."""
+    site_path = site_path or os.environ.get("KASUHARA_SITE")
+    settings = site_from_document(load_toml(site_path, SettingsError), base) if site_path else base
+    timezone = timezone or os.environ.get("KASUHARA_TZ")
     if timezone:
         settings = replace(settings, timezone=timezone)
     return settings

@@ -9,8 +9,9 @@ S=data/samples
 
 echo "== departments"
 $K ingest departments "$S/departments.csv"
-echo "== Asterisk call detail records (every layout)"
-$K ingest calls "$S"/asterisk/*.csv
+echo "== call detail records, recognised by their content: Asterisk (every layout, one annex writing UTC),"
+echo "   FreeSWITCH, Cisco CUCM, 3CX, Amazon Connect, Twilio"
+$K ingest calls "$S"/asterisk/*.csv "$S"/freeswitch/* "$S"/cucm/* "$S"/3cx/* "$S"/amazon_connect/* "$S"/twilio/*
 echo "== Japanese PBX export through a mapping file (CP932)"
 $K ingest calls --mapping "$S/mapping-example.toml" "$S/pbx/calls-cp932.csv"
 echo "== reception / counter logs"

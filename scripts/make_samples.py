@@ -34,6 +34,11 @@ VISIT_DEPARTMENTS = sorted(set(EXT))
 TOPICS = ["住民票", "国民健康保険料", "住民税", "保育園入園", "区営住宅", "粗大ごみ", "児童手当", "介護保険"]
 
 
+def utc_of(local: datetime) -> datetime:
+    """A naive site time as the naive UTC time a system writing UTC shows."""
+    return local.replace(tzinfo=SITE).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
 def quote(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
@@ -49,6 +54,10 @@ class Asterisk:
     columns: int = 18
     counter: int = 100
     rows: list[tuple[datetime, str]] = field(default_factory=list)
+    utc: bool = False  # usegmtime=yes: times written in UTC (uniqueids carry the instant either way)
+
+    def shown(self, when: datetime) -> str:
+        return (utc_of(when) if self.utc else when).strftime(FMT)
 
     def uniqueid(self, when: datetime) -> str:
         self.counter += 1
@@ -56,7 +65,8 @@ class Asterisk:
 
     def leg(self, src: str, dst: str, start: datetime, *, talk: int = 120, ring: int = 6, disposition: str = "ANSWERED",
             uniqueid: str | None = None, clid: str | None = None, context: str = "from-trunk", lastapp: str = "Dial",
-            dstchannel: str | None = None, linkedid: str | None = None, sequence: int = 0) -> datetime:
+            dstchannel: str | None = None, linkedid: str | None = None, sequence: int = 0,
+            channel: str | None = None) -> datetime:
         """One leg; returns when it ended."""
         uniqueid = uniqueid or self.uniqueid(start)
         answer = start + timedelta(seconds=ring)
@@ -68,11 +78,11 @@ class Asterisk:
             answer, end = None, start + timedelta(seconds=ring + (talk if lastapp == "VoiceMail" else 0))
         billsec = int((end - answer).total_seconds()) if answer else 0
         clid = clid if clid is not None else f'"区民" <{src}>'
-        channel = f"SIP/{src}-{self.counter:08x}" if 0 < len(src) <= 5 else f"SIP/trunk-{self.counter:08x}"
+        channel = channel or (f"SIP/{src}-{self.counter:08x}" if 0 < len(src) <= 5 else f"SIP/trunk-{self.counter:08x}")
         dstchannel = dstchannel if dstchannel is not None else f"SIP/{dst}-{self.counter + 1:08x}"
         fields = [quote(""), quote(src), quote(dst), quote(context), quote(clid), quote(channel), quote(dstchannel),
-                  quote(lastapp), quote(f"SIP/{dst},30" if lastapp == "Dial" else ""), quote(start.strftime(FMT)),
-                  quote(answer.strftime(FMT)) if answer else "", quote(end.strftime(FMT)),
+                  quote(lastapp), quote(f"SIP/{dst},30" if lastapp == "Dial" else ""), quote(self.shown(start)),
+                  quote(self.shown(answer)) if answer else "", quote(self.shown(end)),
                   str(int((end - start).total_seconds())), str(billsec), quote(disposition), quote("DOCUMENTATION")]
         if self.columns in (17, 18, 21):
             fields.append(quote(uniqueid))
@@ -345,6 +355,234 @@ def build(ward: Ward) -> None:
     ward.traps.append((n, "2 complaints a week on one topic, 4 within 30 days"))
 
 
+# ---- other phone systems: every built-in reader meets an export of its own, with its quirks ----
+
+def other_systems(ward: Ward) -> dict[str, bytes]:
+    """An annex, a contractor and the call centre on other systems, each with a plant or a trap."""
+    d = lambda day, hour, minute=0: datetime(2026, 9, day, hour, minute, ward.rng.randint(0, 59))
+    files = {"asterisk/Master-annex-utc.csv": annex_utc(ward, d), "freeswitch/Master.csv": freeswitch(ward, d),
+             "cucm/cdr_KuyakushoCluster_01_202609170900_1": cucm(ward, d), "3cx/cdr.log": threecx(ward, d),
+             "amazon_connect/ctr-2026-09.jsonl": amazon_connect(ward, d), "twilio/call-log-2026-09.csv": twilio(ward, d)}
+    return files
+
+
+def ordinary(ward: Ward, count: int, hours=(9, 16)) -> list[tuple[str, datetime, int, str]]:
+    """Residents who call once or twice, on different days: (number, start, talk seconds, extension)."""
+    calls = []
+    for _ in range(count):
+        number = ward.mobile()
+        for day in ward.rng.sample([day for day in ward.days if day.month == 9], ward.rng.randint(1, 2)):
+            start = ward.at(day, ward.rng.randint(*hours), ward.rng.randint(0, 59))
+            calls.append((number, start, ward.rng.randint(60, 15 * 60), ward.rng.choice(list(EXT.values()))))
+    return sorted(calls, key=lambda c: c[1])
+
+
+def annex_utc(ward: Ward, d) -> bytes:
+    """The annex's Asterisk writes UTC (usegmtime=yes): only its uniqueids tell."""
+    annex = Asterisk(18, 30000, utc=True)
+    for number, start, talk, ext in ordinary(ward, 25):
+        annex.leg(number, ext, start, talk=talk)
+    n = "09010000015"
+    for hour, minute in ((8, 10), (8, 22), (8, 34), (8, 46), (8, 58), (14, 0), (14, 30), (15, 0), (15, 30), (16, 0)):
+        annex.leg(n, "271", d(16, hour, minute), talk=150, ring=3)
+    ward.plant(n, "watch", ["frequent_calls"], "10 answered calls on one day through an annex PBX that writes UTC, "
+               "5 before 09:00: one day only when read in the right clock")
+    start = d(16, 9, 0)
+    for i in range(12):  # a softphone named by digits: SIP/123654987-...
+        annex.leg("123654987", ["09033334444", "271", "0355550101"][i % 3], start, talk=120, ring=2, context="LocalSets",
+                  clid='"Sato" <123654987>', channel=f"SIP/123654987-{0xa100 + i:08x}")
+        start += timedelta(minutes=3)
+    ward.traps.append(("123654987", "a staff softphone whose device name is 9 digits calls 12 times in 35 minutes"))
+    for i in range(6):  # a trunk whose name the PBX writes as the caller: no number at all
+        annex.leg("trunk-osaka", "271", d(15 + i % 3, 10 + i), talk=200, clid='"" <trunk-osaka>')
+    return ("\n".join(annex.lines()) + "\n").encode()
+
+
+def freeswitch(ward: Ward, d) -> bytes:
+    """A contractor's FreeSWITCH contact centre: mod_cdr_csv, example template, a-legs and some b-legs."""
+    rows, counter = [], [0]
+
+    def uuid() -> str:
+        counter[0] += 1
+        return f"{ward.rng.getrandbits(32):08x}-{counter[0]:04x}-4{ward.rng.getrandbits(12):03x}-8{ward.rng.getrandbits(12):03x}-{ward.rng.getrandbits(48):012x}"
+
+    def leg(number, dest, start, talk, bridged=True, cause="NORMAL_CLEARING", ring=5, own=None, b_of=None):
+        answer = start + timedelta(seconds=ring) if talk is not None else None
+        end = answer + timedelta(seconds=talk) if answer else start + timedelta(seconds=ring)
+        me, other = own or uuid(), (b_of or uuid()) if bridged and talk is not None else ""
+        rows.append((start, ",".join(quote(v) for v in [
+            "区民" if number else "", number, dest, "public", start.strftime(FMT), answer.strftime(FMT) if answer else "",
+            end.strftime(FMT), str(int((end - start).total_seconds())), str(talk or 0), cause, me, other, "", "PCMU", "PCMU"])))
+        return end, other
+
+    for number, start, talk, ext in ordinary(ward, 20):
+        _, b = leg(number, ext, start, talk)
+        if ward.rng.random() < 0.3:  # legs = ab: the b-leg too, its uuid the a-leg's bleg_uuid
+            leg(number, ext, start + timedelta(seconds=1), talk, bridged=False, own=b, ring=4)
+    n = "09010000016"
+    leg(n, "221", d(17, 10, 0), 42 * 60)
+    ward.plant(n, "watch", ["long_call"], "a 42-minute call through the contractor's FreeSWITCH")
+    n = "09020000020"
+    start = d(17, 13, 0)
+    for _ in range(8):  # the IVR answers, nobody is bridged
+        end, _ = leg(n, "8000", start, 40, bridged=False, ring=0)
+        start = end + timedelta(minutes=2)
+    ward.traps.append((n, "8 calls that only reached the FreeSWITCH IVR menu, 2 minutes apart"))
+    return ("\n".join(text for _, text in sorted(rows, key=lambda r: r[0])) + "\n").encode()
+
+
+def cucm(ward: Ward, d) -> bytes:
+    """A CUCM cluster at the welfare annex: header and type lines, UTC epochs, transfers, Cisco phones."""
+    from kasuhara_metrics.ingest.sources.cucm import COLUMNS
+
+    strings = {"callingPartyNumber", "originalCalledPartyNumber", "finalCalledPartyNumber", "pkid", "origDeviceName",
+               "destDeviceName", "globalCallId_ClusterID", "huntPilotDN", "lastRedirectDn"}
+    rows, call = [], [9000]
+
+    def epoch(local: datetime) -> str:
+        return str(int(local.replace(tzinfo=SITE).timestamp()))
+
+    def record(calling, called, start, ring, talk, callid, orig="KuyakushoGW01", dest="SEP0000AAAA0001", cause="16"):
+        connect = start + timedelta(seconds=ring) if talk else None
+        end = connect + timedelta(seconds=talk) if connect else start + timedelta(seconds=ring)
+        values = dict.fromkeys(COLUMNS, "0") | dict.fromkeys(strings, "")
+        values.update(cdrRecordType="1", globalCallID_callManagerId="1", globalCallID_callId=str(callid),
+                      dateTimeOrigination=epoch(start), callingPartyNumber=calling, originalCalledPartyNumber=called,
+                      finalCalledPartyNumber=called, dateTimeConnect=epoch(connect) if connect else "0",
+                      dateTimeDisconnect=epoch(end), duration=str(talk or 0), origDeviceName=orig,
+                      destDeviceName=dest if talk else "", origCause_value="0" if talk else cause,
+                      destCause_value="16" if talk else "0", globalCallId_ClusterID="KuyakushoCluster",
+                      pkid=f"{ward.rng.getrandbits(32):08x}-0000-4000-8000-{len(rows):012x}")
+        rows.append((start, ",".join(quote(values[c]) if c in strings else values[c] for c in COLUMNS)))
+        return end
+
+    for number, start, talk, _ in ordinary(ward, 15):
+        call[0] += 1
+        record(number, "221", start, 6, talk, call[0])
+    n = "09010000017"
+    call[0] += 1
+    end = record(n, "221", d(16, 10, 0), 8, 20 * 60, call[0])
+    record(n, "241", end, 4, 42 * 60, call[0], dest="SEP0000AAAA0002")
+    ward.plant(n, "alert", ["long_call"], "a transferred call of 62 minutes in all, written as two CUCM records")
+    start = d(17, 9, 30)
+    for _ in range(12):  # a Cisco phone whose directory number looks like a DID, calling a resident back
+        call[0] += 1
+        end = record("0355550177", "09055557777", start, 5, 150, call[0], orig="SEP0000AAAA0077", dest="KuyakushoGW01")
+        start = end + timedelta(minutes=2)
+    ward.traps.append(("0355550177", "a Cisco phone (SEP...) with a DID-like number calls out 12 times in an hour"))
+    header = ",".join(quote(c) for c in COLUMNS)
+    types = ",".join("UNIQUEIDENTIFIER" if c == "pkid" else "VARCHAR(50)" if c in strings else "INTEGER" for c in COLUMNS)
+    return ("\n".join([header, types] + [text for _, text in sorted(rows, key=lambda r: r[0])]) + "\n").encode()
+
+
+def threecx(ward: Ward, d) -> bytes:
+    """The childcare hotline on 3CX: cdr.log, UTC, CRLF and a blank line after each record."""
+    rows, n_call = [], [700000]
+
+    def call(caller, start, ring, talk, final_type="Extension", final_dn="241", reason="TerminatedBySrc"):
+        n_call[0] += 1
+        answer = start + timedelta(seconds=ring) if talk is not None else None
+        end = answer + timedelta(seconds=talk) if answer else start + timedelta(seconds=ring)
+        shown = lambda t: utc_of(t).strftime("%Y/%m/%d %H:%M:%S") if t else ""
+        span = int((end - start).total_seconds())
+        fields = [f"Call {n_call[0]}", f"00000194A2B3{n_call[0] % 65536:04X}_{n_call[0]}",
+                  f"{span // 3600:02d}:{span % 3600 // 60:02d}:{span % 60:02d}", shown(start), shown(answer), shown(end),
+                  reason, caller, "0355550141", "10000", final_dn, "0355550141", "",
+                  f"Ext.{final_dn}" if final_type == "Extension" else final_dn, final_dn, "", "", "", "",
+                  f"Chain: {caller};0355550141;", "Line", "Line", final_type, "", "", "", ""]
+        rows.append((start, ",".join(fields)))
+        return end
+
+    for number, start, talk, _ in ordinary(ward, 12):
+        call(number, start, 8, talk)
+    n = "09020000021"
+    start = d(18, 11, 0)
+    for _ in range(6):
+        start = call(n, start, 0, 45, final_type="Ivr", final_dn="800") + timedelta(minutes=1)
+    call(n, start, 40, None, final_type="Queue", final_dn="801", reason="NoAnswerTimeout")
+    ward.traps.append((n, "6 calls that only reached the 3CX IVR, then gave up in the queue"))
+    return "".join(text + "\r\n\r\n" for _, text in sorted(rows, key=lambda r: r[0])).encode()
+
+
+def amazon_connect(ward: Ward, d) -> bytes:
+    """The call centre on Amazon Connect: contact records as JSON lines, some delivered twice."""
+    import json
+
+    records, n_contact = [], [0]
+
+    def z(local: datetime) -> str:
+        return utc_of(local).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def contact(caller, start, talk, *, method="INBOUND", agent=True, initial=None, queue="区民課"):
+        n_contact[0] += 1
+        cid = f"{ward.rng.getrandbits(32):08x}-{n_contact[0]:04x}-4000-8000-{ward.rng.getrandbits(48):012x}"
+        connected = start + timedelta(seconds=25)
+        end = connected + timedelta(seconds=talk) if agent else start + timedelta(seconds=talk)
+        records.append((start, {
+            "AWSContactTraceRecordFormatVersion": "2017-03-10", "ContactId": cid, "InitialContactId": initial,
+            "Channel": "VOICE", "InitiationMethod": method, "InitiationTimestamp": z(start),
+            "ConnectedToSystemTimestamp": z(start + timedelta(seconds=1)), "DisconnectTimestamp": z(end),
+            "LastUpdateTimestamp": z(end + timedelta(seconds=30)),
+            "CustomerEndpoint": {"Address": "+81" + caller[1:], "Type": "TELEPHONE_NUMBER"},
+            "SystemEndpoint": {"Address": "+81355550100", "Type": "TELEPHONE_NUMBER"},
+            "Agent": {"ConnectedToAgentTimestamp": z(connected), "AgentInteractionDuration": talk,
+                      "CustomerHoldDuration": 0, "AfterContactWorkDuration": 40} if agent else None,
+            "Queue": {"Name": queue, "Duration": 20} if agent else None, "DisconnectReason": "CUSTOMER_DISCONNECT"}))
+        return end
+
+    for number, start, talk, _ in ordinary(ward, 20):
+        contact(number, start, talk)
+    for start, record in list(records[:5]):  # Firehose delivers at least once: the same record, updated later
+        records.append((start, dict(record, LastUpdateTimestamp=z(start + timedelta(days=1)))))
+    n = "09010000018"
+    end = contact(n, d(18, 14, 0), 120)
+    for _ in range(3):
+        end = contact(n, end + timedelta(minutes=2), 90)
+    ward.plant(n, "watch", ["immediate_redial"], "an answered contact, then 3 more each 2 minutes after the last ended, "
+               "through Amazon Connect")
+    n = "09020000022"
+    start = d(18, 15, 0)
+    for _ in range(6):  # the contact flow only: no agent
+        start = contact(n, start, 50, agent=False) + timedelta(minutes=1)
+    contact(n, start + timedelta(minutes=5), 200, method="CALLBACK")
+    ward.traps.append((n, "6 contacts that only reached the Amazon Connect contact flow, then the ward calls back"))
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for _, r in sorted(records, key=lambda r: r[0])).encode()
+
+
+def twilio(ward: Ward, d) -> bytes:
+    """A ward line on Twilio: the Console's call-log CSV, parent calls and their <Dial> legs."""
+    from email.utils import format_datetime
+
+    rows, n_call = [], [0]
+
+    def gmt(local: datetime) -> str:
+        return format_datetime(local.replace(tzinfo=SITE).astimezone(ZoneInfo("UTC")))
+
+    def call(frm, to, start, talk, status="completed", direction="inbound", parent=""):
+        n_call[0] += 1
+        sid = f"CA{ward.rng.getrandbits(96):024x}{n_call[0]:08x}"
+        end = start + timedelta(seconds=talk or 20)
+        rows.append((start, [sid, parent, frm, to, direction, status, gmt(start), gmt(end), str(talk) if talk else ""]))
+        return sid, end
+
+    for number, start, talk, _ in ordinary(ward, 12):
+        parent, _ = call("+81" + number[1:], "+81355550101", start, talk + 20)
+        call("+81355550101", "+81355550111", start + timedelta(seconds=15), talk, direction="outbound-dial", parent=parent)
+    for hour in (10, 13, 15):
+        call("+266696687", "+81355550101", d(15, hour), 300)
+    n = "09020000023"
+    start = d(15, 11, 0)
+    for _ in range(6):
+        _, end = call("+81" + n[1:], "+81355550101", start, 35)
+        start = end + timedelta(minutes=1)
+    ward.traps.append((n, "6 calls that TwiML alone answered (a menu), a minute apart"))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["Call Sid", "Parent Call Sid", "From", "To", "Direction", "Status", "Start Time", "End Time", "Duration"])
+    writer.writerows(row for _, row in sorted(rows, key=lambda r: r[0]))
+    return buffer.getvalue().encode()
+
+
 def damaged(lines: list[str], rng: random.Random) -> list[bytes]:
     """September as the PBX wrote it, with the damage real files show."""
     out = [line.encode("utf-8") for line in lines]
@@ -401,7 +639,6 @@ def small_layouts(rng: random.Random, ward: Ward) -> dict[str, list[str]]:
 def pbx_export(ward: Ward) -> str:
     """The October PBX call log: CP932, Japanese headers, H:MM:SS, yyyy/m/d h:mm:ss, with withheld
     callers, extension calls, transfers between extensions, calls out, and two bad rows."""
-    rng = ward.rng
     for day in ward.days:
         if day.month != 10:
             continue
@@ -440,9 +677,9 @@ def manifest(ward: Ward) -> str:
 def main() -> None:
     ward = Ward(SEED)
     build(ward)
-    for folder in ("asterisk", "pbx", "visits"):
+    for folder in ("asterisk", "pbx", "visits", "freeswitch", "cucm", "3cx", "amazon_connect", "twilio"):
         (OUT / folder).mkdir(parents=True, exist_ok=True)
-        for old in (OUT / folder).glob("*.csv"):
+        for old in (OUT / folder).glob("*"):
             old.unlink()
     with open(OUT / "departments.csv", "w", encoding="utf-8", newline="") as handle:
         handle.write("number,department\n" + "".join(f"{n},{d}\n" for n, d in DEPARTMENTS))
@@ -458,6 +695,9 @@ def main() -> None:
                 ["V09-BAD2", "", "2026-09-16 10:00", "税務課", "苦情", "住民税", "", "R-1002", "", ""]]
     (OUT / "visits" / "visits-2026-09.csv").write_bytes(b"\xef\xbb\xbf" + ward.visits.csv(9, bad_rows).encode("utf-8"))
     (OUT / "visits" / "visits-2026-10-cp932.csv").write_bytes(ward.visits.csv(10).encode("cp932"))
+    for name, content in other_systems(ward).items():
+        (OUT / name).parent.mkdir(parents=True, exist_ok=True)
+        (OUT / name).write_bytes(content)
     (OUT / "planted.toml").write_text(manifest(ward), encoding="utf-8")
 
 

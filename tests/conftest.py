@@ -14,6 +14,11 @@ from kasuhara_metrics.ingest import IngestOptions, ingest_files
 FILES = Path(__file__).parent / "files"
 SAMPLES = Path(__file__).parent.parent / "data" / "samples"
 TEST_SECRET = "test-secret-0123456789abcdef0123456789"
+# Every sample call export a built-in reader recognises by its content: Asterisk, FreeSWITCH, CUCM,
+# 3CX, Amazon Connect, Twilio (the CP932 PBX export needs its mapping).
+OTHER_SYSTEMS = ("freeswitch", "cucm", "3cx", "amazon_connect", "twilio")
+CALL_EXPORTS = sorted((SAMPLES / "asterisk").glob("*.csv")) + sorted(
+    path for system in OTHER_SYSTEMS for path in (SAMPLES / system).iterdir())
 
 
 @pytest.fixture(autouse=True)
@@ -56,7 +61,7 @@ def ingest_sample_ward(db) -> list:
     mapping = load_mapping(SAMPLES / "mapping-example.toml")
     batches = (
         ("departments", [SAMPLES / "departments.csv"], IngestOptions()),
-        ("calls", sorted((SAMPLES / "asterisk").glob("*.csv")), IngestOptions()),
+        ("calls", CALL_EXPORTS, IngestOptions()),
         ("calls", [SAMPLES / "pbx" / "calls-cp932.csv"], IngestOptions(mapping=mapping)),
         ("visits", sorted((SAMPLES / "visits").glob("*.csv")), IngestOptions()),
     )

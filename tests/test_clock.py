@@ -153,3 +153,29 @@ def test_a_wrong_site_clock_names_its_line(tmp_path):
 def test_helpers_write_uniqueids_in_site_time():
     # The fixtures' own clock: what a PBX in Tokyo writes with usegmtime=no.
     assert epoch(datetime(2026, 9, 1, 9, 0)) == int(datetime(2026, 9, 1, 0, 0, tzinfo=ZoneInfo("UTC")).timestamp())
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ZONES = ["Asia/Tokyo", "Europe/London", "America/New_York", "Australia/Adelaide", "Asia/Kolkata"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(zone=st.sampled_from(ZONES), written_in_utc=st.booleans(),
+       calls=st.lists(st.tuples(st.integers(1_767_225_600, 1_830_297_600), st.integers(0, 90)), min_size=3, max_size=30))
+def test_the_clock_found_is_the_one_the_file_was_written_in(zone, written_in_utc, calls):
+    """Reference: a PBX writes each call's start in its clock; its uniqueid is the channel's creation
+    epoch, a few seconds before. Whatever the zone and the dates (summer time included), the file's
+    own clock is found, or the site's when both readings agree (a zone at UTC then)."""
+    from datetime import timezone as tz
+
+    written = ZoneInfo("UTC") if written_in_utc else ZoneInfo(zone)
+    starts = [datetime.fromtimestamp(at, tz.utc).astimezone(written).strftime("%Y-%m-%d %H:%M:%S") for at, _ in calls]
+    uniqueids = [f"{at - early}.{n}" for n, (at, early) in enumerate(calls)]
+    found = clock_from_uniqueids(starts, uniqueids, zone)
+    naive = [datetime.strptime(start, "%Y-%m-%d %H:%M:%S") for start in starts]
+    if all(n.replace(tzinfo=ZoneInfo(zone)) == n.replace(tzinfo=ZoneInfo("UTC")) for n in naive):
+        assert found.zone in (zone, "UTC")  # both readings give the same instants: either is right
+    else:
+        assert found.zone == ("UTC" if written_in_utc else zone)

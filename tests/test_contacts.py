@@ -128,10 +128,10 @@ def test_a_refresh_after_each_file_gives_the_contacts_of_a_full_rebuild(tmp_path
     from kasuhara_metrics.ingest import IngestOptions, ingest_files
     from kasuhara_metrics.ingest.sources.mapped import load_mapping
 
-    from .conftest import SAMPLES
+    from .conftest import CALL_EXPORTS, SAMPLES
 
     batches = [("departments", [SAMPLES / "departments.csv"], IngestOptions())]
-    batches += [("calls", [path], IngestOptions()) for path in sorted((SAMPLES / "asterisk").glob("*.csv"))]
+    batches += [("calls", [path], IngestOptions()) for path in CALL_EXPORTS]
     batches += [("calls", [SAMPLES / "pbx" / "calls-cp932.csv"], IngestOptions(mapping=load_mapping(SAMPLES / "mapping-example.toml")))]
     batches += [("visits", [path], IngestOptions()) for path in sorted((SAMPLES / "visits").glob("*.csv"))]
     batches += [("calls", [write(tmp_path, "late.csv", cdr18("09010000008", T + timedelta(days=40), uniqueid="1799999999.1") + "\n")], IngestOptions())]
@@ -152,3 +152,20 @@ def test_a_refresh_after_each_file_gives_the_contacts_of_a_full_rebuild(tmp_path
         with db.transaction():
             done = contacts.refresh(db)
         assert done.requesters is not None and len(done.requesters) == 1
+
+
+def test_a_refresh_keeps_every_leg_of_a_call_whose_later_leg_shows_another_caller(db):
+    """A Twilio <Dial> leg shows the ward's number as its caller: when a later file touches only the
+    resident, the refresh must still take the whole call (a full rebuild's contacts, not one leg)."""
+    from kasuhara_metrics import contacts
+
+    from .conftest import FILES
+
+    ingest(db, "calls", FILES / "twilio" / "call-log.csv")
+    ingest(db, "calls", FILES / "3cx" / "cdr.log")  # 0312345678 calls again, through 3CX
+    stepwise = _contacts_table(db)
+    assert rows(db, "SELECT legs, outcome FROM contacts WHERE contact_id = 'call:CA00000000000000000000000000000001'") == [
+        (2, "answered")]
+    with db.transaction():
+        contacts.rebuild(db)
+    assert _contacts_table(db) == stepwise

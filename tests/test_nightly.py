@@ -262,3 +262,13 @@ def test_a_failed_run_remembers_no_file_and_the_next_run_reads_them(tmp_path, mo
     fresh = str(tmp_path / "fresh.duckdb")
     assert again.exit_code == nightly(fresh, inbox).exit_code  # 3: the samples hold rejected rows on purpose
     assert flag_state(db_path) == flag_state(fresh) != []
+
+
+def test_the_summary_counts_calls_never_judged_per_file(tmp_path):
+    inbox = tmp_path / "inbox"
+    put(inbox, SAMPLES / "asterisk" / "Master-annex-utc.csv", "calls/annex/Master.csv")
+    result = nightly(str(tmp_path / "k.duckdb"), inbox)
+    assert result.exit_code == 0, result.output
+    line = next(text for text in result.output.splitlines() if text.startswith("not judged:"))
+    assert line.startswith("not judged: 6 calls whose caller is not a valid number (")
+    assert "calls/annex/Master.csv: 6 of " in line

@@ -86,7 +86,7 @@ def test_the_numbers_match_the_flags_of_that_week(built):
     summary = {row[0]: row[1] for row in book["概要"].iter_rows(min_row=2, values_only=True)}
     assert summary["今週のフラグ"] == len(flags) and summary["警告"] == int(page.ids["alert-flags"])
     assert book["要求者別"].max_row - 1 == len(flags)
-    assert set(book.sheetnames) == {"概要", "類型別", "部署別", "推移", "要求者別"}
+    assert set(book.sheetnames) == {"概要", "類型別", "部署別", "推移", "要求者別", "判定の対象外"}
     trend = list(book["推移"].iter_rows(min_row=2, values_only=True))
     assert len(trend) == 8 and trend[-1][0] == "2026-W38"
 
@@ -94,6 +94,19 @@ def test_the_numbers_match_the_flags_of_that_week(built):
 def _everything_in_workbook(path) -> str:
     book = load_workbook(path)
     return "\n".join(str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row if v is not None)
+
+
+def test_calls_never_judged_are_counted_per_file_for_the_week(built):
+    # The annex writes a trunk's name as the caller of six calls, all in 2026-W38.
+    db, files = built
+    html = files.html.read_text(encoding="utf-8")
+    table = html[html.index('id="not-judged-table"'):html.index("</table>", html.index('id="not-judged-table"'))]
+    assert "Master-annex-utc.csv" in table and "<td class=\"num\">6</td>" in table
+    assert "/" not in table.split("Master-annex-utc.csv")[0].rsplit("<td>", 1)[1]  # the file's name, not its folders
+    sheet = load_workbook(files.workbook)["判定の対象外"]
+    rows = [row for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert ("Master-annex-utc.csv", "asterisk-cdr_csv-18") in [row[:2] for row in rows]
+    assert next(row[3] for row in rows if row[0] == "Master-annex-utc.csv") == 6
 
 
 def test_no_personal_data_in_the_page_or_the_workbook(built):

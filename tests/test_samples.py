@@ -17,7 +17,7 @@ import pytest
 from kasuhara_metrics.identity import classify_number
 from kasuhara_metrics.site import SiteSettings
 
-from .conftest import SAMPLES, ingest_sample_ward, rows, scalar, fixture_secret
+from .conftest import CALL_EXPORTS, SAMPLES, fixture_secret, ingest_sample_ward, rows, scalar
 
 ASTERISK = sorted((SAMPLES / "asterisk").glob("*.csv"))
 
@@ -36,11 +36,12 @@ def ward(tmp_path_factory):
 def test_every_sample_file_ingests_and_every_row_is_accounted_for(ward):
     db, files, failures = ward
     assert failures == []
-    assert len(files) == 1 + len(ASTERISK) + 1 + 2
+    assert len(files) == 1 + len(CALL_EXPORTS) + 1 + 2
     for result in files:
         assert result.rows_read == result.kept + result.rejected + result.duplicates, result
         nonblank = sum(1 for line in open(result.path, "rb").read().splitlines() if line.strip())
-        header = 1 if result.kind in ("visits", "departments") or result.format.startswith("mapped") else 0
+        header = {"cucm-cdr": 2, "twilio-csv": 1}.get(result.format, 0)  # CUCM: names and types
+        header += 1 if result.kind in ("visits", "departments") or result.format.startswith("mapped") else 0
         assert result.rows_read == nonblank - header, result.path
     assert scalar(db, "SELECT sum(rows_read) - sum(kept + rejected + duplicates) FROM ingest_log") == 0
     assert scalar(db, "SELECT count(*) FROM rejects") == sum(f.rejected for f in files)
@@ -55,8 +56,32 @@ def test_each_asterisk_layout_is_recognised(ward):
         "Master-2026-09.csv": "asterisk-cdr_csv-18",
         "Master-2026-10-resent.csv": "asterisk-cdr_csv-18",
         "Master-21col.csv": "asterisk-cdr_csv-21",
+        "Master-annex-utc.csv": "asterisk-cdr_csv-18",
         "cdr-custom.csv": "asterisk-cdr_custom-19",
     }
+
+
+def test_every_other_system_is_recognised_with_its_clock(ward):
+    _, files, _ = ward
+    found = {f.path.rsplit("/", 1)[1]: (f.format, f.clock.split(" (")[0]) for f in files if f.kind == "calls"}
+    assert found["Master-annex-utc.csv"] == ("asterisk-cdr_csv-18", "UTC")  # proven by its uniqueids
+    assert found["Master-2026-09.csv"] == ("asterisk-cdr_csv-18", "Asia/Tokyo")
+    assert found["Master.csv"] == ("freeswitch-example-15", "Asia/Tokyo")
+    assert found["cdr_KuyakushoCluster_01_202609170900_1"] == ("cucm-cdr", "UTC")
+    assert found["cdr.log"] == ("3cx-cdr-27", "UTC")
+    assert found["ctr-2026-09.jsonl"] == ("amazon-connect-ctr", "UTC")
+    assert found["call-log-2026-09.csv"] == ("twilio-csv", "UTC")
+
+
+def test_callers_that_are_no_number_are_counted_per_file(ward):
+    from kasuhara_metrics.analytics import status_counts, unusable_callers
+
+    db, _, _ = ward
+    annex = [row for row in unusable_callers(db) if row["path"].endswith("Master-annex-utc.csv")]
+    assert [(row["unusable"], row["format"]) for row in annex] == [(6, "asterisk-cdr_csv-18")]
+    counts = dict(status_counts(db)[1])
+    assert counts["contacts of callers that are not valid numbers (never judged)"] >= 6
+    assert any(what.startswith("  calls of such callers in ") and what.endswith("Master-annex-utc.csv") for what in counts)
 
 
 def test_the_resent_export_adds_only_what_september_did_not_have(ward):
@@ -98,7 +123,8 @@ def test_withheld_staff_and_outbound_calls_never_make_a_requester(ward):
 
 def test_transfers_are_one_contact_ending_in_the_final_department(ward):
     db, _, _ = ward
-    transfers = rows(db, "SELECT department, legs FROM contacts WHERE channel = 'call' AND legs = 2 AND requester_key IS NOT NULL")
+    transfers = rows(db, "SELECT department, legs FROM contacts WHERE channel = 'call' AND legs = 2 AND requester_key IS NOT NULL "
+                         "AND contact_id IN (SELECT 'call:' || call_ref FROM call_legs WHERE source_format LIKE 'asterisk%')")
     assert len(transfers) == 6 and {d for d, _ in transfers} == {"税務課"}  # 3 with a shared uniqueid, 3 without ids
 
 
@@ -135,6 +161,6 @@ def test_the_demo_script_runs_and_skips_what_it_already_ingested(tmp_path):
     db = str(tmp_path / "demo.duckdb")
     first = subprocess.run(["bash", str(script), db], capture_output=True, text=True, env=env, timeout=300)
     assert first.returncode == 0, first.stderr
-    assert "rows read" in first.stdout and "14 flags are current" in first.stdout and " explain R" in first.stdout
+    assert "rows read" in first.stdout and "18 flags are current" in first.stdout and " explain R" in first.stdout
     second = subprocess.run(["bash", str(script), db], capture_output=True, text=True, env=env, timeout=300)
-    assert second.returncode == 0 and second.stdout.count("already ingested") == 10
+    assert second.returncode == 0 and second.stdout.count("already ingested") == 16

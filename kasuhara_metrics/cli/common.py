@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Callable, Sequence
@@ -17,7 +19,8 @@ import click
 from ..db import Database, connect, default_db_path
 from ..errors import DatabaseBusy, KasuharaError
 from ..lock import RunLock
-from ..site import SiteSettings, load_site
+from ..rules import Profile, default_profile_path, load_profile
+from ..site import SiteSettings, resolve_site
 
 # Exit codes, documented in the README: cron and systemd tell them apart.
 EXIT_OK = 0
@@ -31,11 +34,24 @@ class AppContext:
     db_path: str
     site_path: str | None
     timezone: str | None
+    # --profile of the command, else $KASUHARA_PROFILE, else the shipped default (thresholds/bunkyo.toml)
+    profile_path: str | None = None
+
+    def use_profile(self, path: str | None) -> None:
+        """The command's --profile: its [site] table is part of the site settings of every command."""
+        self.profile_path = path or self.profile_path
+
+    def profile(self) -> Profile:
+        """The profile, judging with the one site settings of this command (see site())."""
+        profile = load_profile(self.profile_path)
+        return replace(profile, site=resolve_site(profile.site, self.site_path, self.timezone))
 
     def site(self) -> SiteSettings:
-        """--site, else the [site] table of the default profile (thresholds/bunkyo.toml), else defaults."""
-        path = self.site_path or _default_profile_with_site()
-        return load_site(path, self.timezone)
+        """Defaults, the profile's [site], the site file (--site), --timezone: resolved once, the same for
+        every command (site.resolve_site)."""
+        path = self.profile_path or os.environ.get("KASUHARA_PROFILE") or str(default_profile_path())
+        base = resolve_site(SiteSettings(), path) if Path(path).exists() else SiteSettings()
+        return resolve_site(base, self.site_path, self.timezone)
 
     def open(self, *, read_only: bool = False, writer: str = "kasuhara", wait_seconds: float = 0) -> Database:
         """Readers open read-only. A writer first takes the run lock (another writer: stop at once),
@@ -62,13 +78,6 @@ class AppContext:
 
 
 pass_app = click.make_pass_decorator(AppContext)
-
-
-def _default_profile_with_site() -> str | None:
-    from ..rules import default_profile_path
-
-    path = default_profile_path()
-    return str(path) if path.exists() else None
 
 
 profile_option = click.option(

@@ -102,9 +102,11 @@ def _ingest(app: AppContext, kind: str, files: tuple[str, ...], options: IngestO
 @click.option("--mapping", type=click.Path(dir_okay=False), help="TOML file mapping another phone system's CSV columns.")
 def calls(app: AppContext, files: tuple[str, ...], mapping: str | None, encoding: str, force: bool,
           check: bool) -> None:
-    """Ingest call detail records. Recognised by their content: Asterisk Master.csv (any cdr_csv or
-    cdr_custom layout), FreeSWITCH mod_cdr_csv, Cisco CUCM CDR files, 3CX cdr.log, Amazon Connect
-    contact records (JSON) and Twilio call logs. Other systems: a mapping file.
+    """Ingest call detail records, each file recognised by its content.
+
+    Built in: Asterisk Master.csv (any cdr_csv or cdr_custom layout), FreeSWITCH mod_cdr_csv, Cisco
+    CUCM CDR files, 3CX cdr.log, Amazon Connect contact records (JSON) and Twilio call logs. Other
+    systems: a mapping file (--mapping).
 
     \b
     Example:

@@ -8,7 +8,7 @@ from ..explain import explain as explain_requester
 from ..explain import list_flags
 from ..judge import judge as run_judge
 from ..report.weeks import Week
-from ..rules import CATEGORIES, SEVERITIES, SEVERITY_LABELS, load_profile
+from ..rules import CATEGORIES, SEVERITIES, SEVERITY_LABELS
 from .common import AppContext, emit_rows, format_option, handle_errors, pass_app, profile_option
 
 date_type = click.DateTime(formats=["%Y-%m-%d"])
@@ -30,7 +30,8 @@ def judge(app: AppContext, profile_path: str | None, as_of, dry_run: bool) -> No
         kasuhara judge
         kasuhara judge --profile thresholds/bunkyo.toml --as-of 2026-09-30 --dry-run
     """
-    profile = load_profile(profile_path)
+    app.use_profile(profile_path)
+    profile = app.profile()
     with app.open(read_only=dry_run, writer="judge") as db:
         report = run_judge(db, profile, as_of=as_of.date() if as_of else None, dry_run=dry_run)
     rows = [(o.rule_id, o.contacts_evaluated, o.hits, o.flags, o.added, o.removed) for o in report.rules]
@@ -81,7 +82,8 @@ def explain(app: AppContext, requester: str, profile_path: str | None, output_fo
     Example:
         kasuhara explain R4b3df45ccd8c8adf
     """
-    profile = load_profile(profile_path)
+    app.use_profile(profile_path)
+    profile = app.profile()
     with app.open(read_only=True) as db:
         result = explain_requester(db, requester, profile)
     if output_format != "table":

@@ -10,7 +10,7 @@ import click
 from ..export import export_parquet
 from ..nightly import NightlyReport, run_nightly
 from ..reviews import STATUSES, add_review
-from ..rules import Profile, load_profile
+from ..rules import Profile
 from .common import AppContext, handle_errors, pass_app, profile_option
 
 
@@ -37,7 +37,8 @@ def nightly(app: AppContext, inbox: Path, profile_path: str | None, settle: int,
     Example:
         kasuhara --db /var/lib/kasuhara/kasuhara.duckdb nightly --inbox /srv/exports
     """
-    profile = load_profile(profile_path)
+    app.use_profile(profile_path)
+    profile = app.profile()
     with app.open(writer="nightly", wait_seconds=wait) as db:
         report = run_nightly(db, inbox, profile, settle_seconds=settle, recheck=recheck)
     if report.message:  # rolled back: nothing of what it read was kept
@@ -59,6 +60,10 @@ def _echo_summary(report: NightlyReport, profile: Profile) -> None:
     if report.ingested:
         click.echo(f"rows: {report.rows('rows_read')} read, {report.rows('kept')} kept, "
                    f"{report.rows('rejected')} rejected, {report.rows('duplicates')} duplicates")
+    if report.unusable:
+        click.echo(f"not judged: {sum(u['unusable'] for u in report.unusable)} calls whose caller is not a valid "
+                   "number (" + "; ".join(f"{u['path']}: {u['unusable']} of {u['calls']}" for u in report.unusable)
+                   + ") - if that is many, check how the phone system writes caller numbers")
     if report.judged:
         judged = report.judged
         scope = "everyone" if judged.requesters is None else f"the {len(judged.requesters)} requesters with new contacts"

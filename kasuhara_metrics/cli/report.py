@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from ..report import Week, latest_week, write_report
-from ..rules import load_profile
 from .common import AppContext, handle_errors, pass_app, profile_option
 
 
@@ -27,7 +26,8 @@ def report(app: AppContext, week: str, out: Path, profile_path: str | None) -> N
     Example:
         kasuhara report --week 2026-W47 --out reports/
     """
-    profile = load_profile(profile_path)
+    app.use_profile(profile_path)
+    profile = app.profile()
     with app.open(read_only=True) as db:
         chosen = latest_week(db, profile.site.timezone) if week == "latest" else Week.parse(week, profile.site.timezone)
         files = write_report(db, profile, chosen, out)

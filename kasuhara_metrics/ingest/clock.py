@@ -55,10 +55,11 @@ def clock_from_uniqueids(starts: list[str], uniqueids: list[str], site_zone: str
     """UTC or site time, when the uniqueid epochs of the rows say which; None when they cannot tell.
 
     Each row whose uniqueid carries an epoch votes for the reading of its start time that lands
-    within two minutes of that epoch. A site in UTC (or a zone that agrees with UTC) gets the site.
+    within two minutes of that epoch. A row both readings fit (the site at UTC that day) votes for
+    neither; most rows must fit one reading, and most of the deciding rows the same one.
     """
-    zone = ZoneInfo(site_zone)
-    utc_votes = site_votes = with_epoch = 0
+    zone, utc = ZoneInfo(site_zone), ZoneInfo("UTC")
+    utc_votes = site_votes = both = with_epoch = 0
     for start, uniqueid in zip(starts, uniqueids):
         match = _UNIQUEID_EPOCH.match((uniqueid or "").strip())
         if not match:
@@ -70,15 +71,16 @@ def clock_from_uniqueids(starts: list[str], uniqueids: list[str], site_zone: str
         with_epoch += 1
         epoch = int(match.group(1))
         site_match = abs(naive.replace(tzinfo=zone).timestamp() - epoch) <= _TOLERANCE_S
-        utc_match = abs(naive.replace(tzinfo=ZoneInfo("UTC")).timestamp() - epoch) <= _TOLERANCE_S
-        site_votes += site_match
+        utc_match = abs(naive.replace(tzinfo=utc).timestamp() - epoch) <= _TOLERANCE_S
+        both += site_match and utc_match
+        site_votes += site_match and not utc_match
         utc_votes += utc_match and not site_match
-    if with_epoch < _MIN_EVIDENCE:
+    if with_epoch < _MIN_EVIDENCE or (site_votes + utc_votes + both) * 2 <= with_epoch:
         return None
-    if site_votes * 2 > with_epoch:
-        return Clock(site_zone, f"site time zone, confirmed by uniqueids ({site_votes} of {with_epoch} rows)")
-    if utc_votes * 2 > with_epoch:
-        return Clock("UTC", f"from uniqueids ({utc_votes} of {with_epoch} rows): usegmtime=yes")
+    if utc_votes > site_votes:
+        return Clock("UTC", f"from uniqueids ({utc_votes + both} of {with_epoch} rows): usegmtime=yes")
+    if site_votes > utc_votes or both:
+        return Clock(site_zone, f"site time zone, confirmed by uniqueids ({site_votes + both} of {with_epoch} rows)")
     return None
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import PurePath
 from typing import Any
 
+from ..analytics import unusable_callers
 from ..db import Database
 from ..rules import RULE_KINDS, SEVERITY_LABELS, Profile, Rule
 from .weeks import Week
@@ -37,6 +39,8 @@ class WeeklyData:
     by_department: list[dict[str, Any]] = field(default_factory=list)
     trend: list[dict[str, Any]] = field(default_factory=list)
     requesters: list[dict[str, Any]] = field(default_factory=list)
+    # Per source file: the week's calls whose caller is not a valid number (never judged).
+    unusable: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _rows(db: Database, sql: str, params: dict | None = None) -> list[dict[str, Any]]:
@@ -86,6 +90,8 @@ def weekly_data(db: Database, profile: Profile, week: Week, now: datetime) -> We
             {"start": each.start, "end": each.end}).fetchall())
         data.trend.append({"week": each.label, **{c: counts.get(c, 0) for c in CATEGORY_ORDER}})
     data.requesters = _requesters(db, profile, params)
+    data.unusable = [row | {"file": PurePath(row["path"]).name}
+                     for row in unusable_callers(db, start=week.start, end=week.end)]
     return data
 
 

@@ -22,6 +22,11 @@ def _sheet(book: Workbook, title: str, header: list[str], rows: list[list]) -> N
         cell.fill = HEADER
     for row in rows:
         sheet.append(row)
+    # A value from the data is text, never a formula (a department or file named "=...").
+    for cells in sheet.iter_rows(min_row=2):
+        for cell in cells:
+            if isinstance(cell.value, str) and cell.value.startswith(("=", "+", "-", "@")):
+                cell.data_type = "s"
     for index, name in enumerate(header, start=1):
         width = max([len(str(name))] + [len(str(r[index - 1])) for r in rows if r[index - 1] is not None])
         sheet.column_dimensions[get_column_letter(index)].width = min(60, max(10, width * 1.6))
@@ -51,4 +56,6 @@ def write_workbook(data: WeeklyData, path: Path) -> None:
          f["status_label"], f["response"]]
         for p in data.requesters for f in p["flags"]
     ])
+    _sheet(book, "判定の対象外", ["ファイル", "形式", "今週の通話", "うち番号として読めない発信者"],
+           [[r["file"], r["format"], r["calls"], r["unusable"]] for r in data.unusable])
     book.save(path)
