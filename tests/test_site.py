@@ -117,3 +117,10 @@ def test_a_wrong_site_file_fails_every_command_the_same_way(tmp_path, text, mess
     for args in (["ingest", "calls", str(export(tmp_path))], ["judge"], ["flags"]):
         result = CliRunner().invoke(main, ["--db", str(tmp_path / "x.duckdb"), "--site", str(site), *args])
         assert result.exit_code == 1 and message in result.output, (args, result.output)
+
+
+def test_every_source_with_times_has_a_clock_setting():
+    from kasuhara_metrics.ingest import SOURCES
+    from kasuhara_metrics.site import CLOCK_SOURCES
+
+    assert set(CLOCK_SOURCES) == {s.name for s in SOURCES.values() if s.record_kind != "departments"}

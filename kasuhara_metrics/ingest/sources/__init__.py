@@ -8,7 +8,6 @@ built-in source come in through a mapping (`mapped`), which is never guessed.
 from __future__ import annotations
 
 from ...errors import InputFileError, SourceLocation
-from ...site import CLOCK_SOURCES
 from ..csvread import sample_rows
 from ..encoding import to_utf8
 from .amazon_connect import AmazonConnect
@@ -25,9 +24,6 @@ from .visits import Visits
 # Recognition tries them in this order: the most particular shapes first.
 SOURCES: dict[str, Source] = {source.name: source for source in (
     AmazonConnect(), Twilio(), Cucm(), ThreeCx(), FreeSwitch(), Asterisk(), Mapped(), Visits(), Departments())}
-
-assert set(CLOCK_SOURCES) >= {s.name for s in SOURCES.values() if s.record_kind != "departments"}, \
-    "every source with times needs its [site.clock] key in site.CLOCK_SOURCES"
 
 SAMPLE_BYTES = 65536
 

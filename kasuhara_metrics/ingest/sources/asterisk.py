@@ -7,7 +7,8 @@ cdr_custom's sample mapping writes another order (clid first), 18 or 19 columns.
 
 Times are the server's clock: site time, or UTC with usegmtime=yes, which the uniqueid epochs
 reveal. A caller that is the device its own channel names (`SIP/123654987-0000a1` with src
-123654987) is a staff softphone. A leg with no destination channel reached nobody.
+123654987) is a staff softphone (CallTyping.caller_device_in_channel). A leg with no destination
+channel reached nobody.
 """
 
 from __future__ import annotations
@@ -149,10 +150,8 @@ def detect_layout(path: str, rows: list[tuple[int, list[str]]]) -> Layout:
 
 
 
-# The device a channel names: SIP/<device>-<hex>, PJSIP/<device>-<hex>, IAX2/<device>-<number>.
-_DEVICE = r"^(?:SIP|PJSIP|IAX2)/(?P<device>.+)-[0-9a-fA-F]+$"
 _TYPING = CallTyping(time_formats=("%Y-%m-%d %H:%M:%S",), dispositions=tuple(DISPOSITIONS.items()), uses_lastapp=True,
-                     answer_needs_dstchannel=True)
+                     answer_needs_dstchannel=True, caller_device_in_channel=True)
 
 
 class Asterisk(Source):
@@ -217,16 +216,12 @@ def _canonical(rows: pa.Table) -> pa.Table:
     def column(name: str):
         return rows[name] if name in rows.column_names else None
 
-    src, clid, channel = column("src"), column("clid"), column("channel")
-    trimmed = pc.utf8_trim_whitespace(src)
-    device = pc.struct_field(pc.extract_regex(channel, pattern=_DEVICE), "device")
+    src, clid = column("src"), column("clid")
     # src is the caller ID number; when it is empty, clid ("Name" <number>) still says who or why not.
     columns = {
-        "caller": pc.if_else(pc.equal(trimmed, ""), clid, src),
+        "caller": pc.if_else(pc.equal(pc.utf8_trim_whitespace(src), ""), clid, src),
         "dialled": column("dst"),
         "leg_sequence": column("sequence"),
-        "staff_device": pc.if_else(pc.fill_null(pc.and_(pc.not_equal(trimmed, ""), pc.equal(device, trimmed)), False),
-                                   "1", pa.scalar(None, pa.string())),
     }
     for name in ("dcontext", "channel", "dstchannel", "lastapp", "start", "answer", "end", "duration", "billsec",
                  "disposition", "uniqueid", "linkedid"):

@@ -9,7 +9,7 @@ every source of that kind.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
 
@@ -17,12 +17,15 @@ from ...site import SiteSettings
 from ..clock import Clock, clock_from_setting, site_clock
 from ..csvread import BadLine, ParsedFile, lines_of, sample_rows
 
+if TYPE_CHECKING:  # mapped.py builds on this module
+    from .mapped import Mapping
+
 
 @dataclass(frozen=True)
 class IngestOptions:
     site: SiteSettings = field(default_factory=SiteSettings)
     encoding: str = "auto"
-    mapping: Any = None  # a sources.mapped.Mapping: read through it instead of recognising the file
+    mapping: Mapping | None = None  # read the files through it instead of recognising them
     # Read a file again even if identical content was ingested before (its rows then count as duplicates).
     force: bool = False
 

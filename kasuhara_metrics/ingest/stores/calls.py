@@ -33,8 +33,8 @@ FINGERPRINT_COLUMNS = (
     "caller", "dialled", "dcontext", "channel", "dstchannel", "lastapp", "start", "answer", "end",
     "duration", "billsec", "disposition", "direction_hint", "uniqueid", "linkedid", "leg_sequence", "call_id",
 )
-# Besides: "1" when the caller is the device its own channel names (a staff softphone), and the
-# version of a record delivered more than once (the latest of a call wins).
+# Besides: "1" when the source knows the caller is a staff phone (a Cisco phone), and the version
+# of a record delivered more than once (the latest of a call wins).
 CANONICAL_COLUMNS = FINGERPRINT_COLUMNS + ("staff_device", "record_version")
 
 DEFAULT_TIME_FORMATS = (
@@ -64,6 +64,8 @@ class CallTyping:
     # The source writes the destination channel (Asterisk dstchannel, a FreeSWITCH b-leg, a CUCM
     # destination device, a Connect agent): a leg that reached none was answered by a machine.
     answer_needs_dstchannel: bool = False
+    # Asterisk: a caller that is the device its own channel names (SIP/<caller>-...) is a staff phone.
+    caller_device_in_channel: bool = False
 
 
 def canonical_table(columns: dict[str, pa.Array], lines: pa.Array) -> pa.Table:
@@ -78,6 +80,9 @@ def file_key(sha256: str) -> str:
     """A file's short name in source ids: part of its content hash, the same whenever it is ingested."""
     return sha256[:12]
 
+
+# The device a channel names: SIP/<device>-<hex>, PJSIP/<device>-<hex>, IAX2/<device>-<number>.
+_DEVICE = r"^(?:SIP|PJSIP|IAX2)/(.+)-[0-9a-fA-F]+$"
 
 # The duplicate check: every fingerprinted field of a leg, NULL kept apart from empty.
 _FINGERPRINT_SQL = "md5_number(concat_ws(chr(31), {}))".format(
@@ -111,6 +116,8 @@ class CallStore(RecordStore):
         join = "LEFT JOIN _dispositions d ON d.raw = upper(trim(s.disposition))" if has_status else ""
         machine = "coalesce(lastapp, '') IN (SELECT app FROM _machine_apps)" if typing.uses_lastapp else "FALSE"
         reached = "trim(coalesce(dstchannel, '')) <> ''" if typing.answer_needs_dstchannel else "TRUE"
+        staff_device = ("coalesce(s.staff_device = '1', regexp_extract(s.channel, '" + _DEVICE + "', 1) = trim(s.caller), FALSE)"
+                        if typing.caller_device_in_channel else "coalesce(s.staff_device = '1', FALSE)")
         return [f"""
 CREATE OR REPLACE TEMP TABLE _typed AS
 WITH parsed AS (
@@ -121,7 +128,8 @@ WITH parsed AS (
            {seconds_sql('s.duration', fmt)} AS duration_given,
            {seconds_sql('s.billsec', fmt)} AS billsec_given,
            {status} AS status_outcome,
-           TRY_CAST(s.record_version AS TIMESTAMPTZ) AS version_at
+           TRY_CAST(s.record_version AS TIMESTAMPTZ) AS version_at,
+           {staff_device} AS staff_phone
     FROM _stage s {join}
 ), filled AS (
     SELECT *, coalesce(end_given, start_at + to_seconds(coalesce(duration_given, billsec_given))) AS end_at
@@ -178,7 +186,7 @@ FROM timed
 CREATE OR REPLACE TEMP TABLE _legs AS
 WITH fingerprinted AS (
     SELECT _batch, _line, caller, dialled, uniqueid, linkedid, leg_sequence, call_id, direction_hint, dcontext,
-           lastapp, disposition, status_outcome, staff_device, version_at, start_at, answer_at, end_at, duration_s,
+           lastapp, disposition, status_outcome, staff_phone, version_at, start_at, answer_at, end_at, duration_s,
            billsec_s, outcome, """ + _FINGERPRINT_SQL + """ AS fp
     FROM _typed WHERE reject_reason IS NULL
 ),
@@ -214,7 +222,7 @@ WITH identified AS (
            d.value AS dialled_value, d.class AS dialled_kind,
            -- A staff phone whatever number it shows: its caller is its own channel's device
            -- (SIP/<src>-...), or the call was placed in a staff context.
-           CASE WHEN c.class IN ('external', 'unusable') AND l.staff_device = '1' THEN 'staff device'
+           CASE WHEN c.class IN ('external', 'unusable') AND l.staff_phone THEN 'staff device'
                 WHEN c.class = 'external' AND list_contains($internal_contexts, l.dcontext) THEN 'internal context'
            END AS staff_reason
     FROM _new l
