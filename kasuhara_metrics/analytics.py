@@ -139,9 +139,9 @@ UNION ALL SELECT 'staff and outbound contacts', count(*) FROM contacts WHERE dir
 def status_counts(db: Database) -> Rows:
     rows = db.con.execute(_STATUS_SQL).fetchall()
     # Callers that are no valid number are never judged: a site should notice a PBX writing numbers oddly.
-    rows.append(("contacts of callers that are not valid numbers (never judged)", db.con.execute(
+    rows.append(("never judged: contacts of callers that are no valid number", db.con.execute(
         "SELECT count(*) FROM contacts WHERE caller_class = 'unusable'").fetchall()[0][0]))
-    rows += [(f"  calls of such callers in {row['path']}", row["unusable"]) for row in unusable_callers(db)]
+    rows += [(f"  calls in {row['path']}", row["unusable"]) for row in unusable_callers(db)]
     return ["what", "count"], rows
 
 
