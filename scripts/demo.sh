@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DB="${1:-kasuhara.duckdb}"
+REPORTS="${2:-reports}"  # the tests pass a folder of their own: they never write into the checkout
 K="${KASUHARA_BIN:-.venv/bin/kasuhara} --db $DB"
 S=data/samples
 
@@ -34,4 +35,4 @@ echo "Try:  $K flags --severity alert"
 echo "      $K explain $FIRST"
 echo
 echo "== the weekly report for managers (the samples' week 2026-W38: new, ongoing and alert flags)"
-$K report --week 2026-W38 --out reports
+$K report --week 2026-W38 --out "$REPORTS"

@@ -159,8 +159,10 @@ def test_the_demo_script_runs_and_skips_what_it_already_ingested(tmp_path):
     env = dict(os.environ, KASUHARA_BIN=f"{sys.executable} -m kasuhara_metrics", KASUHARA_SECRET="demo-secret-0123456789abcdef")
     script = SAMPLES.parent.parent / "scripts" / "demo.sh"
     db = str(tmp_path / "demo.duckdb")
-    first = subprocess.run(["bash", str(script), db], capture_output=True, text=True, env=env, timeout=300)
+    reports = str(tmp_path / "reports")
+    first = subprocess.run(["bash", str(script), db, reports], capture_output=True, text=True, env=env, timeout=300)
     assert first.returncode == 0, first.stderr
     assert "rows read" in first.stdout and "18 flags are current" in first.stdout and " explain R" in first.stdout
-    second = subprocess.run(["bash", str(script), db], capture_output=True, text=True, env=env, timeout=300)
+    assert (tmp_path / "reports" / "kasuhara-report-2026-W38.html").exists()  # not the checkout's reports/
+    second = subprocess.run(["bash", str(script), db, reports], capture_output=True, text=True, env=env, timeout=300)
     assert second.returncode == 0 and second.stdout.count("already ingested") == 16
