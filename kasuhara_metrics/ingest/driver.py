@@ -12,6 +12,7 @@ A file whose content was ingested before is skipped.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -169,7 +170,7 @@ def _store_batch(db: Database, store: RecordStore, batch: list[_Pending], site: 
 
 def _bound(sql: str, params: dict[str, Any]) -> dict[str, Any]:
     """The parameters a statement names: DuckDB refuses others."""
-    return {name: value for name, value in params.items() if f"${name}" in sql}
+    return {name: value for name, value in params.items() if re.search(rf"\${name}\b", sql)}
 
 
 def store_records(db: Database, store: RecordStore, files: list[tuple[Staged, FileResult]], site: SiteSettings,

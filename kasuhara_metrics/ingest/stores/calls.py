@@ -116,7 +116,7 @@ class CallStore(RecordStore):
         join = "LEFT JOIN _dispositions d ON d.raw = upper(trim(s.disposition))" if has_status else ""
         machine = "coalesce(lastapp, '') IN (SELECT app FROM _machine_apps)" if typing.uses_lastapp else "FALSE"
         reached = "trim(coalesce(dstchannel, '')) <> ''" if typing.answer_needs_dstchannel else "TRUE"
-        staff_device = ("coalesce(s.staff_device = '1', regexp_extract(s.channel, '" + _DEVICE + "', 1) = trim(s.caller), FALSE)"
+        staff_device = ("coalesce(s.staff_device = '1', nullif(regexp_extract(s.channel, '" + _DEVICE + "', 1), '') = trim(s.caller), FALSE)"
                         if typing.caller_device_in_channel else "coalesce(s.staff_device = '1', FALSE)")
         return [f"""
 CREATE OR REPLACE TEMP TABLE _typed AS
