@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from .db import Database, drop_temp_tables, registered
+from .db import Database, drop_temp_tables, drop_temp_views, registered
 
 # A contact's outcome is its best leg's: answered > machine > dropped > busy > no_answer > failed.
 _OUTCOME_RANK = (
@@ -63,6 +63,13 @@ def rebuild_requester_links(db: Database) -> int:
         with registered(db.con, "_links", pa.table({"alias_key": aliases, "requester_key": targets})):
             db.con.execute("INSERT INTO requester_links SELECT alias_key, requester_key FROM _links")
     return len(aliases)
+
+
+def are_stale(db: Database) -> bool:
+    """Has a file been stored after the contacts were last built?"""
+    latest = db.con.execute("SELECT max(file_id) FROM ingest_log").fetchall()[0][0]
+    built = db.meta("contacts_built_through_file")
+    return latest is not None and (built is None or int(built) < latest)
 
 
 @dataclass
@@ -118,8 +125,7 @@ def _rebuild(db: Database, after_file: int | None):
     finally:
         drop_temp_tables(con, "_leg", "_multi_leg_call", "_unit", "_unit_order", "_scope_requesters",
                          "_scope_calls", "_scope_call_refs", "_scope_visits")
-        con.execute("DROP VIEW IF EXISTS _scope_legs")
-        con.execute("DROP VIEW IF EXISTS _scope_visit_rows")
+        drop_temp_views(con, "_scope_legs", "_scope_visit_rows")
     latest = con.execute("SELECT coalesce(max(file_id), 0) FROM ingest_log").fetchall()[0][0]
     db.set_meta("contacts_built_through_file", str(latest))
     count = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
@@ -260,12 +266,17 @@ FROM islands
 """,
 ]
 
-_SIMPLE_CONTACTS_SQL = """
+def _seconds(expr: str) -> str:
+    """Whole seconds as INTEGER, saturating: no stored record can make a rebuild fail on a cast."""
+    return f"CAST(least(greatest({expr}, -2147483648), 2147483647) AS INTEGER)"
+
+
+_SIMPLE_CONTACTS_SQL = f"""
 INSERT INTO contacts
 SELECT 'call:' || u.call_ref, 'call', u.requester_key, u.caller_class, u.direction, u.dialled_department, 'unknown', NULL,
        u.started_at, CASE WHEN u.answered THEN u.answered_at END, u.ended_at,
-       CASE WHEN u.answered THEN CAST(epoch(u.ended_at) - epoch(u.answered_at) AS INTEGER) ELSE 0 END,
-       CAST(epoch(u.ended_at) - epoch(u.started_at) AS INTEGER),
+       CASE WHEN u.answered THEN {_seconds('epoch(u.ended_at) - epoch(u.answered_at)')} ELSE 0 END,
+       {_seconds('epoch(u.ended_at) - epoch(u.started_at)')},
        u.answered, u.outcome, 1, [u.source_id], NULL
 FROM _unit u ANTI JOIN _unit_order m USING (call_ref)
 WHERE u.legs = 1
@@ -307,7 +318,7 @@ SELECT 'call:' || contact_ref,
        min(answered_at) FILTER (WHERE answered),
        max(ended_at),
        CAST(coalesce(any_value(t.talk_s), 0) AS INTEGER),
-       CAST(epoch(max(ended_at)) - epoch(min(started_at)) AS INTEGER),
+       {_seconds('epoch(max(ended_at)) - epoch(min(started_at))')},
        bool_or(answered),
        arg_min(outcome, {_OUTCOME_RANK}),
        count(*),

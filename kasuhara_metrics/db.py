@@ -181,6 +181,15 @@ def drop_temp_tables(con: duckdb.DuckDBPyConnection, *names: str) -> None:
             return
 
 
+def drop_temp_views(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    """Drop scratch views; after a failed statement the rollback removes them anyway."""
+    for name in names:
+        try:
+            con.execute(f"DROP VIEW IF EXISTS {name}")
+        except duckdb.TransactionException:
+            return
+
+
 @contextmanager
 def registered(con: duckdb.DuckDBPyConnection, name: str, table):
     """Expose an Arrow table to SQL as `name` for the statements inside the block."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 
+from . import contacts
 from .db import Database, drop_temp_tables
 from .errors import KasuharaError
 from .rules import RULE_KINDS, SEVERITIES, Profile, Rule
@@ -75,6 +76,9 @@ def judge(db: Database, profile: Profile, *, as_of: date | None = None, dry_run:
                 db.con.execute("ROLLBACK")
             return report
         with db.transaction():
+            if contacts.are_stale(db):  # records stored since the last build (an ingest that failed half-way)
+                contacts.refresh(db)
+                requesters = report.requesters = None
             _evaluate(db, profile, as_of, report, requesters)
             report.run_id = db.con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0]
             _store(db, profile, report, started)

@@ -24,8 +24,8 @@ import pyarrow as pa
 from . import contacts
 from .analytics import unusable_callers
 from .db import Database, registered
-from .errors import InputFileError, KasuharaError
-from .ingest import IngestOptions, contacts_are_stale, ingest_files
+from .errors import InputFileError, KasuharaError, SourceLocation
+from .ingest import IngestOptions, ingest_files
 from .ingest.csvread import file_bytes
 from .ingest.filelog import FileResult
 from .ingest.sources import recognise, sample_of
@@ -56,6 +56,8 @@ class NightlyReport:
     skipped: list[FileResult] = field(default_factory=list)
     waiting: list[Path] = field(default_factory=list)
     failures: list[KasuharaError] = field(default_factory=list)
+    # Files that failed in an earlier run and are unchanged since: skipped, with why (path, reason).
+    failed_before: list[tuple[str, str]] = field(default_factory=list)
     judged: JudgeReport | None = None
     message: str | None = None
     # Per file ingested: calls whose caller is not a valid number, never judged (path, format, calls, unusable).
@@ -173,7 +175,7 @@ def _ingest(db: Database, files: list[InboxFile], profile: Profile, report: Nigh
     """Ingest the files; the requesters whose contacts changed (None: possibly anyone's)."""
     for item in files:
         if item.problem:
-            report.failures.append(InputFileError(item.problem))
+            report.failures.append(InputFileError(item.problem, SourceLocation(str(item.path))))
     for kind in KIND_ORDER:
         group = [item for item in files if item.kind == kind]
         for mapping in {id(item.mapping): item.mapping for item in group}.values():
@@ -183,7 +185,7 @@ def _ingest(db: Database, files: list[InboxFile], profile: Profile, report: Nigh
             report.failures.extend(result.failures)
             for file in result.files:
                 (report.skipped if file.skipped_as else report.ingested).append(file)
-    if not contacts_are_stale(db):
+    if not contacts.are_stale(db):
         return []
     return contacts.refresh(db).requesters
 
@@ -191,8 +193,8 @@ def _ingest(db: Database, files: list[InboxFile], profile: Profile, report: Nigh
 def _unchanged_files_skipped(db: Database, files: list[InboxFile], report: NightlyReport,
                              trust_unchanged: bool = True) -> list[InboxFile]:
     """Leave out the files seen by an earlier run and unchanged since: a year's inbox is not re-read."""
-    seen = {path: (size, mtime, run) for path, size, mtime, run in
-            db.con.execute("SELECT path, size, mtime_ns, nightly_id FROM inbox_files").fetchall()}
+    seen = {path: (size, mtime, run, failed) for path, size, mtime, run, failed in
+            db.con.execute("SELECT path, size, mtime_ns, nightly_id, failed FROM inbox_files").fetchall()}
     left = []
     for item in files:
         try:
@@ -203,8 +205,11 @@ def _unchanged_files_skipped(db: Database, files: list[InboxFile], report: Night
         report.seen[str(item.path)] = (stat.st_size, stat.st_mtime_ns)
         known = seen.get(str(item.path))
         if trust_unchanged and known and known[:2] == (stat.st_size, stat.st_mtime_ns):
-            report.skipped.append(FileResult(str(item.path), item.kind or "", "-", "-",
-                                             skipped_as=f"unchanged since nightly run {known[2]}"))
+            if known[3] is not None:  # it failed then, and nothing changed since: it would fail again
+                report.failed_before.append((str(item.path), f"failed in nightly run {known[2]}: {known[3]}"))
+            else:
+                report.skipped.append(FileResult(str(item.path), item.kind or "", "-", "-",
+                                                 skipped_as=f"unchanged since nightly run {known[2]}"))
         else:
             left.append(item)
     return left
@@ -227,24 +232,28 @@ def _record(db: Database, inbox: Path, profile: Profile, report: NightlyReport) 
          judged.total_flags if judged else None, judged.new if judged else None, judged.updated if judged else None,
          judged.gone if judged else None, report.message],
     )
-    # Remember the files taken (ingested, or known by content) with their size and time when discovered.
-    taken = [r.path for r in report.ingested + report.skipped if r.path in report.seen]
+    # Remember the files taken (ingested, or known by content) with their size and time when discovered,
+    # and the files that failed, with why: an unchanged one is not read again (it would fail again).
+    taken = {r.path: None for r in report.ingested + report.skipped if r.path in report.seen}
+    taken |= {str(f.source.path): f.message for f in report.failures if f.source and str(f.source.path) in report.seen}
     if taken:
         sizes = pa.table({
-            "path": taken, "size": [report.seen[p][0] for p in taken], "mtime_ns": [report.seen[p][1] for p in taken],
+            "path": pa.array(list(taken), pa.string()), "size": [report.seen[p][0] for p in taken],
+            "mtime_ns": [report.seen[p][1] for p in taken], "failed": pa.array(list(taken.values()), pa.string()),
         })
         with registered(db.con, "_taken", sizes):
             db.con.execute("""
-                INSERT INTO inbox_files SELECT path, size, mtime_ns, $run FROM _taken
-                ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
-                    nightly_id = CASE WHEN inbox_files.size = excluded.size
-                                           AND inbox_files.mtime_ns = excluded.mtime_ns
+                INSERT INTO inbox_files BY NAME SELECT path, size, mtime_ns, $run AS nightly_id, failed FROM _taken
+                ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, failed = excluded.failed,
+                    nightly_id = CASE WHEN inbox_files.size = excluded.size AND inbox_files.mtime_ns = excluded.mtime_ns
+                                           AND inbox_files.failed IS NOT DISTINCT FROM excluded.failed
                                       THEN inbox_files.nightly_id ELSE excluded.nightly_id END
             """, {"run": report.nightly_id})
     rows = [(r.path, r.kind, "ingested", r.file_id, None) for r in report.ingested]
     rows += [(r.path, r.kind, "already ingested", None, r.skipped_as) for r in report.skipped]
     rows += [(str(p), None, "waiting", None, "still being written") for p in report.waiting]
     rows += [(str(f.source.path) if f.source else "", None, "failed", None, str(f)) for f in report.failures]
+    rows += [(path, None, "failed before", None, why) for path, why in report.failed_before]
     if rows:
         columns = list(zip(*rows))
         files = pa.table({

@@ -351,4 +351,26 @@ FROM call_legs LEFT JOIN (SELECT DISTINCT number_key FROM departments WHERE numb
      ON own.number_key = call_legs.caller_key;
 """
 
-MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5, MIGRATION_6]
+MIGRATION_7 = """
+-- A file of the inbox that failed is remembered with why: later runs skip it until it changes.
+ALTER TABLE inbox_files ADD COLUMN failed VARCHAR;   -- NULL: taken (ingested, or known by content)
+
+-- A visit's duration saturates instead of failing: no stored row can stop a later query.
+CREATE OR REPLACE VIEW visits AS
+WITH own AS (SELECT number_key FROM departments WHERE number_key IS NOT NULL),
+records AS (
+    SELECT *, CASE WHEN phone_key IN (SELECT number_key FROM own) THEN NULL ELSE phone_key END AS person_phone_key
+    FROM visit_records
+)
+SELECT v.file_id, v.line, v.visit_id, v.arrived_at, v.ended_at, v.department, v.kind, v.kind_label, v.topic,
+       coalesce(l1.requester_key, v.person_phone_key, l2.requester_key, v.ref_key) AS requester_key,
+       CASE WHEN v.person_phone_key IS NOT NULL THEN 'phone' WHEN v.ref_key IS NOT NULL THEN 'ref' END AS requester_source,
+       CASE WHEN v.phone_key IS NOT NULL AND v.person_phone_key IS NULL THEN 'internal' ELSE v.phone_class END AS phone_class,
+       v.exit_requested_at,
+       CAST(least(epoch(v.ended_at) - epoch(v.arrived_at), 2147483647) AS INTEGER) AS duration_s
+FROM records v
+LEFT JOIN requester_links l1 ON l1.alias_key = v.person_phone_key
+LEFT JOIN requester_links l2 ON l2.alias_key = v.ref_key;
+"""
+
+MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5, MIGRATION_6, MIGRATION_7]

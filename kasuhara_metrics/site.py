@@ -60,6 +60,8 @@ class SiteSettings:
     counter_closing: str = "17:15"
     # The clock of each source's naive times ([site.clock]: asterisk = "utc"); unset sources: "auto".
     clock: tuple[tuple[str, str], ...] = ()
+    # A record dated further than this from its file's other records is a typo (2126 for 2026): rejected.
+    plausible_years: int = 5
     source: SourceLocation | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -69,6 +71,8 @@ class SiteSettings:
             raise SettingsError(
                 f"unknown time zone '{self.timezone}' - use an IANA name such as Asia/Tokyo", self.source
             ) from None
+        if not 1 <= self.plausible_years <= 50:
+            raise SettingsError(f"plausible_years must be between 1 and 50, not {self.plausible_years}", self.source)
         if not 0 <= self.internal_max_digits <= 8:
             raise SettingsError(
                 f"internal_max_digits must be between 0 and 8, not {self.internal_max_digits}", self.source

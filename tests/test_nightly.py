@@ -272,3 +272,28 @@ def test_the_summary_counts_calls_never_judged_per_file(tmp_path):
     line = next(text for text in result.output.splitlines() if text.startswith("not judged:"))
     assert line.startswith("not judged: 6 calls whose caller is not a valid number (")
     assert "calls/annex/Master.csv: 6 of " in line
+
+
+def test_a_file_that_failed_is_remembered_and_skipped_until_it_changes(tmp_path):
+    # The audit: an empty file made every later nightly exit 1, though each stored the rest.
+    inbox, db = tmp_path / "inbox", str(tmp_path / "k.duckdb")
+    put(inbox, SAMPLES / "departments.csv", "departments/departments.csv")
+    empty = inbox / "calls" / "Master-empty.csv"
+    empty.parent.mkdir(parents=True)
+    empty.write_bytes(b"")
+    os.utime(empty, (OLD, OLD))
+    first = nightly(db, inbox)
+    assert first.exit_code == 1 and "Master-empty.csv is empty" in first.output
+    second = nightly(db, inbox)
+    assert second.exit_code == 0, second.output
+    assert "skipped, unchanged since it failed: " in second.output and "Master-empty.csv" in second.output
+    with connect(db, read_only=True) as opened:
+        assert opened.con.execute("SELECT outcome FROM nightly_files WHERE path LIKE '%empty%' ORDER BY nightly_id"
+                                  ).fetchall() == [("failed",), ("failed before",)]
+    assert nightly(db, inbox, "--recheck").exit_code == 1  # asked to: read again, and it fails again
+    # Fixed (the complete export arrives under the same name): read, and remembered as taken.
+    shutil.copy(SAMPLES / "asterisk" / "Master-21col.csv", empty)
+    os.utime(empty, (OLD + 60, OLD + 60))
+    third = nightly(db, inbox)
+    assert third.exit_code == 0 and "skipped, unchanged since it failed" not in third.output
+    assert nightly(db, inbox).exit_code == 0

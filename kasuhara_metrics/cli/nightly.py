@@ -57,6 +57,8 @@ def _echo_summary(report: NightlyReport, profile: Profile) -> None:
     click.echo(f"nightly run {report.nightly_id}: {report.status}; {len(report.ingested)} new files, "
                f"{len(report.skipped)} already ingested, {len(report.waiting)} still being written, "
                f"{len(report.failures)} failed")
+    for path, why in report.failed_before:
+        click.echo(f"skipped, unchanged since it failed: {path} ({why}) - fix or replace the file, or run with --recheck")
     if report.ingested:
         click.echo(f"rows: {report.rows('rows_read')} read, {report.rows('kept')} kept, "
                    f"{report.rows('rejected')} rejected, {report.rows('duplicates')} duplicates")

@@ -5,8 +5,8 @@ sources/ recognise and read each kind of export, stores/ type and store each rec
 driver.py runs the same batch steps for all of them.
 """
 
-from .driver import IngestReport, contacts_are_stale, ingest_files
+from .driver import IngestReport, ingest_files
 from .sources import SOURCES, IngestOptions
 from .stores import RECORD_KINDS
 
-__all__ = ["RECORD_KINDS", "SOURCES", "IngestOptions", "IngestReport", "contacts_are_stale", "ingest_files"]
+__all__ = ["RECORD_KINDS", "SOURCES", "IngestOptions", "IngestReport", "ingest_files"]

@@ -116,18 +116,11 @@ def ingest_files(
     flush()
     # Brought up to date whenever any file was stored since the last build, even by a run that
     # failed half-way: only the new files' requesters are rebuilt, unless more changed.
-    if rebuild_contacts and (options.force or contacts_are_stale(db)):
+    if rebuild_contacts and (options.force or contacts.are_stale(db)):
         step("", "building contacts", 0.0)
         with db.transaction():
             report.contacts = contacts.refresh(db, full=options.force).contacts
     return report
-
-
-def contacts_are_stale(db: Database) -> bool:
-    """Has a file been stored after the contacts were last built?"""
-    latest = db.con.execute("SELECT max(file_id) FROM ingest_log").fetchall()[0][0]
-    built = db.meta("contacts_built_through_file")
-    return latest is not None and (built is None or int(built) < latest)
 
 
 def read_file(kind: str, path: str, raw: bytes, options: IngestOptions) -> _Pending:

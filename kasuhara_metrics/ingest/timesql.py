@@ -13,6 +13,8 @@ EPOCH_SECONDS = ("%s", "epoch")
 EPOCH_MILLISECONDS = ("%ms", "epoch_ms")
 EPOCH_FORMATS = EPOCH_SECONDS + EPOCH_MILLISECONDS
 
+_EPOCH_YEAR_3000 = 32_503_680_000  # an epoch beyond is no time at all (and beyond what DuckDB converts)
+
 FULLWIDTH = ("０１２３４５６７８９／：－　", "0123456789/:- ")
 
 # A time that ends in an offset or Z: 2026-09-01T01:00:00Z, 2026-09-01 10:00:00+09:00, ...+0900.
@@ -51,7 +53,8 @@ def instant_sql(column: str, formats: tuple[str, ...], zone_param: str = "$clock
     if divisor is not None:
         # 0 is "not set" (CUCM's dateTimeConnect of a call never connected): no time at all.
         steps.append(
-            f"CASE WHEN regexp_full_match(trim({column}), '\\d{{1,13}}(\\.\\d+)?') AND TRY_CAST(trim({column}) AS DOUBLE) > 0 "
+            f"CASE WHEN regexp_full_match(trim({column}), '\\d{{1,13}}(\\.\\d+)?') "
+            f"AND TRY_CAST(trim({column}) AS DOUBLE) / {divisor} BETWEEN 1 AND {_EPOCH_YEAR_3000} "
             f"THEN to_timestamp(TRY_CAST(trim({column}) AS DOUBLE) / {divisor}) END"
         )
     steps.append(f"CASE WHEN regexp_full_match(trim({column}), '{_OFFSET_PATTERN}') THEN TRY_CAST(trim({column}) AS TIMESTAMPTZ) END")
@@ -80,13 +83,31 @@ def seconds_sql(column: str, duration_format: str) -> str:
     value = ascii_sql(column)
     if duration_format == "hms":
         return (
-            f"CASE WHEN regexp_full_match({value}, '\\d+:\\d{{1,2}}:\\d{{1,2}}') THEN "
+            f"CASE WHEN regexp_full_match({value}, '\\d{{1,9}}:\\d{{1,2}}:\\d{{1,2}}') THEN "
             f"CAST(split_part({value}, ':', 1) AS BIGINT) * 3600 + CAST(split_part({value}, ':', 2) AS BIGINT) * 60 "
             f"+ CAST(split_part({value}, ':', 3) AS BIGINT) END"
         )
     if duration_format == "ms":
         return (
-            f"CASE WHEN regexp_full_match({value}, '\\d+:\\d{{1,2}}') THEN "
+            f"CASE WHEN regexp_full_match({value}, '\\d{{1,9}}:\\d{{1,2}}') THEN "
             f"CAST(split_part({value}, ':', 1) AS BIGINT) * 60 + CAST(split_part({value}, ':', 2) AS BIGINT) END"
         )
     raise ValueError(f"unknown duration format {duration_format}")
+
+
+# The longest a call or a visit can last: anything longer is a typo or a damaged value.
+MAX_SECONDS = 86_400
+
+
+def outside_window_sql(column: str, what: str) -> str:
+    """An UPDATE rejecting rows of _typed whose `column` lies further than $plausible_years from the
+    median of their file's `column`: a 2126 among 2026s is a typo, never a record to keep."""
+    return f"""
+UPDATE _typed t SET reject_reason = '{what} ' || strftime(t.{column}, '%Y-%m-%d %H:%M') || ' is more than '
+    || $plausible_years || ' years from this file''s other records (around ' || strftime(w.middle, '%Y-%m-%d')
+    || ') - a typo? correct it and ingest the row again'
+FROM (SELECT _batch, to_timestamp(median(epoch({column}))) AS middle FROM _typed
+      WHERE reject_reason IS NULL GROUP BY _batch) w
+WHERE t.reject_reason IS NULL AND t._batch = w._batch
+  AND abs(epoch(t.{column}) - epoch(w.middle)) > $plausible_years * 365.25 * 86400
+"""

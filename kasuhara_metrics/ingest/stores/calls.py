@@ -24,7 +24,8 @@ from ...identity import identify_dialled, identify_values
 from ...site import SiteSettings
 from ..clock import Clock, night_note
 from ..csvread import LINE_COLUMN
-from ..timesql import DURATION_EXAMPLES, blank_sql, blank_time_sql, instant_sql, seconds_sql, split_time_formats
+from ..timesql import (DURATION_EXAMPLES, MAX_SECONDS, blank_sql, blank_time_sql, instant_sql, outside_window_sql,
+                       seconds_sql, split_time_formats)
 from .base import RecordStore
 
 # The fields of a call record whatever the phone system. Never reorder or remove one: the
@@ -105,7 +106,8 @@ class CallStore(RecordStore):
     def params(self, typing: CallTyping, site: SiteSettings) -> dict[str, Any]:
         return {"time_formats": split_time_formats(typing.time_formats)[0],  # the naive ones
                 "outcome_words": ", ".join(sorted({raw for raw, _ in typing.dispositions or ()})),
-                "internal_contexts": list(site.internal_contexts), "tz": site.timezone}
+                "internal_contexts": list(site.internal_contexts), "tz": site.timezone,
+                "plausible_years": site.plausible_years}
 
     def type_statements(self, typing: CallTyping) -> list[str]:
         formats = typing.time_formats
@@ -132,7 +134,8 @@ WITH parsed AS (
            {staff_device} AS staff_phone
     FROM _stage s {join}
 ), filled AS (
-    SELECT *, coalesce(end_given, start_at + to_seconds(coalesce(duration_given, billsec_given))) AS end_at
+    SELECT *, coalesce(end_given, CASE WHEN coalesce(duration_given, billsec_given) BETWEEN 0 AND {MAX_SECONDS}
+                                       THEN start_at + to_seconds(coalesce(duration_given, billsec_given)) END) AS end_at
     FROM parsed
 ), checked AS (
     SELECT *,
@@ -144,9 +147,14 @@ WITH parsed AS (
             WHEN end_given IS NULL AND NOT {blank_time_sql('"end"', formats)} THEN 'end time ''' || "end" || ''' is not a date in a known format'
             WHEN duration_given IS NULL AND NOT {blank_sql('duration')} THEN 'duration ''' || duration || ''' is not {example}'
             WHEN billsec_given IS NULL AND NOT {blank_sql('billsec')} THEN 'talk time ''' || billsec || ''' is not {example}'
-            WHEN end_at IS NULL THEN 'no end time and no duration'
             WHEN duration_given < 0 OR billsec_given < 0 THEN 'negative duration'
+            WHEN duration_given > {MAX_SECONDS} OR billsec_given > {MAX_SECONDS}
+                THEN 'a duration of ' || greatest(duration_given, billsec_given) || ' s is more than a day - a damaged value?'
+            WHEN end_at IS NULL THEN 'no end time and no duration'
             WHEN end_at < start_at THEN 'ends before it starts'
+            WHEN epoch(end_at) - epoch(start_at) > {MAX_SECONDS} THEN 'the call lasts more than a day (it ends '
+                || strftime(end_at, '%Y-%m-%d %H:%M') || ') - a typo in a time?'
+            WHEN answer_given > end_at THEN 'answered after it ended'
             WHEN {'TRUE' if has_status else 'FALSE'} AND status_outcome IS NULL AND NOT {blank_sql('disposition')}
                 THEN 'unknown disposition ''' || disposition || ''' (expected one of: ' || $outcome_words || ')'
         END AS reject_reason
@@ -179,7 +187,7 @@ SELECT *,
            ELSE 'failed'
        END AS outcome
 FROM timed
-"""]
+""", outside_window_sql("start_at", "start time")]
 
     def dedupe_statements(self) -> list[str]:
         return ["""

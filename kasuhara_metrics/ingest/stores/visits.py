@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from ...identity import identify_phones, identify_references
 from ...site import SiteSettings
-from ..timesql import ascii_sql, instant_sql
+from ..timesql import MAX_SECONDS, ascii_sql, instant_sql, outside_window_sql
 from .base import RecordStore
 from .calls import DEFAULT_TIME_FORMATS
 
@@ -61,6 +61,10 @@ SELECT *,
         WHEN NOT {_blank('ended_at')} AND ended IS NULL THEN 'ended_at ''' || ended_at || ''' is not a date such as 2026-09-01 10:15'
         WHEN NOT {_blank('exit_requested_at')} AND exit_requested IS NULL THEN 'exit_requested_at ''' || exit_requested_at || ''' is not a date'
         WHEN ended < arrived THEN 'ended_at is before arrived_at'
+        WHEN epoch(ended) - epoch(arrived) > {MAX_SECONDS} THEN 'the visit lasts more than a day (it ends '
+            || strftime(ended, '%Y-%m-%d %H:%M') || ') - a typo in a time?'
+        WHEN abs(epoch(exit_requested) - epoch(arrived)) > {MAX_SECONDS}
+            THEN 'exit_requested_at is more than a day from arrived_at - a typo in a time?'
         WHEN kind_code IS NULL THEN 'kind ''' || kind || ''' is not one of 苦情, 要望, 問合せ, 手続, 相談, その他 (or complaint, demand, inquiry, procedure, consultation, other)'
     END AS reject_reason,
     md5_number(concat_ws(chr(31), {', '.join(f'coalesce({c}, chr(0))' for c in VISIT_COLUMNS)})) AS fp
@@ -95,10 +99,10 @@ class VisitStore(RecordStore):
         return {"_kinds": pa.table({"label": list(labels), "kind": list(labels.values())})}
 
     def params(self, typing: Any, site: SiteSettings) -> dict[str, Any]:
-        return {"time_formats": list(DEFAULT_TIME_FORMATS)}
+        return {"time_formats": list(DEFAULT_TIME_FORMATS), "plausible_years": site.plausible_years}
 
     def type_statements(self, typing: Any) -> list[str]:
-        return [_TYPED_SQL]
+        return [_TYPED_SQL, outside_window_sql("arrived", "arrived_at")]
 
     def check_statements(self) -> list[str]:
         return list(_CONFLICT_SQL)
