@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import duckdb
@@ -21,8 +22,9 @@ def run_query(db: Database, sql: str) -> Rows:
         raise ReadOnlyQuery("run_query needs a database opened read-only")
     _check_relations(db, sql)
     # No COPY TO, ATTACH or reading other files: a query can neither change data nor carry it off.
-    db.con.execute("SET enable_external_access = false")
-    db.con.execute("SET lock_configuration = true")
+    if not db.con.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0]:
+        db.con.execute("SET enable_external_access = false")
+        db.con.execute("SET lock_configuration = true")
     try:
         cursor = db.con.execute(sql)
     except (duckdb.InvalidInputException, duckdb.PermissionException) as exc:
@@ -32,9 +34,9 @@ def run_query(db: Database, sql: str) -> Rows:
                 "kasuhara query is read-only: it cannot change data, attach databases or write files - "
                 "use the ingest (and judge) commands to change data"
             ) from exc
-        raise KasuharaError(f"query failed: {text}") from exc
+        raise KasuharaError(f"query failed: {_without_values(text)}") from None
     except duckdb.Error as exc:
-        raise KasuharaError(f"query failed: {exc}") from exc
+        raise KasuharaError(f"query failed: {_without_values(str(exc))}") from None
     if cursor.description is None:
         return [], []
     columns = [d[0] for d in cursor.description]
@@ -48,14 +50,24 @@ ANALYST_RELATIONS = frozenset({
     "flags", "flag_evidence", "judge_runs", "rule_runs", "reviews", "runs", "schema_version",
 })
 _CATALOGS = ("information_schema", "pg_catalog")
-_QUERY_FUNCTIONS = {"query", "query_table"}
+# Table functions that only make rows: every other one (query(), pragma_storage_info, duckdb_*,
+# file readers) could reach storage or hidden tables, and is refused.
+_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
+_EXPLAIN_ANALYZE = re.compile(r"^\s*EXPLAIN\s+ANALY[SZ]E\b", re.IGNORECASE)
+# A quoted literal in an engine message: a value from the data (Could not convert string '...').
+_QUOTED_VALUE = re.compile(r"'(?:[^']|'')*'")
+
+
+def _without_values(message: str) -> str:
+    """An engine error without the values it quotes: a failed cast must not print a row's content."""
+    return _QUOTED_VALUE.sub("'…'", message)
 
 
 def _check_relations(db: Database, sql: str) -> None:
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
-        raise KasuharaError(f"query failed: {exc}") from exc
+        raise KasuharaError(f"query failed: {_without_values(str(exc))}") from None
     if len(statements) != 1:
         raise KasuharaError("give one SQL statement at a time")
     if statements[0].type not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
@@ -63,12 +75,17 @@ def _check_relations(db: Database, sql: str) -> None:
             "kasuhara query is read-only: it cannot change data, attach databases or write files - "
             "use the ingest (and judge) commands to change data"
         )
+    if _EXPLAIN_ANALYZE.match(_without_comments(statements[0].query)):
+        raise ReadOnlyQuery("kasuhara query does not run EXPLAIN ANALYZE (it runs the query and shows its data); "
+                            "EXPLAIN alone shows the plan")
     tree = json.loads(db.con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0])
-    tables, functions, ctes = _relations(tree)
-    if functions & _QUERY_FUNCTIONS:
-        raise ReadOnlyQuery("kasuhara query does not run query() or query_table(): name the views directly")
+    tables, functions = _relations(tree)
+    refused = sorted(functions - _TABLE_FUNCTIONS)
+    if refused:
+        raise ReadOnlyQuery(f"kasuhara query does not run the table function {refused[0]}() - name the views directly "
+                            f"(table functions allowed: {', '.join(sorted(_TABLE_FUNCTIONS))})")
     for schema, name in tables:
-        if schema.lower() in _CATALOGS or name.lower() in ANALYST_RELATIONS or (not schema and name in ctes):
+        if schema.lower() in _CATALOGS or name.lower() in ANALYST_RELATIONS:
             continue
         raise ReadOnlyQuery(
             f"kasuhara query reads the documented views only, not '{name}' - use "
@@ -76,27 +93,37 @@ def _check_relations(db: Database, sql: str) -> None:
         )
 
 
-def _relations(tree) -> tuple[set[tuple[str, str]], set[str], set[str]]:
-    """(schema, table) of every table reference, table-function names and CTE names in a parse tree."""
+def _without_comments(sql: str) -> str:
+    return re.sub(r"--[^\n]*|/\*.*?\*/", " ", sql, flags=re.DOTALL)
+
+
+def _relations(tree) -> tuple[set[tuple[str, str]], set[str]]:
+    """(schema, table) of every table reference that is no CTE in its scope, and table-function names.
+
+    A CTE name hides a table only inside the query that defines it: `(WITH visit_summaries AS ...)`
+    in one subquery does not make `visit_summaries` elsewhere in the statement a CTE.
+    """
     tables: set[tuple[str, str]] = set()
     functions: set[str] = set()
-    ctes: set[str] = set()
 
-    def walk(node) -> None:
+    def walk(node, scope: frozenset[str]) -> None:
         if isinstance(node, dict):
+            defined = {entry.get("key") for entry in (node.get("cte_map") or {}).get("map", [])}
+            scope = scope | defined
             if node.get("type") == "BASE_TABLE":
-                tables.add((node.get("schema_name") or "", node.get("table_name") or ""))
+                schema, name = node.get("schema_name") or "", node.get("table_name") or ""
+                if schema or name not in scope:
+                    tables.add((schema, name))
             elif node.get("type") == "TABLE_FUNCTION":
                 functions.add(((node.get("function") or {}).get("function_name") or "").lower())
-            ctes.update(entry.get("key") for entry in (node.get("cte_map") or {}).get("map", []))
             for value in node.values():
-                walk(value)
+                walk(value, scope)
         elif isinstance(node, list):
             for value in node:
-                walk(value)
+                walk(value, scope)
 
-    walk(tree)
-    return tables, functions, ctes
+    walk(tree, frozenset())
+    return tables, functions
 
 
 def lookup_number(db: Database, number: str, site: SiteSettings) -> Rows:

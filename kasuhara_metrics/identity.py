@@ -283,9 +283,13 @@ def load_secret(db_path: str, *, create: bool) -> bytes:
 
 
 def pseudonymizer_for(db, *, create: bool) -> Pseudonymizer:
-    """The database's pseudonymizer; refuses a secret other than the one the database was built with."""
-    pseudo = Pseudonymizer(load_secret(db.path, create=create))
+    """The database's pseudonymizer; refuses a secret other than the one the database was built with.
+
+    A secret is created only for a database that has none yet: for one built with a secret, a
+    missing secret file is an error, never the cue to make a new, wrong one.
+    """
     known = db.meta("secret_fingerprint")
+    pseudo = Pseudonymizer(load_secret(db.path, create=create and known is None))
     if known is None:
         if not db.read_only:
             db.set_meta("secret_fingerprint", pseudo.fingerprint())
@@ -295,6 +299,27 @@ def pseudonymizer_for(db, *, create: bool) -> Pseudonymizer:
             "set KASUHARA_SECRET or KASUHARA_SECRET_FILE to the original secret"
         )
     return pseudo
+
+
+def check_secret(db) -> None:
+    """Refuse a secret in reach (KASUHARA_SECRET, the secret file) other than the database's own.
+
+    Every command calls this on opening: a wrong secret would give new data other pseudonyms. A
+    reader without any secret (an analyst) is fine: the database holds pseudonyms only.
+    """
+    known = db.meta("secret_fingerprint")
+    if known is None:
+        return
+    try:
+        secret = load_secret(db.path, create=False)
+    except SecretError:
+        return
+    if Pseudonymizer(secret).fingerprint() != known:
+        where = "KASUHARA_SECRET" if os.environ.get("KASUHARA_SECRET") else str(secret_path_for(db.path))
+        raise SecretError(
+            f"the pseudonym secret in {where} is not the one {db.path} was built with (fingerprint {known}) - "
+            "set KASUHARA_SECRET or KASUHARA_SECRET_FILE to the original secret, or unset it to read without one"
+        )
 
 
 # A pure function of (raw value, site): a day's files repeat most callers of the days before.

@@ -166,3 +166,28 @@ def test_ingest_check_shows_how_a_file_would_be_read_and_writes_nothing(run, db_
     assert "0312345678" not in result.output  # pseudonyms only
     assert not list(tmp_path.glob("test.duckdb*"))  # neither the database nor its secret was created
     assert run("ingest", "calls", "--check", "--force", str(export)).exit_code == 2
+
+
+def test_a_missing_secret_file_is_never_replaced_by_a_new_one(run, db_path, tmp_path, monkeypatch):
+    monkeypatch.delenv("KASUHARA_SECRET")
+    calls = write(tmp_path, "c.csv", cdr18("09012345678", datetime(2026, 9, 1, 10)) + "\n")
+    assert run("ingest", "calls", str(calls)).exit_code == 0  # the first ingest creates <db>.secret
+    secret = tmp_path / "test.duckdb.secret"
+    secret.unlink()
+    later = write(tmp_path, "d.csv", cdr18("09012345679", datetime(2026, 9, 2, 10)) + "\n")
+    result = run("ingest", "calls", str(later))
+    assert result.exit_code == 1 and f"no pseudonym secret at {secret}" in result.output
+    assert not secret.exists()  # no new, wrong secret was made before refusing
+
+
+def test_every_command_refuses_a_secret_that_is_not_the_databases(run, tmp_path, monkeypatch):
+    calls = write(tmp_path, "c.csv", cdr18("09012345678", datetime(2026, 9, 1, 10)) + "\n")
+    assert run("ingest", "calls", str(calls)).exit_code == 0
+    monkeypatch.setenv("KASUHARA_SECRET", "another-secret-0123456789abcdef")
+    for args in (["judge"], ["query", "SELECT count(*) FROM calls"], ["flags"], ["status"]):
+        result = run(*args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "the pseudonym secret in KASUHARA_SECRET is not the one" in result.output
+    # An analyst with no secret at all reads the pseudonyms.
+    monkeypatch.delenv("KASUHARA_SECRET")
+    assert run("query", "SELECT count(*) FROM calls").exit_code == 0

@@ -16,8 +16,10 @@ from typing import Any, Callable, Sequence
 
 import click
 
+from ..cells import as_text_cell
 from ..db import Database, connect, default_db_path
 from ..errors import DatabaseBusy, KasuharaError
+from ..identity import check_secret
 from ..lock import RunLock
 from ..rules import Profile, default_profile_path, load_profile
 from ..site import SiteSettings, resolve_site
@@ -58,7 +60,7 @@ class AppContext:
         then waits up to `wait_seconds` for read-only sessions to let go of the file."""
         timezone = self.site().timezone
         if read_only:
-            return connect(self.db_path, read_only=True, timezone=timezone)
+            return _checked(connect(self.db_path, read_only=True, timezone=timezone))
         lock = RunLock(self.db_path).acquire(writer)
         deadline = time.monotonic() + wait_seconds
         while True:
@@ -74,7 +76,17 @@ class AppContext:
                 raise
             else:
                 db.on_close = lock.release
-                return db
+                return _checked(db)
+
+
+def _checked(db: Database) -> Database:
+    """The database, once the secret in reach (if any) is known to be its own."""
+    try:
+        check_secret(db)
+    except BaseException:
+        db.close()
+        raise
+    return db
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -172,7 +184,7 @@ def emit_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], output_form
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
-            writer.writerow(["" if v is None else _plain(v) for v in row])
+            writer.writerow(["" if v is None else as_text_cell(_plain(v)) for v in row])
         return
     from rich.console import Console
     from rich.table import Table

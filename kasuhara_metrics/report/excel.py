@@ -8,6 +8,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from ..cells import formula_like
 from ..rules import SEVERITY_LABELS
 from .data import CATEGORY_ORDER, WeeklyData
 
@@ -25,7 +26,7 @@ def _sheet(book: Workbook, title: str, header: list[str], rows: list[list]) -> N
     # A value from the data is text, never a formula (a department or file named "=...").
     for cells in sheet.iter_rows(min_row=2):
         for cell in cells:
-            if isinstance(cell.value, str) and cell.value.startswith(("=", "+", "-", "@")):
+            if formula_like(cell.value):
                 cell.data_type = "s"
     for index, name in enumerate(header, start=1):
         width = max([len(str(name))] + [len(str(r[index - 1])) for r in rows if r[index - 1] is not None])
