@@ -187,3 +187,18 @@ def unusable_callers(db: Database, *, file_ids: list[int] | None = None, start=N
     """, {"file_ids": file_ids, "start": start, "end": end})
     columns = [d[0] for d in cursor.description]
     return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def list_rejects(db: Database, *, file_id: int | None = None, reveal: bool = False) -> Rows:
+    """The rejected rows: file, line and reason; with `reveal`, the line as written, from the vault."""
+    rows = db.con.execute("""
+        SELECT r.file_id, r.path, r.line, r.reason, l.sha256 FROM reject_rows r JOIN ingest_log l USING (file_id)
+        WHERE $file_id IS NULL OR r.file_id = $file_id ORDER BY r.file_id, r.line
+    """, {"file_id": file_id}).fetchall()
+    columns = ["file_id", "path", "line", "reason"]
+    if not reveal:
+        return columns, [row[:4] for row in rows]
+    texts = dict(((sha, line), text) for sha, line, text in db.vault().rows(
+        "SELECT sha256, line, raw_text FROM reject_lines WHERE list_contains(?, sha256)",
+        [sorted({row[4] for row in rows})]))
+    return columns + ["raw_text"], [(*row[:4], texts.get((row[4], row[2]))) for row in rows]

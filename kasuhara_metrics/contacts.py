@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from .db import Database, drop_temp_tables, drop_temp_views, registered
+from .db import Database
+from .duckutil import drop_temp_tables, drop_temp_views, registered
 
 # A contact's outcome is its best leg's: answered > machine > dropped > busy > no_answer > failed.
 _OUTCOME_RANK = (

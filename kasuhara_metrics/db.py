@@ -18,6 +18,7 @@ import duckdb
 
 from .errors import DatabaseBusy, DatabaseError
 from .schema import MIGRATIONS
+from .vault import Vault
 
 DEFAULT_DB = "kasuhara.duckdb"
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -36,9 +37,19 @@ class Database:
     read_only: bool
     _depth: int = 0  # open transaction() blocks: inner ones join the outermost
     on_close: Callable[[], None] | None = None  # e.g. releasing the run lock
+    _vault: Vault | None = None
+
+    def vault(self) -> Vault:
+        """The vault beside the database (vault.py), opened on first use, read-only for readers."""
+        if self._vault is None:
+            self._vault = Vault(self.path, read_only=self.read_only)
+        return self._vault
 
     def close(self) -> None:
         self.con.close()
+        if self._vault is not None:
+            self._vault.close()
+            self._vault = None
         if self.on_close is not None:
             self.on_close()
             self.on_close = None
@@ -151,7 +162,11 @@ def migrate(db: Database) -> int:
     for version in range(current + 1, SCHEMA_VERSION + 1):
         try:
             with db.transaction():
-                db.con.execute(MIGRATIONS[version - 1])
+                step = MIGRATIONS[version - 1]
+                if callable(step):  # a migration that also moves data to the vault (schema.py)
+                    step(db)
+                else:
+                    db.con.execute(step)
                 db.con.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, now())", [version])
         except duckdb.Error as exc:
             raise DatabaseError(f"migration to schema version {version} failed on {db.path}: {exc}") from exc
@@ -170,39 +185,3 @@ def _check_version_for_reading(db: Database) -> None:
             f"{db.path} has schema version {current}, newer than this kasuhara understands "
             f"({SCHEMA_VERSION}) - upgrade kasuhara_metrics"
         )
-
-
-def drop_temp_tables(con: duckdb.DuckDBPyConnection, *names: str) -> None:
-    """Drop scratch tables; after a failed statement the rollback removes them anyway."""
-    for name in names:
-        try:
-            con.execute(f"DROP TABLE IF EXISTS {name}")
-        except duckdb.TransactionException:
-            return
-
-
-def drop_temp_views(con: duckdb.DuckDBPyConnection, *names: str) -> None:
-    """Drop scratch views; after a failed statement the rollback removes them anyway."""
-    for name in names:
-        try:
-            con.execute(f"DROP VIEW IF EXISTS {name}")
-        except duckdb.TransactionException:
-            return
-
-
-@contextmanager
-def registered(con: duckdb.DuckDBPyConnection, name: str, table):
-    """Expose an Arrow table to SQL as `name` for the statements inside the block."""
-    con.register(name, table)
-    try:
-        yield name
-    finally:
-        con.unregister(name)
-
-
-def unregister_all(con: duckdb.DuckDBPyConnection, *names: str) -> None:
-    for name in names:
-        try:
-            con.unregister(name)
-        except duckdb.Error:
-            pass

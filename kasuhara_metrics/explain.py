@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .db import Database, drop_temp_tables
+from .db import Database
+from .duckutil import drop_temp_tables
 from .errors import KasuharaError
 from .identity import classify_number, pseudonymizer_for
 from .judge import prepare_judged

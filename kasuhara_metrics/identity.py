@@ -244,6 +244,12 @@ class Pseudonymizer:
             known = self._known[(namespace, canonical)] = "R" + digest[:16]
         return known
 
+    def code(self, text: str, kind: str) -> str:
+        """A short keyed code for free text the database must not hold (a topic, a department):
+        `T-` or `D-` + 10 hex digits. The same text, written alike, always gets the same code."""
+        digest = hmac.new(self._secret, f"{kind}:{text}".encode(), hashlib.sha256).hexdigest()
+        return f"{kind[:1].upper()}-{digest[:10]}"
+
     def fingerprint(self) -> str:
         """Identifies the secret without revealing it, to detect a database opened with another one."""
         return hmac.new(self._secret, b"kasuhara-secret-fingerprint", hashlib.sha256).hexdigest()[:16]
@@ -381,6 +387,25 @@ def identify_references(values: list[str | None], site: SiteSettings, pseudo: Ps
     return pa.table({"raw": pa.array(values, pa.string()), "key": pa.array(keys, pa.string())})
 
 
+def normal_text(text: str | None) -> str | None:
+    """Free text as compared: NFKC (full-width letters and digits), lower case, one space between words."""
+    folded = " ".join(nfkc(text or "").casefold().split())
+    return folded or None
+
+
+def identify_texts(kind: str):
+    """identify(values, site, pseudo) for free text of `kind` (topic, department): raw -> code, and the
+    normalised text (the name it resolves to when the site's list knows it)."""
+    import pyarrow as pa
+
+    def identify(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):
+        normal = [normal_text(v) for v in values]
+        return pa.table({"raw": pa.array(values, pa.string()), "normal": pa.array(normal, pa.string()),
+                         "code": pa.array([pseudo.code(n, kind) if n else None for n in normal], pa.string())})
+
+    return identify
+
+
 def identify_dialled(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):
     """Dialled numbers -> (class, stored value): an extension stays as digits; any value with more
     digits than an extension (a number, the ward's own DIDs, a SIP URI or dial string holding one)
@@ -401,8 +426,9 @@ def identify_dialled(values: list[str | None], site: SiteSettings, pseudo: Pseud
             classes.append("number")  # not a valid number, but digits of someone's: never in clear
             stored.append(pseudo.key(digits, "digits"))
         else:
-            classes.append("none")  # Asterisk's s, h, t, or a device name
-            stored.append((value or "").strip() or None)
+            classes.append("none")  # Asterisk's s, h, t; any other text (a name, a URI) only as its code
+            text = (value or "").strip()
+            stored.append((text if len(text) <= 2 else pseudo.code(text, "xdialled")) if text else None)
     return pa.table({"raw": pa.array(values, pa.string()), "class": pa.array(classes, pa.string()),
                      "value": pa.array(stored, pa.string())})
 
@@ -410,8 +436,8 @@ def identify_dialled(values: list[str | None], site: SiteSettings, pseudo: Pseud
 def identify_own_numbers(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):
     """The ward's extensions and numbers (departments): as dialled numbers are stored, so they match.
 
-    An extension is kept as digits, a valid number as E.164 with its pseudonym; a DID that is no
-    valid number (6 digits, say) as its digits, keyed as calls key it when dialled.
+    An extension is kept as digits; a valid number, and a DID that is no valid number (6 digits,
+    say), only as their pseudonyms, keyed as calls key them when dialled.
     """
     import pyarrow as pa
 
@@ -421,12 +447,14 @@ def identify_own_numbers(values: list[str | None], site: SiteSettings, pseudo: P
         digits = _PUNCTUATION.sub("", nfkc(value or "")).lstrip("+")
         if identity.caller_class in ("internal", "external"):
             classes.append(identity.caller_class)
-            canonicals.append(identity.canonical)
-            keys.append(pseudo.key(identity.canonical) if identity.caller_class == "external" else None)
+            # a full number is held only as its pseudonym: no number in clear in the database
+            key = pseudo.key(identity.canonical) if identity.caller_class == "external" else None
+            canonicals.append(key or identity.canonical)
+            keys.append(key)
         elif digits.isdigit() and len(digits) > site.internal_max_digits:
             classes.append("digits")
-            canonicals.append(digits)
-            keys.append(pseudo.key(digits, "digits"))
+            canonicals.append(pseudo.key(digits, "digits"))
+            keys.append(canonicals[-1])
         else:
             classes.append("unusable")
             canonicals.append(None)

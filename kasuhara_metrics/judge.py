@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-
 from . import contacts
-from .db import Database, drop_temp_tables
+from .db import Database
+from .duckutil import drop_temp_tables
 from .errors import KasuharaError
 from .rules import RULE_KINDS, SEVERITIES, Profile, Rule
 

@@ -23,7 +23,8 @@ import pyarrow as pa
 
 from . import contacts
 from .analytics import unusable_callers
-from .db import Database, registered
+from .db import Database
+from .duckutil import registered
 from .errors import InputFileError, KasuharaError, SourceLocation
 from .ingest import IngestOptions, ingest_files
 from .ingest.csvread import file_bytes
@@ -142,6 +143,8 @@ def run_nightly(db: Database, inbox: Path, profile: Profile, *, settle_seconds: 
     try:
         files, report.waiting = discover(inbox, settle_seconds)
         files = _unchanged_files_skipped(db, files, report, trust_unchanged=not recheck)
+        # The vault is written before the records; what a run that rolled back left there goes now.
+        db.vault().prune([row[0] for row in db.con.execute("SELECT DISTINCT sha256 FROM ingest_log").fetchall()])
         with db.transaction():
             changed_requesters = _ingest(db, files, profile, report, progress)
             ingested = [r.file_id for r in report.ingested if r.file_id is not None]

@@ -1,13 +1,17 @@
 """Review decisions on flags: confirmed, dismissed or watching, by whom, and why.
 
 Reviews are stored apart from flags and keyed by flag_id, which stays the same while an episode
-grows, so a decision survives every re-run and re-judging. A dismissed flag is not new again
+grows, so a decision survives every re-run and re-judging. A note (free text that may name
+people) is kept in the vault; the review points at it. A dismissed flag is not new again
 unless its episode grows or gets worse (see the `flags` view's needs_review).
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
+
+import pyarrow as pa
 
 from .db import Database
 from .errors import KasuharaError
@@ -27,11 +31,16 @@ def add_review(db: Database, flag_id: str, status: str, reviewer: str, note: str
     if not found:
         raise KasuharaError(f"no current flag {flag_id} - list them with `kasuhara flags`")
     last_at, severity, requester, rule_id = found[0]
+    note_id = None
+    if note and note.strip():  # free text that may name people: in the vault, before the review that points at it
+        note_id = "N" + uuid.uuid4().hex
+        db.vault().put("review_notes", pa.table({"note_id": [note_id], "note": [note.strip()]}))
     with db.transaction():
         review_id = db.con.execute("SELECT nextval('review_id_seq')").fetchall()[0][0]
         db.con.execute(
-            "INSERT INTO review_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [review_id, flag_id, status, note or None, reviewer.strip(), datetime.now(timezone.utc), last_at,
+            """INSERT INTO review_rows (review_id, flag_id, status, note_id, reviewer, reviewed_at, flag_last_at,
+                                        flag_severity, requester_key, rule_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [review_id, flag_id, status, note_id, reviewer.strip(), datetime.now(timezone.utc), last_at,
              severity, requester, rule_id],
         )
     return review_id

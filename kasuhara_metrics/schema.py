@@ -5,6 +5,12 @@ The documented views for analysts are: calls, visits, contacts, requesters, reje
 flags, flag_evidence, judge_runs, rule_runs, reviews, runs.
 """
 
+import pyarrow as pa
+
+from .duckutil import registered
+from .errors import DatabaseError, SecretError
+from .identity import Pseudonymizer, load_secret, normal_text
+
 MIGRATION_1 = """
 CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL);
 
@@ -354,15 +360,33 @@ FROM call_legs LEFT JOIN (SELECT DISTINCT number_key FROM departments WHERE numb
 MIGRATION_7 = """
 -- A file of the inbox that failed is remembered with why: later runs skip it until it changes.
 ALTER TABLE inbox_files ADD COLUMN failed VARCHAR;   -- NULL: taken (ingested, or known by content)
+"""
 
--- A visit's duration saturates instead of failing: no stored row can stop a later query.
+_MIGRATION_8_SQL = """
+-- Raw input and free text have moved to the vault (vault.py): the analysts' database holds none.
+ALTER TABLE rejects RENAME TO reject_rows;
+ALTER TABLE reject_rows DROP COLUMN raw_text;        -- the line as written: vault.reject_lines
+CREATE VIEW rejects AS SELECT file_id, path, line, reason FROM reject_rows;
+DROP TABLE visit_summaries;                           -- vault.visit_summaries
+ALTER TABLE review_rows ADD COLUMN note_id VARCHAR;   -- the note itself: vault.review_notes
+UPDATE review_rows SET note_id = 'N' || review_id WHERE note IS NOT NULL;
+ALTER TABLE review_rows DROP COLUMN note;
+
+-- Visits' topics and departments are codes (T-..., D-...); names come from these lists. A visit's
+-- duration saturates instead of failing: no stored row can stop a later query.
+ALTER TABLE departments ADD COLUMN name_code VARCHAR; -- the code of its department name
+CREATE TABLE topic_names (code VARCHAR PRIMARY KEY, name VARCHAR NOT NULL);
+
 CREATE OR REPLACE VIEW visits AS
 WITH own AS (SELECT number_key FROM departments WHERE number_key IS NOT NULL),
 records AS (
     SELECT *, CASE WHEN phone_key IN (SELECT number_key FROM own) THEN NULL ELSE phone_key END AS person_phone_key
     FROM visit_records
-)
-SELECT v.file_id, v.line, v.visit_id, v.arrived_at, v.ended_at, v.department, v.kind, v.kind_label, v.topic,
+),
+department_names AS (SELECT DISTINCT name_code, department FROM departments WHERE name_code IS NOT NULL)
+SELECT v.file_id, v.line, v.visit_id, v.arrived_at, v.ended_at,
+       coalesce(dn.department, v.department) AS department, v.kind, v.kind_label,
+       coalesce(tn.name, v.topic) AS topic,
        coalesce(l1.requester_key, v.person_phone_key, l2.requester_key, v.ref_key) AS requester_key,
        CASE WHEN v.person_phone_key IS NOT NULL THEN 'phone' WHEN v.ref_key IS NOT NULL THEN 'ref' END AS requester_source,
        CASE WHEN v.phone_key IS NOT NULL AND v.person_phone_key IS NULL THEN 'internal' ELSE v.phone_class END AS phone_class,
@@ -370,7 +394,72 @@ SELECT v.file_id, v.line, v.visit_id, v.arrived_at, v.ended_at, v.department, v.
        CAST(least(epoch(v.ended_at) - epoch(v.arrived_at), 2147483647) AS INTEGER) AS duration_s
 FROM records v
 LEFT JOIN requester_links l1 ON l1.alias_key = v.person_phone_key
-LEFT JOIN requester_links l2 ON l2.alias_key = v.ref_key;
+LEFT JOIN requester_links l2 ON l2.alias_key = v.ref_key
+LEFT JOIN department_names dn ON dn.name_code = v.department
+LEFT JOIN topic_names tn ON tn.code = v.topic;
+
+-- Flags with their latest review: the status, who and when; a note is in the vault.
+CREATE OR REPLACE VIEW flags AS
+WITH latest AS (
+    SELECT * FROM review_rows QUALIFY row_number() OVER (PARTITION BY flag_id ORDER BY review_id DESC) = 1
+)
+SELECT f.*, coalesce(r.status, 'unreviewed') AS review_status, r.reviewer AS reviewed_by, r.reviewed_at,
+       r.note_id IS NOT NULL AS has_review_note,
+       (r.status IS NULL OR f.last_at > r.flag_last_at OR (f.severity = 'alert' AND r.flag_severity = 'watch'))
+           AS needs_review
+FROM flag_rows f LEFT JOIN latest r USING (flag_id);
 """
 
-MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5, MIGRATION_6, MIGRATION_7]
+
+def _rows(db, sql: str) -> pa.Table:
+    return db.con.sql(sql).to_arrow_table()
+
+
+def migration_8(db) -> None:
+    """Move raw lines, summaries, notes and the raw topics and departments of visits to the vault,
+    and hold codes and pseudonyms in their place. Coding needs the site secret when there is any."""
+    moved = {
+        "reject_lines": _rows(db, """SELECT l.sha256, r.line, r.raw_text FROM rejects r JOIN ingest_log l USING (file_id)
+                                     WHERE r.raw_text IS NOT NULL AND r.line IS NOT NULL"""),
+        "visit_summaries": _rows(db, """SELECT l.sha256, s.line, s.visit_id, s.summary FROM visit_summaries s
+                                        JOIN ingest_log l USING (file_id)"""),
+        "review_notes": _rows(db, "SELECT 'N' || review_id AS note_id, note FROM review_rows WHERE note IS NOT NULL"),
+    }
+    for table, rows in moved.items():
+        if rows.num_rows:
+            db.vault().put(table, rows)
+    texts = db.con.execute("""
+        SELECT 'topic', topic FROM visit_records WHERE topic IS NOT NULL
+        UNION SELECT 'department', department FROM visit_records WHERE department IS NOT NULL
+        UNION SELECT 'department', department FROM departments
+    """).fetchall()
+    numbers = db.con.execute("SELECT count(*) FROM departments").fetchall()[0][0]
+    if texts or numbers:
+        try:
+            pseudo = Pseudonymizer(load_secret(db.path, create=False))
+        except SecretError as exc:
+            raise DatabaseError(f"upgrading {db.path} codes its topics, departments and numbers, which needs the "
+                                f"pseudonym secret: {exc.message}") from None
+        codes = pa.table({
+            "kind": [kind for kind, _ in texts], "raw": [raw for _, raw in texts],
+            "code": [pseudo.code(normal_text(raw) or raw, kind) for kind, raw in texts],
+        })
+        db.vault().put("raw_values", codes.select(["code", "kind", "raw"]))
+        digits = [row[0] for row in db.con.execute(
+            "SELECT number FROM departments WHERE number_key IS NULL AND regexp_full_match(number, '[0-9]{6,}')").fetchall()]
+        keyed = pa.table({"number": digits, "key": [pseudo.key(d, "digits") for d in digits]})
+        with registered(db.con, "_codes", codes), registered(db.con, "_keyed", keyed):
+            db.con.execute("UPDATE visit_records v SET topic = c.code FROM _codes c WHERE c.kind = 'topic' AND c.raw = v.topic")
+            db.con.execute("UPDATE visit_records v SET department = c.code FROM _codes c "
+                           "WHERE c.kind = 'department' AND c.raw = v.department")
+            db.con.execute("UPDATE departments d SET number = k.key, number_key = k.key FROM _keyed k WHERE k.number = d.number")
+            db.con.execute("UPDATE departments SET number = number_key WHERE number_key IS NOT NULL")
+            db.con.execute(_MIGRATION_8_SQL)
+            db.con.execute("UPDATE departments d SET name_code = c.code FROM _codes c "
+                           "WHERE c.kind = 'department' AND c.raw = d.department")
+    else:
+        db.con.execute(_MIGRATION_8_SQL)
+
+
+MIGRATIONS: list = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5, MIGRATION_6, MIGRATION_7,
+                    migration_8]

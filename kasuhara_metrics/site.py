@@ -62,6 +62,8 @@ class SiteSettings:
     clock: tuple[tuple[str, str], ...] = ()
     # A record dated further than this from its file's other records is a typo (2126 for 2026): rejected.
     plausible_years: int = 5
+    # The ward's topics: a visit's topic is held as a code, shown by name when it is one of these.
+    topics: tuple[str, ...] = ()
     source: SourceLocation | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:

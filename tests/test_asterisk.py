@@ -144,14 +144,16 @@ def test_rows_with_bad_values_are_rejected_with_reason_and_raw_text(db, tmp_path
     report = ingest_files(db, "calls", [str(write(tmp_path, "bad.csv", "\n".join(lines) + "\n"))], IngestOptions())
     result = report.files[0]
     assert (result.rows_read, result.kept, result.rejected) == (5, 1, 4)
-    rejects = rows(db, "SELECT line, reason, raw_text FROM rejects ORDER BY line")
+    rejects = rows(db, "SELECT line, reason FROM rejects ORDER BY line")
     assert [r[0] for r in rejects] == [2, 3, 4, 5]
-    assert "start time '2026-13-01 10:00:00' is not a date" in rejects[0][1]
-    assert "duration 'abc' is not seconds" in rejects[1][1]
-    assert "unknown disposition 'MAYBE'" in rejects[2][1]
+    # A reason shows a value's form only (a shifted column can put a number there); the vault has the line.
+    assert "start time '9999-99-99 99:99:99' is not a date" in rejects[0][1]
+    assert "duration 'xxx' is not seconds" in rejects[1][1]
+    assert "09012345679" not in str(rejects)
+    raw = dict(db.vault().rows("SELECT line, raw_text FROM reject_lines"))
+    assert raw[2] == lines[1] and raw[5] == lines[4]
+    assert "unknown disposition 'xxxxx'" in rejects[2][1]
     assert "has 3 fields" in rejects[3][1]
-    assert rejects[3][2] == '"","0901",'
-    assert rejects[0][2] == lines[1]
 
 
 def test_a_last_line_cut_short_while_being_written_is_rejected_not_read_as_another_layout(db, tmp_path):

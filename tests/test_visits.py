@@ -7,6 +7,7 @@ import codecs
 import pytest
 
 from kasuhara_metrics.ingest import IngestOptions, ingest_files
+from kasuhara_metrics.site import SiteSettings
 
 from .conftest import ingest, rows, scalar, write
 
@@ -22,8 +23,9 @@ def visits_file(tmp_path, body: str, *, name="v.csv", encoding="utf-8", bom=Fals
 def test_visits_are_read_in_any_supported_encoding(db, tmp_path, encoding, bom):
     path = visits_file(tmp_path, "V1,2026-09-01 09:30,2026/09/01 10:45:30,区民課,苦情,住民票,090-1234-5678,,2026-09-01 10:30,説明した\n",
                        encoding=encoding, bom=bom)
-    result = ingest(db, "visits", path).files[0]
+    result = ingest(db, "visits", path, site=SiteSettings(topics=("住民票",))).files[0]
     assert (result.kept, result.rejected) == (1, 0)
+    ingest(db, "departments", write(tmp_path, "d.csv", "201,区民課\n"))  # the names that codes resolve to
     got = rows(db, """SELECT visit_id, department, kind, kind_label, topic, duration_s,
                              strftime(exit_requested_at AT TIME ZONE 'Asia/Tokyo', '%H:%M') FROM visits""")
     assert got == [("V1", "区民課", "complaint", "苦情", "住民票", 4530, "10:30")]
@@ -53,10 +55,10 @@ def test_bad_rows_are_rejected_with_reasons(db, tmp_path):
     assert report.files[0].rejected == 6
     reasons = [r[0] for r in rows(db, "SELECT reason FROM rejects ORDER BY line")]
     assert reasons[0] == "ended_at is before arrived_at"
-    assert reasons[1].startswith("kind '陳情' is not one of 苦情")
+    assert reasons[1].startswith("kind 'xx' is not one of 苦情")
     assert reasons[2] == "no visit_id"
     assert reasons[3] == "no arrived_at time"
-    assert reasons[4].startswith("arrived_at 'yesterday' is not a date")
+    assert reasons[4].startswith("arrived_at 'xxxxxxxxx' is not a date")
     assert reasons[5] == "has 4 fields; the header has 10"
 
 
@@ -109,12 +111,21 @@ def test_a_visitor_and_a_caller_with_one_number_are_one_requester(db, tmp_path):
     assert rows(db, "SELECT calls, visits FROM requesters") == [(1, 1)]
 
 
-def test_summaries_are_kept_apart_from_the_analytics_views(db, tmp_path):
-    ingest(db, "visits", visits_file(tmp_path, "V1,2026-09-01 09:30,,区民課,苦情,,090-1234-5678,,,山田様 住所変更の件\n"))
-    assert scalar(db, "SELECT summary FROM visit_summaries") == "山田様 住所変更の件"
+def test_summaries_and_free_text_are_kept_apart_in_the_vault(db, tmp_path):
+    ingest(db, "visits", visits_file(tmp_path, "V1,2026-09-01 09:30,,区民課,苦情,住民税 山田太郎 090-5123-4567,"
+                                               "090-1234-5678,,,山田様 住所変更の件\n"))
+    assert db.vault().rows("SELECT summary FROM visit_summaries") == [("山田様 住所変更の件",)]
     for view in ("visits", "contacts", "requesters"):
         text = str(rows(db, f"SELECT * FROM {view}"))
-        assert "山田" not in text and "5678" not in text
+        assert "山田" not in text and "5678" not in text and "4567" not in text
+    # A topic that is no known topic is a code; the vault keeps what it stands for.
+    code = scalar(db, "SELECT topic FROM visits")
+    assert code.startswith("T-") and db.vault().rows("SELECT raw FROM raw_values WHERE code = ?", [code]) == [
+        ("住民税 山田太郎 090-5123-4567",)]
+    # A department of the departments list shows by name.
+    assert scalar(db, "SELECT department FROM visits").startswith("D-")
+    ingest(db, "departments", write(tmp_path, "d.csv", "201,区民課\n"))
+    assert scalar(db, "SELECT department FROM visits") == "区民課"
 
 
 def test_unknown_extra_columns_are_noted(db, tmp_path):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from .. import __version__
 from .common import AppContext, db_options
+
+PRIVATE_UMASK = 0o027
 from .ingest import ingest
 from .judge import explain, flags, judge
 from .nightly import export, nightly, review, synth
-from .query import lookup, migrate, query, status
+from .query import lookup, migrate, query, rejects, status
 from .report import report
 from .thresholds import thresholds
 
@@ -30,6 +34,9 @@ def main(ctx: click.Context, db_path: str, site_path: str | None, timezone: str 
         kasuhara judge
         kasuhara flags
     """
+    # What the commands write (the database, exports, reports) is for its owner and group only: at
+    # most 0640, stricter where the umask says so; the vault and the secret are 0600 (vault.py).
+    os.umask(os.umask(0) | PRIVATE_UMASK)
     ctx.obj = AppContext(db_path=db_path, site_path=site_path, timezone=timezone)
 
 
@@ -37,6 +44,7 @@ main.add_command(ingest)
 main.add_command(query)
 main.add_command(lookup)
 main.add_command(status)
+main.add_command(rejects)
 main.add_command(migrate)
 main.add_command(judge)
 main.add_command(flags)

@@ -9,9 +9,9 @@ import os
 import sys
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import click

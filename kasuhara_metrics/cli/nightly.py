@@ -98,9 +98,11 @@ def review(app: AppContext, flag_id: str, status: str, note: str, reviewer: str)
 
 @click.command()
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write to.")
+@click.option("--with-notes", is_flag=True,
+              help="Add the review notes (free text, from the vault: operators only) to flags.parquet.")
 @pass_app
 @handle_errors
-def export(app: AppContext, out: Path) -> None:
+def export(app: AppContext, out: Path, with_notes: bool) -> None:
     """Write flags, flag evidence and contacts as Parquet files (pseudonyms only) for other tools.
 
     \b
@@ -108,7 +110,7 @@ def export(app: AppContext, out: Path) -> None:
         kasuhara export --out exports/2026-11-22
     """
     with app.open(read_only=True) as db:
-        written = export_parquet(db, out)
+        written = export_parquet(db, out, with_notes=with_notes)
     for path, count in written:
         click.echo(f"{path}: {count} rows")
 

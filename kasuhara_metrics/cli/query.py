@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..analytics import lookup_number, run_query, status_counts
+from ..analytics import list_rejects, lookup_number, run_query, status_counts
 from ..db import migrate as migrate_schema
 from .common import AppContext, emit_rows, format_option, handle_errors, pass_app
 
@@ -74,3 +74,25 @@ def migrate(app: AppContext) -> None:
     with app.open() as db:
         version = migrate_schema(db)
     click.echo(f"{app.db_path}: schema version {version}")
+
+
+@click.command()
+@click.option("--file", "file_id", type=int, help="Only the rejects of this file (ingest_log.file_id).")
+@click.option("--reveal", is_flag=True,
+              help="Show each line as written, from the vault (operators only: it may hold numbers and names).")
+@format_option
+@pass_app
+@handle_errors
+def rejects(app: AppContext, file_id: int | None, reveal: bool, output_format: str) -> None:
+    """List the rows that could not be used, with their file, line and reason.
+
+    The lines themselves are in the vault beside the database; --reveal shows them, so that an
+    operator can correct them and send them again.
+
+    \b
+    Example:
+        kasuhara rejects --file 3 --reveal
+    """
+    with app.open(read_only=True) as db:
+        columns, rows = list_rejects(db, file_id=file_id, reveal=reveal)
+    emit_rows(columns, rows, output_format)

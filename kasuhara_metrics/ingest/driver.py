@@ -4,7 +4,7 @@ Files are read one by one by their source (ingest/sources/) and stored in batche
 one transaction, so a failure (or a kill) leaves earlier batches stored and nothing of the failing
 one. A batch runs its record kind's SQL (ingest/stores/) once for all its files:
 
-    stage -> type -> identify -> check -> reject -> dedupe -> insert -> account
+    stage -> type -> identify -> check -> reject -> dedupe -> vault -> insert -> account
 
 A file whose content was ingested before is skipped.
 """
@@ -20,12 +20,19 @@ from typing import Any, Callable
 import pyarrow as pa
 
 from .. import contacts
-from ..db import Database, drop_temp_tables, unregister_all
+from ..db import Database
+from ..duckutil import drop_temp_tables, unregister_all
 from ..errors import InputFileError, KasuharaError, SourceLocation
 from ..identity import Pseudonymizer, pseudonymizer_for
 from ..site import SiteSettings
 from .csvread import BadLine, file_bytes
-from .filelog import FileResult, earlier_ingests, new_file_ids, write_logs, write_rejects
+from .filelog import (
+    FileResult,
+    earlier_ingests,
+    new_file_ids,
+    write_logs,
+    write_rejects,
+)
 from .sources import IngestOptions, Staged, source_for
 from .stores import RECORD_KINDS, STORES, RecordStore
 from .stores.calls import file_key
@@ -181,10 +188,11 @@ def store_records(db: Database, store: RecordStore, files: list[tuple[Staged, Fi
             "_batch": pa.array(range(len(files)), pa.int32()),
             "file_id": pa.array([result.file_id for _, result in files], pa.int64()),
             "file_key": pa.array([file_key(staged.sha256) for staged, _ in files], pa.string()),
+            "sha256": pa.array([staged.sha256 for staged, _ in files], pa.string()),
             "path": pa.array([staged.path for staged, _ in files], pa.string()),
             "format": pa.array([staged.format for staged, _ in files], pa.string()),
         }),
-    } | store.helper_tables(first.typing, site)
+    } | store.helper_tables(first.typing, site, pseudo)
     params = store.params(first.typing, site) | {"clock_zone": first.clock.zone}
     identities = [f"_ids_{column}" for column in store.identities]
     for name, table in tables.items():
@@ -209,6 +217,8 @@ def store_records(db: Database, store: RecordStore, files: list[tuple[Staged, Fi
         usable = dict(con.execute("SELECT _batch, count(*) FROM _typed WHERE reject_reason IS NULL GROUP BY ALL").fetchall())
         kept = dict(con.execute("SELECT _batch, count(*) FROM _new GROUP BY ALL").fetchall())
         notes = store.file_notes(con, first.typing, site, {n: staged.clock for n, (staged, _) in enumerate(files)})
+        for table, vault_rows in store.vault_rows(con).items():  # first: a record never stands without its text
+            db.vault().put(table, vault_rows)
         run(store.insert_statements())
     finally:
         unregister_all(con, *tables, *identities)

@@ -1,14 +1,40 @@
-"""ingest_log and rejects: the record of every file read and every row that could not be used."""
+"""ingest_log and rejects: the record of every file read and every row that could not be used.
+
+A rejected line as written may hold a number or a name: it goes to the vault (vault.py), keyed by
+the file's content and the line; the database keeps where it was and why.
+"""
 
 from __future__ import annotations
+
+import re
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import pyarrow as pa
 
-from ..db import Database, registered
+from ..db import Database
+from ..duckutil import registered
 from .csvread import BadLine
+
+
+# A value quoted in a reason shows its form only: digits as 9, letters as x. The reasons sit in the
+# analysts' database, and a shifted column can put a phone number where a time should be; the line
+# itself is in the vault (`kasuhara rejects --reveal`).
+_SHAPE_DIGITS = "[0-9０-９]"
+_SHAPE_OTHER = "[^9 /:.,+\\-TZ年月日時分秒]"
+
+
+def shape_sql(column: str) -> str:
+    """SQL: the form of a value for a reject reason (2026-09-31 25:00 -> 9999-99-99 99:99)."""
+    return (f"regexp_replace(regexp_replace(left(coalesce({column}, ''), 40), '{_SHAPE_DIGITS}', '9', 'g'), "
+            f"'{_SHAPE_OTHER}', 'x', 'g')")
+
+
+def value_shape(value: str | None) -> str:
+    """Python: the same form as shape_sql."""
+    text = re.sub(_SHAPE_DIGITS, "9", (value or "")[:40])
+    return re.sub(_SHAPE_OTHER.replace("\\\\", "\\"), "x", text)
 
 
 @dataclass
@@ -56,22 +82,27 @@ def new_file_ids(db: Database, count: int) -> list[int]:
 
 
 def write_rejects(db: Database, file_id: int, path: str, rejects: list[BadLine], sha256: str) -> None:
-    """Store rejected rows; a file read again (--force) does not store its rejects twice."""
+    """Store rejected rows: the line and the reason in the database, the line as written in the vault
+    (it may hold a number or a name). A file read again (--force) does not store its rejects twice."""
     if not rejects:
         return
+    db.vault().put("reject_lines", pa.table({
+        "sha256": pa.array([sha256] * len(rejects), pa.string()),
+        "line": pa.array([r.line for r in rejects], pa.int64()),
+        "raw_text": pa.array([r.raw for r in rejects], pa.string()),
+    }))
     table = pa.table(
         {
             "line": pa.array([r.line for r in rejects], pa.int64()),
             "reason": pa.array([r.reason for r in rejects], pa.string()),
-            "raw_text": pa.array([r.raw for r in rejects], pa.string()),
         }
     )
     with registered(db.con, "_new_rejects", table):
         db.con.execute(
             """
-            INSERT INTO rejects (file_id, path, line, reason, raw_text)
-            SELECT $file_id, $path, n.line, n.reason, n.raw_text FROM _new_rejects n
-            WHERE NOT EXISTS (SELECT 1 FROM rejects r JOIN ingest_log l USING (file_id)
+            INSERT INTO reject_rows (file_id, path, line, reason)
+            SELECT $file_id, $path, n.line, n.reason FROM _new_rejects n
+            WHERE NOT EXISTS (SELECT 1 FROM reject_rows r JOIN ingest_log l USING (file_id)
                               WHERE l.sha256 = $sha256 AND r.line = n.line AND r.reason = n.reason)
             ORDER BY n.line
             """,

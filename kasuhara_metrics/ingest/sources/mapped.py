@@ -21,6 +21,7 @@ from ...site import check_clock_setting
 from ...tomlfile import TomlDocument, load_toml, reject_unknown_keys
 from ..csvread import LINE_COLUMN, BadLine, read_csv_rows, sample_rows
 from ..encoding import normalise_encoding_name, to_utf8
+from ..filelog import value_shape
 from ..stores.calls import DEFAULT_TIME_FORMATS, CallTyping, canonical_table
 from ..timesql import DURATION_FORMATS, EPOCH_FORMATS
 from .base import IngestOptions, Source, Staged, staged_from_csv
@@ -249,7 +250,7 @@ def read_mapped(path: str, raw: bytes, mapping: Mapping, clock) -> Staged:
             lines = set(table.filter(unknown)[LINE_COLUMN].to_pylist())
             raw_lines = parsed.raw_lines(lines)
             for line, value in zip(table.filter(unknown)[LINE_COLUMN].to_pylist(), column("direction").filter(unknown).to_pylist()):
-                rejects.append(BadLine(line, raw_lines.get(line, ""), f"direction '{value}' is not in the mapping's [direction] table"))
+                rejects.append(BadLine(line, raw_lines.get(line, ""), f"direction of the form '{value_shape(value)}' is not in the mapping's [direction] table"))
             keep = pc.invert(unknown)
             table, direction = table.filter(keep), direction.filter(keep)
 

@@ -2,11 +2,11 @@
 
 The driver (ingest/driver.py) runs the same steps for every kind, over a batch of staged files:
 
-    stage -> type -> identify -> check -> reject -> dedupe -> insert -> account
+    stage -> type -> identify -> check -> reject -> dedupe -> vault -> insert -> account
 
 A store supplies the SQL of each step as data. Its statements read `_stage` (the files' canonical
-string columns, `_line` and `_batch`) and `_files` (`_batch`, `file_id`, `file_key`, `path`,
-`format`), and must leave:
+string columns, `_line` and `_batch`) and `_files` (`_batch`, `file_id`, `file_key`, `sha256`,
+`path`, `format`), and must leave:
 - `_typed`: every staged row, typed, with `reject_reason` (NULL for a usable row);
 - `_new`: the rows to store, with `_batch`; usable rows not in `_new` are duplicates.
 """
@@ -33,8 +33,13 @@ class RecordStore:
     # Scratch tables the statements create besides _typed and _new.
     scratch_tables: ClassVar[tuple[str, ...]] = ()
 
-    def helper_tables(self, typing: Any, site: SiteSettings) -> dict[str, pa.Table]:
-        """Small tables the statements join (dispositions, kinds, machine applications)."""
+    def helper_tables(self, typing: Any, site: SiteSettings, pseudo: Pseudonymizer) -> dict[str, pa.Table]:
+        """Small tables the statements join (dispositions, kinds, machine applications, topic names)."""
+        return {}
+
+    def vault_rows(self, con) -> dict[str, pa.Table]:
+        """What of the batch goes to the vault (vault.py table -> rows), read once _new is made:
+        free text and the raw forms of codes. Written before the records, idempotently."""
         return {}
 
     def params(self, typing: Any, site: SiteSettings) -> dict[str, Any]:

@@ -24,8 +24,17 @@ from ...identity import identify_dialled, identify_values
 from ...site import SiteSettings
 from ..clock import Clock, night_note
 from ..csvread import LINE_COLUMN
-from ..timesql import (DURATION_EXAMPLES, MAX_SECONDS, blank_sql, blank_time_sql, instant_sql, outside_window_sql,
-                       seconds_sql, split_time_formats)
+from ..filelog import shape_sql
+from ..timesql import (
+    DURATION_EXAMPLES,
+    MAX_SECONDS,
+    blank_sql,
+    blank_time_sql,
+    instant_sql,
+    outside_window_sql,
+    seconds_sql,
+    split_time_formats,
+)
 from .base import RecordStore
 
 # The fields of a call record whatever the phone system. Never reorder or remove one: the
@@ -82,6 +91,8 @@ def file_key(sha256: str) -> str:
     return sha256[:12]
 
 
+END = '"end"'  # a reserved word: the column quoted
+
 # The device a channel names: SIP/<device>-<hex>, PJSIP/<device>-<hex>, IAX2/<device>-<number>.
 _DEVICE = r"^(?:SIP|PJSIP|IAX2)/(.+)-[0-9a-fA-F]+$"
 
@@ -96,7 +107,7 @@ class CallStore(RecordStore):
     identities = {"caller": identify_values, "dialled": identify_dialled}
     scratch_tables = ("_legs",)
 
-    def helper_tables(self, typing: CallTyping, site: SiteSettings) -> dict[str, pa.Table]:
+    def helper_tables(self, typing: CallTyping, site: SiteSettings, pseudo) -> dict[str, pa.Table]:
         tables = {"_machine_apps": pa.table({"app": pa.array(list(site.machine_apps), pa.string())})}
         if typing.dispositions is not None:
             tables["_dispositions"] = pa.table({"raw": [raw for raw, _ in typing.dispositions],
@@ -142,11 +153,11 @@ WITH parsed AS (
         -- Each test looks at the cheap NULL first: only values that did not parse are examined further.
         CASE
             WHEN start_at IS NULL AND {blank_time_sql('start', formats)} THEN 'no start time'
-            WHEN start_at IS NULL THEN 'start time ''' || start || ''' is not a date in a known format (such as 2026-09-01 09:03:15)'
-            WHEN answer_given IS NULL AND NOT {blank_time_sql('answer', formats)} THEN 'answer time ''' || answer || ''' is not a date in a known format'
-            WHEN end_given IS NULL AND NOT {blank_time_sql('"end"', formats)} THEN 'end time ''' || "end" || ''' is not a date in a known format'
-            WHEN duration_given IS NULL AND NOT {blank_sql('duration')} THEN 'duration ''' || duration || ''' is not {example}'
-            WHEN billsec_given IS NULL AND NOT {blank_sql('billsec')} THEN 'talk time ''' || billsec || ''' is not {example}'
+            WHEN start_at IS NULL THEN 'start time ''' || {shape_sql('start')} || ''' is not a date in a known format (such as 2026-09-01 09:03:15)'
+            WHEN answer_given IS NULL AND NOT {blank_time_sql('answer', formats)} THEN 'answer time ''' || {shape_sql('answer')} || ''' is not a date in a known format'
+            WHEN end_given IS NULL AND NOT {blank_time_sql('"end"', formats)} THEN 'end time ''' || {shape_sql(END)} || ''' is not a date in a known format'
+            WHEN duration_given IS NULL AND NOT {blank_sql('duration')} THEN 'duration ''' || {shape_sql('duration')} || ''' is not {example}'
+            WHEN billsec_given IS NULL AND NOT {blank_sql('billsec')} THEN 'talk time ''' || {shape_sql('billsec')} || ''' is not {example}'
             WHEN duration_given < 0 OR billsec_given < 0 THEN 'negative duration'
             WHEN duration_given > {MAX_SECONDS} OR billsec_given > {MAX_SECONDS}
                 THEN 'a duration of ' || greatest(duration_given, billsec_given) || ' s is more than a day - a damaged value?'
@@ -156,7 +167,7 @@ WITH parsed AS (
                 || strftime(end_at, '%Y-%m-%d %H:%M') || ') - a typo in a time?'
             WHEN answer_given > end_at THEN 'answered after it ended'
             WHEN {'TRUE' if has_status else 'FALSE'} AND status_outcome IS NULL AND NOT {blank_sql('disposition')}
-                THEN 'unknown disposition ''' || disposition || ''' (expected one of: ' || $outcome_words || ')'
+                THEN 'unknown disposition ''' || {shape_sql('disposition')} || ''' (expected one of: ' || $outcome_words || ')'
         END AS reject_reason
     FROM filled
 ), timed AS (

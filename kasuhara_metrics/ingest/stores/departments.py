@@ -1,8 +1,9 @@
 """Which department a dialled extension or DID reaches, into `departments`.
 
 A later file updates the mapping: a number's department is the one most recently ingested, so
-files are stored one per batch. Full numbers are stored in E.164, and their pseudonyms too, so
-that a call *from* one of the ward's own numbers is recognised as staff. Within a file a number
+files are stored one per batch. Full numbers are held only as their pseudonyms, as calls hold
+them, so that a call to or *from* one of the ward's own numbers is recognised. Each name's code
+(`name_code`) lets visits, which hold their typed department as a code, show the name. Within a file a number
 mapped twice to the same department is a duplicate, to another a reject; a number whose stored
 department is unchanged is a duplicate.
 """
@@ -11,14 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...identity import identify_own_numbers
+from ...identity import identify_own_numbers, identify_texts
+from ..filelog import shape_sql
 from .base import RecordStore
 
 
 class DepartmentStore(RecordStore):
     kind = "departments"
     files_per_batch = 1
-    identities = {"number": identify_own_numbers}
+    identities = {"number": identify_own_numbers, "department": identify_texts("department")}
 
     def type_statements(self, typing: Any) -> list[str]:
         return ["""
@@ -29,12 +31,12 @@ FROM _stage
 """]
 
     def check_statements(self) -> list[str]:
-        return ["""
-UPDATE _typed t SET reject_reason = '''' || t.number || ''' is not an extension or phone number'
+        return [f"""
+UPDATE _typed t SET reject_reason = 'the number (of the form ''' || {shape_sql('t.number')} || ''') is not an extension or phone number'
 FROM _ids_number i
 WHERE t.reject_reason IS NULL AND i.raw IS NOT DISTINCT FROM t.number AND i.class = 'unusable'
 """, """
-UPDATE _typed t SET reject_reason = t.number || ' is mapped to ' || f.department || ' on line ' || f._line || ' already'
+UPDATE _typed t SET reject_reason = 'the number is mapped to ' || f.department || ' on line ' || f._line || ' already'
 FROM (SELECT i.canonical, arg_min(t.department, t._line) AS department, min(t._line) AS _line
       FROM _typed t JOIN _ids_number i ON i.raw = t.number WHERE t.reject_reason IS NULL GROUP BY i.canonical) f,
      _ids_number i
@@ -57,8 +59,8 @@ SELECT n.* FROM first_lines n ANTI JOIN departments d ON d.number = n.canonical 
     def insert_statements(self) -> list[str]:
         return ["""
 INSERT INTO departments BY NAME
-SELECT n.canonical AS number, n.key AS number_key, n.department, f.file_id
-FROM _new n JOIN _files f USING (_batch)
+SELECT n.canonical AS number, n.key AS number_key, n.department, c.code AS name_code, f.file_id
+FROM _new n JOIN _files f USING (_batch) JOIN _ids_department c ON c.raw = n.department
 ON CONFLICT (number) DO UPDATE SET department = excluded.department, number_key = excluded.number_key,
-                                   file_id = excluded.file_id
+                                   name_code = excluded.name_code, file_id = excluded.file_id
 """]

@@ -2,8 +2,9 @@
 
 A visit's requester is its phone number's pseudonym; without a usable phone, the pseudonym of
 requester_ref; a visit with both links the two. The same visit_id with other content is a
-conflict (rejected), an identical record a duplicate. Free-text summaries go to
-`visit_summaries`, apart from every analytics view.
+conflict (rejected), an identical record a duplicate. Free text stays out of the database: the
+summary goes to the vault, and topic and department are held as codes (T-..., D-...), which the
+views show as names when the site's topic list or the departments list knows them.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from ...identity import identify_phones, identify_references
+from ...identity import Pseudonymizer, identify_phones, identify_references, identify_texts, normal_text
 from ...site import SiteSettings
+from ..filelog import shape_sql
 from ..timesql import MAX_SECONDS, ascii_sql, instant_sql, outside_window_sql
 from .base import RecordStore
 from .calls import DEFAULT_TIME_FORMATS
@@ -57,15 +59,15 @@ SELECT *,
     CASE
         WHEN {_blank('visit_id')} THEN 'no visit_id'
         WHEN {_blank('arrived_at')} THEN 'no arrived_at time'
-        WHEN arrived IS NULL THEN 'arrived_at ''' || arrived_at || ''' is not a date such as 2026-09-01 09:30 or 2026/09/01 09:30:00'
-        WHEN NOT {_blank('ended_at')} AND ended IS NULL THEN 'ended_at ''' || ended_at || ''' is not a date such as 2026-09-01 10:15'
-        WHEN NOT {_blank('exit_requested_at')} AND exit_requested IS NULL THEN 'exit_requested_at ''' || exit_requested_at || ''' is not a date'
+        WHEN arrived IS NULL THEN 'arrived_at ''' || {shape_sql('arrived_at')} || ''' is not a date such as 2026-09-01 09:30 or 2026/09/01 09:30:00'
+        WHEN NOT {_blank('ended_at')} AND ended IS NULL THEN 'ended_at ''' || {shape_sql('ended_at')} || ''' is not a date such as 2026-09-01 10:15'
+        WHEN NOT {_blank('exit_requested_at')} AND exit_requested IS NULL THEN 'exit_requested_at ''' || {shape_sql('exit_requested_at')} || ''' is not a date'
         WHEN ended < arrived THEN 'ended_at is before arrived_at'
         WHEN epoch(ended) - epoch(arrived) > {MAX_SECONDS} THEN 'the visit lasts more than a day (it ends '
             || strftime(ended, '%Y-%m-%d %H:%M') || ') - a typo in a time?'
         WHEN abs(epoch(exit_requested) - epoch(arrived)) > {MAX_SECONDS}
             THEN 'exit_requested_at is more than a day from arrived_at - a typo in a time?'
-        WHEN kind_code IS NULL THEN 'kind ''' || kind || ''' is not one of 苦情, 要望, 問合せ, 手続, 相談, その他 (or complaint, demand, inquiry, procedure, consultation, other)'
+        WHEN kind_code IS NULL THEN 'kind ''' || {shape_sql('kind')} || ''' is not one of 苦情, 要望, 問合せ, 手続, 相談, その他 (or complaint, demand, inquiry, procedure, consultation, other)'
     END AS reject_reason,
     md5_number(concat_ws(chr(31), {', '.join(f'coalesce({c}, chr(0))' for c in VISIT_COLUMNS)})) AS fp
 FROM parsed
@@ -91,12 +93,28 @@ WHERE t.reject_reason IS NULL AND f.vid = t.vid AND t.fp <> f.first_fp
 
 class VisitStore(RecordStore):
     kind = "visits"
-    identities = {"phone": identify_phones, "requester_ref": identify_references}
+    identities = {"phone": identify_phones, "requester_ref": identify_references,
+                  "topic": identify_texts("topic"), "department": identify_texts("department")}
 
-    def helper_tables(self, typing: Any, site: SiteSettings) -> dict[str, pa.Table]:
+    def helper_tables(self, typing: Any, site: SiteSettings, pseudo: Pseudonymizer) -> dict[str, pa.Table]:
         labels = {label.lower(): code for label, code in KINDS.items()}
         labels[""] = "unknown"
-        return {"_kinds": pa.table({"label": list(labels), "kind": list(labels.values())})}
+        # The site's topics: their codes resolve to their names in every view.
+        names = {pseudo.code(normal, "topic"): name for name in site.topics if (normal := normal_text(name))}
+        return {"_kinds": pa.table({"label": list(labels), "kind": list(labels.values())}),
+                "_topic_names": pa.table({"code": pa.array(list(names), pa.string()),
+                                          "name": pa.array(list(names.values()), pa.string())})}
+
+    def vault_rows(self, con) -> dict[str, pa.Table]:
+        summaries = con.sql("""
+            SELECT f.sha256, n._line AS line, n.vid AS visit_id, n.summary FROM _new n JOIN _files f USING (_batch)
+            WHERE trim(coalesce(n.summary, '')) <> ''
+        """).to_arrow_table()
+        raw = con.sql("""
+            SELECT DISTINCT code, 'topic' AS kind, raw FROM _ids_topic WHERE code IS NOT NULL
+            UNION ALL SELECT DISTINCT code, 'department', raw FROM _ids_department WHERE code IS NOT NULL
+        """).to_arrow_table()
+        return {"visit_summaries": summaries, "raw_values": raw}
 
     def params(self, typing: Any, site: SiteSettings) -> dict[str, Any]:
         return {"time_formats": list(DEFAULT_TIME_FORMATS), "plausible_years": site.plausible_years}
@@ -123,15 +141,17 @@ ANTI JOIN visit_records v ON v.record_fp = n.fp
         return ["""
 INSERT INTO visit_records BY NAME
 SELECT n.file_id, n._line AS line, n.fp AS record_fp, n.vid AS visit_id, n.arrived AS arrived_at, n.ended AS ended_at,
-       nullif(trim(n.department), '') AS department, n.kind_code AS kind, nullif(trim(n.kind), '') AS kind_label,
-       nullif(trim(n.topic), '') AS topic, p.key AS phone_key,
+       -- typed by staff, so free text: the database holds its code, the vault the text
+       d.code AS department, n.kind_code AS kind, nullif(trim(n.kind), '') AS kind_label,
+       t.code AS topic, p.key AS phone_key,
        CASE WHEN trim(coalesce(n.phone, '')) = '' THEN 'none' ELSE p.class END AS phone_class,
        r.key AS ref_key, n.exit_requested AS exit_requested_at
 FROM _new n
 LEFT JOIN _ids_phone p ON p.raw IS NOT DISTINCT FROM n.phone
 LEFT JOIN _ids_requester_ref r ON r.raw IS NOT DISTINCT FROM n.requester_ref
+LEFT JOIN _ids_topic t ON t.raw IS NOT DISTINCT FROM n.topic
+LEFT JOIN _ids_department d ON d.raw IS NOT DISTINCT FROM n.department
 ORDER BY n.file_id, n._line
 """, """
-INSERT INTO visit_summaries BY NAME
-SELECT file_id, _line AS line, vid AS visit_id, summary FROM _new WHERE trim(coalesce(summary, '')) <> ''
+INSERT INTO topic_names SELECT code, name FROM _topic_names ON CONFLICT (code) DO UPDATE SET name = excluded.name
 """]
