@@ -8,6 +8,7 @@ unknown kinds, wrong types and badly ordered tiers are all reported together, ea
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ from ..tomlfile import TomlDocument, load_toml
 from .kinds import CONTACT_KINDS, RULE_KINDS
 from .model import CATEGORIES, SEVERITIES, Example, ExampleContact, Profile, Rule
 
-DEFAULT_PROFILE = Path(__file__).resolve().parent.parent.parent / "thresholds" / "bunkyo.toml"
+# The shipped profile is package data (thresholds/ is the package kasuhara_metrics.thresholds):
+# found the same way in a checkout, an editable install and an installed wheel.
+DEFAULT_PROFILE = Path(str(resources.files("kasuhara_metrics.thresholds") / "bunkyo.toml"))
 PROFILE_KEYS = {"name", "version", "title", "description", "policy"}
 RULE_KEYS = {"category", "behaviour", "kind", "description", "sources", "params", "tiers", "examples", "enabled",
              "responses"}
