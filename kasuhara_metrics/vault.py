@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from .errors import DatabaseError
+from .errors import DatabaseBusy, DatabaseError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS reject_lines (sha256 VARCHAR NOT NULL, line BIGINT NOT NULL, raw_text VARCHAR,
@@ -72,6 +72,8 @@ class Vault:
                 if not read_only:
                     self.con.execute(SCHEMA)
         except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():  # a nightly run is writing it
+                raise DatabaseBusy(f"the vault {self.path} is in use by another process - try again later") from exc
             raise DatabaseError(f"cannot open the vault {self.path}: {exc} - only the operator may; "
                                 "ask them, or check its permissions") from exc
 
