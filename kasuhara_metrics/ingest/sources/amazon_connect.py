@@ -20,7 +20,7 @@ import pyarrow as pa
 from ..csvread import LINE_COLUMN, BadLine
 from ..jsonread import looks_like_json, pick, read_json_records, text_of
 from ..stores.calls import CallTyping, canonical_table
-from .base import IngestOptions, Sample, Source, Staged
+from .base import IngestOptions, Sample, Source, Staged, staged_from_json
 
 # InitiationMethod -> direction: the customer called, or the ward did.
 INBOUND = ("INBOUND", "TRANSFER", "QUEUE_TRANSFER")
@@ -39,7 +39,7 @@ class AmazonConnect(Source):
 
     def read(self, path: str, raw: bytes, options: IngestOptions) -> Staged:
         read = read_json_records(path, raw, options.encoding)
-        rejects = list(read.bad)
+        rejects: list[BadLine] = []
         rows: list[dict] = []
         for line, record in read.records:
             channel = text_of(record.get("Channel")) or "VOICE"
@@ -53,9 +53,7 @@ class AmazonConnect(Source):
                    for name in ("caller", "dialled", "direction_hint", "start", "end", "billsec",
                                 "disposition", "uniqueid", "linkedid", "dstchannel", "record_version")}
         table = canonical_table(columns, pa.array([row[LINE_COLUMN] for row in rows], pa.int64()))
-        return Staged(path=path, sha256=read.sha256, source=self.name, format="amazon-connect-ctr",
-                      encoding=read.encoding, table=table, rows_read=read.rows_read, clock=self.clock(options.site),
-                      rejects=rejects, notes=read.notes, typing=_TYPING, text=read.text, raw_text=read.raw)
+        return staged_from_json(read, self.name, "amazon-connect-ctr", table, self.clock(options.site), rejects, _TYPING)
 
 
 def _canonical(record: dict) -> dict:

@@ -16,6 +16,7 @@ import pyarrow as pa
 from ...site import SiteSettings
 from ..clock import Clock, clock_from_setting, site_clock
 from ..csvread import BadLine, ParsedFile, lines_of, sample_rows
+from ..jsonread import JsonRecords
 
 if TYPE_CHECKING:  # mapped.py builds on this module
     from .mapped import Mapping
@@ -70,6 +71,16 @@ def staged_from_csv(parsed: ParsedFile, source: str, format_name: str, table: pa
         path=parsed.path, sha256=parsed.sha256, source=source, format=format_name, encoding=parsed.encoding,
         table=table, rows_read=parsed.rows_read, clock=clock, rejects=list(rejects or []), notes=list(parsed.notes),
         typing=typing, text=parsed.text,
+    )
+
+
+def staged_from_json(read: JsonRecords, source: str, format_name: str, table: pa.Table, clock: Clock,
+                     rejects: list[BadLine], typing: Any = None) -> Staged:
+    """A Staged file from a JSON read: its unreadable records are rejects, each record's text its raw line."""
+    return Staged(
+        path=read.path, sha256=read.sha256, source=source, format=format_name, encoding=read.encoding, table=table,
+        rows_read=read.rows_read, clock=clock, rejects=list(read.bad) + rejects, notes=list(read.notes),
+        typing=typing, text=read.text, raw_text=read.raw,
     )
 
 

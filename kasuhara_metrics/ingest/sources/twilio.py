@@ -22,7 +22,7 @@ from ...errors import InputFileError, SourceLocation
 from ..csvread import LINE_COLUMN, BadLine, read_csv_rows
 from ..jsonread import looks_like_json, read_json_records, text_of
 from ..stores.calls import CallTyping, canonical_table
-from .base import IngestOptions, Sample, Source, Staged, staged_from_csv
+from .base import IngestOptions, Sample, Source, Staged, staged_from_csv, staged_from_json
 
 STATUSES = (("COMPLETED", "ANSWERED"), ("IN-PROGRESS", "ANSWERED"), ("BUSY", "BUSY"), ("NO-ANSWER", "NO ANSWER"),
             ("CANCELED", "NO ANSWER"), ("FAILED", "FAILED"))
@@ -79,7 +79,7 @@ class Twilio(Source):
 
     def _read_json(self, path: str, raw: bytes, options: IngestOptions) -> Staged:
         read = read_json_records(path, raw, options.encoding)
-        rejects = list(read.bad)
+        rejects: list[BadLine] = []
         kept = []
         for line, record in read.records:
             if not record.get("sid"):
@@ -89,9 +89,7 @@ class Twilio(Source):
         fields = {name: pa.array([text_of(record.get(name)) or "" for _, record in kept], pa.string())
                   for name in FIELDS}
         table = _canonical(fields, pa.array([line for line, _ in kept], pa.int64()))
-        return Staged(path=path, sha256=read.sha256, source=self.name, format="twilio-json", encoding=read.encoding,
-                      table=table, rows_read=read.rows_read, clock=self.clock(options.site), rejects=rejects,
-                      notes=read.notes, typing=_typing(fields), text=read.text, raw_text=read.raw)
+        return staged_from_json(read, self.name, "twilio-json", table, self.clock(options.site), rejects, _typing(fields))
 
 
 def _typing(fields: dict) -> CallTyping:
