@@ -97,7 +97,7 @@ def run_baseline(csv: Path, db: Path) -> dict:
 
 def run_ingest(csv: Path, db: Path, stages: bool = False) -> dict:
     os.environ["KASUHARA_SECRET"] = SECRET  # before importing: no secret file is created
-    from kasuhara_metrics.db import connect
+    from kasuhara_metrics.common.db import connect
     from kasuhara_metrics.ingest import IngestOptions, ingest_files
 
     out: dict = {}

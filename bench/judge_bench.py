@@ -25,7 +25,7 @@ DATA = HERE / "judge_data.sql"  # the synthetic contacts; the cached database is
 
 def build(path: Path, n: int) -> None:
     """The cached database: the project schema, N contacts; a partial file is never renamed into place."""
-    from kasuhara_metrics.db import connect
+    from kasuhara_metrics.common.db import connect
     t, tmp = time.perf_counter(), path.with_suffix(".partial")
     tmp.unlink(missing_ok=True)
     with connect(str(tmp)) as db:
@@ -55,17 +55,22 @@ def timed(timings: dict, label: str, fn):
 
 
 def run_engine(db_path: Path, stages: bool) -> dict:
-    from kasuhara_metrics import judge as judge_module
-    from kasuhara_metrics.db import connect
+    from kasuhara_metrics.common.db import connect
+    from kasuhara_metrics.judge import prepare as prepare_module
+    from kasuhara_metrics.judge import run as judge_module
+    from kasuhara_metrics.judge import store as store_module
     from kasuhara_metrics.rules import load_profile
 
     database, profile, timings = connect(str(db_path)), load_profile(), {}
     if stages:  # wrap (this process only) the stages and every statement, labelled by rule where it has one
-        for name in ("_prepare", "prepare_judged", "_episodes", "_compare_with_previous", "_collect_evidence", "_store"):
-            if hasattr(judge_module, name):  # the package is being worked on: a renamed function is just not timed
-                setattr(judge_module, name, timed(timings, name, getattr(judge_module, name)))
-        find_hits = judge_module._find_hits
-        judge_module._find_hits = lambda db, rule: timed(timings, f"_find_hits {rule.id}", find_hits)(db, rule)
+        # Each stage is patched where it is called from: run.py calls the stages, prepare and store their parts.
+        for module, name in ((judge_module, "prepare"), (prepare_module, "prepare_judged"),
+                             (judge_module, "find_episodes"), (judge_module, "compare_with_previous"),
+                             (store_module, "collect_evidence"), (judge_module, "store")):
+            if hasattr(module, name):  # the package is being worked on: a renamed function is just not timed
+                setattr(module, name, timed(timings, name, getattr(module, name)))
+        find_hits = judge_module.find_hits
+        judge_module.find_hits = lambda db, rule: timed(timings, f"find_hits {rule.id}", find_hits)(db, rule)
 
         class TimedConnection:
             def __init__(self, con):

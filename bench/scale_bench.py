@@ -210,7 +210,7 @@ def compare(a: tuple[str, Path], b: tuple[str, Path], key_map_b: bool = False) -
         sources.append(f"db{i}.{'hw_flags' if 'hw_flags' in tables else 'flag_rows'}")
     if key_map_b:  # 'tel:0...' -> the key of +81..., 'ref:X' -> the key of reference X, as identity.py makes them
         import pyarrow as pa
-        from kasuhara_metrics.identity import Pseudonymizer
+        from kasuhara_metrics.common.identity import Pseudonymizer
         pseudo = Pseudonymizer(SECRET.encode())
         keys = [k for (k,) in con.execute(f"SELECT DISTINCT requester_key FROM {sources[1]}").fetchall()]
         mapped = [pseudo.key("+81" + k[5:]) if k.startswith("tel:0") else

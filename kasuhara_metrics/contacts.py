@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from .db import Database
-from .duckutil import drop_temp_tables, drop_temp_views, registered
+from .common.db import Database
+from .common.duckutil import drop_temp_tables, drop_temp_views, registered
 
 # A contact's outcome is its best leg's: answered > machine > dropped > busy > no_answer > failed.
 _OUTCOME_RANK = (
@@ -62,7 +62,7 @@ def rebuild_requester_links(db: Database) -> int:
     db.con.execute("DELETE FROM requester_links")
     if aliases:
         with registered(db.con, "_links", pa.table({"alias_key": aliases, "requester_key": targets})):
-            db.con.execute("INSERT INTO requester_links SELECT alias_key, requester_key FROM _links")
+            db.con.execute("INSERT INTO requester_links BY NAME SELECT alias_key, requester_key FROM _links")
     return len(aliases)
 
 
@@ -94,8 +94,8 @@ def refresh(db: Database, *, full: bool = False) -> Refresh:
     new_departments = built is not None and db.con.execute(
         "SELECT count(*) FROM ingest_log WHERE file_id > ? AND kind = 'departments'", [int(built)]).fetchall()[0][0]
     if full or built is None or new_departments or links_before != links_after:
-        return Refresh(_rebuild(db, None), None)
-    return Refresh(*_rebuild(db, int(built)))
+        return _rebuild(db, None)
+    return _rebuild(db, int(built))
 
 
 def rebuild(db: Database) -> int:
@@ -103,14 +103,14 @@ def rebuild(db: Database) -> int:
     return refresh(db, full=True).contacts
 
 
-def _rebuild(db: Database, after_file: int | None):
+def _rebuild(db: Database, after_file: int | None) -> Refresh:
     """Rebuild contacts: all of them, or those of files after `after_file` and of their requesters."""
     con = db.con
     try:
         requesters = None if after_file is None else _scope(db, after_file)
         legs, visits = ("call_legs", "visits") if requesters is None else ("_scope_legs", "_scope_visit_rows")
-        for statement in _CALL_CONTACT_STEPS:
-            con.execute(statement.replace("{legs}", legs))
+        for statement in _call_contact_steps(legs):
+            con.execute(statement)
         if requesters is None:
             con.execute("DELETE FROM contacts")
         else:
@@ -122,15 +122,14 @@ def _rebuild(db: Database, after_file: int | None):
             """)
         con.execute(_SIMPLE_CONTACTS_SQL)
         con.execute(_MERGED_CONTACTS_SQL)
-        con.execute(_VISIT_CONTACTS_SQL.replace("{visits}", visits))
+        con.execute(_visit_contacts_sql(visits))
     finally:
         drop_temp_tables(con, "_leg", "_multi_leg_call", "_unit", "_unit_order", "_scope_requesters",
                          "_scope_calls", "_scope_call_refs", "_scope_visits")
         drop_temp_views(con, "_scope_legs", "_scope_visit_rows")
     latest = con.execute("SELECT coalesce(max(file_id), 0) FROM ingest_log").fetchall()[0][0]
     db.set_meta("contacts_built_through_file", str(latest))
-    count = con.execute("SELECT count(*) FROM contacts").fetchall()[0][0]
-    return count if requesters is None else (count, requesters)
+    return Refresh(con.execute("SELECT count(*) FROM contacts").fetchall()[0][0], requesters)
 
 
 def _scope(db: Database, after_file: int) -> list[str]:
@@ -173,10 +172,17 @@ def _scope(db: Database, after_file: int) -> list[str]:
     return [row[0] for row in con.execute("SELECT requester_key FROM _scope_requesters").fetchall()]
 
 
-# Most calls are one leg and overlap nothing: they become contacts directly. Only calls of
-# several legs, and calls of one requester that overlap, go through the interval arithmetic.
-_CALL_CONTACT_STEPS = [
+# A call's caller as a requester: only an external number is one.
+_REQUESTER_CALLER = "CASE WHEN effective_class = 'external' THEN caller_key END"
+
+
+def _call_contact_steps(legs: str) -> list[str]:
+    """The temp tables from `legs` (call_legs, or the legs in scope) to calls ready to be contacts.
+
+    Most calls are one leg and overlap nothing: they become contacts directly. Only calls of
+    several legs, and calls of one requester that overlap, go through the interval arithmetic.
     """
+    return [f"""
 CREATE OR REPLACE TEMP TABLE _leg AS
 -- Dialled numbers are extensions (digits) or pseudonyms of full numbers; departments map both.
 WITH reach AS (
@@ -207,11 +213,11 @@ ANTI JOIN (SELECT call_ref, uniqueid, max(record_version) AS latest FROM {legs} 
 """,
     "CREATE OR REPLACE TEMP TABLE _multi_leg_call AS SELECT call_ref FROM _leg GROUP BY call_ref HAVING count(*) > 1",
     # A call (unit): who called, which way, and when; its first leg decides the caller.
-    """
+    f"""
 CREATE OR REPLACE TEMP TABLE _unit AS
 WITH single AS (
     SELECT call_ref, effective_class AS caller_class,
-           CASE WHEN effective_class = 'external' THEN caller_key END AS caller_key,
+           {_REQUESTER_CALLER} AS caller_key,
            dialled_outside AS first_dialled_outside, has_call_id, direction_hint, started_at, ended_at, 1 AS legs,
            -- A one-leg call carries what its contact needs, so it is not joined back to _leg.
            dialled_department, answered, answered_at, outcome, source_id
@@ -220,7 +226,7 @@ WITH single AS (
     SELECT call_ref,
            arg_min(effective_class, (started_at, leg_sequence, line)),
            -- the first leg's caller even when it has no key: arg_min alone would skip to a later leg's
-           arg_min(struct_pack(k := CASE WHEN effective_class = 'external' THEN caller_key END),
+           arg_min(struct_pack(k := {_REQUESTER_CALLER}),
                    (started_at, leg_sequence, line)).k,
            arg_min(dialled_outside, (started_at, leg_sequence, line)),
            bool_or(has_call_id),
@@ -265,7 +271,8 @@ SELECT call_ref,
        first_value(call_ref) OVER (PARTITION BY requester_key, island ORDER BY started_at, call_ref) AS contact_ref
 FROM islands
 """,
-]
+    ]
+
 
 def _seconds(expr: str) -> str:
     """Whole seconds as INTEGER, saturating: no stored record can make a rebuild fail on a cast."""
@@ -273,18 +280,19 @@ def _seconds(expr: str) -> str:
 
 
 _SIMPLE_CONTACTS_SQL = f"""
-INSERT INTO contacts
-SELECT 'call:' || u.call_ref, 'call', u.requester_key, u.caller_class, u.direction, u.dialled_department, 'unknown', NULL,
-       u.started_at, CASE WHEN u.answered THEN u.answered_at END, u.ended_at,
-       CASE WHEN u.answered THEN {_seconds('epoch(u.ended_at) - epoch(u.answered_at)')} ELSE 0 END,
-       {_seconds('epoch(u.ended_at) - epoch(u.started_at)')},
-       u.answered, u.outcome, 1, [u.source_id], NULL
+INSERT INTO contacts BY NAME
+SELECT 'call:' || u.call_ref AS contact_id, 'call' AS channel, u.requester_key, u.caller_class, u.direction,
+       u.dialled_department AS department, 'unknown' AS kind, NULL AS topic,
+       u.started_at, CASE WHEN u.answered THEN u.answered_at END AS answered_at, u.ended_at,
+       CASE WHEN u.answered THEN {_seconds('epoch(u.ended_at) - epoch(u.answered_at)')} ELSE 0 END AS talk_s,
+       {_seconds('epoch(u.ended_at) - epoch(u.started_at)')} AS span_s,
+       u.answered, u.outcome, 1 AS legs, [u.source_id] AS source_ids, NULL AS exit_requested_at
 FROM _unit u ANTI JOIN _unit_order m USING (call_ref)
 WHERE u.legs = 1
 """
 
 _MERGED_CONTACTS_SQL = f"""
-INSERT INTO contacts
+INSERT INTO contacts BY NAME
 WITH legs AS (
     SELECT l.*, coalesce(m.contact_ref, u.call_ref) AS contact_ref,
            u.requester_key, u.caller_class AS unit_class, u.direction, u.started_at AS unit_start
@@ -304,52 +312,55 @@ WITH legs AS (
         SELECT contact_ref, island, epoch(max(e)) - epoch(min(s)) AS seconds FROM talk_islands GROUP BY ALL
     ) GROUP BY contact_ref
 )
-SELECT 'call:' || contact_ref,
-       'call',
-       any_value(requester_key),
-       arg_min(unit_class, (unit_start, call_ref)),
-       arg_min(direction, (unit_start, call_ref)),
+SELECT 'call:' || contact_ref AS contact_id,
+       'call' AS channel,
+       any_value(requester_key) AS requester_key,
+       arg_min(unit_class, (unit_start, call_ref)) AS caller_class,
+       arg_min(direction, (unit_start, call_ref)) AS direction,
        -- struct_pack keeps an unmapped (NULL) department: arg_max would skip it for an earlier one
        CASE WHEN bool_or(answered)
             THEN arg_max(struct_pack(d := dialled_department), (ended_at, line)) FILTER (WHERE answered)
-            ELSE arg_max(struct_pack(d := dialled_department), (ended_at, line)) END.d,
-       'unknown',
-       NULL,
-       min(started_at),
-       min(answered_at) FILTER (WHERE answered),
-       max(ended_at),
-       CAST(coalesce(any_value(t.talk_s), 0) AS INTEGER),
-       {_seconds('epoch(max(ended_at)) - epoch(min(started_at))')},
-       bool_or(answered),
-       arg_min(outcome, {_OUTCOME_RANK}),
-       count(*),
-       list_sort(list_distinct(list(source_id))),
-       NULL
+            ELSE arg_max(struct_pack(d := dialled_department), (ended_at, line)) END.d AS department,
+       'unknown' AS kind,
+       NULL AS topic,
+       min(started_at) AS started_at,
+       min(answered_at) FILTER (WHERE answered) AS answered_at,
+       max(ended_at) AS ended_at,
+       CAST(coalesce(any_value(t.talk_s), 0) AS INTEGER) AS talk_s,
+       {_seconds('epoch(max(ended_at)) - epoch(min(started_at))')} AS span_s,
+       bool_or(answered) AS answered,
+       arg_min(outcome, {_OUTCOME_RANK}) AS outcome,
+       count(*) AS legs,
+       list_sort(list_distinct(list(source_id))) AS source_ids,
+       NULL AS exit_requested_at
 FROM legs LEFT JOIN talk t USING (contact_ref)
 GROUP BY contact_ref
 """
 
-_VISIT_CONTACTS_SQL = """
-INSERT INTO contacts
-SELECT 'visit:' || v.visit_id,
-       'visit',
+
+def _visit_contacts_sql(visits: str) -> str:
+    """Visits (all, or those in scope) as contacts: a visit's talk time is its arrival to end."""
+    return f"""
+INSERT INTO contacts BY NAME
+SELECT 'visit:' || v.visit_id AS contact_id,
+       'visit' AS channel,
        v.requester_key,
        CASE WHEN v.requester_source = 'phone' THEN 'external'
             WHEN v.requester_source = 'ref' THEN 'ref'
-            ELSE coalesce(v.phone_class, 'none') END,
-       'visit',
+            ELSE coalesce(v.phone_class, 'none') END AS caller_class,
+       'visit' AS direction,
        v.department,
        v.kind,
        v.topic,
-       v.arrived_at,
-       v.arrived_at,
+       v.arrived_at AS started_at,
+       v.arrived_at AS answered_at,
        v.ended_at,
-       coalesce(v.duration_s, 0),
-       coalesce(v.duration_s, 0),
-       TRUE,
-       'visit',
-       1,
-       [v.visit_id],
+       coalesce(v.duration_s, 0) AS talk_s,
+       coalesce(v.duration_s, 0) AS span_s,
+       TRUE AS answered,
+       'visit' AS outcome,
+       1 AS legs,
+       [v.visit_id] AS source_ids,
        v.exit_requested_at
 FROM {visits} v
 """

@@ -22,22 +22,21 @@ from pathlib import Path
 import pyarrow as pa
 
 from . import contacts
-from .analytics import unusable_callers
-from .db import Database
-from .duckutil import registered
-from .errors import InputFileError, KasuharaError, SourceLocation
+from .desk.analytics import unusable_callers
+from .common.db import Database
+from .common.duckutil import registered
+from .common.sqltext import insert_values_sql
+from .common.outcomes import EXIT_CODES, Outcome
+from .common.errors import InputFileError, KasuharaError, SourceLocation
 from .ingest import IngestOptions, ingest_files
 from .ingest.csvread import file_bytes
 from .ingest.filelog import FileResult
 from .ingest.sources import recognise, sample_of
 from .ingest.sources.mapped import Mapping, load_mapping
-from .judge import JudgeReport, judge
+from .judge import JudgeReport, judge, last_profile_hash
 from .rules import Profile
 
 KIND_ORDER = ("departments", "calls", "visits")  # departments first: calls find their department
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_REJECTED_ROWS = 3
 
 
 @dataclass
@@ -69,14 +68,10 @@ class NightlyReport:
         return sum(getattr(result, attribute) for result in self.ingested)
 
     @property
-    def exit_code(self) -> int:
+    def status(self) -> Outcome:
         if self.failures or self.message:
-            return EXIT_FAILED
-        return EXIT_REJECTED_ROWS if self.rows("rejected") else EXIT_OK
-
-    @property
-    def status(self) -> str:
-        return {EXIT_OK: "ok", EXIT_REJECTED_ROWS: "rejected_rows"}.get(self.exit_code, "failed")
+            return Outcome.FAILED
+        return Outcome.REJECTED_ROWS if self.rows("rejected") else Outcome.OK
 
 
 def discover(inbox: Path, settle_seconds: float = 60, now: float | None = None) -> tuple[list[InboxFile], list[Path]]:
@@ -149,7 +144,7 @@ def run_nightly(db: Database, inbox: Path, profile: Profile, *, settle_seconds: 
             changed_requesters = _ingest(db, files, profile, report, progress)
             ingested = [r.file_id for r in report.ingested if r.file_id is not None]
             report.unusable = unusable_callers(db, file_ids=ingested) if ingested else []
-            if _profile_changed(db, profile):
+            if last_profile_hash(db) != profile.content_hash:
                 report.judged = judge(db, profile)
             elif changed_requesters is None or changed_requesters:
                 # Only the requesters whose contacts changed can have other flags than last night.
@@ -218,23 +213,22 @@ def _unchanged_files_skipped(db: Database, files: list[InboxFile], report: Night
     return left
 
 
-def _profile_changed(db: Database, profile: Profile) -> bool:
-    last = db.con.execute("SELECT profile_hash FROM judge_runs ORDER BY run_id DESC LIMIT 1").fetchall()
-    return not last or last[0][0] != profile.content_hash
-
-
 def _record(db: Database, inbox: Path, profile: Profile, report: NightlyReport) -> None:
     report.nightly_id = db.con.execute("SELECT nextval('nightly_id_seq')").fetchall()[0][0]
     judged = report.judged
-    db.con.execute(
-        "INSERT INTO nightly_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [report.nightly_id, report.started_at, report.finished_at, str(inbox), report.status, report.exit_code,
-         profile.version, profile.content_hash, judged.run_id if judged else None, len(report.ingested),
-         len(report.skipped), len(report.waiting), len(report.failures), report.rows("rows_read"),
-         report.rows("kept"), report.rows("rejected"), report.rows("duplicates"),
-         judged.total_flags if judged else None, judged.new if judged else None, judged.updated if judged else None,
-         judged.gone if judged else None, report.message],
-    )
+    run = {
+        "nightly_id": report.nightly_id, "started_at": report.started_at, "finished_at": report.finished_at,
+        "inbox": str(inbox), "status": report.status.value, "exit_code": EXIT_CODES[report.status],
+        "profile_version": profile.version, "profile_hash": profile.content_hash,
+        "judge_run_id": judged.run_id if judged else None, "files_new": len(report.ingested),
+        "files_skipped": len(report.skipped), "files_waiting": len(report.waiting),
+        "files_failed": len(report.failures), "rows_read": report.rows("rows_read"), "rows_kept": report.rows("kept"),
+        "rows_rejected": report.rows("rejected"), "rows_duplicate": report.rows("duplicates"),
+        "flags": judged.total_flags if judged else None, "flags_new": judged.new if judged else None,
+        "flags_updated": judged.updated if judged else None, "flags_gone": judged.gone if judged else None,
+        "message": report.message,
+    }
+    db.con.execute(insert_values_sql("nightly_runs", run), run)
     # Remember the files taken (ingested, or known by content) with their size and time when discovered,
     # and the files that failed, with why: an unchanged one is not read again (it would fail again).
     taken = {r.path: None for r in report.ingested + report.skipped if r.path in report.seen}
@@ -265,5 +259,5 @@ def _record(db: Database, inbox: Path, profile: Profile, report: NightlyReport) 
             "message": pa.array(columns[4], pa.string()),
         })
         with registered(db.con, "_files", files):
-            db.con.execute("INSERT INTO nightly_files SELECT $run, path, kind, outcome, file_id, message FROM _files",
+            db.con.execute("INSERT INTO nightly_files BY NAME SELECT $run AS nightly_id, path, kind, outcome, file_id, message FROM _files",
                            {"run": report.nightly_id})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kasuhara_metrics.db import connect
+from kasuhara_metrics.common.db import connect
 from kasuhara_metrics.ingest import IngestOptions, ingest_files
 
 FILES = Path(__file__).parent / "files"

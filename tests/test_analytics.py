@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from kasuhara_metrics.analytics import run_query
-from kasuhara_metrics.db import connect
-from kasuhara_metrics.errors import KasuharaError, ReadOnlyQuery
+from kasuhara_metrics.desk.analytics import run_query
+from kasuhara_metrics.common.db import connect
+from kasuhara_metrics.common.errors import KasuharaError, ReadOnlyQuery
 
 from .conftest import ingest, write
 

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from kasuhara_metrics.errors import InputFileError
-from kasuhara_metrics.site import SiteSettings
+from kasuhara_metrics.common.errors import InputFileError
+from kasuhara_metrics.common.site import SiteSettings
 from kasuhara_metrics.ingest import IngestOptions, ingest_files
 from kasuhara_metrics.ingest.sources.asterisk import Asterisk, detect_layout
 

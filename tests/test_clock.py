@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kasuhara_metrics.errors import MappingError, SettingsError
+from kasuhara_metrics.common.errors import MappingError, SettingsError
 from kasuhara_metrics.ingest.clock import clock_from_uniqueids
 from kasuhara_metrics.ingest.sources.mapped import load_mapping
-from kasuhara_metrics.site import SiteSettings, load_site
+from kasuhara_metrics.common.site import SiteSettings, load_site
 
 from .conftest import FILES, ingest, rows, scalar, write
 from .helpers import cdr18, epoch

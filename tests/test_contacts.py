@@ -124,7 +124,7 @@ def _contacts_table(db):
 def test_a_refresh_after_each_file_gives_the_contacts_of_a_full_rebuild(tmp_path):
     """Contacts are rebuilt only for the new files' requesters; the result is that of a full rebuild."""
     from kasuhara_metrics import contacts
-    from kasuhara_metrics.db import connect
+    from kasuhara_metrics.common.db import connect
     from kasuhara_metrics.ingest import IngestOptions, ingest_files
     from kasuhara_metrics.ingest.sources.mapped import load_mapping
 

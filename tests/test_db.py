@@ -8,8 +8,8 @@ import sys
 import duckdb
 import pytest
 
-from kasuhara_metrics.db import SCHEMA_VERSION, connect, schema_version
-from kasuhara_metrics.errors import DatabaseBusy, DatabaseError
+from kasuhara_metrics.common.db import SCHEMA_VERSION, connect, schema_version
+from kasuhara_metrics.common.errors import DatabaseBusy, DatabaseError
 
 
 def test_a_new_database_is_created_at_the_current_schema(db_path):
@@ -34,7 +34,7 @@ def test_a_database_from_a_newer_release_is_refused(db_path):
 
 
 def test_an_older_database_is_upgraded_in_place(db_path, monkeypatch):
-    from kasuhara_metrics import db as db_module
+    from kasuhara_metrics.common import db as db_module
 
     extra = "CREATE TABLE upgrade_marker (x INTEGER); INSERT INTO upgrade_marker VALUES (42);"
     with connect(db_path) as db:

@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from kasuhara_metrics.errors import InputFileError
+from kasuhara_metrics.common.errors import InputFileError
 from kasuhara_metrics.ingest.encoding import to_utf8
 
 TEXT = "発信者番号,着信日時,通話時間\n非通知,2026/09/01 9:03:15,0:01:00\n①㈱,x,y\n"

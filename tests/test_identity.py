@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kasuhara_metrics.errors import SecretError
-from kasuhara_metrics.identity import Pseudonymizer, classify_number, load_secret, pseudonymizer_for
-from kasuhara_metrics.site import SiteSettings
+from kasuhara_metrics.common.errors import SecretError
+from kasuhara_metrics.common.identity import Pseudonymizer, classify_number, load_secret, pseudonymizer_for
+from kasuhara_metrics.common.site import SiteSettings
 
 SITE = SiteSettings()
 
@@ -129,7 +129,7 @@ def test_the_fast_japanese_path_agrees_with_phonenumbers(digits):
 
 
 def test_dialled_values_holding_more_digits_than_an_extension_are_never_in_clear():
-    from kasuhara_metrics.identity import Pseudonymizer, identify_dialled
+    from kasuhara_metrics.common.identity import Pseudonymizer, identify_dialled
 
     pseudo = Pseudonymizer(b"0123456789abcdef0123")
     values = ["sip:8192324@pbx.example", "9#0362345678", "*6709061234567", "03-1234-5678", "201", "s"]

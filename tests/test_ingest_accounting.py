@@ -17,7 +17,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kasuhara_metrics.db import connect
+from kasuhara_metrics.common.db import connect
 from kasuhara_metrics.ingest import IngestOptions, ingest_files
 
 from .helpers import cdr18

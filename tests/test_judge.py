@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from kasuhara_metrics.cli import main
-from kasuhara_metrics.db import connect
+from kasuhara_metrics.common.db import connect
 from kasuhara_metrics.judge import judge
 from kasuhara_metrics.rules import load_profile
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kasuhara_metrics.errors import InputFileError, MappingError
+from kasuhara_metrics.common.errors import InputFileError, MappingError
 from kasuhara_metrics.ingest import IngestOptions, ingest_files
 from kasuhara_metrics.ingest.sources.mapped import load_mapping
 

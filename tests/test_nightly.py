@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from kasuhara_metrics.cli import main
-from kasuhara_metrics.db import connect
-from kasuhara_metrics.lock import RunLock
+from kasuhara_metrics.common.db import connect
+from kasuhara_metrics.common.lock import RunLock
 
 from .conftest import SAMPLES
 

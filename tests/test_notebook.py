@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from kasuhara_metrics.db import connect
+from kasuhara_metrics.common.db import connect
 from kasuhara_metrics.judge import judge
 from kasuhara_metrics.rules import load_profile
 

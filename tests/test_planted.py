@@ -9,8 +9,8 @@ import tomllib
 
 import pytest
 
-from kasuhara_metrics.db import connect
-from kasuhara_metrics.identity import Pseudonymizer, classify_number
+from kasuhara_metrics.common.db import connect
+from kasuhara_metrics.common.identity import Pseudonymizer, classify_number
 from kasuhara_metrics.judge import judge
 from kasuhara_metrics.rules import load_profile
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kasuhara_metrics.cli import main
-from kasuhara_metrics.db import connect
+from kasuhara_metrics.common.db import connect
 from kasuhara_metrics.ingest import IngestOptions, ingest_files
 from kasuhara_metrics.ingest.sources.mapped import load_mapping
 from kasuhara_metrics.judge import judge

@@ -18,8 +18,8 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from kasuhara_metrics.cli import main
-from kasuhara_metrics.db import connect
-from kasuhara_metrics.vault import vault_path
+from kasuhara_metrics.common.db import connect
+from kasuhara_metrics.common.vault import vault_path
 
 from .conftest import CALL_EXPORTS, SAMPLES, fixture_secret
 from .helpers import cdr18

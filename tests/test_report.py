@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from kasuhara_metrics.db import connect
-from kasuhara_metrics.explain import list_flags
+from kasuhara_metrics.common.db import connect
+from kasuhara_metrics.judge.explain import list_flags
 from kasuhara_metrics.judge import judge
 from kasuhara_metrics.report import Week, write_report
-from kasuhara_metrics.reviews import add_review
+from kasuhara_metrics.desk.reviews import add_review
 from kasuhara_metrics.rules import load_profile
 
 from .conftest import SAMPLES, ingest_sample_ward, fixture_secret

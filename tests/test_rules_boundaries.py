@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from kasuhara_metrics.rules import load_profile
-from kasuhara_metrics.rules.examples import run_examples
+from kasuhara_metrics.judge.examples import run_examples
 from kasuhara_metrics.rules.model import Example, ExampleContact
 
 PROFILE = load_profile()

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from kasuhara_metrics.cli import main
-from kasuhara_metrics.errors import ProfileError
+from kasuhara_metrics.common.errors import ProfileError
 from kasuhara_metrics.rules import check_profile, load_profile, minutes_of
 from kasuhara_metrics.rules.model import Rule
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kasuhara_metrics.db import connect
+from kasuhara_metrics.common.db import connect
 from kasuhara_metrics.judge import judge
 from kasuhara_metrics.rules import load_profile
 

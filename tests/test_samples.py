@@ -14,8 +14,8 @@ import sys
 
 import pytest
 
-from kasuhara_metrics.identity import classify_number
-from kasuhara_metrics.site import SiteSettings
+from kasuhara_metrics.common.identity import classify_number
+from kasuhara_metrics.common.site import SiteSettings
 
 from .conftest import CALL_EXPORTS, SAMPLES, fixture_secret, ingest_sample_ward, rows, scalar
 
@@ -24,7 +24,7 @@ ASTERISK = sorted((SAMPLES / "asterisk").glob("*.csv"))
 
 @pytest.fixture(scope="module")
 def ward(tmp_path_factory):
-    from kasuhara_metrics.db import connect
+    from kasuhara_metrics.common.db import connect
 
     with fixture_secret():
         db = connect(str(tmp_path_factory.mktemp("ward") / "ward.duckdb"))
@@ -74,7 +74,7 @@ def test_every_other_system_is_recognised_with_its_clock(ward):
 
 
 def test_callers_that_are_no_number_are_counted_per_file(ward):
-    from kasuhara_metrics.analytics import status_counts, unusable_callers
+    from kasuhara_metrics.desk.analytics import status_counts, unusable_callers
 
     db, _, _ = ward
     annex = [row for row in unusable_callers(db) if row["path"].endswith("Master-annex-utc.csv")]

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from kasuhara_metrics.cli import main
-from kasuhara_metrics.db import connect
+from kasuhara_metrics.common.db import connect
 from kasuhara_metrics.rules import default_profile_path
-from kasuhara_metrics.site import SiteSettings, resolve_site
+from kasuhara_metrics.common.site import SiteSettings, resolve_site
 
 from .conftest import write
 from .helpers import cdr18
@@ -121,6 +121,6 @@ def test_a_wrong_site_file_fails_every_command_the_same_way(tmp_path, text, mess
 
 def test_every_source_with_times_has_a_clock_setting():
     from kasuhara_metrics.ingest import SOURCES
-    from kasuhara_metrics.site import CLOCK_SOURCES
+    from kasuhara_metrics.common.site import CLOCK_SOURCES
 
     assert set(CLOCK_SOURCES) == {s.name for s in SOURCES.values() if s.record_kind != "departments"}

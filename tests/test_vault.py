@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from kasuhara_metrics.cli import main
-from kasuhara_metrics.db import connect
-from kasuhara_metrics.schema import MIGRATIONS
-from kasuhara_metrics.vault import vault_path
+from kasuhara_metrics.common.db import connect
+from kasuhara_metrics.common.schema import MIGRATIONS
+from kasuhara_metrics.common.vault import vault_path
 
 from .conftest import TEST_SECRET, rows, scalar, write
 from .helpers import cdr18

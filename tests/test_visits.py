@@ -7,7 +7,7 @@ import codecs
 import pytest
 
 from kasuhara_metrics.ingest import IngestOptions, ingest_files
-from kasuhara_metrics.site import SiteSettings
+from kasuhara_metrics.common.site import SiteSettings
 
 from .conftest import ingest, rows, scalar, write
 

@@ -7,7 +7,7 @@ import os
 import click
 
 from .. import __version__
-from .common import AppContext, db_options
+from .app import AppContext, db_options
 
 PRIVATE_UMASK = 0o027
 from .ingest import ingest

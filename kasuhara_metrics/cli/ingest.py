@@ -10,7 +10,7 @@ import click
 from ..ingest import IngestOptions, ingest_files
 from ..ingest.check import check_files
 from ..ingest.sources.mapped import load_mapping
-from .common import EXIT_FAILURE, AppContext, emit_rows, handle_errors, pass_app
+from .app import EXIT_FAILURE, AppContext, emit_rows, handle_errors, pass_app
 
 encoding_option = click.option(
     "--encoding",

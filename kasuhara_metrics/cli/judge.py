@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from ..explain import explain as explain_requester
-from ..explain import list_flags
+from ..judge.explain import explain as explain_requester
+from ..judge.explain import list_flags
 from ..judge import judge as run_judge
 from ..report.weeks import Week
 from ..rules import CATEGORIES, SEVERITIES, SEVERITY_LABELS
-from .common import AppContext, emit_rows, format_option, handle_errors, pass_app, profile_option
+from .app import AppContext, emit_rows, format_option, handle_errors, pass_app, profile_option
 
 date_type = click.DateTime(formats=["%Y-%m-%d"])
 

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from ..export import export_parquet
+from ..desk.export import export_parquet
 from ..nightly import NightlyReport, run_nightly
-from ..reviews import STATUSES, add_review
+from ..desk.reviews import STATUSES, add_review
 from ..rules import Profile
-from .common import AppContext, handle_errors, pass_app, profile_option
+from ..common.outcomes import EXIT_CODES
+from .app import AppContext, handle_errors, pass_app, profile_option
 
 
 @click.command()
@@ -50,7 +51,7 @@ def nightly(app: AppContext, inbox: Path, profile_path: str | None, settle: int,
         click.echo(f"Error: {failure}", err=True)
     if report.message:
         click.echo(f"Error: the run changed nothing: {report.message}", err=True)
-    sys.exit(report.exit_code)
+    sys.exit(EXIT_CODES[report.status])
 
 
 def _echo_summary(report: NightlyReport, profile: Profile) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..analytics import list_rejects, lookup_number, run_query, status_counts
-from ..db import migrate as migrate_schema
-from .common import AppContext, emit_rows, format_option, handle_errors, pass_app
+from ..desk.analytics import list_rejects, lookup_number, run_query, status_counts
+from ..common.db import migrate as migrate_schema
+from .app import AppContext, emit_rows, format_option, handle_errors, pass_app
 
 
 @click.command()

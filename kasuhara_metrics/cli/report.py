@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..report import Week, latest_week, write_report
-from .common import AppContext, handle_errors, pass_app, profile_option
+from .app import AppContext, handle_errors, pass_app, profile_option
 
 
 @click.command()

@@ -7,8 +7,8 @@ import sys
 import click
 
 from ..rules import check_profile, default_profile_path
-from ..rules.examples import run_examples
-from .common import EXIT_FAILURE, handle_errors
+from ..judge.examples import run_examples
+from .app import EXIT_FAILURE, handle_errors
 
 
 @click.group()

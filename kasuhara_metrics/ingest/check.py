@@ -12,9 +12,9 @@ import secrets
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..db import connect
-from ..errors import KasuharaError, SecretError
-from ..identity import Pseudonymizer, load_secret
+from ..common.db import connect
+from ..common.errors import KasuharaError, SecretError
+from ..common.identity import Pseudonymizer, load_secret
 from .driver import ingest_files
 from .filelog import FileResult
 from .sources import IngestOptions

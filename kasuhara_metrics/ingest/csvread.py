@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ..errors import InputFileError, SourceLocation
+from ..common.errors import InputFileError, SourceLocation
 from .encoding import DecodedBytes, to_utf8
 
 LINE_COLUMN = "_line"

@@ -20,19 +20,13 @@ from typing import Any, Callable
 import pyarrow as pa
 
 from .. import contacts
-from ..db import Database
-from ..duckutil import drop_temp_tables, unregister_all
-from ..errors import InputFileError, KasuharaError, SourceLocation
-from ..identity import Pseudonymizer, pseudonymizer_for
-from ..site import SiteSettings
+from ..common.db import Database
+from ..common.duckutil import drop_temp_tables, unregister_all
+from ..common.errors import InputFileError, KasuharaError, SourceLocation
+from ..common.identity import Pseudonymizer, pseudonymizer_for
+from ..common.site import SiteSettings
 from .csvread import BadLine, file_bytes
-from .filelog import (
-    FileResult,
-    earlier_ingests,
-    new_file_ids,
-    write_logs,
-    write_rejects,
-)
+from .filelog import FileResult, earlier_ingests, new_file_ids, write_logs, write_rejects
 from .sources import IngestOptions, Staged, source_for
 from .stores import RECORD_KINDS, STORES, RecordStore
 from .stores.calls import file_key

@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass, field
 
-from ..errors import InputFileError, SourceLocation
+from ..common.errors import InputFileError, SourceLocation
 
 ENCODING_ALIASES = {
     "utf8": "utf-8",

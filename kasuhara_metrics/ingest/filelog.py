@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
-from ..db import Database
-from ..duckutil import registered
+from ..common.db import Database
+from ..common.duckutil import registered
 from .csvread import BadLine
 
 

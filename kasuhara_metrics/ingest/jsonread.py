@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InputFileError, SourceLocation
+from ..common.errors import InputFileError, SourceLocation
 from .csvread import BadLine
 from .encoding import to_utf8
 

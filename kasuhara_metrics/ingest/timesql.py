@@ -8,6 +8,8 @@ on values the ones before could not read (COALESCE is lazy), so the common case 
 
 from __future__ import annotations
 
+from ..common.sqltext import sql_list
+
 # Special time formats: epoch seconds ("%s", as in date(1), or "epoch") and milliseconds.
 EPOCH_SECONDS = ("%s", "epoch")
 EPOCH_MILLISECONDS = ("%ms", "epoch_ms")
@@ -31,10 +33,6 @@ def split_time_formats(formats: tuple[str, ...]) -> tuple[list[str], list[str], 
     return naive, aware, divisor
 
 
-def sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def ascii_sql(column: str) -> str:
     """The value with full-width digits and separators made ASCII, trimmed."""
     return f"trim(translate(coalesce({column}, ''), '{FULLWIDTH[0]}', '{FULLWIDTH[1]}'))"
@@ -49,7 +47,7 @@ def instant_sql(column: str, formats: tuple[str, ...], zone_param: str = "$clock
         steps.append(f"timezone({zone_param}, try_strptime({column}, {formats_param}))")
         steps.append(f"timezone({zone_param}, try_strptime({ascii_sql(column)}, {formats_param}))")
     if aware:  # formats that read the offset the time is written with (RFC 2822: ... +0000)
-        steps.append(f"try_strptime({column}, [{', '.join(sql_string(f) for f in aware)}])")
+        steps.append(f"try_strptime({column}, {sql_list(aware)})")
     if divisor is not None:
         # 0 is "not set" (CUCM's dateTimeConnect of a call never connected): no time at all.
         steps.append(
@@ -63,7 +61,7 @@ def instant_sql(column: str, formats: tuple[str, ...], zone_param: str = "$clock
 
 def blank_time_sql(column: str, formats: tuple[str, ...]) -> str:
     """Empty, spaces, an NTT-style `**********` (never connected), or 0 where times are epochs."""
-    zero = " OR trim(coalesce({c}, '')) = '0'".format(c=column) if split_time_formats(formats)[2] else ""
+    zero = f" OR trim(coalesce({column}, '')) = '0'" if split_time_formats(formats)[2] else ""
     return f"(regexp_full_match(coalesce({column}, ''), '\\s*(\\*\\*\\*\\*.*)?'){zero})"
 
 

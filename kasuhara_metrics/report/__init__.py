@@ -10,9 +10,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ..db import Database
-from ..rules import SEVERITY_LABELS, Profile
-from .data import CATEGORY_ORDER, WeeklyData, weekly_data
+from ..common.db import Database
+from ..common.levels import CATEGORIES, SEVERITY_LABELS
+from ..rules import Profile
+from .data import WeeklyData, weekly_data
 from .weeks import Week
 
 
@@ -44,7 +45,7 @@ def write_report(db: Database, profile: Profile, week: Week, out: Path) -> Repor
     out.mkdir(parents=True, exist_ok=True)
     html = out / f"kasuhara-report-{week.label}.html"
     page = templates.get_template("weekly.html.j2").render(
-        data=data, labels=SEVERITY_LABELS, categories=CATEGORY_ORDER,
+        data=data, labels=SEVERITY_LABELS, categories=CATEGORIES,
         trend_svg=trend_chart(data.trend), behaviour_svg=behaviour_chart(data.by_behaviour),
     )
     html.write_text(page, encoding="utf-8")

@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")  # no screen: draw to files
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .data import CATEGORY_ORDER  # noqa: E402
+from ..common.levels import CATEGORIES, SEVERITY_LABELS
 
 FONTS = ["IPAGothic", "IPAexGothic", "Noto Sans CJK JP", "Hiragino Sans", "Yu Gothic", "Meiryo", "DejaVu Sans"]
 COLOURS = {"拘束": "#c0504d", "繰り返し": "#4f81bd", "watch": "#f0ad4e", "alert": "#c9302c"}
@@ -39,7 +39,7 @@ def trend_chart(trend: list[dict[str, Any]]) -> str:
         figure, axes = plt.subplots(figsize=(7.5, 2.8))
         labels = [row["week"].split("-")[1] for row in trend]
         bottom = [0] * len(trend)
-        for category in CATEGORY_ORDER:
+        for category in CATEGORIES:
             values = [row[category] for row in trend]
             axes.bar(labels, values, bottom=bottom, color=COLOURS[category], label=category, width=0.6)
             bottom = [b + v for b, v in zip(bottom, values)]
@@ -55,7 +55,7 @@ def behaviour_chart(by_behaviour: list[dict[str, Any]]) -> str:
         behaviours = list(dict.fromkeys(row["behaviour"] for row in by_behaviour)) or ["(なし)"]
         figure, axes = plt.subplots(figsize=(7.5, 0.45 * len(behaviours) + 0.9))
         left = [0] * len(behaviours)
-        for severity, label in (("watch", "注意"), ("alert", "警告")):
+        for severity, label in SEVERITY_LABELS.items():
             values = [sum(r["total"] for r in by_behaviour if r["behaviour"] == b and r["severity"] == severity)
                       for b in behaviours]
             axes.barh(behaviours, values, left=left, color=COLOURS[severity], label=label, height=0.6)

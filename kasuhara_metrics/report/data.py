@@ -11,16 +11,30 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
-from ..analytics import unusable_callers
-from ..db import Database
-from ..rules import RULE_KINDS, SEVERITY_LABELS, Profile, Rule
+from ..desk.analytics import unusable_callers
+from ..common.db import Database
+from ..common.levels import (
+    CATEGORIES,
+    SEVERITIES,
+    SEVERITY_LABELS,
+    category_rank_sql,
+    severity_rank,
+    severity_rank_sql,
+    worst_severity,
+)
+from ..rules import RULE_KINDS, Profile, Rule
 from .weeks import Week
 
-CATEGORY_ORDER = ("拘束", "繰り返し")
 STATUS_LABELS = {"unreviewed": "未確認", "confirmed": "確認済み", "watching": "経過観察", "dismissed": "該当なし"}
-UNITS_JA = {"minutes": "分", "redials": "回", "contacts": "件", "departments": "部署"}
+# A flag of a rule no longer in the profile still has a unit: every kind's, in Japanese.
+UNITS_JA = {kind.unit: kind.unit_ja for kind in RULE_KINDS.values()}
+WORST = SEVERITIES[-1]
 
-WEEK_FLAGS_SQL = "first_at < $week_end AND last_at >= $week_start"
+
+def week_flags_sql(alias: str = "") -> str:
+    """Flags (of the table `alias`, if given) whose episode overlaps the week."""
+    prefix = f"{alias}." if alias else ""
+    return f"{prefix}first_at < $week_end AND {prefix}last_at >= $week_start"
 
 
 def week_params(week: Week) -> dict[str, datetime]:
@@ -59,20 +73,21 @@ def weekly_data(db: Database, profile: Profile, week: Week, now: datetime) -> We
         SELECT count(*) AS flags,
                count(*) FILTER (WHERE first_at >= $week_start) AS new,
                count(*) FILTER (WHERE first_at < $week_start) AS ongoing,
-               count(*) FILTER (WHERE severity = 'alert') AS alert,
+               count(*) FILTER (WHERE severity = '{WORST}') AS {WORST},
                count(DISTINCT requester_key) AS requesters,
                count(*) FILTER (WHERE review_status <> 'unreviewed') AS reviewed,
                count(*) FILTER (WHERE review_status = 'dismissed') AS dismissed,
                count(*) FILTER (WHERE needs_review) AS needs_review
-        FROM flags WHERE {WEEK_FLAGS_SQL}
+        FROM flags WHERE {week_flags_sql()}
     """, params)[0]
     data.by_behaviour = _rows(db, f"""
         SELECT category, behaviour, severity,
                count(*) FILTER (WHERE first_at >= $week_start) AS new,
                count(*) FILTER (WHERE first_at < $week_start) AS ongoing,
                count(*) AS total
-        FROM flags WHERE {WEEK_FLAGS_SQL}
-        GROUP BY category, behaviour, severity ORDER BY category = '繰り返し', behaviour, severity = 'watch'
+        FROM flags WHERE {week_flags_sql()}
+        GROUP BY category, behaviour, severity
+        ORDER BY {category_rank_sql("category")}, behaviour, {severity_rank_sql("severity")} DESC
     """, params)
     data.by_department = _rows(db, f"""
         SELECT coalesce(e.department, '(不明)') AS department, count(DISTINCT f.flag_id) AS flags,
@@ -80,7 +95,7 @@ def weekly_data(db: Database, profile: Profile, week: Week, now: datetime) -> We
                count(DISTINCT e.contact_id) FILTER (WHERE e.started_at >= $week_start AND e.started_at < $week_end)
                    AS contacts_this_week
         FROM flags f JOIN flag_evidence e USING (flag_id)
-        WHERE {WEEK_FLAGS_SQL}
+        WHERE {week_flags_sql()}
         GROUP BY ALL ORDER BY flags DESC, department
     """, params)
     data.trend = []
@@ -88,7 +103,7 @@ def weekly_data(db: Database, profile: Profile, week: Week, now: datetime) -> We
         counts = dict(db.con.execute(
             "SELECT category, count(*) FROM flags WHERE first_at >= $start AND first_at < $end GROUP BY ALL",
             {"start": each.start, "end": each.end}).fetchall())
-        data.trend.append({"week": each.label, **{c: counts.get(c, 0) for c in CATEGORY_ORDER}})
+        data.trend.append({"week": each.label, **{c: counts.get(c, 0) for c in CATEGORIES}})
     data.requesters = _requesters(db, profile, params)
     data.unusable = [row | {"file": PurePath(row["path"]).name}
                      for row in unusable_callers(db, start=week.start, end=week.end)]
@@ -99,14 +114,14 @@ def _requesters(db: Database, profile: Profile, params: dict) -> list[dict[str, 
     flags = _rows(db, f"""
         SELECT flag_id, requester_key, rule_id, category, behaviour, severity, first_at, last_at, value, threshold,
                unit, group_key, review_status, needs_review, first_at >= $week_start AS is_new
-        FROM flags WHERE {WEEK_FLAGS_SQL}
-        ORDER BY requester_key, severity = 'watch', first_at
+        FROM flags WHERE {week_flags_sql()}
+        ORDER BY requester_key, {severity_rank_sql("severity")} DESC, first_at
     """, params)
     evidence = {row["requester_key"]: row for row in _rows(db, f"""
         WITH contacts AS (
             SELECT DISTINCT f.requester_key, e.contact_id, e.channel, e.department, e.talk_s
             FROM flags f JOIN flag_evidence e USING (flag_id)
-            WHERE {WEEK_FLAGS_SQL.replace('first_at', 'f.first_at').replace('last_at', 'f.last_at')}
+            WHERE {week_flags_sql('f')}
         )
         SELECT requester_key, count(*) AS contacts, count(*) FILTER (WHERE channel = 'call') AS calls,
                count(*) FILTER (WHERE channel = 'visit') AS visits, count(DISTINCT department) AS departments,
@@ -116,7 +131,7 @@ def _requesters(db: Database, profile: Profile, params: dict) -> list[dict[str, 
     people: dict[str, dict[str, Any]] = {}
     for flag in flags:
         person = people.setdefault(flag["requester_key"], {
-            "requester": flag["requester_key"], "flags": [], "worst": "watch",
+            "requester": flag["requester_key"], "flags": [], "worst": flag["severity"],
             "evidence": evidence.get(flag["requester_key"], {}),
         })
         rule = next((r for r in profile.rules if r.id == flag["rule_id"]), None)
@@ -125,9 +140,9 @@ def _requesters(db: Database, profile: Profile, params: dict) -> list[dict[str, 
         flag["response"] = (rule.responses.get(flag["severity"]) if rule else None) or "職員が内容を確認し、対応を判断する"
         flag["detail"] = detail_ja(flag, rule)
         person["flags"].append(flag)
-        if flag["severity"] == "alert":
-            person["worst"] = "alert"
-    return sorted(people.values(), key=lambda p: (p["worst"] != "alert", -len(p["flags"]), p["requester"]))
+        person["worst"] = worst_severity([person["worst"], flag["severity"]])
+    return sorted(people.values(),
+                  key=lambda p: (-severity_rank(p["worst"]), -len(p["flags"]), p["requester"]))
 
 
 def detail_ja(flag: dict[str, Any], rule: Rule | None) -> str:
@@ -135,11 +150,9 @@ def detail_ja(flag: dict[str, Any], rule: Rule | None) -> str:
     unit = UNITS_JA.get(flag["unit"], flag["unit"])
     value = f"{flag['value']:g}" if flag["unit"] != "minutes" else f"{round(flag['value'])}"
     label = SEVERITY_LABELS.get(flag["severity"], flag["severity"])
-    if rule is not None and rule.kind == "same_topic":
-        windows = " または ".join(f"{w['days']:g}日で{w['contacts']}件" for w in rule.tiers.get(flag["severity"], []))
-        basis = windows or f"{flag['threshold']:g}{unit}"
+    if rule is not None:
+        basis = RULE_KINDS[rule.kind].threshold_text_ja(rule, flag["severity"], flag["threshold"])
     else:
-        strict = rule is not None and RULE_KINDS[rule.kind].strict
-        basis = f"{flag['threshold']:g}{unit}{'超' if strict else '以上'}"
+        basis = f"{flag['threshold']:g}{unit}以上"
     about = f"（{flag['group_key']}）" if flag.get("group_key") else ""
     return f"{value}{unit}{about}（{label}の基準: {basis}）"

@@ -8,9 +8,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from ..cells import formula_like
-from ..rules import SEVERITY_LABELS
-from .data import CATEGORY_ORDER, WeeklyData
+from ..common.cells import formula_like
+from ..common.levels import CATEGORIES, SEVERITY_LABELS
+from .data import WeeklyData
 
 HEADER = PatternFill("solid", fgColor="EEF3FA")
 
@@ -50,7 +50,7 @@ def write_workbook(data: WeeklyData, path: Path) -> None:
     _sheet(book, "部署別", ["部署", "関係するフラグ", "要求者", "今週の対応件数"], [
         [r["department"], r["flags"], r["requesters"], r["contacts_this_week"]] for r in data.by_department
     ])
-    _sheet(book, "推移", ["週", *CATEGORY_ORDER], [[r["week"], *(r[c] for c in CATEGORY_ORDER)] for r in data.trend])
+    _sheet(book, "推移", ["週", *CATEGORIES], [[r["week"], *(r[c] for c in CATEGORIES)] for r in data.trend])
     _sheet(book, "要求者別", ["要求者（仮名）", "該当行為", "水準", "新規", "開始", "最終", "内容", "確認状況", "対応の目安"], [
         [p["requester"], f["behaviour"], f["severity_label"], "新規" if f["is_new"] else "継続",
          f["first_at"].strftime("%Y-%m-%d %H:%M"), f["last_at"].strftime("%Y-%m-%d %H:%M"), f["detail"],

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..errors import KasuharaError
+from ..common.errors import KasuharaError
 
 _WEEK = re.compile(r"^(\d{4})-?W(\d{2})$")
 

@@ -12,9 +12,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..errors import KasuharaError, ProfileError, ProfileIssue, SettingsError, SourceLocation
-from ..site import SiteSettings, site_from_document
-from ..tomlfile import TomlDocument, load_toml
+from ..common.errors import KasuharaError, ProfileError, ProfileIssue, SettingsError, SourceLocation
+from ..common.site import SiteSettings, site_from_document
+from ..common.tomlfile import TomlDocument, load_toml
 from .kinds import CONTACT_KINDS, RULE_KINDS
 from .model import CATEGORIES, SEVERITIES, Example, ExampleContact, Profile, Rule
 

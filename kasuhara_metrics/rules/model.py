@@ -12,13 +12,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import SourceLocation
-from ..site import SiteSettings
+from ..common.errors import SourceLocation
+from ..common.levels import CATEGORIES, SEVERITIES, SEVERITY_LABELS
+from ..common.site import SiteSettings
 
-CATEGORIES = ("拘束", "繰り返し")
-# Severity tiers, mildest first. Japanese labels are what managers read.
-SEVERITIES = ("watch", "alert")
-SEVERITY_LABELS = {"watch": "注意", "alert": "警告"}
+__all__ = ["CATEGORIES", "SEVERITIES", "SEVERITY_LABELS", "Example", "ExampleContact", "Profile", "Rule"]
+
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ built-in source come in through a mapping (`mapped`), which is never guessed.
 
 from __future__ import annotations
 
-from ...errors import InputFileError, SourceLocation
+from ...common.errors import InputFileError, SourceLocation
 from ..csvread import sample_rows
 from ..encoding import to_utf8
 from .amazon_connect import AmazonConnect

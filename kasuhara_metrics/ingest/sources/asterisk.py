@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ...errors import InputFileError, SourceLocation
+from ...common.errors import InputFileError, SourceLocation
 from ..clock import clock_from_uniqueids
 from ..csvread import CUT_SHORT, LINE_COLUMN, BadLine, read_csv_rows, sample_rows
 from ..encoding import to_utf8

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
 
-from ...site import SiteSettings
+from ...common.site import SiteSettings
 from ..clock import Clock, clock_from_setting, site_clock
 from ..csvread import BadLine, ParsedFile, lines_of, sample_rows
 from ..jsonread import JsonRecords

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ...errors import InputFileError, SourceLocation
+from ...common.errors import InputFileError, SourceLocation
 from ..csvread import LINE_COLUMN, BadLine, read_csv_rows, sample_rows
 from ..encoding import to_utf8
 from ..stores.calls import CallTyping, canonical_table

@@ -16,9 +16,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ...errors import InputFileError, MappingError, SourceLocation
-from ...site import check_clock_setting
-from ...tomlfile import TomlDocument, load_toml, reject_unknown_keys
+from ...common.errors import InputFileError, MappingError, SourceLocation
+from ...common.site import check_clock_setting
+from ...common.tomlfile import TomlDocument, load_toml, reject_unknown_keys
 from ..csvread import LINE_COLUMN, BadLine, read_csv_rows, sample_rows
 from ..encoding import normalise_encoding_name, to_utf8
 from ..filelog import value_shape

@@ -18,7 +18,7 @@ import re
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ...errors import InputFileError, SourceLocation
+from ...common.errors import InputFileError, SourceLocation
 from ..csvread import LINE_COLUMN, BadLine, read_csv_rows
 from ..jsonread import looks_like_json, read_json_records, text_of
 from ..stores.calls import CallTyping, canonical_table

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ...errors import InputFileError, SourceLocation
+from ...common.errors import InputFileError, SourceLocation
 from ..csvread import LINE_COLUMN, BadLine, read_csv_rows
 from ..stores.visits import VISIT_COLUMNS
 from .base import IngestOptions, Sample, Source, Staged, staged_from_csv

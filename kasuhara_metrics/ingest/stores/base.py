@@ -17,8 +17,8 @@ from typing import Any, Callable, ClassVar
 
 import pyarrow as pa
 
-from ...identity import Pseudonymizer
-from ...site import SiteSettings
+from ...common.identity import Pseudonymizer
+from ...common.site import SiteSettings
 
 # identify(distinct raw values, site, pseudonymizer) -> Arrow table with a `raw` column.
 Identify = Callable[[list, SiteSettings, Pseudonymizer], pa.Table]

@@ -20,8 +20,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from ...identity import identify_dialled, identify_values
-from ...site import SiteSettings
+from ...common.identity import identify_dialled, identify_values
+from ...common.site import SiteSettings
 from ..clock import Clock, night_note
 from ..csvread import LINE_COLUMN
 from ..filelog import shape_sql
@@ -97,9 +97,8 @@ END = '"end"'  # a reserved word: the column quoted
 _DEVICE = r"^(?:SIP|PJSIP|IAX2)/(.+)-[0-9a-fA-F]+$"
 
 # The duplicate check: every fingerprinted field of a leg, NULL kept apart from empty.
-_FINGERPRINT_SQL = "md5_number(concat_ws(chr(31), {}))".format(
-    ", ".join(f'coalesce("{c}", chr(0))' for c in FINGERPRINT_COLUMNS)
-)
+_FINGERPRINT_FIELDS = ", ".join(f'coalesce("{column}", chr(0))' for column in FINGERPRINT_COLUMNS)
+_FINGERPRINT_SQL = f"md5_number(concat_ws(chr(31), {_FINGERPRINT_FIELDS}))"
 
 
 class CallStore(RecordStore):

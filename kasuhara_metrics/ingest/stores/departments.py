@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...identity import identify_own_numbers, identify_texts
+from ...common.identity import identify_own_numbers, identify_texts
 from ..filelog import shape_sql
 from .base import RecordStore
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from ...identity import Pseudonymizer, identify_phones, identify_references, identify_texts, normal_text
-from ...site import SiteSettings
+from ...common.identity import Pseudonymizer, identify_phones, identify_references, identify_texts, normal_text
+from ...common.site import SiteSettings
 from ..filelog import shape_sql
 from ..timesql import MAX_SECONDS, ascii_sql, instant_sql, outside_window_sql
 from .base import RecordStore
@@ -153,5 +153,5 @@ LEFT JOIN _ids_topic t ON t.raw IS NOT DISTINCT FROM n.topic
 LEFT JOIN _ids_department d ON d.raw IS NOT DISTINCT FROM n.department
 ORDER BY n.file_id, n._line
 """, """
-INSERT INTO topic_names SELECT code, name FROM _topic_names ON CONFLICT (code) DO UPDATE SET name = excluded.name
+INSERT INTO topic_names BY NAME SELECT code, name FROM _topic_names ON CONFLICT (code) DO UPDATE SET name = excluded.name
 """]

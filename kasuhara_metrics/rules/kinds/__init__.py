@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import CONTACT_KINDS, Param, RuleKind
+from .base import CONTACT_KINDS, NearMissValues, Param, RuleKind
 from .count_window import CountWindow
 from .daily_total import DailyTotal
 from .distinct_window import DistinctWindow
@@ -16,4 +16,4 @@ RULE_KINDS: dict[str, RuleKind] = {
     for kind in (LongContact, CountWindow, DistinctWindow, Redial, DailyTotal, Overstay, SameTopic)
 }
 
-__all__ = ["CONTACT_KINDS", "RULE_KINDS", "Param", "RuleKind"]
+__all__ = ["CONTACT_KINDS", "RULE_KINDS", "NearMissValues", "Param", "RuleKind"]

@@ -11,11 +11,23 @@ with `local_day` (the site-local date of the start) and `topic_key`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, ClassVar
 
-from ..model import SEVERITIES, Rule
+from ..model import SEVERITIES, SEVERITY_LABELS, Rule
 
 NO_DEFAULT = object()
+
+
+@dataclass(frozen=True)
+class NearMissValues:
+    """The closest measurement of a rule that did not fire: its value, what was needed, and when."""
+
+    value: float
+    needed: float
+    day: date
+    contacts: int
+
 CONTACT_KINDS = ("complaint", "demand", "inquiry", "procedure", "consultation", "other", "unknown")
 
 
@@ -63,6 +75,7 @@ class RuleKind:
     name: ClassVar[str]
     summary: ClassVar[str]
     unit: ClassVar[str]  # of the value and the tiers
+    unit_ja: ClassVar[str]  # the same unit as the report writes it (分, 回, 件)
     params: ClassVar[tuple[Param, ...]] = ()
     strict: ClassVar[bool] = False  # tiers are grace periods: the value must exceed them
     grouped_by: ClassVar[str | None] = None  # contacts column the measurement is per (department, topic)
@@ -129,8 +142,33 @@ class RuleKind:
         return sql, params
 
     def near_miss_sql(self, rule: Rule) -> tuple[str, dict[str, Any]]:
-        """Every measurement, for "2 of 3 redials" in explain."""
-        return self.measure_sql(rule)
+        """Every measurement with what its mildest tier needs (`needed`) and how close it came (`closeness`).
+
+        Explain keeps the closest one: "2 of 3 redials" when a case seems to be missing.
+        """
+        measure, params = self.measure_sql(rule)
+        params["near_needed"] = float(rule.tiers[rule.severities()[0]])
+        return f"SELECT *, $near_needed AS needed, value AS closeness FROM ({measure}) measured", params
+
+    def near_miss_text(self, rule: Rule, near: NearMissValues, language: str = "en") -> str:
+        """The closest measurement against the mildest tier, in English or Japanese."""
+        mildest = rule.severities()[0]
+        if language == "ja":
+            text = (f"{near.day}に{near.value:g}{self.unit_ja}"
+                    f"（{SEVERITY_LABELS[mildest]}の基準: {self.threshold_text_ja(rule, mildest)}）")
+            fewest = self.min_contacts(rule)
+            if fewest and near.contacts < fewest:
+                text += f"、必要な{fewest}件のうち{near.contacts}件の対応"
+            return text
+        if self.strict:
+            text = (f"{near.value:g} {self.unit} on {near.day}; "
+                    f"{SEVERITY_LABELS[mildest]} needs {self.threshold_text(rule, mildest)}")
+        else:
+            text = f"{near.value:g} of {near.needed:g} {self.unit} on {near.day}"
+        fewest = self.min_contacts(rule)
+        if fewest and near.contacts < fewest:
+            text += f", over {near.contacts} of the {fewest} contacts needed"
+        return text
 
     def min_contacts(self, rule: Rule) -> int | None:
         """Contacts a measurement needs besides its value (distinct_window, daily_total), if any."""
@@ -140,8 +178,18 @@ class RuleKind:
         return f"c.{self.grouped_by}" if self.grouped_by else None
 
     def threshold_text(self, rule: Rule, severity: str) -> str:
+        """The tier in English, as flag details say it: "at least 60 minutes"."""
         compare = "more than" if self.strict else "at least"
         return f"{compare} {rule.tiers[severity]:g} {self.unit}"
+
+    def threshold_text_ja(self, rule: Rule, severity: str, threshold: float | None = None) -> str:
+        """The tier in Japanese, as the report says it: 「60分以上」, 「15分超」.
+
+        `threshold` is the number a stored flag fired at, when it should be shown rather than the
+        profile's current tier.
+        """
+        number = rule.tiers[severity] if threshold is None else threshold
+        return f"{number:g}{self.unit_ja}{'超' if self.strict else '以上'}"
 
 
 def minutes(value: float) -> float:

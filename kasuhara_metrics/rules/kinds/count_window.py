@@ -9,6 +9,7 @@ class CountWindow(RuleKind):
     name = "count_window"
     summary = "contacts per calendar day (period = \"day\") or within any window_hours reach a tier"
     unit = "contacts"
+    unit_ja = "件"
     params = (
         CHANNEL,
         ANSWERED_ONLY,

@@ -9,6 +9,7 @@ class DailyTotal(RuleKind):
     name = "daily_total"
     summary = "total minutes to one department on one day, over at least min_contacts contacts"
     unit = "minutes"
+    unit_ja = "分"
     grouped_by = "department"
     params = (
         CHANNEL,

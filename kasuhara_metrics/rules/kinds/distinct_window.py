@@ -9,6 +9,7 @@ class DistinctWindow(RuleKind):
     name = "distinct_window"
     summary = "distinct values of `field` among at least min_contacts contacts within any window_days"
     unit = "departments"
+    unit_ja = "部署"
     params = (
         CHANNEL,
         ANSWERED_ONLY,

@@ -9,6 +9,7 @@ class LongContact(RuleKind):
     name = "long_contact"
     summary = "one contact's talk time in minutes reaches a tier"
     unit = "minutes"
+    unit_ja = "分"
     params = (CHANNEL,)
 
     def measure_sql(self, rule):

@@ -13,6 +13,7 @@ class Overstay(RuleKind):
     name = "overstay"
     summary = "a visit ends more than N minutes after closing time or after a logged exit request"
     unit = "minutes"
+    unit_ja = "分"
     strict = True
     params = (
         Param("reference", "string", "closing", "\"closing\" (site counter_closing) or \"exit_request\"", ("closing", "exit_request")),

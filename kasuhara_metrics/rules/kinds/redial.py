@@ -14,6 +14,7 @@ class Redial(RuleKind):
     name = "redial"
     summary = "redials (a call starting <= gap_minutes after an answered call ended) within window_hours"
     unit = "redials"
+    unit_ja = "回"
     params = (
         Param("gap_minutes", "number", 5, "longest gap from the end of an answered call to the next call's start", minimum=0),
         Param("window_hours", "number", 24, "length of the sliding window in which redials are counted", minimum=0.01),

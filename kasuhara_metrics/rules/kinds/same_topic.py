@@ -8,6 +8,7 @@ call) do not count.
 
 from __future__ import annotations
 
+from ...common.levels import severity_rank_sql
 from ..model import SEVERITIES
 from .base import CHANNEL, CONTACT_KINDS, Param, RuleKind
 
@@ -16,6 +17,7 @@ class SameTopic(RuleKind):
     name = "same_topic"
     summary = "contacts on one topic within a window: each tier lists {days, contacts} windows"
     unit = "contacts"
+    unit_ja = "件"
     grouped_by = "topic_key"
     params = (
         CHANNEL,
@@ -65,7 +67,6 @@ class SameTopic(RuleKind):
         measure, params = self.measure_sql(rule)
         windows = self._windows(rule)
         severity_of = " ".join(f"WHEN {n} THEN '{s}'" for n, (s, _, _) in enumerate(windows))
-        rank = " ".join(f"WHEN '{s}' THEN {SEVERITIES.index(s)}" for s in SEVERITIES)
         sql = f"""
             SELECT requester_key, group_key, window_start, window_end,
                    CAST(arg_max(value, (severity_rank, value)) AS DOUBLE) AS value,
@@ -73,12 +74,21 @@ class SameTopic(RuleKind):
                    CAST(arg_max(need, (severity_rank, value)) AS DOUBLE) AS threshold
             FROM (
                 SELECT *, CASE window_number {severity_of} END AS severity,
-                       CASE CASE window_number {severity_of} END {rank} END AS severity_rank
+                       {severity_rank_sql(f"CASE window_number {severity_of} END")} AS severity_rank
                 FROM ({measure}) measured WHERE value >= need
             )
             GROUP BY requester_key, group_key, window_start, window_end
         """
         return sql, params
 
+    def near_miss_sql(self, rule):
+        # Each window needs its own count: closeness is the share of it reached.
+        measure, params = self.measure_sql(rule)
+        return f"SELECT *, need AS needed, value / need AS closeness FROM ({measure}) measured", params
+
     def threshold_text(self, rule, severity):
         return " or ".join(f"{w['contacts']} contacts within {w['days']:g} days" for w in rule.tiers[severity])
+
+    def threshold_text_ja(self, rule, severity, threshold=None):
+        windows = " または ".join(f"{w['days']:g}日で{w['contacts']}件" for w in rule.tiers.get(severity, []))
+        return windows or f"{threshold:g}{self.unit_ja}"

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .db import Database
-from .duckutil import drop_temp_tables
-from .errors import KasuharaError
-from .identity import classify_number, pseudonymizer_for
-from .judge import prepare_judged
-from .rules import RULE_KINDS, SEVERITY_LABELS, Profile, Rule
+from ..common.db import Database
+from ..common.duckutil import drop_temp_tables
+from ..common.errors import KasuharaError
+from ..common.identity import classify_number, pseudonymizer_for
+from .prepare import prepare_judged
+from ..rules import RULE_KINDS, Profile, Rule
+from ..rules.kinds import NearMissValues
 
 
 @dataclass
@@ -24,6 +25,7 @@ class NearMiss:
     text: str
     value: float
     needed: float
+    text_ja: str = ""
 
 
 @dataclass
@@ -84,27 +86,17 @@ def explain(db: Database, requester: str, profile: Profile) -> Explanation:
 def _near_miss(db: Database, rule: Rule, timezone: str) -> NearMiss | None:
     kind = RULE_KINDS[rule.kind]
     sql, params = kind.near_miss_sql(rule)
-    has_need = rule.kind == "same_topic"
-    order = "value / need" if has_need else "value"
     rows = db.con.execute(
-        f"""SELECT value, {'need' if has_need else 'NULL'}, CAST(timezone($tz_name, window_end) AS DATE), contacts
-            FROM ({sql}) WHERE value > 0 ORDER BY {order} DESC, contacts DESC LIMIT 1""",
+        f"""SELECT value, needed, CAST(timezone($tz_name, window_end) AS DATE), contacts
+            FROM ({sql}) WHERE value > 0 ORDER BY closeness DESC, contacts DESC LIMIT 1""",
         {**params, "tz_name": timezone},
     ).fetchall()
     if not rows:
         return None
-    value, need, day, contacts = rows[0]
-    mildest = rule.severities()[0]
-    needed = float(need) if has_need else float(rule.tiers[mildest])
-    label = SEVERITY_LABELS[mildest]
-    if kind.strict:
-        text = f"{value:g} {kind.unit} on {day}; {label} needs {kind.threshold_text(rule, mildest)}"
-    else:
-        text = f"{value:g} of {needed:g} {kind.unit} on {day}"
-    fewest = kind.min_contacts(rule)
-    if fewest and contacts < fewest:
-        text += f", over {contacts} of the {fewest} contacts needed"
-    return NearMiss(rule.id, rule.behaviour, text, float(value), needed)
+    value, needed, day, contacts = rows[0]
+    near = NearMissValues(float(value), float(needed), day, contacts)
+    return NearMiss(rule.id, rule.behaviour, kind.near_miss_text(rule, near), near.value, near.needed,
+                    kind.near_miss_text(rule, near, "ja"))
 
 
 def list_flags(db: Database, *, since=None, category=None, severity=None, rule_id=None, needs_review=False, week=None):

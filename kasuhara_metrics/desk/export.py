@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .db import Database
+from ..common.db import Database
 
 EXPORTED = {
     "flags": "SELECT * FROM flags ORDER BY first_at, flag_id",

@@ -16,19 +16,18 @@ from typing import Any, Callable, Sequence
 
 import click
 
-from ..cells import as_text_cell
-from ..db import Database, connect, default_db_path
-from ..errors import DatabaseBusy, KasuharaError
-from ..identity import check_secret
-from ..lock import RunLock
+from ..common.cells import as_text_cell
+from ..common.db import Database, connect, default_db_path
+from ..common.errors import DatabaseBusy, KasuharaError
+from ..common.identity import check_secret
+from ..common.lock import RunLock
+from ..common.outcomes import EXIT_CODES, Outcome
 from ..rules import Profile, default_profile_path, load_profile
-from ..site import SiteSettings, resolve_site
+from ..common.site import SiteSettings, resolve_site
 
 # Exit codes, documented in the README: cron and systemd tell them apart.
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds the database; try again later
+EXIT_FAILURE = EXIT_CODES[Outcome.FAILED]
+EXIT_BUSY = EXIT_CODES[Outcome.BUSY]
 
 
 @dataclass

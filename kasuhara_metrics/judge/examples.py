@@ -13,8 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from ..db import connect
-from .model import Example, Profile, Rule
+from ..common.db import connect
+from ..common.levels import worst_severity
+from ..rules.model import Example, Profile, Rule
+from .run import judge
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,6 @@ def example_contacts(example: Example, timezone: str) -> pa.Table:
 
 
 def run_examples(profile: Profile, rules: list[Rule] | None = None) -> list[ExampleResult]:
-    from ..judge import judge
-
     results = []
     for rule in rules or list(profile.rules):
         for example in rule.examples:
@@ -64,6 +64,6 @@ def run_examples(profile: Profile, rules: list[Rule] | None = None) -> list[Exam
                 db.con.execute("INSERT INTO contacts BY NAME SELECT * FROM _example")
                 judge(db, one_rule)
                 severities = [row[0] for row in db.con.execute("SELECT severity FROM flag_rows").fetchall()]
-            worst = max(severities, key=["watch", "alert"].index) if severities else "none"
+            worst = worst_severity(severities) or "none"
             results.append(ExampleResult(rule.id, example, worst))
     return results

@@ -8,10 +8,10 @@ from typing import Any
 
 import duckdb
 
-from .db import Database
-from .errors import KasuharaError, ReadOnlyQuery
-from .identity import classify_number, pseudonymizer_for
-from .site import SiteSettings
+from ..common.db import Database
+from ..common.errors import KasuharaError, ReadOnlyQuery
+from ..common.identity import classify_number, pseudonymizer_for
+from ..common.site import SiteSettings
 
 Rows = tuple[list[str], list[tuple[Any, ...]]]
 

@@ -18,6 +18,7 @@ import duckdb
 
 from .errors import DatabaseBusy, DatabaseError
 from .schema import MIGRATIONS
+from .sqltext import sql_string
 from .vault import Vault
 
 DEFAULT_DB = "kasuhara.duckdb"
@@ -121,12 +122,12 @@ def connect(path: str | None = None, *, read_only: bool = False, timezone: str =
     except duckdb.Error as exc:
         raise DatabaseError(f"cannot open {path} as a DuckDB database: {exc}") from exc
     # Day and week boundaries are computed in the site zone; stored values are absolute instants.
-    con.execute(f"SET TimeZone = '{_quote_literal(timezone)}'")
+    con.execute(f"SET TimeZone = {sql_string(timezone)}")
     # A cap on DuckDB's memory (e.g. 4GB): beyond it, large sorts and joins spill to disk.
     limit = os.environ.get("KASUHARA_MEMORY_LIMIT")
     if limit:
         try:
-            con.execute(f"SET memory_limit = '{_quote_literal(limit)}'")
+            con.execute(f"SET memory_limit = {sql_string(limit)}")
         except duckdb.Error as exc:
             con.close()
             raise DatabaseError(f"KASUHARA_MEMORY_LIMIT={limit!r} is not a memory size such as 4GB: {exc}") from exc
@@ -136,10 +137,6 @@ def connect(path: str | None = None, *, read_only: bool = False, timezone: str =
     else:
         migrate(db)
     return db
-
-
-def _quote_literal(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:

@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
-from .db import Database
-from .errors import KasuharaError
+from ..common.db import Database
+from ..common.errors import KasuharaError
 
 STATUSES = ("confirmed", "dismissed", "watching")
 

@@ -9,7 +9,11 @@ import pyarrow as pa
 
 from .duckutil import registered
 from .errors import DatabaseError, SecretError
+from .levels import severity_rank_sql
 from .identity import Pseudonymizer, load_secret, normal_text
+
+# A reviewed flag needs review again when its severity got worse since (watch -> alert).
+_GOT_WORSE = f"{severity_rank_sql('f.severity')} > {severity_rank_sql('r.flag_severity')}"
 
 MIGRATION_1 = """
 CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL);
@@ -241,7 +245,7 @@ CREATE VIEW flags AS SELECT * FROM flag_rows;
 CREATE VIEW flag_evidence AS SELECT * FROM flag_evidence_rows;
 """
 
-MIGRATION_3 = """
+MIGRATION_3 = f"""
 -- Review decisions, kept apart from flags and keyed by flag_id, so they survive every re-run.
 -- Append-only: the latest row for a flag is its status; the earlier ones are its history.
 CREATE SEQUENCE review_id_seq START 1;
@@ -304,7 +308,7 @@ WITH latest AS (
 )
 SELECT f.*, coalesce(r.status, 'unreviewed') AS review_status, r.reviewer AS reviewed_by, r.reviewed_at,
        r.note AS review_note,
-       (r.status IS NULL OR f.last_at > r.flag_last_at OR (f.severity = 'alert' AND r.flag_severity = 'watch'))
+       (r.status IS NULL OR f.last_at > r.flag_last_at OR {_GOT_WORSE})
            AS needs_review
 FROM flag_rows f LEFT JOIN latest r USING (flag_id);
 """
@@ -362,7 +366,7 @@ MIGRATION_7 = """
 ALTER TABLE inbox_files ADD COLUMN failed VARCHAR;   -- NULL: taken (ingested, or known by content)
 """
 
-_MIGRATION_8_SQL = """
+_MIGRATION_8_SQL = f"""
 -- Raw input and free text have moved to the vault (vault.py): the analysts' database holds none.
 ALTER TABLE rejects RENAME TO reject_rows;
 ALTER TABLE reject_rows DROP COLUMN raw_text;        -- the line as written: vault.reject_lines
@@ -405,7 +409,7 @@ WITH latest AS (
 )
 SELECT f.*, coalesce(r.status, 'unreviewed') AS review_status, r.reviewer AS reviewed_by, r.reviewed_at,
        r.note_id IS NOT NULL AS has_review_note,
-       (r.status IS NULL OR f.last_at > r.flag_last_at OR (f.severity = 'alert' AND r.flag_severity = 'watch'))
+       (r.status IS NULL OR f.last_at > r.flag_last_at OR {_GOT_WORSE})
            AS needs_review
 FROM flag_rows f LEFT JOIN latest r USING (flag_id);
 """

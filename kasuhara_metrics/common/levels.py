@@ -1,0 +1,39 @@
+"""The vocabulary every layer shares: a flag's severities and the categories of behaviour.
+
+Declared once here; rules validate against it, the judge ranks by it, the schema's `needs_review`
+compares by it, and the report and charts order and label by it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .sqltext import sql_list
+
+# Severity tiers, mildest first: the order is the rank. Japanese labels are what managers read.
+SEVERITIES = ("watch", "alert")
+SEVERITY_LABELS = {"watch": "注意", "alert": "警告"}
+# The two headings of 文京区's policy the engine measures: 拘束 (holding staff) and 繰り返し (repeating).
+CATEGORIES = ("拘束", "繰り返し")
+
+
+def severity_rank(severity: str) -> int:
+    """0 for the mildest severity, higher for worse ones."""
+    return SEVERITIES.index(severity)
+
+
+def worst_severity(severities: Iterable[str]) -> str | None:
+    """The worst of `severities`, or None when there are none."""
+    return max(severities, key=severity_rank, default=None)
+
+
+def severity_rank_sql(expression: str) -> str:
+    """SQL ranking `expression` as `severity_rank` does (1-based, NULL for an unknown severity)."""
+    return f"list_position({sql_list(SEVERITIES)}, {expression})"
+
+
+def category_rank_sql(expression: str) -> str:
+    """SQL ordering categories as declared."""
+    return f"list_position({sql_list(CATEGORIES)}, {expression})"
+
+

@@ -1,0 +1,38 @@
+"""What a judge run reports back: per rule and in total. The CLI and nightly print these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from ..rules import Profile
+
+
+@dataclass
+class RuleOutcome:
+    rule_id: str
+    contacts_evaluated: int = 0
+    hits: int = 0
+    flags: int = 0
+    added: int = 0
+    removed: int = 0
+
+
+@dataclass
+class JudgeReport:
+    run_id: int | None
+    profile: Profile
+    as_of: date | None
+    contacts_judged: int = 0
+    flags: int = 0
+    new: int = 0
+    updated: int = 0
+    gone: int = 0
+    rules: list[RuleOutcome] = field(default_factory=list)
+    dry_run: bool = False
+    requesters: list[str] | None = None  # judged only these; None: everyone
+    total_flags: int = 0  # current flags after the run, everyone's
+
+    def scope_params(self) -> dict[str, object]:
+        """The SQL parameters `$everyone` and `$requesters` that limit a statement to the judged requesters."""
+        return {"everyone": self.requesters is None, "requesters": list(self.requesters or [])}

@@ -1,0 +1,70 @@
+"""Run a threshold profile over the contacts: prepare, find hits, make episodes, store.
+
+A flag's id comes from (requester, rule, group, episode start), so the same data gives the same
+flags, and the flags of one run replace those of the run before: `flags` never mixes profile
+versions, and `judge_runs` records which profile made them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from .. import contacts
+from ..common.db import Database
+from ..common.duckutil import drop_temp_tables
+from ..common.errors import KasuharaError
+from ..rules import Profile
+from .episodes import compare_with_previous, find_episodes
+from .hits import find_hits
+from .outcome import JudgeReport
+from .prepare import prepare
+from .store import last_profile_hash, store
+
+
+def judge(db: Database, profile: Profile, *, as_of: date | None = None, dry_run: bool = False,
+          requesters: list[str] | None = None) -> JudgeReport:
+    """Judge every requester's contacts (started before the end of `as_of`, site time) with `profile`.
+
+    A dry run computes the same flags and what would change, then leaves the database untouched;
+    it works on a read-only database too (what-ifs in an analyst's notebook).
+
+    `requesters` judges only those (the nightly run: the requesters whose contacts changed) and
+    replaces only their flags. Everyone else's contacts did not change, so neither could their
+    flags; the profile must be the one of the last run, or every flag is judged again.
+    """
+    if requesters is not None and last_profile_hash(db) != profile.content_hash:
+        requesters = None
+    if db.read_only and not dry_run:
+        raise KasuharaError("judge needs the database opened for writing (or --dry-run)")
+    report = JudgeReport(None, profile, as_of, dry_run=dry_run, requesters=requesters)
+    started = datetime.now(timezone.utc)
+    try:
+        if dry_run:
+            if db.in_transaction:
+                raise KasuharaError("a dry run cannot be part of a larger transaction")
+            db.con.execute("BEGIN TRANSACTION")
+            try:
+                _evaluate(db, profile, as_of, report, requesters)
+            finally:
+                db.con.execute("ROLLBACK")
+            return report
+        with db.transaction():
+            if contacts.are_stale(db):  # records stored since the last build (an ingest that failed half-way)
+                contacts.refresh(db)
+                requesters = report.requesters = None
+            _evaluate(db, profile, as_of, report, requesters)
+            report.run_id = db.con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0]
+            store(db, profile, report, started)
+    finally:
+        drop_temp_tables(db.con, "_judged", "_hits", "_episodes", "_rules")
+    return report
+
+
+def _evaluate(db: Database, profile: Profile, as_of: date | None, report: JudgeReport,
+              requesters: list[str] | None) -> None:
+    prepare(db, profile, as_of, requesters)
+    report.contacts_judged = db.con.execute("SELECT count(*) FROM _judged").fetchall()[0][0]
+    for rule in profile.enabled_rules:
+        report.rules.append(find_hits(db, rule))
+    find_episodes(db)
+    compare_with_previous(db, report)

@@ -1,0 +1,93 @@
+"""Store a run: the flags replace those of the requesters judged, with evidence, the run and each rule's health.
+
+Every insert names its columns, so a migration that adds one cannot shift values.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from ..common.db import Database
+from ..common.levels import SEVERITIES
+from ..common.sqltext import insert_values_sql
+from ..rules import RULE_KINDS, Profile
+from .outcome import JudgeReport
+
+# The flag's value as its detail shows it: whole numbers without ".0", others to one decimal.
+_VALUE_TEXT = ("CASE WHEN e.value = round(e.value) THEN CAST(CAST(e.value AS BIGINT) AS VARCHAR) "
+               "ELSE CAST(round(e.value, 1) AS VARCHAR) END")
+_THRESHOLD_TEXT = "CASE e.severity " + " ".join(f"WHEN '{s}' THEN r.{s}_text" for s in SEVERITIES) + " END"
+
+
+def last_profile_hash(db: Database) -> str | None:
+    """The content hash of the profile that made the stored flags, or None before the first run."""
+    last = db.con.execute("SELECT profile_hash FROM judge_runs ORDER BY run_id DESC LIMIT 1").fetchall()
+    return last[0][0] if last else None
+
+
+def store(db: Database, profile: Profile, report: JudgeReport, started: datetime) -> None:
+    con = db.con
+    last_hash = last_profile_hash(db)
+    previous_hash = last_hash if last_hash != profile.content_hash else None
+    scope = report.scope_params()
+    con.execute("""
+        DELETE FROM flag_evidence_rows WHERE $everyone OR flag_id IN
+            (SELECT flag_id FROM flag_rows WHERE requester_key IN (SELECT unnest($requesters)))
+    """, scope)
+    con.execute("DELETE FROM flag_rows WHERE $everyone OR requester_key IN (SELECT unnest($requesters))", scope)
+    collect_evidence(db, profile)
+    con.execute(
+        f"""
+        INSERT INTO flag_rows BY NAME
+        SELECT e.flag_id, $run_id AS run_id, e.requester_key, e.rule_id, r.rule_hash,
+               $profile_name AS profile_name, $profile_version AS profile_version,
+               r.category, r.behaviour, e.severity, e.group_key, e.first_at, e.last_at, e.value, e.threshold, r.unit,
+               {_VALUE_TEXT} || ' ' || r.unit
+                   || CASE WHEN e.group_key IS NOT NULL THEN ' (' || e.group_key || ')' ELSE '' END
+                   || '; ' || e.severity || ' is ' || {_THRESHOLD_TEXT} AS detail,
+               coalesce(v.contacts, 0) AS contacts, coalesce(v.evidence, []) AS evidence
+        FROM _episodes e JOIN _rules r USING (rule_id)
+        LEFT JOIN (SELECT flag_id, count(*) AS contacts, flatten(list(source_ids ORDER BY started_at, contact_id)) AS evidence
+                   FROM flag_evidence_rows SEMI JOIN _episodes USING (flag_id) GROUP BY flag_id) v USING (flag_id)
+        ORDER BY e.first_at, e.flag_id
+        """,
+        {"run_id": report.run_id, "profile_name": profile.name, "profile_version": profile.version},
+    )
+    report.total_flags = con.execute("SELECT count(*) FROM flag_rows").fetchall()[0][0]
+    run = {
+        "run_id": report.run_id, "started_at": started, "finished_at": datetime.now(timezone.utc),
+        "profile_path": profile.path, "profile_name": profile.name, "profile_version": profile.version,
+        "profile_hash": profile.content_hash, "previous_hash": previous_hash, "as_of": report.as_of,
+        "contacts_judged": report.contacts_judged, "flags": report.total_flags, "flags_new": report.new,
+        "flags_updated": report.updated, "flags_gone": report.gone,
+        "requesters_judged": None if report.requesters is None else len(report.requesters),
+    }
+    con.execute(insert_values_sql("judge_runs", run), run)
+    for rule in profile.enabled_rules:
+        outcome = next(o for o in report.rules if o.rule_id == rule.id)
+        con.execute(
+            """INSERT INTO rule_runs (run_id, rule_id, rule_hash, kind, contacts_evaluated, hits, flags)
+               VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            [report.run_id, rule.id, rule.content_hash, rule.kind, outcome.contacts_evaluated, outcome.hits,
+             outcome.flags],
+        )
+
+
+def collect_evidence(db: Database, profile: Profile) -> None:
+    """Every contact of the episode's requester, inside its window, that the rule looks at."""
+    for rule in profile.enabled_rules:
+        kind = RULE_KINDS[rule.kind]
+        where, params = kind.contact_filter(rule)
+        group = kind.group_sql()
+        same_group = f"AND {group} = e.group_key" if group else ""
+        db.con.execute(
+            f"""
+            INSERT INTO flag_evidence_rows (flag_id, contact_id, channel, started_at, ended_at, talk_s, department,
+                                            source_ids)
+            SELECT e.flag_id, c.contact_id, c.channel, c.started_at, c.ended_at, c.talk_s, c.department, c.source_ids
+            FROM _episodes e JOIN _judged c
+              ON c.requester_key = e.requester_key AND c.started_at >= e.first_at AND c.started_at <= e.last_at
+            WHERE e.rule_id = $rule_id AND {where} {same_group}
+            """,
+            {**params, "rule_id": rule.id},
+        )
