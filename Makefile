@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB ?= kasuhara.duckdb
 
-.PHONY: install browser demo test bench clean
+.PHONY: install browser demo lint test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,13 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null; \
 	else echo "note: Chromium or a Japanese font is missing and cannot be installed here (not root): the browser test will say it skipped"; fi
 
-test: install browser
+# Lint, format and types first (seconds), then every test.
+lint: install
+	$(BIN)/ruff check kasuhara_metrics tests scripts bench
+	$(BIN)/ruff format --check kasuhara_metrics tests scripts bench
+	$(BIN)/mypy
+
+test: install browser lint
 	$(BIN)/python -m pytest -q
 
 # All benchmarks (25 minutes on 2 cores, most of it the 10M-record year): ingest and judge stages

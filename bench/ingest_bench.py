@@ -11,7 +11,17 @@ functions and SQL wrapped in-process), then adds a 2,000-row file, as a later sm
     python bench/ingest_bench.py [--rows 1000000] [--repeat 3] [--workdir bench/work]
 """
 
-import argparse, hashlib, importlib, json, os, platform, resource, statistics, subprocess, sys, time
+import argparse
+import hashlib
+import importlib
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -21,17 +31,21 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 SECRET = "benchmark-secret-0123456789abcdef-not-for-production"
 INCREMENT = "Master-increment-2000.csv"  # a small later export added to the full database
-COLUMNS = ("accountcode src dst dcontext clid channel dstchannel lastapp lastdata start answer end "
-           "duration billsec disposition amaflags uniqueid userfield").split()
-WRAPPED = ("ingest.driver.file_bytes ingest.driver.read_file ingest.encoding.to_utf8 ingest.csvread.sample_rows "
-           "ingest.csvread.read_csv_rows ingest.csvread._arrow_parse ingest.csvread._place_lines "
-           "ingest.driver.store_records identity.identify_values identity.identify_dialled contacts.rebuild").split()
+COLUMNS = (
+    "accountcode src dst dcontext clid channel dstchannel lastapp lastdata start answer end "
+    "duration billsec disposition amaflags uniqueid userfield"
+).split()
+WRAPPED = (
+    "ingest.driver.file_bytes ingest.driver.read_file ingest.encoding.to_utf8 ingest.csvread.sample_rows "
+    "ingest.csvread.read_csv_rows ingest.csvread._arrow_parse ingest.csvread._place_lines "
+    "ingest.driver.store_records identity.identify_values identity.identify_dialled contacts.rebuild"
+).split()
 
 
 def generate(path: Path, rows: int, seed: int, chunk: int = 100_000) -> None:
     """Write `rows` cdr_csv-18 rows in start order: office hours on weekdays from 2025-10-01."""
     t0, rng = time.perf_counter(), np.random.default_rng(seed)
-    mobiles = zip(rng.choice(["90", "80", "70"], 51_000), rng.integers(10**7, 10**8, 51_000))  # not 0x0-0
+    mobiles = zip(rng.choice(["90", "80", "70"], 51_000), rng.integers(10**7, 10**8, 51_000), strict=True)  # not 0x0-0
     pool = np.unique([f"0{p}{m}" for p, m in mobiles] + [f"03{n}" for n in rng.integers(3 * 10**7, 7 * 10**7, 9_000)])
     rng.shuffle(pool)
     skew = 1.0 / (np.arange(len(pool)) + 50.0) ** 1.2  # half the calls: a few callers call very often
@@ -40,7 +54,10 @@ def generate(path: Path, rows: int, seed: int, chunk: int = 100_000) -> None:
     days = days[np.is_busday(days)].astype("datetime64[s]").astype(np.int64)
     starts = np.sort(rng.choice(days, rows) + rng.integers(8 * 3600 + 1800, 17 * 3600 + 900, rows))
     exts = np.arange(201, 281).astype(str)
-    fmt = lambda a: np.char.replace(np.datetime_as_string(a.astype("datetime64[s]")), "T", " ")
+
+    def fmt(a):
+        return np.char.replace(np.datetime_as_string(a.astype("datetime64[s]")), "T", " ")
+
     tmp = path.with_suffix(".partial")
     with open(tmp, "w", encoding="utf-8", newline="\n") as out:
         for lo in range(0, rows, chunk):
@@ -50,7 +67,7 @@ def generate(path: Path, rows: int, seed: int, chunk: int = 100_000) -> None:
             ext_src, ext_dst = rng.choice(exts, n), rng.choice(exts, n)
             disp = rng.choice(np.array(["ANSWERED", "NO ANSWER", "BUSY"]), n, p=[0.85, 0.10, 0.05])
             ring, talk = rng.integers(2, 26, n), np.clip(rng.lognormal(5.0, 0.9, n).astype(np.int64), 1, 3600)
-            start, answer = starts[lo:lo + n], starts[lo:lo + n] + ring
+            start, answer = starts[lo : lo + n], starts[lo : lo + n] + ring
             end = np.where(disp == "ANSWERED", answer + talk, start + np.where(disp == "BUSY", 1, ring))
             s_txt, a_txt, e_txt = fmt(start), fmt(answer), fmt(end)
             lines = []
@@ -65,9 +82,11 @@ def generate(path: Path, rows: int, seed: int, chunk: int = 100_000) -> None:
                     ctx, chan = "from-trunk", f"SIP/trunk-{seq:08x}"
                 dchan = f"SIP/{'trunk' if len(dst) > 3 else dst}-{seq + 1:08x}"
                 bill, ans = (int(end[i] - answer[i]), f'"{a_txt[i]}"') if d == "ANSWERED" else (0, "")
-                lines.append(f'"","{src}","{dst}","{ctx}",{clid},"{chan}","{dchan}","Dial","SIP/{dst},30",'
-                             f'"{s_txt[i]}",{ans},"{e_txt[i]}",{end[i] - start[i]},{bill},"{d}","DOCUMENTATION",'
-                             f'"{start[i] - 9 * 3600}.{seq}",""\n')  # uniqueid: UTC epoch of a JST start
+                lines.append(
+                    f'"","{src}","{dst}","{ctx}",{clid},"{chan}","{dchan}","Dial","SIP/{dst},30",'
+                    f'"{s_txt[i]}",{ans},"{e_txt[i]}",{end[i] - start[i]},{bill},"{d}","DOCUMENTATION",'
+                    f'"{start[i] - 9 * 3600}.{seq}",""\n'
+                )  # uniqueid: UTC epoch of a JST start
             out.write("".join(lines))
     tmp.rename(path)
     print(f"generated {path} in {time.perf_counter() - t0:.1f} s")
@@ -87,8 +106,10 @@ def run_baseline(csv: Path, db: Path) -> dict:
     con = duckdb.connect(str(db))
     cols = ", ".join(f"'{c}': 'VARCHAR'" for c in COLUMNS)
     t = time.perf_counter()
-    con.execute(f"CREATE TABLE raw AS SELECT * FROM read_csv('{csv}', columns={{{cols}}}, header=false, "
-                "auto_detect=false, quote='\"', escape='\"')")
+    con.execute(
+        f"CREATE TABLE raw AS SELECT * FROM read_csv('{csv}', columns={{{cols}}}, header=false, "
+        "auto_detect=false, quote='\"', escape='\"')"
+    )
     seconds = time.perf_counter() - t
     rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]
     con.close()
@@ -111,8 +132,9 @@ def run_ingest(csv: Path, db: Path, stages: bool = False) -> dict:
         if report.failures:
             raise SystemExit(f"ingest failed: {report.failures}")
         f = report.files[0]
-        out[f"{key}counts"] = dict(rows_read=f.rows_read, kept=f.kept, rejected=f.rejected,
-                                   duplicates=f.duplicates, contacts=report.contacts)
+        out[f"{key}counts"] = dict(
+            rows_read=f.rows_read, kept=f.kept, rejected=f.rejected, duplicates=f.duplicates, contacts=report.contacts
+        )
     database.close()
     return {**out, "rss_mb": max_rss_mb()}
 
@@ -129,6 +151,7 @@ def instrument(database, timings: dict) -> None:
                 return fn(*args, **kwargs)
             finally:
                 timings[label] = (timings.get(label, (0.0,))[0] + time.perf_counter() - t, max_rss_mb())
+
         wrapper.unwrapped = fn
         return wrapper
 
@@ -162,16 +185,19 @@ def child(mode: str, csv: Path, db: Path) -> dict:
 
 
 def machine() -> str:
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     mem = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
-    return (f"nproc {len(os.sched_getaffinity(0))} ({cpu}), {mem:.0f} GiB RAM; Python {platform.python_version()}; "
-            f"DuckDB {duckdb.__version__}; {platform.platform()}; {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
+    return (
+        f"nproc {len(os.sched_getaffinity(0))} ({cpu}), {mem:.0f} GiB RAM; Python {platform.python_version()}; "
+        f"DuckDB {duckdb.__version__}; {platform.platform()}; {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
+    )
 
 
 def stage_table(timings: dict) -> str:
     rows = sorted(timings.items(), key=lambda kv: -kv[1][0])
     return "| stage | s | peak RSS MB after |\n|---|---:|---:|\n" + "\n".join(
-        f"| {k} | {s:.2f} | {m:.0f} |" for k, (s, m) in rows if s >= 0.01)
+        f"| {k} | {s:.2f} | {m:.0f} |" for k, (s, m) in rows if s >= 0.01
+    )
 
 
 def main() -> None:
@@ -202,39 +228,55 @@ def main() -> None:
     assert all(r["rows"] == args.rows for r in results["baseline"]), "baseline lost rows"
     c = results["ingest"][0]["counts"]
     ok = c["rows_read"] == c["kept"] + c["rejected"] + c["duplicates"] == args.rows
-    check = (f"rows read {c['rows_read']:,} = kept {c['kept']:,} + rejected {c['rejected']:,} + duplicates "
-             f"{c['duplicates']:,}: {'OK' if ok else 'MISMATCH'}; {c['contacts']:,} contacts")
+    check = (
+        f"rows read {c['rows_read']:,} = kept {c['kept']:,} + rejected {c['rejected']:,} + duplicates "
+        f"{c['duplicates']:,}: {'OK' if ok else 'MISMATCH'}; {c['contacts']:,} contacts"
+    )
     print(check)
     st = child("stages", csv, args.workdir / "stages.duckdb")
     if source_hash() != source:
         source += f" - WARNING: the package source changed during the run (now {source_hash()}): rerun"
 
-    med, rss, runs = ({m: f(rs) for m, rs in results.items()} for f in (
-        lambda rs: statistics.median(r["seconds"] for r in rs),
-        lambda rs: max(r["rss_mb"] for r in rs),
-        lambda rs: ", ".join(f"{r['seconds']:.2f}" for r in rs)))
+    med, rss, runs = (
+        {m: f(rs) for m, rs in results.items()}
+        for f in (
+            lambda rs: statistics.median(r["seconds"] for r in rs),
+            lambda rs: max(r["rss_mb"] for r in rs),
+            lambda rs: ", ".join(f"{r['seconds']:.2f}" for r in rs),
+        )
+    )
+    command = f"`python bench/ingest_bench.py --rows {args.rows} --repeat {args.repeat}`"
+    header = (
+        "| rows | baseline median s | ingest median s | ratio ingest/baseline "
+        "| baseline peak RSS MB | ingest peak RSS MB | baseline runs s | ingest runs s |"
+    )
+    row = (
+        f"| {args.rows:,} | {med['baseline']:.2f} | {med['ingest']:.2f} | {med['ingest'] / med['baseline']:.1f}x "
+        f"| {rss['baseline']:.0f} | {rss['ingest']:.0f} | {runs['baseline']} | {runs['ingest']} |"
+    )
+    csv_mib = csv.stat().st_size / 2**20
     text = f"""# Ingest benchmark
 
-`python bench/ingest_bench.py --rows {args.rows} --repeat {args.repeat}`: {machine()}; kasuhara_metrics source {source}
+{command}: {machine()}; kasuhara_metrics source {source}
 
-Synthetic cdr_csv-18 `Master.csv`, {csv.stat().st_size / 2**20:.0f} MiB. Medians of {args.repeat} alternating runs, each in
+Synthetic cdr_csv-18 `Master.csv`, {csv_mib:.0f} MiB. Medians of {args.repeat} alternating runs, each in
 a fresh process and database file. Baseline: the `CREATE TABLE raw AS SELECT * FROM read_csv(...)`
 statement; ingest: the `ingest_files` call (contacts rebuild included); opening and closing the
 database are not timed. Peak RSS: the largest ru_maxrss of the measurement processes.
 
-| rows | baseline median s | ingest median s | ratio ingest/baseline | baseline peak RSS MB | ingest peak RSS MB | baseline runs s | ingest runs s |
+{header}
 |---:|---:|---:|---:|---:|---:|---|---|
-| {args.rows:,} | {med['baseline']:.2f} | {med['ingest']:.2f} | {med['ingest'] / med['baseline']:.1f}x | {rss['baseline']:.0f} | {rss['ingest']:.0f} | {runs['baseline']} | {runs['ingest']} |
+{row}
 
 Correctness: {check}.
 
-## Stages of one instrumented ingest ({st['seconds']:.2f} s, single run; inclusive: a function's time holds its calls)
+## Stages of one instrumented ingest ({st["seconds"]:.2f} s, single run; inclusive: a function's time holds its calls)
 
-{stage_table(st['stages'])}
+{stage_table(st["stages"])}
 
-## Then the 2,000-row `{INCREMENT}` into that database ({st['increment_seconds']:.2f} s, single run)
+## Then the 2,000-row `{INCREMENT}` into that database ({st["increment_seconds"]:.2f} s, single run)
 
-{stage_table(st['increment_stages'])}
+{stage_table(st["increment_stages"])}
 """
     print("\n" + text)
     (HERE / "results-ingest.md").write_text(text, encoding="utf-8")

@@ -12,7 +12,18 @@ with evidence. Two last instrumented children time the engine's stages and the s
     python bench/judge_bench.py [--contacts 1000000] [--repeat 3] [--workdir bench/work]
 """
 
-import argparse, hashlib, json, os, platform, re, resource, shutil, statistics, subprocess, sys, time
+import argparse
+import hashlib
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -26,6 +37,7 @@ DATA = HERE / "judge_data.sql"  # the synthetic contacts; the cached database is
 def build(path: Path, n: int) -> None:
     """The cached database: the project schema, N contacts; a partial file is never renamed into place."""
     from kasuhara_metrics.common.db import connect
+
     t, tmp = time.perf_counter(), path.with_suffix(".partial")
     tmp.unlink(missing_ok=True)
     with connect(str(tmp)) as db:
@@ -36,7 +48,10 @@ def build(path: Path, n: int) -> None:
 
 def source_hash() -> str:
     """The package and script being measured; the repository may change under a long run."""
-    files = sorted((HERE.parent / "kasuhara_metrics").rglob("*.py")) + [HANDWRITTEN, HERE.parent / "thresholds" / "bunkyo.toml"]
+    files = sorted((HERE.parent / "kasuhara_metrics").rglob("*.py")) + [
+        HANDWRITTEN,
+        HERE.parent / "thresholds" / "bunkyo.toml",
+    ]
     return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:12]
 
 
@@ -51,6 +66,7 @@ def timed(timings: dict, label: str, fn):
             return fn(*args, **kwargs)
         finally:
             timings[label] = timings.get(label, 0.0) + time.perf_counter() - t  # inclusive seconds
+
     return wrapper
 
 
@@ -64,9 +80,14 @@ def run_engine(db_path: Path, stages: bool) -> dict:
     database, profile, timings = connect(str(db_path)), load_profile(), {}
     if stages:  # wrap (this process only) the stages and every statement, labelled by rule where it has one
         # Each stage is patched where it is called from: run.py calls the stages, prepare and store their parts.
-        for module, name in ((judge_module, "prepare"), (prepare_module, "prepare_judged"),
-                             (judge_module, "find_episodes"), (judge_module, "compare_with_previous"),
-                             (store_module, "collect_evidence"), (judge_module, "store")):
+        for module, name in (
+            (judge_module, "prepare"),
+            (prepare_module, "prepare_judged"),
+            (judge_module, "find_episodes"),
+            (judge_module, "compare_with_previous"),
+            (store_module, "collect_evidence"),
+            (judge_module, "store"),
+        ):
             if hasattr(module, name):  # the package is being worked on: a renamed function is just not timed
                 setattr(module, name, timed(timings, name, getattr(module, name)))
         find_hits = judge_module.find_hits
@@ -84,19 +105,31 @@ def run_engine(db_path: Path, stages: bool) -> dict:
                 what = "hits" if "INTO _hits" in sql else "evidence" if "INTO _evidence" in sql else None
                 label = f"sql {what} {rule}" if rule and what else "sql: " + " ".join(sql.split())[:60]
                 return timed(timings, label, self._con.execute)(sql, *([params] if params is not None else []))
+
         database.con = TimedConnection(database.con)
     rss_before, had_pandas, t = max_rss_mb(), "pandas" in sys.modules, time.perf_counter()
     report = judge_module.judge(database, profile)
     seconds = time.perf_counter() - t
     database.close()
-    return {"seconds": seconds, "rss_mb": max_rss_mb(), "rss_before_mb": rss_before, "flags": report.flags,
-            "judged": report.contacts_judged, "stages": timings, "imported_pandas": not had_pandas and "pandas" in sys.modules}
+    return {
+        "seconds": seconds,
+        "rss_mb": max_rss_mb(),
+        "rss_before_mb": rss_before,
+        "flags": report.flags,
+        "judged": report.contacts_judged,
+        "stages": timings,
+        "imported_pandas": not had_pandas and "pandas" in sys.modules,
+    }
 
 
 def statement_label(statement: str) -> str:
     """A hit statement's rule id (its comment starts `-- rule_id:`), else its first line of SQL."""
     rule = re.match(r"\s*-- ([a-z_]+):", statement)
-    return rule.group(1) if rule else next(l for l in statement.splitlines() if l.strip() and not l.startswith("--"))[:60]
+    return (
+        rule.group(1)
+        if rule
+        else next(line for line in statement.splitlines() if line.strip() and not line.startswith("--"))[:60]
+    )
 
 
 def run_hand(db_path: Path, stages: bool) -> dict:
@@ -126,45 +159,67 @@ def child(mode: str, cached: Path, workdir: Path) -> dict:
 def verify(engine_db: Path, hand_db: Path) -> tuple[str, list[tuple]]:
     """Flags of both, as (rule, requester, group, first_at, last_at, severity, value, evidence count)."""
     con = duckdb.connect()
-    con.execute(f"SET TimeZone = 'Asia/Tokyo'; ATTACH '{engine_db}' AS eng (READ_ONLY); ATTACH '{hand_db}' AS hw (READ_ONLY)")
+    con.execute(
+        f"SET TimeZone = 'Asia/Tokyo'; ATTACH '{engine_db}' AS eng (READ_ONLY); ATTACH '{hand_db}' AS hw (READ_ONLY)"
+    )
     cols = "rule_id, requester_key, group_key, first_at, last_at, severity, round(value, 6) AS value, contacts"
     diff = con.execute(f"""
         WITH e AS (SELECT {cols} FROM eng.flag_rows), h AS (SELECT {cols} FROM hw.hw_flags)
         SELECT 'engine only' AS side, * FROM (FROM e EXCEPT ALL FROM h)
-        UNION ALL SELECT 'hand-written only', * FROM (FROM h EXCEPT ALL FROM e) ORDER BY rule_id, requester_key, first_at
+        UNION ALL SELECT 'hand-written only', * FROM (FROM h EXCEPT ALL FROM e)
+        ORDER BY rule_id, requester_key, first_at
     """).fetchall()
-    (flags, hand_flags, same_lists), = con.execute("""
+    ((flags, hand_flags, same_lists),) = con.execute("""
         SELECT (SELECT count(*) FROM eng.flag_rows), (SELECT count(*) FROM hw.hw_flags),
-               (SELECT count(*) FROM eng.flag_rows e JOIN hw.hw_flags h USING (flag_id) WHERE e.evidence = h.evidence)""").fetchall()
-    rows, hand_rows = (con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("eng.flag_evidence_rows", "hw.hw_evidence"))
-    per_rule = ", ".join(f"{r} {n:,}" for r, n in con.execute(
-        "SELECT rule_id, count(*) FROM eng.flag_rows GROUP BY 1 ORDER BY 2 DESC").fetchall())
+               (SELECT count(*) FROM eng.flag_rows e JOIN hw.hw_flags h USING (flag_id)
+                WHERE e.evidence = h.evidence)""").fetchall()
+    rows, hand_rows = (
+        con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("eng.flag_evidence_rows", "hw.hw_evidence")
+    )
+    per_rule = ", ".join(
+        f"{r} {n:,}"
+        for r, n in con.execute("SELECT rule_id, count(*) FROM eng.flag_rows GROUP BY 1 ORDER BY 2 DESC").fetchall()
+    )
     ok = not diff and flags == hand_flags == same_lists and rows == hand_rows
-    return (f"{'SAME' if ok else 'DIFFERENT'}: engine {flags:,} flags, hand-written {hand_flags:,}; "
-            f"{len(diff)} differing (rule, requester, group, first_at, last_at, severity, value, evidence count) rows; "
-            f"{same_lists:,} flags with identical evidence lists; evidence rows {rows:,} vs {hand_rows:,}. "
-            f"Flags per rule: {per_rule}"), diff
+    return (
+        f"{'SAME' if ok else 'DIFFERENT'}: engine {flags:,} flags, hand-written {hand_flags:,}; "
+        f"{len(diff)} differing (rule, requester, group, first_at, last_at, severity, value, evidence count) rows; "
+        f"{same_lists:,} flags with identical evidence lists; evidence rows {rows:,} vs {hand_rows:,}. "
+        f"Flags per rule: {per_rule}"
+    ), diff
 
 
 def machine() -> str:
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     mem = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
-    return (f"nproc {len(os.sched_getaffinity(0))} ({cpu}), {mem:.0f} GiB RAM; Python {platform.python_version()}; "
-            f"DuckDB {duckdb.__version__}; {platform.platform()}; {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
+    return (
+        f"nproc {len(os.sched_getaffinity(0))} ({cpu}), {mem:.0f} GiB RAM; Python {platform.python_version()}; "
+        f"DuckDB {duckdb.__version__}; {platform.platform()}; {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
+    )
 
 
 def stage_tables(engine: dict, hand: dict) -> str:
     rules = [k.split(" ", 1)[1] for k in engine if k.startswith("_find_hits ")]
-    out = ["| rule | engine `_find_hits` s | of which the hits INSERT s | engine evidence INSERT s | hand-written hits statement s |",
-           "|---|---:|---:|---:|---:|"]
+    out = [
+        "| rule | engine `_find_hits` s | of which the hits INSERT s | engine evidence INSERT s "
+        "| hand-written hits statement s |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for r in rules:
-        out.append(f"| {r} | {engine[f'_find_hits {r}']:.2f} | {engine.get(f'sql hits {r}', 0):.2f} | "
-                   f"{engine.get(f'sql evidence {r}', 0):.2f} | {hand.get(r, 0):.2f} |")
-    for title, timings in (("Engine, the other stages and statements (a function's time holds its statements)", engine),
-                           ("Hand-written script, the other statements", hand)):
+        out.append(
+            f"| {r} | {engine[f'_find_hits {r}']:.2f} | {engine.get(f'sql hits {r}', 0):.2f} | "
+            f"{engine.get(f'sql evidence {r}', 0):.2f} | {hand.get(r, 0):.2f} |"
+        )
+    for title, timings in (
+        ("Engine, the other stages and statements (a function's time holds its statements)", engine),
+        ("Hand-written script, the other statements", hand),
+    ):
         out += ["", f"{title}:", "", "| stage | s |", "|---|---:|"]
-        out += [f"| {k} | {s:.2f} |" for k, s in sorted(timings.items(), key=lambda kv: -kv[1])
-                if s >= 0.005 and not k.startswith(("_find_hits ", "sql hits ", "sql evidence ", *rules))]
+        out += [
+            f"| {k} | {s:.2f} |"
+            for k, s in sorted(timings.items(), key=lambda kv: -kv[1])
+            if s >= 0.005 and not k.startswith(("_find_hits ", "sql hits ", "sql evidence ", *rules))
+        ]
     return "\n".join(out)
 
 
@@ -185,7 +240,9 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     cached = args.workdir / f"judge-{args.contacts}-{hashlib.sha256(DATA.read_bytes()).hexdigest()[:8]}.duckdb"
     if not cached.exists():  # in a child: ru_maxrss survives fork and exec, so the parent stays small
-        subprocess.run([sys.executable, __file__, "--one", "build", str(cached), "--contacts", str(args.contacts)], check=True)
+        subprocess.run(
+            [sys.executable, __file__, "--one", "build", str(cached), "--contacts", str(args.contacts)], check=True
+        )
     source = source_hash()
     results: dict[str, list[dict]] = {"engine": [], "hand": []}
     for i in range(args.repeat):
@@ -199,36 +256,61 @@ def main() -> None:
     if source_hash() != source:
         source += f" - WARNING: the package, script or profile changed during the run (now {source_hash()}): rerun"
 
-    med, rss, before, runs = ({m: f(rs) for m, rs in results.items()} for f in (
-        lambda rs: statistics.median(r["seconds"] for r in rs), lambda rs: max(r["rss_mb"] for r in rs),
-        lambda rs: max(r["rss_before_mb"] for r in rs), lambda rs: ", ".join(f"{r['seconds']:.2f}" for r in rs)))
+    med, rss, before, runs = (
+        {m: f(rs) for m, rs in results.items()}
+        for f in (
+            lambda rs: statistics.median(r["seconds"] for r in rs),
+            lambda rs: max(r["rss_mb"] for r in rs),
+            lambda rs: max(r["rss_before_mb"] for r in rs),
+            lambda rs: ", ".join(f"{r['seconds']:.2f}" for r in rs),
+        )
+    )
     e = results["engine"][0]
-    pandas_note = ("The engine's call imported pandas (DuckDB does on the first `register`/`from_arrow` of an Arrow "
-                   "table: `_rules` in `_prepare`); that import is in its time, in `_prepare`." if e["imported_pandas"] else "")
+    pandas_note = (
+        "The engine's call imported pandas (DuckDB does on the first `register`/`from_arrow` of an Arrow "
+        "table: `_rules` in `_prepare`); that import is in its time, in `_prepare`."
+        if e["imported_pandas"]
+        else ""
+    )
     shown = "\n".join(f"    {row}" for row in diff[:10]) + ("\n    ..." if len(diff) > 10 else "")
+    command = f"`python bench/judge_bench.py --contacts {args.contacts} --repeat {args.repeat}`"
+    header = (
+        "| contacts | hand-written median s | engine median s | ratio engine/hand-written "
+        "| hand-written peak RSS MB (before) | engine peak RSS MB (before) | hand-written runs s | engine runs s |"
+    )
+    row = (
+        f"| {args.contacts:,} | {med['hand']:.2f} | {med['engine']:.2f} | {med['engine'] / med['hand']:.2f}x "
+        f"| {rss['hand']:.0f} ({before['hand']:.0f}) | {rss['engine']:.0f} ({before['engine']:.0f}) "
+        f"| {runs['hand']} | {runs['engine']} |"
+    )
+    stages_heading = (
+        f"## Where the time goes (one instrumented run each: engine {engine_stages['seconds']:.2f} s, "
+        f"hand-written {hand_stages['seconds']:.2f} s)"
+    )
+    judged = e["judged"]
     text = f"""# Judge benchmark
 
-`python bench/judge_bench.py --contacts {args.contacts} --repeat {args.repeat}`: {machine()}; source {source}
+{command}: {machine()}; source {source}
 
-Synthetic year of {args.contacts:,} contacts ({e['judged']:,} with a requester), profile thresholds/bunkyo.toml (9 rules).
+Synthetic year of {args.contacts:,} contacts ({judged:,} with a requester), profile thresholds/bunkyo.toml (9 rules).
 Medians of {args.repeat} alternating runs, each in a fresh process on a fresh copy of the database. Engine: the
 `judge(db, load_profile())` call (hits, episodes, evidence, comparison with the previous run, stored flags,
 judge_runs and rule_runs, in one transaction); hand-written: `bench/judge_handwritten.sql` run as one script
 (the same hits, episodes and evidence into two tables). Opening and closing the database are not timed. Peak
 RSS: the largest ru_maxrss of the measurement processes; "before" is after imports and opening, before the timed call.
 
-| contacts | hand-written median s | engine median s | ratio engine/hand-written | hand-written peak RSS MB (before) | engine peak RSS MB (before) | hand-written runs s | engine runs s |
+{header}
 |---:|---:|---:|---:|---:|---:|---|---|
-| {args.contacts:,} | {med['hand']:.2f} | {med['engine']:.2f} | {med['engine'] / med['hand']:.2f}x | {rss['hand']:.0f} ({before['hand']:.0f}) | {rss['engine']:.0f} ({before['engine']:.0f}) | {runs['hand']} | {runs['engine']} |
+{row}
 
 Equality check (last runs' outputs): {check}.
 {shown}
 
-## Where the time goes (one instrumented run each: engine {engine_stages['seconds']:.2f} s, hand-written {hand_stages['seconds']:.2f} s)
+{stages_heading}
 
 Single runs on a shared 2-core VM: differences under ~0.1 s are noise. {pandas_note}
 
-{stage_tables(engine_stages['stages'], hand_stages['stages'])}
+{stage_tables(engine_stages["stages"], hand_stages["stages"])}
 """
     print("\n" + text)
     (HERE / "results-judge.md").write_text(text, encoding="utf-8")

@@ -24,7 +24,18 @@ visit ids), so it touches requesters with a year of history.
 Results go to bench/results.md (and bench/work/scale-results.json).
 """
 
-import argparse, hashlib, json, os, platform, re, shutil, statistics, subprocess, sys, threading, time
+import argparse
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -34,8 +45,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SECRET = "benchmark-secret-0123456789abcdef-not-for-production"
 PROFILE = str(ROOT / "thresholds" / "bunkyo.toml")
-FLAG_COLS = ("flag_id, rule_id, requester_key, coalesce(group_key, '') AS group_key, severity, first_at, last_at, "
-             "round(value, 6) AS value, evidence")
+FLAG_COLS = (
+    "flag_id, rule_id, requester_key, coalesce(group_key, '') AS group_key, severity, first_at, last_at, "
+    "round(value, 6) AS value, evidence"
+)
 
 
 def kasuhara() -> list[str]:
@@ -71,8 +84,13 @@ def run(label: str, cmd: list[str], log: Path, env: dict | None = None, ok=(0,),
     with open(log, "w") as out:
         busy = busy_seconds()
         t = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
-                                env={**os.environ, "KASUHARA_SECRET": SECRET, **(env or {})})
+        proc = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env={**os.environ, "KASUHARA_SECRET": SECRET, **(env or {})},
+        )
         if max_mb:
             threading.Thread(target=watchdog, args=(proc.pid, max_mb, hit), daemon=True).start()
         _, status, usage = os.wait4(proc.pid, 0)
@@ -80,18 +98,27 @@ def run(label: str, cmd: list[str], log: Path, env: dict | None = None, ok=(0,),
     others = busy_seconds() - busy - usage.ru_utime - usage.ru_stime  # other processes' CPU meanwhile
     code = os.waitstatus_to_exitcode(status)
     text = log.read_text(errors="replace")
-    r = {"label": label, "seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, "exit": code, "ok": code in ok,
-         "others": max(0.0, others / (seconds * len(os.sched_getaffinity(0))))}
-    lines = [l for l in text.splitlines() if l.strip()]
+    r = {
+        "label": label,
+        "seconds": seconds,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "exit": code,
+        "ok": code in ok,
+        "others": max(0.0, others / (seconds * len(os.sched_getaffinity(0)))),
+    }
+    lines = [line for line in text.splitlines() if line.strip()]
     if lines and lines[-1].startswith("{"):
         r.update(json.loads(lines[-1]))
     elif hit:
         r["error"] = f"stopped by the bench at {hit[0]:,.0f} MB of RSS (its cap) after {seconds:.0f} s"
     elif not r["ok"]:
-        r["error"] = (f"killed by signal {-code}{' (out of memory?)' if code == -9 else ''}; " if code < 0 else "") + \
-            "\n".join(lines[-5:])
-    print(f"  {label:34} {seconds:8.2f} s  peak RSS {r['rss_mb']:6.0f} MB  exit {code}  others' CPU "
-          f"{r['others']:4.0%}", flush=True)
+        r["error"] = (
+            f"killed by signal {-code}{' (out of memory?)' if code == -9 else ''}; " if code < 0 else ""
+        ) + "\n".join(lines[-5:])
+    print(
+        f"  {label:34} {seconds:8.2f} s  peak RSS {r['rss_mb']:6.0f} MB  exit {code}  others' CPU {r['others']:4.0%}",
+        flush=True,
+    )
     return r
 
 
@@ -102,16 +129,23 @@ def fresh(db: Path) -> Path:
 
 
 def engine(synth: Path, db: Path, label: str, limit: str | None) -> dict:
-    r = run(label, kasuhara() + ["--db", str(db), "nightly", "--inbox", str(synth), "--settle", "0", "--profile", PROFILE],
-            db.with_suffix(".log"), {"KASUHARA_MEMORY_LIMIT": limit} if limit else None, ok=(0, 3))
+    r = run(
+        label,
+        kasuhara() + ["--db", str(db), "nightly", "--inbox", str(synth), "--settle", "0", "--profile", PROFILE],
+        db.with_suffix(".log"),
+        {"KASUHARA_MEMORY_LIMIT": limit} if limit else None,
+        ok=(0, 3),
+    )
     r["db_mb"] = db.stat().st_size / 2**20 if db.exists() else None
     if r["ok"]:  # where the time went, from the run's own records (not timed)
         with duckdb.connect(str(db), read_only=True) as con:
             r["judge_s"], r["requesters_judged"], r["contacts"] = con.execute(
                 "SELECT epoch(finished_at) - epoch(started_at), requesters_judged, contacts_judged FROM judge_runs "
-                "ORDER BY run_id DESC LIMIT 1").fetchone() or (None, None, None)
-            r["run_s"] = con.execute("SELECT epoch(finished_at) - epoch(started_at) FROM nightly_runs "
-                                     "ORDER BY nightly_id DESC LIMIT 1").fetchone()[0]
+                "ORDER BY run_id DESC LIMIT 1"
+            ).fetchone() or (None, None, None)
+            r["run_s"] = con.execute(
+                "SELECT epoch(finished_at) - epoch(started_at) FROM nightly_runs ORDER BY nightly_id DESC LIMIT 1"
+            ).fetchone()[0]
     return r
 
 
@@ -126,7 +160,7 @@ def handwritten_child(synth: str, db: str, limit: str) -> None:
     marks = []
     for script in ("pipeline_handwritten.sql", "judge_handwritten.sql"):
         for statement in (HERE / script).read_text().split(";\n"):
-            if any(l.strip() and not l.strip().startswith("--") for l in statement.splitlines()):
+            if any(line.strip() and not line.strip().startswith("--") for line in statement.splitlines()):
                 con.execute(statement)
         marks.append(time.perf_counter())
     contacts = con.execute("SELECT count(*) FROM contacts").fetchone()[0]
@@ -135,21 +169,31 @@ def handwritten_child(synth: str, db: str, limit: str) -> None:
 
 
 def handwritten(synth: Path, db: Path, label: str, limit: str | None) -> dict:
-    return run(label, [sys.executable, __file__, "--child-handwritten", str(synth), str(db), limit or ""],
-               db.with_suffix(".log"))
+    return run(
+        label,
+        [sys.executable, __file__, "--child-handwritten", str(synth), str(db), limit or ""],
+        db.with_suffix(".log"),
+    )
 
 
 def pandas(synth: Path, out: Path, label: str, max_mb: float) -> dict:
-    return run(label, [sys.executable, str(HERE / "pandas_pipeline.py"), str(synth), str(out)], out.with_suffix(".log"),
-               max_mb=max_mb)
+    return run(
+        label,
+        [sys.executable, str(HERE / "pandas_pipeline.py"), str(synth), str(out)],
+        out.with_suffix(".log"),
+        max_mb=max_mb,
+    )
 
 
 def synthesize(workdir: Path, size: int, log: list) -> Path:
     out = workdir / f"synth-{size}"
     if not (out / ".complete").exists():
         shutil.rmtree(out, ignore_errors=True)
-        r = run(f"synth --size {size}", kasuhara() + ["synth", "--size", str(size), "--out", str(out)],
-                workdir / f"synth-{size}.log")
+        r = run(
+            f"synth --size {size}",
+            kasuhara() + ["synth", "--size", str(size), "--out", str(out)],
+            workdir / f"synth-{size}.log",
+        )
         if not r["ok"]:
             raise SystemExit(f"kasuhara synth failed: {r.get('error')}")
         (out / ".complete").touch()
@@ -178,10 +222,12 @@ def new_day(synth: Path, out: Path) -> str:
         (out / kind).mkdir(parents=True, exist_ok=True)
         lines = (synth / kind / f"{last}.csv").read_text(encoding="utf-8").splitlines()
         if kind == "calls":
-            lines = [uid.sub(lambda m: f',"{int(m[1]) + 86400}.{m[2]}",""', l.replace(f'"{last} ', f'"{day} '))
-                     for l in lines]
+            lines = [
+                uid.sub(lambda m: f',"{int(m[1]) + 86400}.{m[2]}",""', line.replace(f'"{last} ', f'"{day} '))
+                for line in lines
+            ]
         else:
-            lines = lines[:1] + ["N" + l.replace(f"{last} ", f"{day} ") for l in lines[1:]]
+            lines = lines[:1] + ["N" + line.replace(f"{last} ", f"{day} ") for line in lines[1:]]
         (out / kind / f"{day}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return day
 
@@ -206,15 +252,26 @@ def compare(a: tuple[str, Path], b: tuple[str, Path], key_map_b: bool = False) -
             sources.append(f"read_parquet('{path}')")
             continue
         con.execute(f"ATTACH '{path}' AS db{i} (READ_ONLY)")
-        tables = {t for (t,) in con.execute(f"SELECT table_name FROM duckdb_tables() WHERE database_name = 'db{i}'").fetchall()}
+        tables = {
+            t
+            for (t,) in con.execute(f"SELECT table_name FROM duckdb_tables() WHERE database_name = 'db{i}'").fetchall()
+        }
         sources.append(f"db{i}.{'hw_flags' if 'hw_flags' in tables else 'flag_rows'}")
     if key_map_b:  # 'tel:0...' -> the key of +81..., 'ref:X' -> the key of reference X, as identity.py makes them
         import pyarrow as pa
+
         from kasuhara_metrics.common.identity import Pseudonymizer
+
         pseudo = Pseudonymizer(SECRET.encode())
         keys = [k for (k,) in con.execute(f"SELECT DISTINCT requester_key FROM {sources[1]}").fetchall()]
-        mapped = [pseudo.key("+81" + k[5:]) if k.startswith("tel:0") else
-                  pseudo.key(k[4:], "ref") if k.startswith("ref:") else k for k in keys]
+        mapped = [
+            pseudo.key("+81" + k[5:])
+            if k.startswith("tel:0")
+            else pseudo.key(k[4:], "ref")
+            if k.startswith("ref:")
+            else k
+            for k in keys
+        ]
         con.register("keymap", pa.table({"k": keys, "ek": mapped}))
     qa, qb = flags_query(sources[0]), flags_query(sources[1], key_map_b)
     per_rule: dict = {}
@@ -223,11 +280,21 @@ def compare(a: tuple[str, Path], b: tuple[str, Path], key_map_b: bool = False) -
             per_rule.setdefault(rule, {})[side] = n
     only_a = con.execute(f"SELECT count(*) FROM ({qa} EXCEPT ALL {qb})").fetchone()[0]
     only_b = con.execute(f"SELECT count(*) FROM ({qb} EXCEPT ALL {qa})").fetchone()[0]
-    examples = [str(row)[:300] for q1, q2 in ((qa, qb), (qb, qa))
-                for row in con.execute(f"SELECT * FROM ({q1} EXCEPT ALL {q2}) LIMIT 2").fetchall()]
+    examples = [
+        str(row)[:300]
+        for q1, q2 in ((qa, qb), (qb, qa))
+        for row in con.execute(f"SELECT * FROM ({q1} EXCEPT ALL {q2}) LIMIT 2").fetchall()
+    ]
     con.close()
-    return {"a": a[0], "b": b[0], "per_rule": per_rule, "only_a": only_a, "only_b": only_b,
-            "identical": only_a == only_b == 0, "examples": examples}
+    return {
+        "a": a[0],
+        "b": b[0],
+        "per_rule": per_rule,
+        "only_a": only_a,
+        "only_b": only_b,
+        "identical": only_a == only_b == 0,
+        "examples": examples,
+    }
 
 
 def inbox_of(runs: Path, tag: str) -> Path:
@@ -243,21 +310,27 @@ def year_inbox(size: int, synth: Path, runs: Path) -> Path:
     return inbox
 
 
-def measure_size(size: int, synth: Path, runs: Path, repeat: int, limit: str | None, pandas_skip: str | None,
-                 pandas_max_mb: float) -> dict:
+def measure_size(
+    size: int, synth: Path, runs: Path, repeat: int, limit: str | None, pandas_skip: str | None, pandas_max_mb: float
+) -> dict:
     tag = f"{size // 1000}k"
     res = {"size": size, "engine": [], "handwritten": [], "pandas": [], "limit": limit, "pandas_skipped": pandas_skip}
     inbox = year_inbox(size, synth, runs)
     for i in range(repeat):
         order = ["engine", "handwritten", "pandas"]
-        for kind in order[i % 3:] + order[:i % 3]:  # rotate who goes first
+        for kind in order[i % 3 :] + order[: i % 3]:  # rotate who goes first
             if kind == "engine":
-                res["engine"].append(engine(inbox, fresh(runs / f"engine-{tag}.duckdb"), f"engine {tag} #{i + 1}", limit))
+                res["engine"].append(
+                    engine(inbox, fresh(runs / f"engine-{tag}.duckdb"), f"engine {tag} #{i + 1}", limit)
+                )
             elif kind == "handwritten":
-                res["handwritten"].append(handwritten(synth, fresh(runs / f"hw-{tag}.duckdb"), f"hand-written {tag} #{i + 1}", limit))
+                res["handwritten"].append(
+                    handwritten(synth, fresh(runs / f"hw-{tag}.duckdb"), f"hand-written {tag} #{i + 1}", limit)
+                )
             elif pandas_skip is None:
-                res["pandas"].append(pandas(synth, fresh(runs / f"pandas-{tag}.parquet"), f"pandas {tag} #{i + 1}",
-                                            pandas_max_mb))
+                res["pandas"].append(
+                    pandas(synth, fresh(runs / f"pandas-{tag}.parquet"), f"pandas {tag} #{i + 1}", pandas_max_mb)
+                )
     return res
 
 
@@ -296,8 +369,9 @@ def increment(size: int, synth: Path, runs: Path, repeat: int, limit: str | None
             shutil.copyfile(runs / f"engine-{tag}.duckdb", db)
             out["profile"] = profile_engine(inbox, db, f"increment {tag} under cProfile")
         # for reference: the hand-written script has no incremental mode, so a new day means running it all again
-        out["handwritten_full"] = handwritten(inbox, fresh(runs / f"hw-increment-{tag}.duckdb"),
-                                              f"hand-written {tag} + day", limit)
+        out["handwritten_full"] = handwritten(
+            inbox, fresh(runs / f"hw-increment-{tag}.duckdb"), f"hand-written {tag} + day", limit
+        )
     finally:  # the inbox is the year again, for whatever runs next
         for f in added:
             f.unlink(missing_ok=True)
@@ -307,28 +381,57 @@ def increment(size: int, synth: Path, runs: Path, repeat: int, limit: str | None
 def profile_engine(inbox: Path, db: Path, label: str, top: int = 16) -> dict:
     """One more engine run under cProfile: the package functions that take the time (inclusive)."""
     stats, log = db.with_suffix(".prof"), db.with_suffix(".log")
-    r = run(label, [sys.executable, "-m", "cProfile", "-o", str(stats), "-m", "kasuhara_metrics", "--db", str(db),
-                    "nightly", "--inbox", str(inbox), "--settle", "0", "--profile", PROFILE], log, ok=(0, 3))
+    r = run(
+        label,
+        [
+            sys.executable,
+            "-m",
+            "cProfile",
+            "-o",
+            str(stats),
+            "-m",
+            "kasuhara_metrics",
+            "--db",
+            str(db),
+            "nightly",
+            "--inbox",
+            str(inbox),
+            "--settle",
+            "0",
+            "--profile",
+            PROFILE,
+        ],
+        log,
+        ok=(0, 3),
+    )
     if not r["ok"] or "Error:" in log.read_text(errors="replace"):  # cProfile may hide the exit code
         return {"seconds": r["seconds"], "top": [], "error": log.read_text(errors="replace")[-300:]}
     import pstats
-    rows = [(f"{file.split('kasuhara_metrics/', 1)[1]}:{func}", calls, inner, total)
-            for (file, _, func), (_, calls, inner, total, _) in pstats.Stats(str(stats)).stats.items()
-            if "kasuhara_metrics/" in file and "cli/" not in file]
+
+    rows = [
+        (f"{file.split('kasuhara_metrics/', 1)[1]}:{func}", calls, inner, total)
+        for (file, _, func), (_, calls, inner, total, _) in pstats.Stats(str(stats)).stats.items()
+        if "kasuhara_metrics/" in file and "cli/" not in file
+    ]
     return {"label": label, "seconds": r["seconds"], "top": sorted(rows, key=lambda row: -row[3])[:top]}
 
 
 def source_hash() -> str:
-    files = sorted((ROOT / "kasuhara_metrics").rglob("*.py")) + sorted(HERE.glob("*.sql")) + [HERE / "pandas_pipeline.py"]
+    files = (
+        sorted((ROOT / "kasuhara_metrics").rglob("*.py")) + sorted(HERE.glob("*.sql")) + [HERE / "pandas_pipeline.py"]
+    )
     return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:12]
 
 
 def machine() -> str:
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     mem = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
     import pandas as pd
-    return (f"nproc {len(os.sched_getaffinity(0))} ({cpu}), {mem:.0f} GiB RAM; Python {platform.python_version()}; "
-            f"DuckDB {duckdb.__version__}; pandas {pd.__version__}; {platform.platform()}")
+
+    return (
+        f"nproc {len(os.sched_getaffinity(0))} ({cpu}), {mem:.0f} GiB RAM; Python {platform.python_version()}; "
+        f"DuckDB {duckdb.__version__}; pandas {pd.__version__}; {platform.platform()}"
+    )
 
 
 def main() -> None:
@@ -340,8 +443,12 @@ def main() -> None:
     ap.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit at the larger sizes")
     ap.add_argument("--pieces", default="all", help="sizes to judge month by month too: all, none, or a list")
     ap.add_argument("--pandas-budget", type=float, default=900, help="skip pandas where its estimate exceeds this (s)")
-    ap.add_argument("--pandas-max-rss", type=float, help="stop pandas above this RSS (MB; default 2/3 of the RAM)",
-                    default=os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20 * 2 / 3)
+    ap.add_argument(
+        "--pandas-max-rss",
+        type=float,
+        help="stop pandas above this RSS (MB; default 2/3 of the RAM)",
+        default=os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20 * 2 / 3,
+    )
     ap.add_argument("--no-profile", action="store_true", help="skip the engine run under cProfile")
     ap.add_argument("--workdir", type=Path, default=HERE / "work")
     ap.add_argument("--out", type=Path, default=HERE / "results.md")
@@ -351,21 +458,32 @@ def main() -> None:
     if args.child_handwritten:
         return handwritten_child(*args.child_handwritten)
     from scale_report import write_report  # beside this file
+
     state_file = args.workdir / "scale-results.json"
     if args.report_only:
         return write_report(json.loads(state_file.read_text()), args.out)
 
     sizes = [int(s) for s in args.sizes.split(",")]
-    piece_sizes = sizes if args.pieces == "all" else [] if args.pieces == "none" else [int(s) for s in args.pieces.split(",")]
+    piece_sizes = (
+        sizes if args.pieces == "all" else [] if args.pieces == "none" else [int(s) for s in args.pieces.split(",")]
+    )
     runs = args.workdir / "scale"
     runs.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    state = {"command": " ".join(["python bench/scale_bench.py"] + sys.argv[1:]), "machine": machine(),
-             "source": source_hash(), "started": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-             "repeat": args.repeat, "large_repeat": args.large_repeat, "sizes": {}, "notes": []}
+    state = {
+        "command": " ".join(["python bench/scale_bench.py"] + sys.argv[1:]),
+        "machine": machine(),
+        "source": source_hash(),
+        "started": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "repeat": args.repeat,
+        "large_repeat": args.large_repeat,
+        "sizes": {},
+        "notes": [],
+    }
 
-    state["startup_s"] = statistics.median(run(f"kasuhara --help #{i + 1}", kasuhara() + ["--help"],
-                                               runs / "help.log")["seconds"] for i in range(3))
+    state["startup_s"] = statistics.median(
+        run(f"kasuhara --help #{i + 1}", kasuhara() + ["--help"], runs / "help.log")["seconds"] for i in range(3)
+    )
 
     def save():
         state["elapsed_s"] = time.time() - started
@@ -381,32 +499,53 @@ def main() -> None:
         if not first:  # pandas is single-threaded: estimate its time from the first size (memory has a cap)
             p = [r for r in state["sizes"][str(sizes[0])]["runs"]["pandas"] if r["ok"]]
             if p and statistics.median(r["seconds"] for r in p) * size / sizes[0] > args.pandas_budget:
-                skip = (f"estimated from {sizes[0]:,} records: "
-                        f"~{statistics.median(r['seconds'] for r in p) * size / sizes[0] / 60:.0f} min, over the "
-                        f"{args.pandas_budget / 60:.0f} min budget (--pandas-budget)")
+                skip = (
+                    f"estimated from {sizes[0]:,} records: "
+                    f"~{statistics.median(r['seconds'] for r in p) * size / sizes[0] / 60:.0f} min, over the "
+                    f"{args.pandas_budget / 60:.0f} min budget (--pandas-budget)"
+                )
         entry = state["sizes"].setdefault(str(size), {})
         entry["synth_mb"] = sum(f.stat().st_size for f in synth.rglob("*.csv")) / 2**20
-        entry["runs"] = measure_size(size, synth, runs, args.repeat if first else args.large_repeat,
-                                     None if first else args.memory_limit, skip, args.pandas_max_rss)
+        entry["runs"] = measure_size(
+            size,
+            synth,
+            runs,
+            args.repeat if first else args.large_repeat,
+            None if first else args.memory_limit,
+            skip,
+            args.pandas_max_rss,
+        )
         if first and not args.no_profile:
-            entry["profile"] = profile_engine(inbox_of(runs, tag), fresh(runs / "profile.duckdb"), f"engine {tag} under cProfile")
+            entry["profile"] = profile_engine(
+                inbox_of(runs, tag), fresh(runs / "profile.duckdb"), f"engine {tag} under cProfile"
+            )
         save()
         if all(r["ok"] for r in entry["runs"]["handwritten"] + entry["runs"]["engine"]) and entry["runs"]["engine"]:
-            entry["compare_hw"] = compare(("engine", runs / f"engine-{tag}.duckdb"),
-                                          ("hand-written", runs / f"hw-{tag}.duckdb"), key_map_b=True)
+            entry["compare_hw"] = compare(
+                ("engine", runs / f"engine-{tag}.duckdb"), ("hand-written", runs / f"hw-{tag}.duckdb"), key_map_b=True
+            )
             if entry["runs"]["pandas"] and entry["runs"]["pandas"][-1]["ok"]:
-                entry["compare_pandas"] = compare(("hand-written", runs / f"hw-{tag}.duckdb"),
-                                                  ("pandas", runs / f"pandas-{tag}.parquet"))
+                entry["compare_pandas"] = compare(
+                    ("hand-written", runs / f"hw-{tag}.duckdb"), ("pandas", runs / f"pandas-{tag}.parquet")
+                )
             save()
-            entry["increment"] = increment(size, synth, runs, args.increment_repeat, None if first else args.memory_limit,
-                                           first and not args.no_profile)
+            entry["increment"] = increment(
+                size,
+                synth,
+                runs,
+                args.increment_repeat,
+                None if first else args.memory_limit,
+                first and not args.no_profile,
+            )
             save()
             if size in piece_sizes:
                 entry["pieces"] = pieces(size, synth, runs, None if first else args.memory_limit)
                 save()
     if source_hash() != state["source"]:
-        state["notes"].append(f"WARNING: the package source changed during the run ({state['source']} -> "
-                              f"{source_hash()}): the figures mix versions; run again")
+        state["notes"].append(
+            f"WARNING: the package source changed during the run ({state['source']} -> "
+            f"{source_hash()}): the figures mix versions; run again"
+        )
     state["finished"] = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     save()
     print(f"wrote {args.out} ({(time.time() - started) / 60:.0f} min)")

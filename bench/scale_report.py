@@ -18,19 +18,28 @@ def f(x, digits=2, unit=""):
 def contender_rows(runs: dict, size: int) -> list[str]:
     hw = med(runs["handwritten"])
     rows = []
-    for kind, name in (("engine", "engine `nightly`"), ("handwritten", "(a) hand-written SQL"), ("pandas", "(b) pandas")):
+    for kind, name in (
+        ("engine", "engine `nightly`"),
+        ("handwritten", "(a) hand-written SQL"),
+        ("pandas", "(b) pandas"),
+    ):
         rs = runs[kind]
         if not rs:
             rows.append(f"| {size:,} | {name} | skipped: {runs.get('pandas_skipped') or 'not run'} | | | | | | |")
             continue
         m = med(rs)
-        split = f"{f(med(rs, 'judge_s'))} judge" if kind == "engine" else \
-            f"{f(med(rs, 'contacts_s'))} + {f(med(rs, 'judge_s'))}"
+        split = (
+            f"{f(med(rs, 'judge_s'))} judge"
+            if kind == "engine"
+            else f"{f(med(rs, 'contacts_s'))} + {f(med(rs, 'judge_s'))}"
+        )
         failed = [r for r in rs if not r["ok"]]
-        rows.append(f"| {size:,} | {name} | {f(m)} | {seconds_list(rs)} | "
-                    f"{f(m / hw if m and hw else None, 2, 'x')} | {max(r['rss_mb'] for r in rs):,.0f} | {split} | "
-                    f"{others(rs)} | "
-                    f"{'FAILED: ' + failed[0].get('error', '')[:200].replace(chr(10), ' ') if failed else 'ok'} |")
+        rows.append(
+            f"| {size:,} | {name} | {f(m)} | {seconds_list(rs)} | "
+            f"{f(m / hw if m and hw else None, 2, 'x')} | {max(r['rss_mb'] for r in rs):,.0f} | {split} | "
+            f"{others(rs)} | "
+            f"{'FAILED: ' + failed[0].get('error', '')[:200].replace(chr(10), ' ') if failed else 'ok'} |"
+        )
     return rows
 
 
@@ -49,10 +58,18 @@ def all_runs(state: dict) -> list[dict]:
 def profile_table(p: dict) -> list[str]:
     if p.get("error"):
         return [f"The run under cProfile failed: `{p['error']}`", ""]
-    return [f"{p.get('label', 'one engine run under cProfile')}: {p['seconds']:.1f} s. Inclusive seconds (a function's time holds its calls', SQL "
-            "included); cProfile adds some overhead.", "", "| function | calls | own s | inclusive s |",
-            "|---|---:|---:|---:|"] + [f"| {name} | {calls:,} | {own:.1f} | {total:.1f} |"
-                                         for name, calls, own, total in p["top"]] + [""]
+    return (
+        [
+            f"{p.get('label', 'one engine run under cProfile')}: {p['seconds']:.1f} s. "
+            "Inclusive seconds (a function's time holds its calls', SQL "
+            "included); cProfile adds some overhead.",
+            "",
+            "| function | calls | own s | inclusive s |",
+            "|---|---:|---:|---:|",
+        ]
+        + [f"| {name} | {calls:,} | {own:.1f} | {total:.1f} |" for name, calls, own, total in p["top"]]
+        + [""]
+    )
 
 
 def seconds_list(runs: list[dict]) -> str:
@@ -62,11 +79,18 @@ def seconds_list(runs: list[dict]) -> str:
 def compare_text(c: dict | None) -> str:
     if not c:
         return "not compared"
-    verdict = "**identical**" if c["identical"] else f"**differ**: {c['only_a']:,} rows only in {c['a']}, " \
-                                                      f"{c['only_b']:,} only in {c['b']}"
-    per_rule = ", ".join(f"{rule} {v.get(c['a'], 0):,}/{v.get(c['b'], 0):,}" for rule, v in sorted(c["per_rule"].items()))
+    verdict = (
+        "**identical**"
+        if c["identical"]
+        else f"**differ**: {c['only_a']:,} rows only in {c['a']}, {c['only_b']:,} only in {c['b']}"
+    )
+    per_rule = ", ".join(
+        f"{rule} {v.get(c['a'], 0):,}/{v.get(c['b'], 0):,}" for rule, v in sorted(c["per_rule"].items())
+    )
     total = [sum(v.get(side, 0) for v in c["per_rule"].values()) for side in (c["a"], c["b"])]
-    text = f"{c['a']} vs {c['b']}: {verdict}; flags {total[0]:,} vs {total[1]:,}; per rule ({c['a']}/{c['b']}): {per_rule}"
+    text = (
+        f"{c['a']} vs {c['b']}: {verdict}; flags {total[0]:,} vs {total[1]:,}; per rule ({c['a']}/{c['b']}): {per_rule}"
+    )
     if c.get("examples"):
         text += "; e.g. " + " | ".join(f"`{e}`" for e in c["examples"][:2])
     return text
@@ -85,25 +109,31 @@ def gaps(state: dict, sizes: list) -> list[str]:
         h = [x for x in r["handwritten"] if x["ok"]]
         if e and h:
             judge, run_s, hw_c, hw_j = med(e, "judge_s"), med(e, "run_s"), med(h, "contacts_s"), med(h, "judge_s")
-            out.append(f"- {int(size):,} records, where the engine's {f(med(e))} s go: start-up ~{f(startup)} s; "
-                       f"ingest + contacts {f(run_s - judge)} s (hand-written: {f(hw_c)} s, "
-                       f"{f((run_s - judge) / hw_c, 1, 'x')}); judge {f(judge)} s (hand-written: {f(hw_j)} s, "
-                       f"{f(judge / hw_j, 1, 'x')}); the rest (opening, the lock, committing, closing) "
-                       f"{f(med(e) - run_s - startup)} s.")
+            out.append(
+                f"- {int(size):,} records, where the engine's {f(med(e))} s go: start-up ~{f(startup)} s; "
+                f"ingest + contacts {f(run_s - judge)} s (hand-written: {f(hw_c)} s, "
+                f"{f((run_s - judge) / hw_c, 1, 'x')}); judge {f(judge)} s (hand-written: {f(hw_j)} s, "
+                f"{f(judge / hw_j, 1, 'x')}); the rest (opening, the lock, committing, closing) "
+                f"{f(med(e) - run_s - startup)} s."
+            )
         if e and r.get("limit"):
             peak = max(x["rss_mb"] for x in r["engine"])
-            out.append(f"- {int(size):,} records under a DuckDB memory limit of {r['limit']}: the engine's process "
-                       f"peaked at {peak:,.0f} MB of RSS (the hand-written script at "
-                       f"{max((x['rss_mb'] for x in h), default=0):,.0f} MB): DuckDB's limit caps its buffer manager, "
-                       "not the process.")
+            out.append(
+                f"- {int(size):,} records under a DuckDB memory limit of {r['limit']}: the engine's process "
+                f"peaked at {peak:,.0f} MB of RSS (the hand-written script at "
+                f"{max((x['rss_mb'] for x in h), default=0):,.0f} MB): DuckDB's limit caps its buffer manager, "
+                "not the process."
+            )
         inc = entry.get("increment")
         if inc and inc["runs"]:
             rs = [x for x in inc["runs"] if x["ok"]]
             if rs:
-                text = (f"- the increment on {int(size):,} records: {f(med(rs))} s = start-up ~{f(startup)} s + "
-                        f"{f(med(rs, 'run_s'))} s in the run, of which the judge {f(med(rs, 'judge_s'))} s for "
-                        f"{rs[-1].get('requesters_judged') or 0:,} requesters (their whole history: "
-                        f"{rs[-1].get('contacts') or 0:,} contacts)")
+                text = (
+                    f"- the increment on {int(size):,} records: {f(med(rs))} s = start-up ~{f(startup)} s + "
+                    f"{f(med(rs, 'run_s'))} s in the run, of which the judge {f(med(rs, 'judge_s'))} s for "
+                    f"{rs[-1].get('requesters_judged') or 0:,} requesters (their whole history: "
+                    f"{rs[-1].get('contacts') or 0:,} contacts)"
+                )
                 parsed = calls_of(inc.get("profile"), "asterisk.py:read_asterisk")
                 if parsed:
                     text += f"; under cProfile, `read_asterisk` ran {parsed:,} times for 1 new calls file"
@@ -114,31 +144,43 @@ def gaps(state: dict, sizes: list) -> list[str]:
 def write_report(state: dict, out: Path) -> None:
     sizes = sorted(state["sizes"].items(), key=lambda kv: int(kv[0]))
     first = sizes[0] if sizes else None
-    L = [f"# Scale benchmark: ingest + judge at 1M and 10M records, judged in pieces, and the nightly increment", "",
-         f"`{state['command']}` ({'finished ' + state['finished'] if state.get('finished') else 'RUNNING or interrupted'}"
-         f"; started {state['started']}, {state.get('elapsed_s', 0) / 60:.0f} min in all). {state['machine']}. "
-         f"Source hash (package, bench SQL and pandas script): {state['source']}.", ""]
+    L = [
+        "# Scale benchmark: ingest + judge at 1M and 10M records, judged in pieces, and the nightly increment",
+        "",
+        f"`{state['command']}` "
+        f"({'finished ' + state['finished'] if state.get('finished') else 'RUNNING or interrupted'}"
+        f"; started {state['started']}, {state.get('elapsed_s', 0) / 60:.0f} min in all). {state['machine']}. "
+        f"Source hash (package, bench SQL and pandas script): {state['source']}.",
+        "",
+    ]
     L += [f"- {n}" for n in state["notes"]]
     busy = [r for r in all_runs(state) if r.get("others", 0) > 0.10]
     if busy:
-        L.append(f"- **Other processes took more than 10% of the CPUs during {len(busy)} of the "
-                 f"{len(all_runs(state))} measurements** (column \"others' CPU\": the largest share, from /proc/stat, "
-                 "minus the measured command's own CPU time): those figures are slower than on a quiet machine.")
-    L += ["", "Every figure is the wall time of a whole command in a fresh child process on a fresh database file "
-          "(Python start-up and imports included), and its own peak RSS (`ru_maxrss` from `wait4`). At the first size "
-          f"the three contenders alternate (the first one rotates), {state['repeat']} runs each, and the median is "
-          "reported: on a shared 2-core VM a single run can be off by 10-20%, and the median of alternating runs "
-          "shrugs off one slow run and drift alike. Larger sizes run "
-          f"{state['large_repeat']}x each with DuckDB capped at the memory limit shown. The input files sit in the page "
-          "cache for everyone alike.", "",
-          "- **engine**: `kasuhara --db X nightly --inbox SYNTH --settle 0 --profile thresholds/bunkyo.toml`: every file "
-          "read, checked, pseudonymised, de-duplicated and stored, contacts built, the 9 Bunkyo rules judged, all in one "
-          "transaction. The \"split\" column is the judge's own share, from `judge_runs`.",
-          "- **(a) hand-written SQL**: `bench/pipeline_handwritten.sql` (legs, visits, contacts; its header lists the "
-          "simplifications) then `bench/judge_handwritten.sql` (the rules, episodes and evidence) in one DuckDB "
-          "connection. Split: contacts s + judge s.",
-          "- **(b) pandas**: `bench/pandas_pipeline.py`, the same simplifications and rules in plain pandas/numpy. "
-          "Split: contacts s + judge s.", ""]
+        L.append(
+            f"- **Other processes took more than 10% of the CPUs during {len(busy)} of the "
+            f'{len(all_runs(state))} measurements** (column "others\' CPU": the largest share, from /proc/stat, '
+            "minus the measured command's own CPU time): those figures are slower than on a quiet machine."
+        )
+    L += [
+        "",
+        "Every figure is the wall time of a whole command in a fresh child process on a fresh database file "
+        "(Python start-up and imports included), and its own peak RSS (`ru_maxrss` from `wait4`). At the first size "
+        f"the three contenders alternate (the first one rotates), {state['repeat']} runs each, and the median is "
+        "reported: on a shared 2-core VM a single run can be off by 10-20%, and the median of alternating runs "
+        "shrugs off one slow run and drift alike. Larger sizes run "
+        f"{state['large_repeat']}x each with DuckDB capped at the memory limit shown. The input files sit in the page "
+        "cache for everyone alike.",
+        "",
+        "- **engine**: `kasuhara --db X nightly --inbox SYNTH --settle 0 --profile thresholds/bunkyo.toml`: every file "
+        "read, checked, pseudonymised, de-duplicated and stored, contacts built, the 9 Bunkyo rules judged, all in one "
+        'transaction. The "split" column is the judge\'s own share, from `judge_runs`.',
+        "- **(a) hand-written SQL**: `bench/pipeline_handwritten.sql` (legs, visits, contacts; its header lists the "
+        "simplifications) then `bench/judge_handwritten.sql` (the rules, episodes and evidence) in one DuckDB "
+        "connection. Split: contacts s + judge s.",
+        "- **(b) pandas**: `bench/pandas_pipeline.py`, the same simplifications and rules in plain pandas/numpy. "
+        "Split: contacts s + judge s.",
+        "",
+    ]
 
     # Targets
     L += ["## Targets", "", "| target | measured | met? |", "|---|---|---|"]
@@ -146,34 +188,46 @@ def write_report(state: dict, out: Path) -> None:
         r = first[1]["runs"]
         e, h = med(r["engine"]), med(r["handwritten"])
         ratio = e / h if e and h else None
-        L.append(f"| {int(first[0]):,} records ingest + judge within {TARGET_RATIO}x of the hand-written SQL | "
-                 f"engine {f(e)} s / hand-written {f(h)} s = {f(ratio, 2, 'x')} | "
-                 f"{'yes' if ratio and ratio <= TARGET_RATIO else '**no**'} |")
+        L.append(
+            f"| {int(first[0]):,} records ingest + judge within {TARGET_RATIO}x of the hand-written SQL | "
+            f"engine {f(e)} s / hand-written {f(h)} s = {f(ratio, 2, 'x')} | "
+            f"{'yes' if ratio and ratio <= TARGET_RATIO else '**no**'} |"
+        )
     for size, entry in sizes[1:]:
         e = entry["runs"]["engine"]
         done = bool(e) and all(x["ok"] for x in e)
-        L.append(f"| {int(size):,} records complete with DuckDB's memory limit at {entry['runs']['limit']} | "
-                 f"{'completed' if done else 'FAILED'} in {f(med(e) if done else (e[0]['seconds'] if e else None), 0)} s, "
-                 f"peak RSS {max((x['rss_mb'] for x in e), default=0):,.0f} MB | {'yes' if done else '**no**'} |")
+        L.append(
+            f"| {int(size):,} records complete with DuckDB's memory limit at {entry['runs']['limit']} | "
+            f"{'completed' if done else 'FAILED'} in {f(med(e) if done else (e[0]['seconds'] if e else None), 0)} s, "
+            f"peak RSS {max((x['rss_mb'] for x in e), default=0):,.0f} MB | {'yes' if done else '**no**'} |"
+        )
     for size, entry in sizes:
         inc = entry.get("increment")
         if inc:
             m = med(inc["runs"])
-            L.append(f"| nightly increment (one day) on a year of {int(size):,} records under {TARGET_INCREMENT_S:.0f} s | "
-                     f"median {f(m)} s | {'yes' if m is not None and m < TARGET_INCREMENT_S else '**no**'} |")
+            L.append(
+                f"| nightly increment (one day) on a year of {int(size):,} records under {TARGET_INCREMENT_S:.0f} s | "
+                f"median {f(m)} s | {'yes' if m is not None and m < TARGET_INCREMENT_S else '**no**'} |"
+            )
     for size, entry in sizes:
         p = entry.get("pieces")
         if p:
             ok = p["compare"]["identical"] and all(x["ok"] for x in p["months"])
-            L.append(f"| flags at {int(size):,} records identical to the same data judged month by month | "
-                     f"{p['compare']['only_a']:,} / {p['compare']['only_b']:,} differing flags | "
-                     f"{'yes' if ok else '**no**'} |")
+            L.append(
+                f"| flags at {int(size):,} records identical to the same data judged month by month | "
+                f"{p['compare']['only_a']:,} / {p['compare']['only_b']:,} differing flags | "
+                f"{'yes' if ok else '**no**'} |"
+            )
     L += [""] + gaps(state, sizes) + [""]
 
     # One-shot runs
-    L += ["## Ingest + judge of a year", "",
-          "| records | contender | median s | runs s | ratio to hand-written | peak RSS MB | split s | others' CPU | status |",
-          "|---:|---|---:|---|---:|---:|---|---:|---|"]
+    L += [
+        "## Ingest + judge of a year",
+        "",
+        "| records | contender | median s | runs s | ratio to hand-written | peak RSS MB | split s "
+        "| others' CPU | status |",
+        "|---:|---|---:|---|---:|---:|---|---:|---|",
+    ]
     for size, entry in sizes:
         L += contender_rows(entry["runs"], int(size))
     L += [""]
@@ -181,66 +235,97 @@ def write_report(state: dict, out: Path) -> None:
         eng = [x for x in entry["runs"]["engine"] if x["ok"]]
         if eng:
             x = eng[-1]
-            L.append(f"- {int(size):,} records ({entry['synth_mb']:,.0f} MiB of CSV): engine database "
-                     f"{f(x.get('db_mb'), 0)} MiB, {x.get('contacts') or 0:,} contacts judged, judge {f(x.get('judge_s'))} s "
-                     f"of a {f(x.get('run_s'))} s run (the rest: reading, checking and storing files, building contacts).")
+            L.append(
+                f"- {int(size):,} records ({entry['synth_mb']:,.0f} MiB of CSV): engine database "
+                f"{f(x.get('db_mb'), 0)} MiB, {x.get('contacts') or 0:,} contacts judged, "
+                f"judge {f(x.get('judge_s'))} s "
+                f"of a {f(x.get('run_s'))} s run (the rest: reading, checking and storing files, building contacts)."
+            )
     L += [""]
 
-    L += ["## Same flags?", "",
-          "Compared: flag_id, rule, requester, group, severity, first_at, last_at, value and the evidence list (the "
-          "uniqueids and visit_ids, in order). The hand-written and pandas requesters are `tel:<digits>` / "
-          "`ref:<reference>`; for the comparison with the engine they are turned into the engine's keyed pseudonyms "
-          "with the bench's secret (and the flag id recomputed from them), outside the timed runs.", ""]
+    L += [
+        "## Same flags?",
+        "",
+        "Compared: flag_id, rule, requester, group, severity, first_at, last_at, value and the evidence list (the "
+        "uniqueids and visit_ids, in order). The hand-written and pandas requesters are `tel:<digits>` / "
+        "`ref:<reference>`; for the comparison with the engine they are turned into the engine's keyed pseudonyms "
+        "with the bench's secret (and the flag id recomputed from them), outside the timed runs.",
+        "",
+    ]
     for size, entry in sizes:
         L.append(f"- {int(size):,}: {compare_text(entry.get('compare_hw'))}")
         if entry.get("compare_pandas"):
             L.append(f"- {int(size):,}: {compare_text(entry.get('compare_pandas'))}")
-    L += ["", "Where they can differ: the baselines' simplifications (header of `bench/pipeline_handwritten.sql`) "
-          "matter only for data the synth folders do not contain: overlapping forked legs (talk summed, not "
-          "unioned), numbers the engine finds invalid, id-less records, visits that link a phone to a reference, "
-          "duplicate rows.", ""]
+    L += [
+        "",
+        "Where they can differ: the baselines' simplifications (header of `bench/pipeline_handwritten.sql`) "
+        "matter only for data the synth folders do not contain: overlapping forked legs (talk summed, not "
+        "unioned), numbers the engine finds invalid, id-less records, visits that link a phone to a reference, "
+        "duplicate rows.",
+        "",
+    ]
 
     for size, entry in sizes:
         p = entry.get("pieces")
         if not p:
             continue
         months = p["months"]
-        L += [f"## {int(size):,} records judged month by month", "",
-              "An inbox that grows by one month's files at a time; `nightly` after each month into one database "
-              "(each run ingests only the new month, rebuilds the contacts of the requesters it touched and judges "
-              "them over their whole history).", "",
-              "| through | s | peak RSS MB | requesters judged | others' CPU | exit |", "|---|---:|---:|---:|---:|---|"]
+        L += [
+            f"## {int(size):,} records judged month by month",
+            "",
+            "An inbox that grows by one month's files at a time; `nightly` after each month into one database "
+            "(each run ingests only the new month, rebuilds the contacts of the requesters it touched and judges "
+            "them over their whole history).",
+            "",
+            "| through | s | peak RSS MB | requesters judged | others' CPU | exit |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
         for m in months:
-            L.append(f"| {m['label'].split('through ')[-1]} | {m['seconds']:.1f} | {m['rss_mb']:,.0f} | "
-                     f"{'everyone' if m.get('requesters_judged') is None else format(m['requesters_judged'], ',')} | "
-                     f"{others([m])} | {m['exit']} |")
+            L.append(
+                f"| {m['label'].split('through ')[-1]} | {m['seconds']:.1f} | {m['rss_mb']:,.0f} | "
+                f"{'everyone' if m.get('requesters_judged') is None else format(m['requesters_judged'], ',')} | "
+                f"{others([m])} | {m['exit']} |"
+            )
         L += ["", f"Total {sum(m['seconds'] for m in months):,.0f} s. Final flags: {compare_text(p['compare'])}", ""]
 
-    L += ["## Nightly increment", "",
-          "A copy of the one-shot database (a year of history) for each run, and the one-shot run's inbox with one new "
-          "day added, as a site's nightly batch finds it: the year's files are known by path, size and modification "
-          "time, and the new day is the year's last day shifted by one day with new uniqueids and visit ids, so its "
-          "callers are requesters with a year of history.", "",
-          "| history | new day | median s | runs s | of which in the run s | of which judge s | peak RSS MB | "
-          "requesters judged | contacts judged | others' CPU |", "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+    L += [
+        "## Nightly increment",
+        "",
+        "A copy of the one-shot database (a year of history) for each run, and the one-shot run's inbox with one new "
+        "day added, as a site's nightly batch finds it: the year's files are known by path, size and modification "
+        "time, and the new day is the year's last day shifted by one day with new uniqueids and visit ids, so its "
+        "callers are requesters with a year of history.",
+        "",
+        "| history | new day | median s | runs s | of which in the run s | of which judge s | peak RSS MB | "
+        "requesters judged | contacts judged | others' CPU |",
+        "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for size, entry in sizes:
         inc = entry.get("increment")
         if inc:
             rs = inc["runs"]
             last = rs[-1]
-            L.append(f"| {int(size):,} | {inc['day']} | {f(med(rs))} | "
-                     f"{seconds_list(rs)} | {f(med(rs, 'run_s'))} | {f(med(rs, 'judge_s'))} | "
-                     f"{max(r['rss_mb'] for r in rs):,.0f} | "
-                     f"{'everyone' if last.get('requesters_judged') is None else format(last['requesters_judged'], ',')} | "
-                     f"{last.get('contacts') or 0:,} | {others(rs)} |")
+            L.append(
+                f"| {int(size):,} | {inc['day']} | {f(med(rs))} | "
+                f"{seconds_list(rs)} | {f(med(rs, 'run_s'))} | {f(med(rs, 'judge_s'))} | "
+                f"{max(r['rss_mb'] for r in rs):,.0f} | "
+                f"{'everyone' if last.get('requesters_judged') is None else format(last['requesters_judged'], ',')} | "
+                f"{last.get('contacts') or 0:,} | {others(rs)} |"
+            )
     for size, entry in sizes:
         hw = (entry.get("increment") or {}).get("handwritten_full")
         if hw:
-            L.append(f"\nFor reference, the hand-written script, which has no incremental mode, takes {hw['seconds']:.2f} s "
-                     f"(peak RSS {hw['rss_mb']:,.0f} MB) to run again on the {int(size):,}-record year plus the new day.")
-    L += ["", "Each increment time includes the command's start-up (Python and the package's imports: `kasuhara "
-          f"--help` takes {f(state.get('startup_s'))} s here) and a look at every file of the inbox: the year's files "
-          "are known by path, size and modification time and not read again.", ""]
+            L.append(
+                f"\nFor reference, the hand-written script, which has no incremental mode, takes {hw['seconds']:.2f} s "
+                f"(peak RSS {hw['rss_mb']:,.0f} MB) to run again on the {int(size):,}-record year plus the new day."
+            )
+    L += [
+        "",
+        "Each increment time includes the command's start-up (Python and the package's imports: `kasuhara "
+        f"--help` takes {f(state.get('startup_s'))} s here) and a look at every file of the inbox: the year's files "
+        "are known by path, size and modification time and not read again.",
+        "",
+    ]
 
     profiles = [p for _, e in sizes for p in (e.get("profile"), (e.get("increment") or {}).get("profile")) if p]
     if profiles:

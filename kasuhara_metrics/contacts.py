@@ -91,8 +91,12 @@ def refresh(db: Database, *, full: bool = False) -> Refresh:
     links_before = set(db.con.execute("SELECT alias_key, requester_key FROM requester_links").fetchall())
     rebuild_requester_links(db)
     links_after = set(db.con.execute("SELECT alias_key, requester_key FROM requester_links").fetchall())
-    new_departments = built is not None and db.con.execute(
-        "SELECT count(*) FROM ingest_log WHERE file_id > ? AND kind = 'departments'", [int(built)]).fetchall()[0][0]
+    new_departments = (
+        built is not None
+        and db.con.execute(
+            "SELECT count(*) FROM ingest_log WHERE file_id > ? AND kind = 'departments'", [int(built)]
+        ).fetchall()[0][0]
+    )
     if full or built is None or new_departments or links_before != links_after:
         return _rebuild(db, None)
     return _rebuild(db, int(built))
@@ -124,8 +128,17 @@ def _rebuild(db: Database, after_file: int | None) -> Refresh:
         con.execute(_MERGED_CONTACTS_SQL)
         con.execute(_visit_contacts_sql(visits))
     finally:
-        drop_temp_tables(con, "_leg", "_multi_leg_call", "_unit", "_unit_order", "_scope_requesters",
-                         "_scope_calls", "_scope_call_refs", "_scope_visits")
+        drop_temp_tables(
+            con,
+            "_leg",
+            "_multi_leg_call",
+            "_unit",
+            "_unit_order",
+            "_scope_requesters",
+            "_scope_calls",
+            "_scope_call_refs",
+            "_scope_visits",
+        )
         drop_temp_views(con, "_scope_legs", "_scope_visit_rows")
     latest = con.execute("SELECT coalesce(max(file_id), 0) FROM ingest_log").fetchall()[0][0]
     db.set_meta("contacts_built_through_file", str(latest))
@@ -135,7 +148,8 @@ def _rebuild(db: Database, after_file: int | None) -> Refresh:
 def _scope(db: Database, after_file: int) -> list[str]:
     """The legs and visits to rebuild: those of the new files, and every record of their requesters."""
     con = db.con
-    con.execute("""
+    con.execute(
+        """
         CREATE OR REPLACE TEMP TABLE _scope_requesters AS
         WITH own AS (SELECT number_key FROM departments WHERE number_key IS NOT NULL),
         keys AS (
@@ -146,28 +160,41 @@ def _scope(db: Database, after_file: int) -> list[str]:
         SELECT DISTINCT coalesce(l.requester_key, keys.k) AS requester_key
         FROM keys LEFT JOIN requester_links l ON l.alias_key = keys.k
         WHERE keys.k NOT IN (SELECT number_key FROM own)
-    """, {"after": after_file})
-    con.execute("""
+    """,
+        {"after": after_file},
+    )
+    con.execute(
+        """
         CREATE OR REPLACE TEMP TABLE _scope_calls AS SELECT DISTINCT call_ref FROM call_legs WHERE file_id > $after
-    """, {"after": after_file})
+    """,
+        {"after": after_file},
+    )
     # Every pseudonym that stands for an affected requester: the requester's own and its aliases; and
     # every leg of their calls, as a call's later legs may show another caller (a transfer, a <Dial> leg).
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _scope_call_refs AS
         WITH aliases AS (
             SELECT requester_key AS k FROM _scope_requesters
-            UNION SELECT alias_key FROM requester_links WHERE requester_key IN (SELECT requester_key FROM _scope_requesters)
+            UNION SELECT alias_key FROM requester_links
+                  WHERE requester_key IN (SELECT requester_key FROM _scope_requesters)
         )
         SELECT DISTINCT call_ref FROM call_legs
         WHERE caller_key IN (SELECT k FROM aliases) OR call_ref IN (SELECT call_ref FROM _scope_calls)
     """)
-    con.execute("CREATE OR REPLACE TEMP VIEW _scope_legs AS SELECT * FROM call_legs SEMI JOIN _scope_call_refs USING (call_ref)")
-    con.execute("""
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW _scope_legs AS SELECT * FROM call_legs SEMI JOIN _scope_call_refs USING (call_ref)"
+    )
+    con.execute(
+        """
         CREATE OR REPLACE TEMP TABLE _scope_visits AS
-        SELECT visit_id FROM visits WHERE file_id > $after OR requester_key IN (SELECT requester_key FROM _scope_requesters)
-    """, {"after": after_file})
+        SELECT visit_id FROM visits
+        WHERE file_id > $after OR requester_key IN (SELECT requester_key FROM _scope_requesters)
+    """,
+        {"after": after_file},
+    )
     con.execute("""
-        CREATE OR REPLACE TEMP VIEW _scope_visit_rows AS SELECT * FROM visits WHERE visit_id IN (SELECT visit_id FROM _scope_visits)
+        CREATE OR REPLACE TEMP VIEW _scope_visit_rows AS
+        SELECT * FROM visits WHERE visit_id IN (SELECT visit_id FROM _scope_visits)
     """)
     return [row[0] for row in con.execute("SELECT requester_key FROM _scope_requesters").fetchall()]
 
@@ -182,7 +209,8 @@ def _call_contact_steps(legs: str) -> list[str]:
     Most calls are one leg and overlap nothing: they become contacts directly. Only calls of
     several legs, and calls of one requester that overlap, go through the interval arithmetic.
     """
-    return [f"""
+    return [
+        f"""
 CREATE OR REPLACE TEMP TABLE _leg AS
 -- Dialled numbers are extensions (digits) or pseudonyms of full numbers; departments map both.
 WITH reach AS (
@@ -211,9 +239,12 @@ ANTI JOIN (SELECT call_ref, uniqueid, max(record_version) AS latest FROM {legs} 
            GROUP BY call_ref, uniqueid) v
     ON v.call_ref = l.call_ref AND v.uniqueid = l.uniqueid AND l.record_version < v.latest
 """,
-    "CREATE OR REPLACE TEMP TABLE _multi_leg_call AS SELECT call_ref FROM _leg GROUP BY call_ref HAVING count(*) > 1",
-    # A call (unit): who called, which way, and when; its first leg decides the caller.
-    f"""
+        """
+CREATE OR REPLACE TEMP TABLE _multi_leg_call AS
+SELECT call_ref FROM _leg GROUP BY call_ref HAVING count(*) > 1
+""",
+        # A call (unit): who called, which way, and when; its first leg decides the caller.
+        f"""
 CREATE OR REPLACE TEMP TABLE _unit AS
 WITH single AS (
     SELECT call_ref, effective_class AS caller_class,
@@ -246,10 +277,10 @@ SELECT u.*, coalesce(link.requester_key, u.caller_key) AS requester_key,
        END AS direction
 FROM units u LEFT JOIN requester_links link ON link.alias_key = u.caller_key
 """,
-    # Records without call ids (16-column Asterisk, exports without a call number) that overlap
-    # in time for one requester, or follow each other to the second (a transfer written as two
-    # records), are one contact. Calls with ids are grouped by their ids alone.
-    """
+        # Records without call ids (16-column Asterisk, exports without a call number) that overlap
+        # in time for one requester, or follow each other to the second (a transfer written as two
+        # records), are one contact. Calls with ids are grouped by their ids alone.
+        """
 CREATE OR REPLACE TEMP TABLE _unit_order AS
 WITH windowed AS (
     SELECT call_ref, requester_key, started_at, ended_at,
@@ -284,8 +315,8 @@ INSERT INTO contacts BY NAME
 SELECT 'call:' || u.call_ref AS contact_id, 'call' AS channel, u.requester_key, u.caller_class, u.direction,
        u.dialled_department AS department, 'unknown' AS kind, NULL AS topic,
        u.started_at, CASE WHEN u.answered THEN u.answered_at END AS answered_at, u.ended_at,
-       CASE WHEN u.answered THEN {_seconds('epoch(u.ended_at) - epoch(u.answered_at)')} ELSE 0 END AS talk_s,
-       {_seconds('epoch(u.ended_at) - epoch(u.started_at)')} AS span_s,
+       CASE WHEN u.answered THEN {_seconds("epoch(u.ended_at) - epoch(u.answered_at)")} ELSE 0 END AS talk_s,
+       {_seconds("epoch(u.ended_at) - epoch(u.started_at)")} AS span_s,
        u.answered, u.outcome, 1 AS legs, [u.source_id] AS source_ids, NULL AS exit_requested_at
 FROM _unit u ANTI JOIN _unit_order m USING (call_ref)
 WHERE u.legs = 1
@@ -327,7 +358,7 @@ SELECT 'call:' || contact_ref AS contact_id,
        min(answered_at) FILTER (WHERE answered) AS answered_at,
        max(ended_at) AS ended_at,
        CAST(coalesce(any_value(t.talk_s), 0) AS INTEGER) AS talk_s,
-       {_seconds('epoch(max(ended_at)) - epoch(min(started_at))')} AS span_s,
+       {_seconds("epoch(max(ended_at)) - epoch(min(started_at))")} AS span_s,
        bool_or(answered) AS answered,
        arg_min(outcome, {_OUTCOME_RANK}) AS outcome,
        count(*) AS legs,

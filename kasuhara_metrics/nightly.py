@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
 
 from . import contacts
-from .desk.analytics import unusable_callers
 from .common.db import Database
 from .common.duckutil import registered
-from .common.sqltext import insert_values_sql
-from .common.outcomes import EXIT_CODES, Outcome
 from .common.errors import InputFileError, KasuharaError, SourceLocation
+from .common.outcomes import EXIT_CODES, Outcome
+from .common.sqltext import insert_values_sql
+from .desk.analytics import unusable_callers
 from .ingest import IngestOptions, ingest_files
 from .ingest.csvread import file_bytes
 from .ingest.filelog import FileResult
@@ -50,7 +50,7 @@ class InboxFile:
 @dataclass
 class NightlyReport:
     nightly_id: int | None = None
-    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished_at: datetime | None = None
     ingested: list[FileResult] = field(default_factory=list)
     skipped: list[FileResult] = field(default_factory=list)
@@ -120,14 +120,19 @@ def _kind_by_content(path: Path) -> tuple[str | None, None, str | None]:
         return None, None, exc.message
     if source is not None:
         return source.record_kind, None, None
-    return None, None, (
-        f"cannot tell what {path.name} is - put phone exports in calls/ (with a mapping.toml beside "
-        "exports of systems without a built-in reader), reception logs in visits/, number lists in departments/"
+    return (
+        None,
+        None,
+        (
+            f"cannot tell what {path.name} is - put phone exports in calls/ (with a mapping.toml beside "
+            "exports of systems without a built-in reader), reception logs in visits/, number lists in departments/"
+        ),
     )
 
 
-def run_nightly(db: Database, inbox: Path, profile: Profile, *, settle_seconds: float = 60,
-                progress=None, recheck: bool = False) -> NightlyReport:
+def run_nightly(
+    db: Database, inbox: Path, profile: Profile, *, settle_seconds: float = 60, progress=None, recheck: bool = False
+) -> NightlyReport:
     """Ingest the inbox's new files and judge, as one transaction; record the run either way.
 
     `recheck` reads files again even where path, size and modification time are those of a file an
@@ -149,7 +154,7 @@ def run_nightly(db: Database, inbox: Path, profile: Profile, *, settle_seconds: 
             elif changed_requesters is None or changed_requesters:
                 # Only the requesters whose contacts changed can have other flags than last night.
                 report.judged = judge(db, profile, requesters=changed_requesters)
-            report.finished_at = datetime.now(timezone.utc)
+            report.finished_at = datetime.now(UTC)
             _record(db, inbox, profile, report)
     except KasuharaError as exc:
         report.message = str(exc)
@@ -157,7 +162,7 @@ def run_nightly(db: Database, inbox: Path, profile: Profile, *, settle_seconds: 
         report.message = f"{type(exc).__name__}: {exc}"
     if report.message:
         # Nothing of the run was kept; its record says so, for whoever reads the runs tomorrow.
-        report.finished_at = datetime.now(timezone.utc)
+        report.finished_at = datetime.now(UTC)
         failed = replace(report, ingested=[], skipped=[], judged=None, unusable=[])
         try:
             with db.transaction():
@@ -168,8 +173,9 @@ def run_nightly(db: Database, inbox: Path, profile: Profile, *, settle_seconds: 
     return report
 
 
-def _ingest(db: Database, files: list[InboxFile], profile: Profile, report: NightlyReport,
-            progress) -> list[str] | None:
+def _ingest(
+    db: Database, files: list[InboxFile], profile: Profile, report: NightlyReport, progress
+) -> list[str] | None:
     """Ingest the files; the requesters whose contacts changed (None: possibly anyone's)."""
     for item in files:
         if item.problem:
@@ -188,11 +194,16 @@ def _ingest(db: Database, files: list[InboxFile], profile: Profile, report: Nigh
     return contacts.refresh(db).requesters
 
 
-def _unchanged_files_skipped(db: Database, files: list[InboxFile], report: NightlyReport,
-                             trust_unchanged: bool = True) -> list[InboxFile]:
+def _unchanged_files_skipped(
+    db: Database, files: list[InboxFile], report: NightlyReport, trust_unchanged: bool = True
+) -> list[InboxFile]:
     """Leave out the files seen by an earlier run and unchanged since: a year's inbox is not re-read."""
-    seen = {path: (size, mtime, run, failed) for path, size, mtime, run, failed in
-            db.con.execute("SELECT path, size, mtime_ns, nightly_id, failed FROM inbox_files").fetchall()}
+    seen = {
+        path: (size, mtime, run, failed)
+        for path, size, mtime, run, failed in db.con.execute(
+            "SELECT path, size, mtime_ns, nightly_id, failed FROM inbox_files"
+        ).fetchall()
+    }
     left = []
     for item in files:
         try:
@@ -206,8 +217,11 @@ def _unchanged_files_skipped(db: Database, files: list[InboxFile], report: Night
             if known[3] is not None:  # it failed then, and nothing changed since: it would fail again
                 report.failed_before.append((str(item.path), f"failed in nightly run {known[2]}: {known[3]}"))
             else:
-                report.skipped.append(FileResult(str(item.path), item.kind or "", "-", "-",
-                                                 skipped_as=f"unchanged since nightly run {known[2]}"))
+                report.skipped.append(
+                    FileResult(
+                        str(item.path), item.kind or "", "-", "-", skipped_as=f"unchanged since nightly run {known[2]}"
+                    )
+                )
         else:
             left.append(item)
     return left
@@ -217,47 +231,76 @@ def _record(db: Database, inbox: Path, profile: Profile, report: NightlyReport) 
     report.nightly_id = db.con.execute("SELECT nextval('nightly_id_seq')").fetchall()[0][0]
     judged = report.judged
     run = {
-        "nightly_id": report.nightly_id, "started_at": report.started_at, "finished_at": report.finished_at,
-        "inbox": str(inbox), "status": report.status.value, "exit_code": EXIT_CODES[report.status],
-        "profile_version": profile.version, "profile_hash": profile.content_hash,
-        "judge_run_id": judged.run_id if judged else None, "files_new": len(report.ingested),
-        "files_skipped": len(report.skipped), "files_waiting": len(report.waiting),
-        "files_failed": len(report.failures), "rows_read": report.rows("rows_read"), "rows_kept": report.rows("kept"),
-        "rows_rejected": report.rows("rejected"), "rows_duplicate": report.rows("duplicates"),
-        "flags": judged.total_flags if judged else None, "flags_new": judged.new if judged else None,
-        "flags_updated": judged.updated if judged else None, "flags_gone": judged.gone if judged else None,
+        "nightly_id": report.nightly_id,
+        "started_at": report.started_at,
+        "finished_at": report.finished_at,
+        "inbox": str(inbox),
+        "status": report.status.value,
+        "exit_code": EXIT_CODES[report.status],
+        "profile_version": profile.version,
+        "profile_hash": profile.content_hash,
+        "judge_run_id": judged.run_id if judged else None,
+        "files_new": len(report.ingested),
+        "files_skipped": len(report.skipped),
+        "files_waiting": len(report.waiting),
+        "files_failed": len(report.failures),
+        "rows_read": report.rows("rows_read"),
+        "rows_kept": report.rows("kept"),
+        "rows_rejected": report.rows("rejected"),
+        "rows_duplicate": report.rows("duplicates"),
+        "flags": judged.total_flags if judged else None,
+        "flags_new": judged.new if judged else None,
+        "flags_updated": judged.updated if judged else None,
+        "flags_gone": judged.gone if judged else None,
         "message": report.message,
     }
     db.con.execute(insert_values_sql("nightly_runs", run), run)
     # Remember the files taken (ingested, or known by content) with their size and time when discovered,
     # and the files that failed, with why: an unchanged one is not read again (it would fail again).
-    taken = {r.path: None for r in report.ingested + report.skipped if r.path in report.seen}
+    taken: dict[str, str | None] = {r.path: None for r in report.ingested + report.skipped if r.path in report.seen}
     taken |= {str(f.source.path): f.message for f in report.failures if f.source and str(f.source.path) in report.seen}
     if taken:
-        sizes = pa.table({
-            "path": pa.array(list(taken), pa.string()), "size": [report.seen[p][0] for p in taken],
-            "mtime_ns": [report.seen[p][1] for p in taken], "failed": pa.array(list(taken.values()), pa.string()),
-        })
+        sizes = pa.table(
+            {
+                "path": pa.array(list(taken), pa.string()),
+                "size": [report.seen[p][0] for p in taken],
+                "mtime_ns": [report.seen[p][1] for p in taken],
+                "failed": pa.array(list(taken.values()), pa.string()),
+            }
+        )
         with registered(db.con, "_taken", sizes):
-            db.con.execute("""
+            db.con.execute(
+                """
                 INSERT INTO inbox_files BY NAME SELECT path, size, mtime_ns, $run AS nightly_id, failed FROM _taken
-                ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, failed = excluded.failed,
+                ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
+                    failed = excluded.failed,
                     nightly_id = CASE WHEN inbox_files.size = excluded.size AND inbox_files.mtime_ns = excluded.mtime_ns
                                            AND inbox_files.failed IS NOT DISTINCT FROM excluded.failed
                                       THEN inbox_files.nightly_id ELSE excluded.nightly_id END
-            """, {"run": report.nightly_id})
+            """,
+                {"run": report.nightly_id},
+            )
+    # (path, kind, outcome, file_id, message) per file the run saw
+    rows: list[tuple[str, str | None, str, int | None, str | None]]
     rows = [(r.path, r.kind, "ingested", r.file_id, None) for r in report.ingested]
     rows += [(r.path, r.kind, "already ingested", None, r.skipped_as) for r in report.skipped]
     rows += [(str(p), None, "waiting", None, "still being written") for p in report.waiting]
     rows += [(str(f.source.path) if f.source else "", None, "failed", None, str(f)) for f in report.failures]
     rows += [(path, None, "failed before", None, why) for path, why in report.failed_before]
     if rows:
-        columns = list(zip(*rows))
-        files = pa.table({
-            "path": pa.array(columns[0], pa.string()), "kind": pa.array(columns[1], pa.string()),
-            "outcome": pa.array(columns[2], pa.string()), "file_id": pa.array(columns[3], pa.int64()),
-            "message": pa.array(columns[4], pa.string()),
-        })
+        columns = list(zip(*rows, strict=True))
+        files = pa.table(
+            {
+                "path": pa.array(columns[0], pa.string()),
+                "kind": pa.array(columns[1], pa.string()),
+                "outcome": pa.array(columns[2], pa.string()),
+                "file_id": pa.array(columns[3], pa.int64()),
+                "message": pa.array(columns[4], pa.string()),
+            }
+        )
         with registered(db.con, "_files", files):
-            db.con.execute("INSERT INTO nightly_files BY NAME SELECT $run AS nightly_id, path, kind, outcome, file_id, message FROM _files",
-                           {"run": report.nightly_id})
+            db.con.execute(
+                "INSERT INTO nightly_files BY NAME "
+                "SELECT $run AS nightly_id, path, kind, outcome, file_id, message FROM _files",
+                {"run": report.nightly_id},
+            )

@@ -23,11 +23,39 @@ import numpy as np
 SITE = ZoneInfo("Asia/Tokyo")
 
 DEPARTMENTS = [
-    "区民課", "戸籍住民課", "国保年金課", "福祉政策課", "介護保険課", "生活福祉課", "税務課", "子育て支援課", "幼児保育課",
-    "住宅課", "清掃リサイクル課", "道路課", "公園緑地課", "広聴・広報課", "障害福祉課", "健康推進課", "学務課", "環境政策課",
+    "区民課",
+    "戸籍住民課",
+    "国保年金課",
+    "福祉政策課",
+    "介護保険課",
+    "生活福祉課",
+    "税務課",
+    "子育て支援課",
+    "幼児保育課",
+    "住宅課",
+    "清掃リサイクル課",
+    "道路課",
+    "公園緑地課",
+    "広聴・広報課",
+    "障害福祉課",
+    "健康推進課",
+    "学務課",
+    "環境政策課",
 ]
-TOPICS = ["住民票", "国民健康保険料", "住民税", "保育園入園", "区営住宅", "粗大ごみ", "児童手当", "介護保険", "道路補修",
-          "生活保護", "騒音", "駐輪場"]
+TOPICS = [
+    "住民票",
+    "国民健康保険料",
+    "住民税",
+    "保育園入園",
+    "区営住宅",
+    "粗大ごみ",
+    "児童手当",
+    "介護保険",
+    "道路補修",
+    "生活保護",
+    "騒音",
+    "駐輪場",
+]
 KINDS = ["手続", "問合せ", "相談", "苦情", "要望", "その他"]
 KIND_WEIGHTS = [0.35, 0.25, 0.15, 0.12, 0.08, 0.05]
 FMT = "%Y-%m-%d %H:%M:%S"
@@ -54,7 +82,7 @@ def _numbers(rng: np.random.Generator, count: int) -> list[str]:
     prefixes = rng.choice(["070", "080", "090"], size=len(mobiles))
     first = rng.integers(2, 10, size=len(mobiles))  # the digit after 0X0: never 0; 1 is kept for planted numbers
     lands = rng.choice(np.arange(2 * 10**7, 10**8), size=count - len(mobiles), replace=False)
-    numbers = [f"{p}{d}{m % 10**7:07d}" for p, d, m in zip(prefixes, first, mobiles)]
+    numbers = [f"{p}{d}{m % 10**7:07d}" for p, d, m in zip(prefixes, first, mobiles, strict=True)]
     numbers += [f"03{n:08d}" for n in lands]
     return numbers
 
@@ -71,8 +99,19 @@ class _Writer:
         self.visits: list[tuple[datetime, str]] = []
         self.counter = 0
 
-    def call(self, src: str, dst: str, start: datetime, talk: int, *, disposition: str = "ANSWERED", ring: int = 8,
-             uniqueid: str | None = None, clid: str | None = None, context: str = "from-trunk") -> datetime:
+    def call(
+        self,
+        src: str,
+        dst: str,
+        start: datetime,
+        talk: int,
+        *,
+        disposition: str = "ANSWERED",
+        ring: int = 8,
+        uniqueid: str | None = None,
+        clid: str | None = None,
+        context: str = "from-trunk",
+    ) -> datetime:
         self.counter += 1
         uniqueid = uniqueid or f"{int(start.replace(tzinfo=SITE).timestamp())}.{self.counter}"
         if disposition == "ANSWERED":
@@ -84,25 +123,69 @@ class _Writer:
             answer, end = None, start + timedelta(seconds=ring)
         billsec = int((end - answer).total_seconds()) if answer else 0
         clid = clid if clid is not None else f'"" <{src}>'
-        row = ",".join([
-            _q(""), _q(src), _q(dst), _q(context), _q(clid), _q(f"SIP/trunk-{self.counter:08x}"),
-            _q(f"SIP/{dst}-{self.counter:08x}"), _q("Dial"), _q(f"SIP/{dst},30"), _q(start.strftime(FMT)),
-            _q(answer.strftime(FMT)) if answer else "", _q(end.strftime(FMT)), str(int((end - start).total_seconds())),
-            str(billsec), _q(disposition), _q("DOCUMENTATION"), _q(uniqueid), _q(""),
-        ])
+        row = ",".join(
+            [
+                _q(""),
+                _q(src),
+                _q(dst),
+                _q(context),
+                _q(clid),
+                _q(f"SIP/trunk-{self.counter:08x}"),
+                _q(f"SIP/{dst}-{self.counter:08x}"),
+                _q("Dial"),
+                _q(f"SIP/{dst},30"),
+                _q(start.strftime(FMT)),
+                _q(answer.strftime(FMT)) if answer else "",
+                _q(end.strftime(FMT)),
+                str(int((end - start).total_seconds())),
+                str(billsec),
+                _q(disposition),
+                _q("DOCUMENTATION"),
+                _q(uniqueid),
+                _q(""),
+            ]
+        )
         self.calls.append((start, row))
         return end
 
-    def visit(self, visit_id: str, arrived: datetime, minutes: int, department: str, kind: str, topic: str,
-              phone: str = "", ref: str = "", exit_after: int | None = None) -> None:
+    def visit(
+        self,
+        visit_id: str,
+        arrived: datetime,
+        minutes: int,
+        department: str,
+        kind: str,
+        topic: str,
+        phone: str = "",
+        ref: str = "",
+        exit_after: int | None = None,
+    ) -> None:
         ended = arrived + timedelta(minutes=minutes)
         exit_at = (arrived + timedelta(minutes=exit_after)).strftime("%Y-%m-%d %H:%M") if exit_after is not None else ""
-        self.visits.append((arrived, ",".join([visit_id, arrived.strftime("%Y-%m-%d %H:%M"),
-                                               ended.strftime("%Y-%m-%d %H:%M"), department, kind, topic, phone, ref,
-                                               exit_at, "合成データ"])))
+        self.visits.append(
+            (
+                arrived,
+                ",".join(
+                    [
+                        visit_id,
+                        arrived.strftime("%Y-%m-%d %H:%M"),
+                        ended.strftime("%Y-%m-%d %H:%M"),
+                        department,
+                        kind,
+                        topic,
+                        phone,
+                        ref,
+                        exit_at,
+                        "合成データ",
+                    ]
+                ),
+            )
+        )
 
 
-def synthesize(size: int, out: Path, *, days: int = 365, start: date = date(2025, 10, 1), seed: int = 42) -> SynthReport:
+def synthesize(
+    size: int, out: Path, *, days: int = 365, start: date = date(2025, 10, 1), seed: int = 42
+) -> SynthReport:
     """Write about `size` records (call legs and visits) spread over `days` days into `out`."""
     rng = np.random.default_rng(seed)
     pyrng = random.Random(seed)
@@ -111,8 +194,11 @@ def synthesize(size: int, out: Path, *, days: int = 365, start: date = date(2025
     (out / "visits").mkdir(exist_ok=True)
     extensions = {name: str(201 + 10 * i) for i, name in enumerate(DEPARTMENTS)}
     (out / "departments.csv").write_text(
-        "number,department\n" + "".join(f"{ext},{name}\n" for name, ext in extensions.items())
-        + "".join(f"03-5555-{100 + i:04d},{name}\n" for i, name in enumerate(DEPARTMENTS)), encoding="utf-8")
+        "number,department\n"
+        + "".join(f"{ext},{name}\n" for name, ext in extensions.items())
+        + "".join(f"03-5555-{100 + i:04d},{name}\n" for i, name in enumerate(DEPARTMENTS)),
+        encoding="utf-8",
+    )
     report = SynthReport(out, days)
     population = max(500, size // 17)
     numbers = _numbers(rng, population)
@@ -143,8 +229,13 @@ def synthesize(size: int, out: Path, *, days: int = 365, start: date = date(2025
             if r < 0.02:
                 writer.call("", ext_list[dsts[i]], moment, int(talk[i]), clid='"非通知" <>')
             elif r < 0.05:
-                writer.call(ext_list[(dsts[i] + 1) % len(ext_list)], ext_list[dsts[i]], moment, int(talk[i]),
-                            context="from-internal")
+                writer.call(
+                    ext_list[(dsts[i] + 1) % len(ext_list)],
+                    ext_list[dsts[i]],
+                    moment,
+                    int(talk[i]),
+                    context="from-internal",
+                )
             elif r < 0.12:
                 writer.call(numbers[who[i]], ext_list[dsts[i]], moment, 12, disposition="BUSY", ring=0)
             elif r < 0.20:
@@ -152,8 +243,14 @@ def synthesize(size: int, out: Path, *, days: int = 365, start: date = date(2025
             elif r < 0.23:  # a transfer: the caller's channel keeps its uniqueid across both legs
                 uid = f"{int(moment.replace(tzinfo=SITE).timestamp())}.t{i}"
                 end = writer.call(numbers[who[i]], ext_list[dsts[i]], moment, int(talk[i]) // 2, uniqueid=uid)
-                writer.call(numbers[who[i]], ext_list[(dsts[i] + 3) % len(ext_list)], end, int(talk[i]) // 2,
-                            ring=0, uniqueid=uid)
+                writer.call(
+                    numbers[who[i]],
+                    ext_list[(dsts[i] + 3) % len(ext_list)],
+                    end,
+                    int(talk[i]) // 2,
+                    ring=0,
+                    uniqueid=uid,
+                )
             else:
                 writer.call(numbers[who[i]], ext_list[dsts[i]], moment, int(talk[i]))
         minutes = np.clip(rng.lognormal(2.9, 0.6, size=visits).astype(int), 3, 150)
@@ -165,8 +262,17 @@ def synthesize(size: int, out: Path, *, days: int = 365, start: date = date(2025
             phone = numbers[who[i]] if rng.random() < 0.7 else ""
             ref = "" if phone else f"R-{who[i]:07d}"
             exit_after = int(minutes[j] // 2) if rng.random() < 0.01 else None
-            writer.visit(f"V{day:%Y%m%d}{j:05d}", arrived, int(minutes[j]), dept_list[dsts[i]], KINDS[kinds[j]],
-                         TOPICS[topics[j]], phone, ref, exit_after)
+            writer.visit(
+                f"V{day:%Y%m%d}{j:05d}",
+                arrived,
+                int(minutes[j]),
+                dept_list[dsts[i]],
+                KINDS[kinds[j]],
+                TOPICS[topics[j]],
+                phone,
+                ref,
+                exit_after,
+            )
         for plant in planted.get(day, []):
             number = f"0901000{len(report.planted) + 1:04d}"
             report.planted.append(plant(writer, base, extensions, pyrng, number))
@@ -180,8 +286,9 @@ def _write_day(out: Path, day: date, writer: _Writer, report: SynthReport) -> No
     (out / "calls" / f"{day:%Y-%m-%d}.csv").write_text("\n".join(calls) + "\n", encoding="utf-8")
     visits = [row for _, row in sorted(writer.visits, key=lambda item: item[0])]
     header = "visit_id,arrived_at,ended_at,department,kind,topic,phone,requester_ref,exit_requested_at,summary\n"
-    (out / "visits" / f"{day:%Y-%m-%d}.csv").write_text(header + "\n".join(visits) + ("\n" if visits else ""),
-                                                       encoding="utf-8")
+    (out / "visits" / f"{day:%Y-%m-%d}.csv").write_text(
+        header + "\n".join(visits) + ("\n" if visits else ""), encoding="utf-8"
+    )
     report.call_rows += len(calls)
     report.visit_rows += len(visits)
 
@@ -189,11 +296,12 @@ def _write_day(out: Path, day: date, writer: _Writer, report: SynthReport) -> No
 # -- planted patterns: numbers 090-1000-xxxx, a range the background never draws (its first digit
 # after 090 is 2-9), so each planted requester is known ---------------------------------------------
 
+
 def _planted_days(working: list[date]) -> dict[date, list]:
     """Which planted pattern goes on which day: spread over the year."""
     plants = [_long_call, _redial, _overstay, _same_topic_start]
     chosen: dict[date, list] = {}
-    for index, day in enumerate(working[5::max(1, len(working) // 12)][:12]):
+    for index, day in enumerate(working[5 :: max(1, len(working) // 12)][:12]):
         chosen.setdefault(day, []).append(plants[index % len(plants)])
     return chosen
 
@@ -211,15 +319,15 @@ def _redial(writer, base, extensions, rng, number):
 
 
 def _overstay(writer, base, extensions, rng, number):
-    writer.visit(f"P{number}", base + timedelta(hours=16, minutes=55), 50, "生活福祉課",
-                 "要望", "生活保護", number)
+    writer.visit(f"P{number}", base + timedelta(hours=16, minutes=55), 50, "生活福祉課", "要望", "生活保護", number)
     return number, "overstay_after_closing", "a visit ending 17:45, 30 minutes after closing"
 
 
 def _same_topic_start(writer, base, extensions, rng, number):
     for offset in range(3):
-        writer.visit(f"P{number}-{offset}", base + timedelta(hours=9 + 2 * offset), 10,
-                     "税務課", "苦情", "住民税", number)
+        writer.visit(
+            f"P{number}-{offset}", base + timedelta(hours=9 + 2 * offset), 10, "税務課", "苦情", "住民税", number
+        )
     return number, "same_topic", "three complaints about 住民税 in one day"
 
 

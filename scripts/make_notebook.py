@@ -36,13 +36,15 @@ CELLS = [
     new_markdown_cell("## How flags spread over rules and departments"),
     new_code_cell(
         "by_rule = con.sql('''\n"
-        "    SELECT category, behaviour, rule_id, severity, count(*) AS flags, count(DISTINCT requester_key) AS requesters\n"
+        "    SELECT category, behaviour, rule_id, severity, count(*) AS flags, "
+        "count(DISTINCT requester_key) AS requesters\n"
         "    FROM flags GROUP BY ALL ORDER BY category, behaviour, severity''').df()\n"
         "by_rule"
     ),
     new_code_cell(
         "by_department = con.sql('''\n"
-        "    SELECT f.rule_id, coalesce(e.department, '(unknown)') AS department, count(DISTINCT f.flag_id) AS flags\n"
+        "    SELECT f.rule_id, coalesce(e.department, '(unknown)') AS department, "
+        "count(DISTINCT f.flag_id) AS flags\n"
         "    FROM flags f JOIN flag_evidence e USING (flag_id) GROUP BY ALL''').df()\n"
         "table = by_department.pivot_table(index='department', columns='rule_id', values='flags', fill_value=0)\n"
         "table"
@@ -52,12 +54,18 @@ CELLS = [
         "ax.set_xlabel('flags'); ax.set_ylabel('')\n"
         "plt.tight_layout()"
     ),
-    new_markdown_cell("## One requester's timeline\n\nThe requester with the most flags: what they did, what fired, and what nearly did."),
+    new_markdown_cell(
+        "## One requester's timeline\n\n"
+        "The requester with the most flags: what they did, what fired, and what nearly did."
+    ),
     new_code_cell(
-        "top = con.sql('SELECT requester_key FROM flags GROUP BY ALL ORDER BY count(*) DESC, requester_key LIMIT 1').fetchall()[0][0]\n"
+        "top = con.sql('SELECT requester_key FROM flags GROUP BY ALL ORDER BY count(*) DESC, requester_key LIMIT 1')"
+        ".fetchall()[0][0]\n"
         "story = explain(db, top, profile)\n"
-        "timeline = pd.DataFrame(story.contacts)[['started_at', 'channel', 'department', 'kind', 'topic', 'talk_s', 'outcome']]\n"
-        "print(top, len(story.contacts), 'contacts;', len(story.flags), 'flags:', [f['rule_id'] for f in story.flags])\n"
+        "timeline = pd.DataFrame(story.contacts)"
+        "[['started_at', 'channel', 'department', 'kind', 'topic', 'talk_s', 'outcome']]\n"
+        "print(top, len(story.contacts), 'contacts;', len(story.flags), 'flags:', "
+        "[f['rule_id'] for f in story.flags])\n"
         "print('near misses:', [m.text for m in story.near_misses])\n"
         "timeline"
     ),
@@ -69,7 +77,8 @@ CELLS = [
         "rows = []\n"
         "for minutes in (30, 45, 60):\n"
         "    variant = replace(profile, rules=tuple(\n"
-        "        replace(rule, tiers={'watch': minutes}) if rule.id == 'long_call' else rule for rule in profile.rules))\n"
+        "        replace(rule, tiers={'watch': minutes}) if rule.id == 'long_call' else rule "
+        "for rule in profile.rules))\n"
         "    report = judge(db, variant, dry_run=True)\n"
         "    outcome = next(o for o in report.rules if o.rule_id == 'long_call')\n"
         "    rows.append({'watch at minutes': minutes, 'long_call flags': outcome.flags, 'added': outcome.added,\n"
@@ -82,10 +91,13 @@ CELLS = [
 
 
 def main() -> None:
-    notebook = new_notebook(cells=CELLS, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"},
-    })
+    notebook = new_notebook(
+        cells=CELLS,
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+        },
+    )
     OUT.parent.mkdir(exist_ok=True)
     nbformat.write(notebook, OUT)
     print(f"wrote {OUT}")

@@ -24,10 +24,21 @@ SEED = 20260901
 FMT = "%Y-%m-%d %H:%M:%S"
 
 DEPARTMENTS = [
-    ("201", "区民課"), ("202", "区民課"), ("211", "国保年金課"), ("221", "福祉政策課"), ("231", "税務課"),
-    ("241", "子育て支援課"), ("251", "住宅課"), ("261", "清掃リサイクル課"), ("271", "広聴・広報課"),
-    ("03-5555-0101", "区民課"), ("03-5555-0111", "国保年金課"), ("03-5555-0121", "福祉政策課"),
-    ("03-5555-0131", "税務課"), ("03-5555-0141", "子育て支援課"), ("03-5555-0100", "代表"),
+    ("201", "区民課"),
+    ("202", "区民課"),
+    ("211", "国保年金課"),
+    ("221", "福祉政策課"),
+    ("231", "税務課"),
+    ("241", "子育て支援課"),
+    ("251", "住宅課"),
+    ("261", "清掃リサイクル課"),
+    ("271", "広聴・広報課"),
+    ("03-5555-0101", "区民課"),
+    ("03-5555-0111", "国保年金課"),
+    ("03-5555-0121", "福祉政策課"),
+    ("03-5555-0131", "税務課"),
+    ("03-5555-0141", "子育て支援課"),
+    ("03-5555-0100", "代表"),
 ]
 EXT = {name: number for number, name in reversed(DEPARTMENTS) if len(number) == 3}
 VISIT_DEPARTMENTS = sorted(set(EXT))
@@ -63,10 +74,24 @@ class Asterisk:
         self.counter += 1
         return f"{int(when.replace(tzinfo=SITE).timestamp())}.{self.counter}"
 
-    def leg(self, src: str, dst: str, start: datetime, *, talk: int = 120, ring: int = 6, disposition: str = "ANSWERED",
-            uniqueid: str | None = None, clid: str | None = None, context: str = "from-trunk", lastapp: str = "Dial",
-            dstchannel: str | None = None, linkedid: str | None = None, sequence: int = 0,
-            channel: str | None = None) -> datetime:
+    def leg(
+        self,
+        src: str,
+        dst: str,
+        start: datetime,
+        *,
+        talk: int = 120,
+        ring: int = 6,
+        disposition: str = "ANSWERED",
+        uniqueid: str | None = None,
+        clid: str | None = None,
+        context: str = "from-trunk",
+        lastapp: str = "Dial",
+        dstchannel: str | None = None,
+        linkedid: str | None = None,
+        sequence: int = 0,
+        channel: str | None = None,
+    ) -> datetime:
         """One leg; returns when it ended."""
         uniqueid = uniqueid or self.uniqueid(start)
         answer = start + timedelta(seconds=ring)
@@ -80,10 +105,24 @@ class Asterisk:
         clid = clid if clid is not None else f'"区民" <{src}>'
         channel = channel or (f"SIP/{src}-{self.counter:08x}" if 0 < len(src) <= 5 else f"SIP/trunk-{self.counter:08x}")
         dstchannel = dstchannel if dstchannel is not None else f"SIP/{dst}-{self.counter + 1:08x}"
-        fields = [quote(""), quote(src), quote(dst), quote(context), quote(clid), quote(channel), quote(dstchannel),
-                  quote(lastapp), quote(f"SIP/{dst},30" if lastapp == "Dial" else ""), quote(self.shown(start)),
-                  quote(self.shown(answer)) if answer else "", quote(self.shown(end)),
-                  str(int((end - start).total_seconds())), str(billsec), quote(disposition), quote("DOCUMENTATION")]
+        fields = [
+            quote(""),
+            quote(src),
+            quote(dst),
+            quote(context),
+            quote(clid),
+            quote(channel),
+            quote(dstchannel),
+            quote(lastapp),
+            quote(f"SIP/{dst},30" if lastapp == "Dial" else ""),
+            quote(self.shown(start)),
+            quote(self.shown(answer)) if answer else "",
+            quote(self.shown(end)),
+            str(int((end - start).total_seconds())),
+            str(billsec),
+            quote(disposition),
+            quote("DOCUMENTATION"),
+        ]
         if self.columns in (17, 18, 21):
             fields.append(quote(uniqueid))
         if self.columns in (18, 21):
@@ -94,8 +133,11 @@ class Asterisk:
         return end
 
     def lines(self, since: datetime | None = None, until: datetime | None = None) -> list[str]:
-        return [text for when, text in sorted(self.rows, key=lambda r: r[0])
-                if (since is None or when >= since) and (until is None or when < until)]
+        return [
+            text
+            for when, text in sorted(self.rows, key=lambda r: r[0])
+            if (since is None or when >= since) and (until is None or when < until)
+        ]
 
 
 @dataclass
@@ -103,19 +145,53 @@ class Visits:
     rows: list[list[str]] = field(default_factory=list)
     counter: int = 0
 
-    def add(self, arrived: datetime, minutes: float, department: str, kind: str, topic: str = "", phone: str = "",
-            ref: str = "", exit_after: float | None = None, summary: str = "来庁者への説明 (合成データ)") -> None:
+    def add(
+        self,
+        arrived: datetime,
+        minutes: float,
+        department: str,
+        kind: str,
+        topic: str = "",
+        phone: str = "",
+        ref: str = "",
+        exit_after: float | None = None,
+        summary: str = "来庁者への説明 (合成データ)",
+    ) -> None:
         self.counter += 1
         ended = arrived + timedelta(minutes=minutes)
         exit_at = (arrived + timedelta(minutes=exit_after)).strftime("%Y-%m-%d %H:%M") if exit_after is not None else ""
-        self.rows.append([f"V{self.counter:05d}", arrived.strftime("%Y-%m-%d %H:%M"), ended.strftime("%Y-%m-%d %H:%M"),
-                          department, kind, topic, phone, ref, exit_at, summary])
+        self.rows.append(
+            [
+                f"V{self.counter:05d}",
+                arrived.strftime("%Y-%m-%d %H:%M"),
+                ended.strftime("%Y-%m-%d %H:%M"),
+                department,
+                kind,
+                topic,
+                phone,
+                ref,
+                exit_at,
+                summary,
+            ]
+        )
 
     def csv(self, month: int, extra: list[list[str]] = ()) -> str:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(["visit_id", "arrived_at", "ended_at", "department", "kind", "topic", "phone", "requester_ref",
-                         "exit_requested_at", "summary"])
+        writer.writerow(
+            [
+                "visit_id",
+                "arrived_at",
+                "ended_at",
+                "department",
+                "kind",
+                "topic",
+                "phone",
+                "requester_ref",
+                "exit_requested_at",
+                "summary",
+            ]
+        )
         for row in sorted(self.rows, key=lambda r: r[1]):
             if int(row[1][5:7]) == month:
                 writer.writerow(row)
@@ -164,7 +240,7 @@ class Ward:
             departments = self.rng.sample(VISIT_DEPARTMENTS, 2)
             days = self.rng.sample(self.days, self.rng.randint(1, 3))
             topics = self.rng.sample(TOPICS, len(days))  # never the same topic twice
-            for day, topic in zip(sorted(days), topics):
+            for day, topic in zip(sorted(days), topics, strict=True):
                 department = self.rng.choice(departments)
                 if self.rng.random() < 0.7:
                     start = self.at(day, self.rng.randint(9, 15), self.rng.randint(0, 59))
@@ -173,20 +249,49 @@ class Ward:
                     if day.month == 9 or self.rng.random() < 0.3:  # October: mostly the PBX, some Asterisk
                         self.september.leg(number, EXT[department], start, talk=talk, disposition=outcome)
                     else:
-                        self.pbx_call(number, department, start, talk, {"ANSWERED": "応答", "NO ANSWER": "不応答", "BUSY": "話中"}[outcome])
+                        self.pbx_call(
+                            number,
+                            department,
+                            start,
+                            talk,
+                            {"ANSWERED": "応答", "NO ANSWER": "不応答", "BUSY": "話中"}[outcome],
+                        )
                 else:
                     kind = self.rng.choice(["手続", "問合せ", "相談", "手続", "要望"])
                     phone = number if self.rng.random() < 0.7 else ""
                     ref = "" if phone else f"R-{self.rng.randint(1000, 9999)}"
-                    self.visits.add(self.at(day, self.rng.randint(9, 15), self.rng.randint(0, 59)),
-                                    self.rng.randint(5, 40), department, kind, topic, phone, ref)
+                    self.visits.add(
+                        self.at(day, self.rng.randint(9, 15), self.rng.randint(0, 59)),
+                        self.rng.randint(5, 40),
+                        department,
+                        kind,
+                        topic,
+                        phone,
+                        ref,
+                    )
         return numbers
 
-    def pbx_call(self, number: str, department: str, start: datetime, talk: int, status: str = "応答",
-                 direction: str = "外線着信", shown: str | None = None) -> None:
+    def pbx_call(
+        self,
+        number: str,
+        department: str,
+        start: datetime,
+        talk: int,
+        status: str = "応答",
+        direction: str = "外線着信",
+        shown: str | None = None,
+    ) -> None:
         duration = f"{talk // 3600}:{talk % 3600 // 60:02d}:{talk % 60:02d}" if status == "応答" else "0:00:00"
-        self.pbx_rows.append([direction, EXT.get(department, department), shown or hyphenated(number),
-                              f"{start.year}/{start.month}/{start.day} {start.hour}:{start:%M:%S}", duration, status])
+        self.pbx_rows.append(
+            [
+                direction,
+                EXT.get(department, department),
+                shown or hyphenated(number),
+                f"{start.year}/{start.month}/{start.day} {start.hour}:{start:%M:%S}",
+                duration,
+                status,
+            ]
+        )
 
     def plant(self, who: str, severity: str, rules: list[str], note: str) -> None:
         self.planted.append((who, severity, rules, note))
@@ -194,7 +299,10 @@ class Ward:
 
 def build(ward: Ward) -> None:
     rng, sep, visits = ward.rng, ward.september, ward.visits
-    d = lambda month, day: datetime(2026, month, day)
+
+    def d(month, day):
+        return datetime(2026, month, day)
+
     ward.residents(260)
 
     # ---- planted patterns: each must be flagged, with exactly these rules ----
@@ -219,7 +327,9 @@ def build(ward: Ward) -> None:
     ward.plant(n, "watch", ["overstay_after_closing"], "a visit ending 17:35, 20 minutes after closing")
     n = "09010000007"
     visits.add(d(10, 8).replace(hour=10), 40, "住宅課", "苦情", "区営住宅", n, exit_after=25)
-    ward.plant(n, "watch", ["overstay_after_exit_request"], "still at the counter 15 minutes after being asked to leave")
+    ward.plant(
+        n, "watch", ["overstay_after_exit_request"], "still at the counter 15 minutes after being asked to leave"
+    )
     n = "09010000008"
     end = sep.leg(n, "211", d(9, 10).replace(hour=11), talk=120)
     for _ in range(4):
@@ -238,7 +348,12 @@ def build(ward: Ward) -> None:
     sep.leg("+81" + n[1:], "251", d(9, 29).replace(hour=9, minute=40), talk=300)  # a third form: E.164
     ward.pbx_call(n, "区民課", d(10, 2).replace(hour=10), 420)
     ward.pbx_call(n, "住宅課", d(10, 9).replace(hour=15), 360)
-    ward.plant(n, "watch", ["cross_department"], "5 contacts to 3 departments in 18 days, across two exports and three number formats")
+    ward.plant(
+        n,
+        "watch",
+        ["cross_department"],
+        "5 contacts to 3 departments in 18 days, across two exports and three number formats",
+    )
     # One person by phone and at the counter: two calls, three visits (the first with the phone),
     # the later visits known only by a reference number that the first visit links.
     n = "09010000011"
@@ -247,7 +362,9 @@ def build(ward: Ward) -> None:
     visits.add(d(9, 17).replace(hour=11), 20, "税務課", "苦情", "住民税", n, "R-7001")
     visits.add(d(9, 24).replace(hour=11), 20, "区民課", "問合せ", "住民票", "", "R-7001")
     visits.add(d(10, 1).replace(hour=11), 20, "福祉政策課", "要望", "介護保険", "", "R-7001")
-    ward.plant(n, "watch", ["cross_department"], "calls and counter visits, linked by a visit that gave phone and reference")
+    ward.plant(
+        n, "watch", ["cross_department"], "calls and counter visits, linked by a visit that gave phone and reference"
+    )
     n = "09010000012"
     for day in (d(9, 28), d(9, 30), d(10, 2)):
         visits.add(day.replace(hour=10), 15, "税務課", "苦情", "住民税", n)
@@ -267,11 +384,23 @@ def build(ward: Ward) -> None:
     for day in ward.days[:40]:
         if day.month != 9:
             continue
-        for clid, src in (('"" <>', ""), ('"非通知" <>', ""), ('"Coin line/payphone" <sip:anonymous@anonymous.invalid>', ""),
-                          ('"anonymous" <anonymous>', "anonymous")):
-            end = sep.leg(src, rng.choice(list(EXT.values())), ward.at(day, rng.randint(9, 15)), talk=rng.randint(35, 70) * 60, clid=clid)
+        for clid, src in (
+            ('"" <>', ""),
+            ('"非通知" <>', ""),
+            ('"Coin line/payphone" <sip:anonymous@anonymous.invalid>', ""),
+            ('"anonymous" <anonymous>', "anonymous"),
+        ):
+            end = sep.leg(
+                src,
+                rng.choice(list(EXT.values())),
+                ward.at(day, rng.randint(9, 15)),
+                talk=rng.randint(35, 70) * 60,
+                clid=clid,
+            )
             sep.leg(src, "201", end + timedelta(seconds=30), talk=60, clid=clid)  # and calls straight back
-    ward.traps.append(("withheld", "非通知, 公衆電話, anonymous and empty caller IDs call long and call back at once, every day"))
+    ward.traps.append(
+        ("withheld", "非通知, 公衆電話, anonymous and empty caller IDs call long and call back at once, every day")
+    )
     n = "09020000001"
     for hour in (9, 11, 14):  # transfers: the caller's channel keeps its uniqueid across both legs
         start = d(9, 11).replace(hour=hour)
@@ -302,8 +431,13 @@ def build(ward: Ward) -> None:
             sep.leg("241", "09020000005", ward.at(day, 15), talk=40 * 60, context="from-internal")
     ward.traps.append(("09020000005", "a resident the staff call back every day for 40 minutes: outbound, not theirs"))
     n = "09020000006"
-    for hour, department, kind in ((9, "区民課", "手続"), (10, "国保年金課", "手続"), (11, "子育て支援課", "手続"),
-                                   (13, "税務課", "手続"), (14, "福祉政策課", "相談")):
+    for hour, department, kind in (
+        (9, "区民課", "手続"),
+        (10, "国保年金課", "手続"),
+        (11, "子育て支援課", "手続"),
+        (13, "税務課", "手続"),
+        (14, "福祉政策課", "相談"),
+    ):
         visits.add(d(10, 5).replace(hour=hour), 25, department, kind, "転入", n)
     ward.traps.append((n, "moving house: procedures at five counters in one day"))
     n = "09020000007"
@@ -345,7 +479,14 @@ def build(ward: Ward) -> None:
     visits.add(d(9, 29).replace(hour=13), 34, "税務課", "苦情", "住民税", n)
     ward.traps.append((n, "59 minutes with one department in a day"))
     n = "09020000017"
-    for day, ext in ((d(9, 1), "201"), (d(9, 8), "231"), (d(9, 15), "201"), (d(9, 22), "231"), (d(9, 29), "201"), (d(9, 30), "231")):
+    for day, ext in (
+        (d(9, 1), "201"),
+        (d(9, 8), "231"),
+        (d(9, 15), "201"),
+        (d(9, 22), "231"),
+        (d(9, 29), "201"),
+        (d(9, 30), "231"),
+    ):
         sep.leg(n, ext, day.replace(hour=11), talk=300)
     ward.traps.append((n, "6 calls in a month to 2 departments"))
     n = "09020000018"
@@ -357,12 +498,21 @@ def build(ward: Ward) -> None:
 
 # ---- other phone systems: every built-in reader meets an export of its own, with its quirks ----
 
+
 def other_systems(ward: Ward) -> dict[str, bytes]:
     """An annex, a contractor and the call centre on other systems, each with a plant or a trap."""
-    d = lambda day, hour, minute=0: datetime(2026, 9, day, hour, minute, ward.rng.randint(0, 59))
-    files = {"asterisk/Master-annex-utc.csv": annex_utc(ward, d), "freeswitch/Master.csv": freeswitch(ward, d),
-             "cucm/cdr_KuyakushoCluster_01_202609170900_1": cucm(ward, d), "3cx/cdr.log": threecx(ward, d),
-             "amazon_connect/ctr-2026-09.jsonl": amazon_connect(ward, d), "twilio/call-log-2026-09.csv": twilio(ward, d)}
+
+    def d(day, hour, minute=0):
+        return datetime(2026, 9, day, hour, minute, ward.rng.randint(0, 59))
+
+    files = {
+        "asterisk/Master-annex-utc.csv": annex_utc(ward, d),
+        "freeswitch/Master.csv": freeswitch(ward, d),
+        "cucm/cdr_KuyakushoCluster_01_202609170900_1": cucm(ward, d),
+        "3cx/cdr.log": threecx(ward, d),
+        "amazon_connect/ctr-2026-09.jsonl": amazon_connect(ward, d),
+        "twilio/call-log-2026-09.csv": twilio(ward, d),
+    }
     return files
 
 
@@ -385,12 +535,25 @@ def annex_utc(ward: Ward, d) -> bytes:
     n = "09010000015"
     for hour, minute in ((8, 10), (8, 22), (8, 34), (8, 46), (8, 58), (14, 0), (14, 30), (15, 0), (15, 30), (16, 0)):
         annex.leg(n, "271", d(16, hour, minute), talk=150, ring=3)
-    ward.plant(n, "watch", ["frequent_calls"], "10 answered calls on one day through an annex PBX that writes UTC, "
-               "5 before 09:00: one day only when read in the right clock")
+    ward.plant(
+        n,
+        "watch",
+        ["frequent_calls"],
+        "10 answered calls on one day through an annex PBX that writes UTC, "
+        "5 before 09:00: one day only when read in the right clock",
+    )
     start = d(16, 9, 0)
     for i in range(12):  # a softphone named by digits: SIP/123654987-...
-        annex.leg("123654987", ["09033334444", "271", "0355550101"][i % 3], start, talk=120, ring=2, context="LocalSets",
-                  clid='"Sato" <123654987>', channel=f"SIP/123654987-{0xa100 + i:08x}")
+        annex.leg(
+            "123654987",
+            ["09033334444", "271", "0355550101"][i % 3],
+            start,
+            talk=120,
+            ring=2,
+            context="LocalSets",
+            clid='"Sato" <123654987>',
+            channel=f"SIP/123654987-{0xA100 + i:08x}",
+        )
         start += timedelta(minutes=3)
     ward.traps.append(("123654987", "a staff softphone whose device name is 9 digits calls 12 times in 35 minutes"))
     for i in range(6):  # a trunk whose name the PBX writes as the caller: no number at all
@@ -404,15 +567,40 @@ def freeswitch(ward: Ward, d) -> bytes:
 
     def uuid() -> str:
         counter[0] += 1
-        return f"{ward.rng.getrandbits(32):08x}-{counter[0]:04x}-4{ward.rng.getrandbits(12):03x}-8{ward.rng.getrandbits(12):03x}-{ward.rng.getrandbits(48):012x}"
+        return (
+            f"{ward.rng.getrandbits(32):08x}-{counter[0]:04x}-4{ward.rng.getrandbits(12):03x}"
+            f"-8{ward.rng.getrandbits(12):03x}-{ward.rng.getrandbits(48):012x}"
+        )
 
     def leg(number, dest, start, talk, bridged=True, cause="NORMAL_CLEARING", ring=5, own=None, b_of=None):
         answer = start + timedelta(seconds=ring) if talk is not None else None
         end = answer + timedelta(seconds=talk) if answer else start + timedelta(seconds=ring)
         me, other = own or uuid(), (b_of or uuid()) if bridged and talk is not None else ""
-        rows.append((start, ",".join(quote(v) for v in [
-            "区民" if number else "", number, dest, "public", start.strftime(FMT), answer.strftime(FMT) if answer else "",
-            end.strftime(FMT), str(int((end - start).total_seconds())), str(talk or 0), cause, me, other, "", "PCMU", "PCMU"])))
+        rows.append(
+            (
+                start,
+                ",".join(
+                    quote(v)
+                    for v in [
+                        "区民" if number else "",
+                        number,
+                        dest,
+                        "public",
+                        start.strftime(FMT),
+                        answer.strftime(FMT) if answer else "",
+                        end.strftime(FMT),
+                        str(int((end - start).total_seconds())),
+                        str(talk or 0),
+                        cause,
+                        me,
+                        other,
+                        "",
+                        "PCMU",
+                        "PCMU",
+                    ]
+                ),
+            )
+        )
         return end, other
 
     for number, start, talk, ext in ordinary(ward, 20):
@@ -435,8 +623,17 @@ def cucm(ward: Ward, d) -> bytes:
     """A CUCM cluster at the welfare annex: header and type lines, UTC epochs, transfers, Cisco phones."""
     from kasuhara_metrics.ingest.sources.cucm import COLUMNS
 
-    strings = {"callingPartyNumber", "originalCalledPartyNumber", "finalCalledPartyNumber", "pkid", "origDeviceName",
-               "destDeviceName", "globalCallId_ClusterID", "huntPilotDN", "lastRedirectDn"}
+    strings = {
+        "callingPartyNumber",
+        "originalCalledPartyNumber",
+        "finalCalledPartyNumber",
+        "pkid",
+        "origDeviceName",
+        "destDeviceName",
+        "globalCallId_ClusterID",
+        "huntPilotDN",
+        "lastRedirectDn",
+    }
     rows, call = [], [9000]
 
     def epoch(local: datetime) -> str:
@@ -446,13 +643,24 @@ def cucm(ward: Ward, d) -> bytes:
         connect = start + timedelta(seconds=ring) if talk else None
         end = connect + timedelta(seconds=talk) if connect else start + timedelta(seconds=ring)
         values = dict.fromkeys(COLUMNS, "0") | dict.fromkeys(strings, "")
-        values.update(cdrRecordType="1", globalCallID_callManagerId="1", globalCallID_callId=str(callid),
-                      dateTimeOrigination=epoch(start), callingPartyNumber=calling, originalCalledPartyNumber=called,
-                      finalCalledPartyNumber=called, dateTimeConnect=epoch(connect) if connect else "0",
-                      dateTimeDisconnect=epoch(end), duration=str(talk or 0), origDeviceName=orig,
-                      destDeviceName=dest if talk else "", origCause_value="0" if talk else cause,
-                      destCause_value="16" if talk else "0", globalCallId_ClusterID="KuyakushoCluster",
-                      pkid=f"{ward.rng.getrandbits(32):08x}-0000-4000-8000-{len(rows):012x}")
+        values.update(
+            cdrRecordType="1",
+            globalCallID_callManagerId="1",
+            globalCallID_callId=str(callid),
+            dateTimeOrigination=epoch(start),
+            callingPartyNumber=calling,
+            originalCalledPartyNumber=called,
+            finalCalledPartyNumber=called,
+            dateTimeConnect=epoch(connect) if connect else "0",
+            dateTimeDisconnect=epoch(end),
+            duration=str(talk or 0),
+            origDeviceName=orig,
+            destDeviceName=dest if talk else "",
+            origCause_value="0" if talk else cause,
+            destCause_value="16" if talk else "0",
+            globalCallId_ClusterID="KuyakushoCluster",
+            pkid=f"{ward.rng.getrandbits(32):08x}-0000-4000-8000-{len(rows):012x}",
+        )
         rows.append((start, ",".join(quote(values[c]) if c in strings else values[c] for c in COLUMNS)))
         return end
 
@@ -471,7 +679,9 @@ def cucm(ward: Ward, d) -> bytes:
         start = end + timedelta(minutes=2)
     ward.traps.append(("0355550177", "a Cisco phone (SEP...) with a DID-like number calls out 12 times in an hour"))
     header = ",".join(quote(c) for c in COLUMNS)
-    types = ",".join("UNIQUEIDENTIFIER" if c == "pkid" else "VARCHAR(50)" if c in strings else "INTEGER" for c in COLUMNS)
+    types = ",".join(
+        "UNIQUEIDENTIFIER" if c == "pkid" else "VARCHAR(50)" if c in strings else "INTEGER" for c in COLUMNS
+    )
     return ("\n".join([header, types] + [text for _, text in sorted(rows, key=lambda r: r[0])]) + "\n").encode()
 
 
@@ -483,13 +693,40 @@ def threecx(ward: Ward, d) -> bytes:
         n_call[0] += 1
         answer = start + timedelta(seconds=ring) if talk is not None else None
         end = answer + timedelta(seconds=talk) if answer else start + timedelta(seconds=ring)
-        shown = lambda t: utc_of(t).strftime("%Y/%m/%d %H:%M:%S") if t else ""
+
+        def shown(t):
+            return utc_of(t).strftime("%Y/%m/%d %H:%M:%S") if t else ""
+
         span = int((end - start).total_seconds())
-        fields = [f"Call {n_call[0]}", f"00000194A2B3{n_call[0] % 65536:04X}_{n_call[0]}",
-                  f"{span // 3600:02d}:{span % 3600 // 60:02d}:{span % 60:02d}", shown(start), shown(answer), shown(end),
-                  reason, caller, "0355550141", "10000", final_dn, "0355550141", "",
-                  f"Ext.{final_dn}" if final_type == "Extension" else final_dn, final_dn, "", "", "", "",
-                  f"Chain: {caller};0355550141;", "Line", "Line", final_type, "", "", "", ""]
+        fields = [
+            f"Call {n_call[0]}",
+            f"00000194A2B3{n_call[0] % 65536:04X}_{n_call[0]}",
+            f"{span // 3600:02d}:{span % 3600 // 60:02d}:{span % 60:02d}",
+            shown(start),
+            shown(answer),
+            shown(end),
+            reason,
+            caller,
+            "0355550141",
+            "10000",
+            final_dn,
+            "0355550141",
+            "",
+            f"Ext.{final_dn}" if final_type == "Extension" else final_dn,
+            final_dn,
+            "",
+            "",
+            "",
+            "",
+            f"Chain: {caller};0355550141;",
+            "Line",
+            "Line",
+            final_type,
+            "",
+            "",
+            "",
+            "",
+        ]
         rows.append((start, ",".join(fields)))
         return end
 
@@ -518,16 +755,34 @@ def amazon_connect(ward: Ward, d) -> bytes:
         cid = f"{ward.rng.getrandbits(32):08x}-{n_contact[0]:04x}-4000-8000-{ward.rng.getrandbits(48):012x}"
         connected = start + timedelta(seconds=25)
         end = connected + timedelta(seconds=talk) if agent else start + timedelta(seconds=talk)
-        records.append((start, {
-            "AWSContactTraceRecordFormatVersion": "2017-03-10", "ContactId": cid, "InitialContactId": initial,
-            "Channel": "VOICE", "InitiationMethod": method, "InitiationTimestamp": z(start),
-            "ConnectedToSystemTimestamp": z(start + timedelta(seconds=1)), "DisconnectTimestamp": z(end),
-            "LastUpdateTimestamp": z(end + timedelta(seconds=30)),
-            "CustomerEndpoint": {"Address": "+81" + caller[1:], "Type": "TELEPHONE_NUMBER"},
-            "SystemEndpoint": {"Address": "+81355550100", "Type": "TELEPHONE_NUMBER"},
-            "Agent": {"ConnectedToAgentTimestamp": z(connected), "AgentInteractionDuration": talk,
-                      "CustomerHoldDuration": 0, "AfterContactWorkDuration": 40} if agent else None,
-            "Queue": {"Name": queue, "Duration": 20} if agent else None, "DisconnectReason": "CUSTOMER_DISCONNECT"}))
+        records.append(
+            (
+                start,
+                {
+                    "AWSContactTraceRecordFormatVersion": "2017-03-10",
+                    "ContactId": cid,
+                    "InitialContactId": initial,
+                    "Channel": "VOICE",
+                    "InitiationMethod": method,
+                    "InitiationTimestamp": z(start),
+                    "ConnectedToSystemTimestamp": z(start + timedelta(seconds=1)),
+                    "DisconnectTimestamp": z(end),
+                    "LastUpdateTimestamp": z(end + timedelta(seconds=30)),
+                    "CustomerEndpoint": {"Address": "+81" + caller[1:], "Type": "TELEPHONE_NUMBER"},
+                    "SystemEndpoint": {"Address": "+81355550100", "Type": "TELEPHONE_NUMBER"},
+                    "Agent": {
+                        "ConnectedToAgentTimestamp": z(connected),
+                        "AgentInteractionDuration": talk,
+                        "CustomerHoldDuration": 0,
+                        "AfterContactWorkDuration": 40,
+                    }
+                    if agent
+                    else None,
+                    "Queue": {"Name": queue, "Duration": 20} if agent else None,
+                    "DisconnectReason": "CUSTOMER_DISCONNECT",
+                },
+            )
+        )
         return end
 
     for number, start, talk, _ in ordinary(ward, 20):
@@ -538,8 +793,12 @@ def amazon_connect(ward: Ward, d) -> bytes:
     end = contact(n, d(18, 14, 0), 120)
     for _ in range(3):
         end = contact(n, end + timedelta(minutes=2), 90)
-    ward.plant(n, "watch", ["immediate_redial"], "an answered contact, then 3 more each 2 minutes after the last ended, "
-               "through Amazon Connect")
+    ward.plant(
+        n,
+        "watch",
+        ["immediate_redial"],
+        "an answered contact, then 3 more each 2 minutes after the last ended, through Amazon Connect",
+    )
     n = "09020000022"
     start = d(18, 15, 0)
     for _ in range(6):  # the contact flow only: no agent
@@ -567,7 +826,14 @@ def twilio(ward: Ward, d) -> bytes:
 
     for number, start, talk, _ in ordinary(ward, 12):
         parent, _ = call("+81" + number[1:], "+81355550101", start, talk + 20)
-        call("+81355550101", "+81355550111", start + timedelta(seconds=15), talk, direction="outbound-dial", parent=parent)
+        call(
+            "+81355550101",
+            "+81355550111",
+            start + timedelta(seconds=15),
+            talk,
+            direction="outbound-dial",
+            parent=parent,
+        )
     for hour in (10, 13, 15):
         call("+266696687", "+81355550101", d(15, hour), 300)
     n = "09020000023"
@@ -578,7 +844,9 @@ def twilio(ward: Ward, d) -> bytes:
     ward.traps.append((n, "6 calls that TwiML alone answered (a menu), a minute apart"))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["Call Sid", "Parent Call Sid", "From", "To", "Direction", "Status", "Start Time", "End Time", "Duration"])
+    writer.writerow(
+        ["Call Sid", "Parent Call Sid", "From", "To", "Direction", "Status", "Start Time", "End Time", "Duration"]
+    )
     writer.writerows(row for _, row in sorted(rows, key=lambda r: r[0]))
     return buffer.getvalue().encode()
 
@@ -589,13 +857,15 @@ def damaged(lines: list[str], rng: random.Random) -> list[bytes]:
     out[40] = out[40].replace('"""区民'.encode(), b'"""\xa5\xe5\x8c\xba', 1)  # one stray non-UTF-8 byte in a name
     bad = [
         b'"","09011112222","201","from-trunk","""X"" <09011112222>","SIP/trunk-1","SIP/201-1","Dial","SIP/201,30",'
-        b'"2026-09-31 25:00:00","2026-09-31 25:00:05","2026-09-31 25:01:00",60,55,"ANSWERED","DOCUMENTATION","1790000000.1",""',
+        b'"2026-09-31 25:00:00","2026-09-31 25:00:05","2026-09-31 25:01:00",60,55,"ANSWERED","DOCUMENTATION",'
+        b'"1790000000.1",""',
         b'"","09011113333","201","from-trunk","""Y"" <09011113333>","SIP/trunk-2"',
         b'"","09011114444","201","from-trunk","""unterminated <09011114444>,"SIP/trunk-3","SIP/201-3","Dial","",'
-        b'"2026-09-15 10:00:00","2026-09-15 10:00:05","2026-09-15 10:01:00",60,55,"ANSWERED","DOCUMENTATION","1790000000.3",""',
+        b'"2026-09-15 10:00:00","2026-09-15 10:00:05","2026-09-15 10:01:00",60,55,"ANSWERED","DOCUMENTATION",'
+        b'"1790000000.3",""',
         b",,,,,,,,,,,,,,,,,",
     ]
-    for position, line in zip((10, 60, 120, 200), bad):
+    for position, line in zip((10, 60, 120, 200), bad, strict=True):
         out.insert(position, line)
     return out
 
@@ -606,8 +876,13 @@ def small_layouts(rng: random.Random, ward: Ward) -> dict[str, list[str]]:
     ast = Asterisk(17, 5000)
     for i in range(12):
         start = datetime(2026, 9, 2 + i % 5, 9 + i % 7, 5 * i % 60, 0)
-        ast.leg(ward.mobile(), rng.choice(list(EXT.values())), start, talk=60 + 30 * i,
-                disposition="ANSWERED" if i % 4 else "NO ANSWER")
+        ast.leg(
+            ward.mobile(),
+            rng.choice(list(EXT.values())),
+            start,
+            talk=60 + 30 * i,
+            disposition="ANSWERED" if i % 4 else "NO ANSWER",
+        )
     files["Master-17col.csv"] = ast.lines()
     ast = Asterisk(21, 7000)
     for i in range(6):
@@ -617,8 +892,17 @@ def small_layouts(rng: random.Random, ward: Ward) -> dict[str, list[str]]:
     start = datetime(2026, 9, 7, 14, 0, 0)
     uid, caller = ast.uniqueid(start), ward.mobile()
     for seq, (target, disposition) in enumerate((("202", "NO ANSWER"), ("211", "ANSWERED"), ("221", "NO ANSWER"))):
-        ast.leg(caller, target, start, talk=180, disposition=disposition, uniqueid=uid,
-                dstchannel=f"Local/{target}@from-queue-{seq:08x};1", linkedid=uid, sequence=seq + 1)
+        ast.leg(
+            caller,
+            target,
+            start,
+            talk=180,
+            disposition=disposition,
+            uniqueid=uid,
+            dstchannel=f"Local/{target}@from-queue-{seq:08x};1",
+            linkedid=uid,
+            sequence=seq + 1,
+        )
     files["Master-21col.csv"] = ast.lines()
     custom = []
     for i in range(8):
@@ -627,10 +911,26 @@ def small_layouts(rng: random.Random, ward: Ward) -> dict[str, list[str]]:
         answered = i % 3 != 0
         answer = (start + timedelta(seconds=5)).strftime(FMT) if answered else ""
         end = start + timedelta(seconds=5 + (200 if answered else 0))
-        fields = [f'"{src}" <{src}>', src, rng.choice(list(EXT.values())), "from-trunk", f"PJSIP/trunk-{i:08x}",
-                  f"PJSIP/201-{i:08x}", "Dial", "PJSIP/201", start.strftime(FMT), answer, end.strftime(FMT),
-                  str(int((end - start).total_seconds())), "200" if answered else "0",
-                  "ANSWERED" if answered else "NO ANSWER", "DOCUMENTATION", "", f"{1788000000 + i}.{i}", ""]
+        fields = [
+            f'"{src}" <{src}>',
+            src,
+            rng.choice(list(EXT.values())),
+            "from-trunk",
+            f"PJSIP/trunk-{i:08x}",
+            f"PJSIP/201-{i:08x}",
+            "Dial",
+            "PJSIP/201",
+            start.strftime(FMT),
+            answer,
+            end.strftime(FMT),
+            str(int((end - start).total_seconds())),
+            "200" if answered else "0",
+            "ANSWERED" if answered else "NO ANSWER",
+            "DOCUMENTATION",
+            "",
+            f"{1788000000 + i}.{i}",
+            "",
+        ]
         custom.append(",".join(quote(f) for f in fields) + f",{i + 1}")
     files["cdr-custom.csv"] = custom
     return files
@@ -643,11 +943,15 @@ def pbx_export(ward: Ward) -> str:
         if day.month != 10:
             continue
         for withheld in ("非通知", "公衆電話", "表示圏外"):
-            ward.pbx_rows.append(["外線着信", "201", withheld, f"{ward.at(day, 13):%Y/%m/%d %H:%M:%S}", "0:45:10", "応答"])
+            ward.pbx_rows.append(
+                ["外線着信", "201", withheld, f"{ward.at(day, 13):%Y/%m/%d %H:%M:%S}", "0:45:10", "応答"]
+            )
         when = ward.at(day, 10, 5)
         ward.pbx_rows.append(["内線通話", "211", "231", f"{when:%Y/%m/%d %H:%M:%S}", "0:32:00", "応答"])
         ward.pbx_rows.append(["内線転送", "201", "231", f"{when:%Y/%m/%d %H:%M:%S}", "0:04:00", "応答"])
-        ward.pbx_rows.append(["外線発信", "241", hyphenated(ward.mobile()), f"{when:%Y/%m/%d %H:%M:%S}", "0:05:00", "応答"])
+        ward.pbx_rows.append(
+            ["外線発信", "241", hyphenated(ward.mobile()), f"{when:%Y/%m/%d %H:%M:%S}", "0:05:00", "応答"]
+        )
     rows = sorted(ward.pbx_rows, key=lambda r: datetime.strptime(r[3], "%Y/%m/%d %H:%M:%S"))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -667,8 +971,14 @@ def manifest(ward: Ward) -> str:
         "",
     ]
     for who, severity, rules, note in ward.planted:
-        lines += ["[[planted]]", f'number = "{who}"', f'severity = "{severity}"',
-                  "rules = [" + ", ".join(f'"{r}"' for r in rules) + "]", f'note = "{note}"', ""]
+        lines += [
+            "[[planted]]",
+            f'number = "{who}"',
+            f'severity = "{severity}"',
+            "rules = [" + ", ".join(f'"{r}"' for r in rules) + "]",
+            f'note = "{note}"',
+            "",
+        ]
     for who, note in ward.traps:
         lines += ["[[trap]]", f'number = "{who}"', f'note = "{note}"', ""]
     return "\n".join(lines)
@@ -691,8 +1001,10 @@ def main() -> None:
     for name, lines in small_layouts(ward.rng, ward).items():
         (OUT / "asterisk" / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     (OUT / "pbx" / "calls-cp932.csv").write_bytes(pbx_export(ward).encode("cp932"))
-    bad_rows = [["V09-BAD1", "2026/09/16 9:00", "", "税務課", "不明な区分", "住民税", "", "R-1001", "", ""],
-                ["V09-BAD2", "", "2026-09-16 10:00", "税務課", "苦情", "住民税", "", "R-1002", "", ""]]
+    bad_rows = [
+        ["V09-BAD1", "2026/09/16 9:00", "", "税務課", "不明な区分", "住民税", "", "R-1001", "", ""],
+        ["V09-BAD2", "", "2026-09-16 10:00", "税務課", "苦情", "住民税", "", "R-1002", "", ""],
+    ]
     (OUT / "visits" / "visits-2026-09.csv").write_bytes(b"\xef\xbb\xbf" + ward.visits.csv(9, bad_rows).encode("utf-8"))
     (OUT / "visits" / "visits-2026-10-cp932.csv").write_bytes(ward.visits.csv(10).encode("cp932"))
     for name, content in other_systems(ward).items():

@@ -18,7 +18,8 @@ TEST_SECRET = "test-secret-0123456789abcdef0123456789"
 # 3CX, Amazon Connect, Twilio (the CP932 PBX export needs its mapping).
 OTHER_SYSTEMS = ("freeswitch", "cucm", "3cx", "amazon_connect", "twilio")
 CALL_EXPORTS = sorted((SAMPLES / "asterisk").glob("*.csv")) + sorted(
-    path for system in OTHER_SYSTEMS for path in (SAMPLES / system).iterdir())
+    path for system in OTHER_SYSTEMS for path in (SAMPLES / system).iterdir()
+)
 
 
 @pytest.fixture(autouse=True)

@@ -44,8 +44,23 @@ def cdr18(
     clid = clid if clid is not None else f'"区民" <{src}>'
     dstchannel = dstchannel if dstchannel is not None else f"SIP/{dst}-00000001"
     fields = [
-        q(""), q(src), q(dst), q(dcontext), q(clid), q("SIP/trunk-00000001"), q(dstchannel), q(lastapp), q(""),
-        q(start.strftime(FMT)), q(answer.strftime(FMT)) if answer else "", q(end.strftime(FMT)),
-        str(int((end - start).total_seconds())), str(billsec), q(disposition), q("DOCUMENTATION"), q(uniqueid), q(""),
+        q(""),
+        q(src),
+        q(dst),
+        q(dcontext),
+        q(clid),
+        q("SIP/trunk-00000001"),
+        q(dstchannel),
+        q(lastapp),
+        q(""),
+        q(start.strftime(FMT)),
+        q(answer.strftime(FMT)) if answer else "",
+        q(end.strftime(FMT)),
+        str(int((end - start).total_seconds())),
+        str(billsec),
+        q(disposition),
+        q("DOCUMENTATION"),
+        q(uniqueid),
+        q(""),
     ]
     return ",".join(fields)

@@ -48,6 +48,7 @@ def by_requester(contacts):
 
 # -- hits: (requester, group, window_start, window_end, value, severity, threshold) --------------
 
+
 def long_contact(contacts, rule):
     for c in contacts:
         if passes_filter(c, rule):
@@ -66,16 +67,30 @@ def count_window(contacts, rule):
         for (requester, _), group in days.items():
             severity, threshold = severity_of(len(group), rule.tiers)
             if severity:
-                yield (requester, None, min(c["started_at"] for c in group), max(end_of(c) for c in group),
-                       len(group), severity, threshold)
+                yield (
+                    requester,
+                    None,
+                    min(c["started_at"] for c in group),
+                    max(end_of(c) for c in group),
+                    len(group),
+                    severity,
+                    threshold,
+                )
         return
     for requester, mine in by_requester(chosen).items():
         for anchor in mine:
             window = in_window(mine, anchor, values["window_hours"] * 3600)
             severity, threshold = severity_of(len(window), rule.tiers)
             if severity:
-                yield (requester, None, min(c["started_at"] for c in window), end_of(anchor), len(window),
-                       severity, threshold)
+                yield (
+                    requester,
+                    None,
+                    min(c["started_at"] for c in window),
+                    end_of(anchor),
+                    len(window),
+                    severity,
+                    threshold,
+                )
 
 
 def redial(contacts, rule):
@@ -83,17 +98,27 @@ def redial(contacts, rule):
     calls = [c for c in contacts if c["channel"] == "call"]
     for requester, mine in by_requester(calls).items():
         redials = []
-        for previous, call in zip(mine, mine[1:]):
+        for previous, call in zip(mine, mine[1:], strict=False):
             gap = (call["started_at"] - end_of(previous)).total_seconds()
             if previous["answered"] and 0 <= gap <= values["gap_minutes"] * 60:
                 redials.append((call, previous))
         for call, _ in redials:
-            window = [(r, p) for r, p in redials
-                      if call["started_at"] - timedelta(hours=values["window_hours"]) <= r["started_at"] <= call["started_at"]]
+            window = [
+                (r, p)
+                for r, p in redials
+                if call["started_at"] - timedelta(hours=values["window_hours"]) <= r["started_at"] <= call["started_at"]
+            ]
             severity, threshold = severity_of(len(window), rule.tiers)
             if severity:
-                yield (requester, None, min(p["started_at"] for _, p in window), end_of(call), len(window),
-                       severity, threshold)
+                yield (
+                    requester,
+                    None,
+                    min(p["started_at"] for _, p in window),
+                    end_of(call),
+                    len(window),
+                    severity,
+                    threshold,
+                )
 
 
 def distinct_window(contacts, rule):
@@ -106,8 +131,15 @@ def distinct_window(contacts, rule):
             distinct = len({c[field] for c in window})
             severity, threshold = severity_of(distinct, rule.tiers)
             if severity and len(window) >= values["min_contacts"]:
-                yield (requester, None, min(c["started_at"] for c in window), end_of(anchor), distinct,
-                       severity, threshold)
+                yield (
+                    requester,
+                    None,
+                    min(c["started_at"] for c in window),
+                    end_of(anchor),
+                    distinct,
+                    severity,
+                    threshold,
+                )
 
 
 def daily_total(contacts, rule):
@@ -120,8 +152,15 @@ def daily_total(contacts, rule):
         total = sum(c["talk_s"] for c in group) / 60
         severity, threshold = severity_of(total, rule.tiers)
         if severity and len(group) >= values["min_contacts"]:
-            yield (requester, department, min(c["started_at"] for c in group), max(end_of(c) for c in group),
-                   total, severity, threshold)
+            yield (
+                requester,
+                department,
+                min(c["started_at"] for c in group),
+                max(end_of(c) for c in group),
+                total,
+                severity,
+                threshold,
+            )
 
 
 def overstay(contacts, rule):
@@ -159,15 +198,20 @@ def same_topic(contacts, rule):
 
 
 KINDS = {
-    "long_contact": long_contact, "count_window": count_window, "redial": redial,
-    "distinct_window": distinct_window, "daily_total": daily_total, "overstay": overstay, "same_topic": same_topic,
+    "long_contact": long_contact,
+    "count_window": count_window,
+    "redial": redial,
+    "distinct_window": distinct_window,
+    "daily_total": daily_total,
+    "overstay": overstay,
+    "same_topic": same_topic,
 }
 
 
 def episodes(contacts, rule):
     """Hits of one requester and group whose windows overlap (or touch) are one episode."""
     hits = defaultdict(list)
-    for requester, group, start, end, value, severity, threshold in KINDS[rule.kind](contacts, rule):
+    for requester, group, start, end, value, severity, _threshold in KINDS[rule.kind](contacts, rule):
         hits[(requester, group)].append((start, end, value, severity))
     result = set()
     for (requester, group), mine in hits.items():

@@ -11,15 +11,23 @@ CTR = FILES / "amazon_connect" / "ctr.jsonl"
 
 
 def contacts(db):
-    return rows(db, """SELECT contact_id, direction, strftime(started_at AT TIME ZONE 'Asia/Tokyo', '%H:%M:%S'), talk_s,
-                              outcome, legs FROM contacts ORDER BY started_at, contact_id""")
+    return rows(
+        db,
+        """SELECT contact_id, direction, strftime(started_at AT TIME ZONE 'Asia/Tokyo', '%H:%M:%S'), talk_s,
+                              outcome, legs FROM contacts ORDER BY started_at, contact_id""",
+    )
 
 
 def test_contact_records_are_recognised_with_their_duplicates_and_chats(db):
     result = ingest(db, "calls", CTR).files[0]
     # 13 records: one ContactId three times with only LastUpdateTimestamp changed (2 duplicates), one chat.
     assert (result.format, result.rows_read, result.kept, result.duplicates, result.rejected) == (
-        "amazon-connect-ctr", 13, 10, 2, 1)
+        "amazon-connect-ctr",
+        13,
+        10,
+        2,
+        1,
+    )
     assert rows(db, "SELECT line, reason FROM rejects") == [(13, "a chat contact, not a call")]
     got = contacts(db)
     # Z times are UTC: 01:00Z is 10:00 in Tokyo. Talk is the agent's interaction.

@@ -41,7 +41,11 @@ def test_each_layout_is_recognised_and_ingested(db, tmp_path, name, layout):
     assert result.rejected == 0 and result.duplicates == 0
     assert result.kept == result.rows_read == staged.rows_read
     # Start times are read in the site zone and stored as instants.
-    first = rows(db, "SELECT strftime(started_at AT TIME ZONE 'Asia/Tokyo', '%Y-%m-%d %H:%M:%S') FROM call_legs ORDER BY line LIMIT 1")
+    first = rows(
+        db,
+        "SELECT strftime(started_at AT TIME ZONE 'Asia/Tokyo', '%Y-%m-%d %H:%M:%S') "
+        "FROM call_legs ORDER BY line LIMIT 1",
+    )
     assert first[0][0].startswith(("2026-09-01 10:01:00", "2023-07-26 01:52:11"))
 
 
@@ -87,7 +91,30 @@ def test_layout_detection_ignores_the_file_name(tmp_path):
 
 
 def test_17_columns_are_told_apart_by_the_uniqueid_pattern():
-    uniqueid = [(1, ["", "1", "2", "c", "", "", "", "", "", "2026-09-01 10:00:00", "", "2026-09-01 10:00:10", "10", "0", "NO ANSWER", "DOCUMENTATION", "1788000001.5"])]
+    uniqueid = [
+        (
+            1,
+            [
+                "",
+                "1",
+                "2",
+                "c",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "2026-09-01 10:00:00",
+                "",
+                "2026-09-01 10:00:10",
+                "10",
+                "0",
+                "NO ANSWER",
+                "DOCUMENTATION",
+                "1788000001.5",
+            ],
+        )
+    ]
     userfield = [(1, uniqueid[0][1][:16] + ["VIP"])]
     assert detect_layout("f", uniqueid).name == "cdr_csv-17u"
     assert detect_layout("f", userfield).name == "cdr_csv-17f"
@@ -121,7 +148,11 @@ def test_busy_with_billsec_and_machines_are_not_answered(db, tmp_path):
         ("ANSWERED", 30, True),
     ]
     assert rows(db, "SELECT outcome FROM contacts ORDER BY started_at") == [
-        ("busy",), ("machine",), ("machine",), ("dropped",), ("answered",)
+        ("busy",),
+        ("machine",),
+        ("machine",),
+        ("dropped",),
+        ("answered",),
     ]
 
 
@@ -178,7 +209,9 @@ def test_a_record_with_a_uniqueid_written_twice_in_one_file_is_kept_once(db, tmp
 def test_calls_in_a_staff_context_are_staff_whatever_number_they_show(db, tmp_path):
     line = cdr18("0312345678", datetime(2026, 9, 1, 10), dcontext="from-internal", dst="09087654321")
     ingest(db, "calls", write(tmp_path, "staff.csv", line + "\n"))
-    assert rows(db, "SELECT caller_class, caller_note, requester_key FROM calls") == [("internal", "internal context", None)]
+    assert rows(db, "SELECT caller_class, caller_note, requester_key FROM calls") == [
+        ("internal", "internal context", None)
+    ]
     assert rows(db, "SELECT direction, requester_key FROM contacts") == [("outbound", None)]
 
 
@@ -193,7 +226,9 @@ def judged_flags(db) -> list[tuple]:
 def test_a_softphone_whose_device_name_is_digits_is_staff_not_a_resident(db):
     # SIP/123654987-... with src 123654987 would read as 0123-65-4987; PJSIP/0355550199-... looks like a DID.
     ingest(db, "calls", FILES / "asterisk" / "softphone-18.csv")
-    legs = rows(db, "SELECT caller_class, caller_note, caller_key IS NULL, count(*) FROM call_legs GROUP BY ALL ORDER BY ALL")
+    legs = rows(
+        db, "SELECT caller_class, caller_note, caller_key IS NULL, count(*) FROM call_legs GROUP BY ALL ORDER BY ALL"
+    )
     assert legs == [("external", None, False, 1), ("internal", "staff device", True, 12)]
     assert rows(db, "SELECT count(*) FROM requesters") == [(1,)]
     # Twelve calls in an hour, each a few minutes after the last: from a resident, redials; from staff, nothing.
@@ -211,8 +246,10 @@ def test_staff_numbers_listed_by_the_site_are_never_requesters(db, tmp_path):
 def test_ivr_menus_are_machine_outcomes_and_never_make_redials(db):
     ingest(db, "calls", FILES / "asterisk" / "ivr-18.csv")
     outcomes = rows(db, "SELECT lastapp, outcome, answered FROM call_legs ORDER BY line")
-    assert outcomes[:7] == [(app, "machine", False) for app in
-                            ("WaitExten", "Background", "Wait", "Congestion", "Hangup", "WaitExten", "Hangup")]
+    assert outcomes[:7] == [
+        (app, "machine", False)
+        for app in ("WaitExten", "Background", "Wait", "Congestion", "Hangup", "WaitExten", "Hangup")
+    ]
     # A queue member picked up: answered. Given up while waiting in the queue: the queue's machine.
     assert outcomes[7:] == [("Queue", "answered", True), ("Queue", "machine", False)]
     contacts = rows(db, "SELECT outcome, talk_s FROM contacts ORDER BY started_at")

@@ -26,11 +26,19 @@ def run(db_path):
 
 
 def test_ingest_prints_one_summary_line_per_file(run):
-    result = run("ingest", "calls", str(FILES / "asterisk" / "cdr_csv-18.csv"), str(FILES / "asterisk" / "cdr_csv-16.csv"))
+    result = run(
+        "ingest", "calls", str(FILES / "asterisk" / "cdr_csv-18.csv"), str(FILES / "asterisk" / "cdr_csv-16.csv")
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].endswith("cdr_csv-18.csv: asterisk-cdr_csv-18, utf-8, clock Asia/Tokyo (site time zone): 2 rows read, 2 kept, 0 rejected, 0 duplicates")
-    assert lines[1].endswith("cdr_csv-16.csv: asterisk-cdr_csv-16, utf-8, clock Asia/Tokyo (site time zone): 3 rows read, 3 kept, 0 rejected, 0 duplicates")
+    assert lines[0].endswith(
+        "cdr_csv-18.csv: asterisk-cdr_csv-18, utf-8, clock Asia/Tokyo (site time zone): "
+        "2 rows read, 2 kept, 0 rejected, 0 duplicates"
+    )
+    assert lines[1].endswith(
+        "cdr_csv-16.csv: asterisk-cdr_csv-16, utf-8, clock Asia/Tokyo (site time zone): "
+        "3 rows read, 3 kept, 0 rejected, 0 duplicates"
+    )
     again = run("ingest", "calls", str(FILES / "asterisk" / "cdr_csv-18.csv"))
     assert "already ingested (same content as" in again.output
 
@@ -46,7 +54,10 @@ def test_an_unknown_format_names_the_line_and_suggests_a_mapping(run, tmp_path):
     path = write(tmp_path, "calls.csv", "日時,番号\n2026/09/01 9:00,09012345678\n")
     result = run("ingest", "calls", str(path))
     assert result.exit_code == 1
-    assert "calls.csv does not look like an export of a phone system this version knows: line 1 has 2 columns" in result.output
+    assert (
+        "calls.csv does not look like an export of a phone system this version knows: line 1 has 2 columns"
+        in result.output
+    )
     assert "--mapping FILE" in result.output and "calls.csv:1" in result.output
 
 
@@ -72,14 +83,23 @@ def loaded(run, tmp_path):
 def test_query_outputs_csv_and_json(loaded):
     csv_out = loaded("query", "SELECT count(*) AS n FROM contacts", "--format", "csv")
     assert csv_out.output == "n\n3\n"
-    js = json.loads(loaded("query", "SELECT caller_class, count(*) AS n FROM calls GROUP BY ALL", "--format", "json").output)
+    js = json.loads(
+        loaded("query", "SELECT caller_class, count(*) AS n FROM calls GROUP BY ALL", "--format", "json").output
+    )
     assert js == [{"caller_class": "external", "n": 3}]
 
 
 @pytest.mark.parametrize(
     "sql",
-    ["DELETE FROM call_legs", "INSERT INTO meta VALUES ('x', 'y')", "DROP VIEW calls", "CREATE TABLE t (x INT)",
-     "COPY call_legs TO '/tmp/kasuhara-leak.csv'", "ATTACH '/tmp/other.duckdb' AS other", "SET enable_external_access = true"],
+    [
+        "DELETE FROM call_legs",
+        "INSERT INTO meta VALUES ('x', 'y')",
+        "DROP VIEW calls",
+        "CREATE TABLE t (x INT)",
+        "COPY call_legs TO '/tmp/kasuhara-leak.csv'",
+        "ATTACH '/tmp/other.duckdb' AS other",
+        "SET enable_external_access = true",
+    ],
 )
 def test_query_cannot_change_data_or_carry_it_off(loaded, sql):
     result = loaded("query", sql)
@@ -126,8 +146,13 @@ def test_a_busy_database_exits_with_a_tempfail_code(run, db_path):
 
     run("migrate")
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({db_path!r}); print('ready', flush=True); time.sleep(30)"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({db_path!r}); print('ready', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "ready"
@@ -158,7 +183,10 @@ def test_ingest_check_shows_how_a_file_would_be_read_and_writes_nothing(run, db_
     export = write(tmp_path, "cdr_x", (FILES / "cucm" / "cdr_StandAloneCluster_01_202609010100_1").read_text())
     result = run("ingest", "calls", "--check", str(export))
     assert result.exit_code == 0, result.output
-    assert "cucm-cdr, utf-8, clock UTC (UTC epoch seconds, as CUCM writes them): 7 rows read, 6 kept, 1 rejected" in result.output
+    assert (
+        "cucm-cdr, utf-8, clock UTC (UTC epoch seconds, as CUCM writes them): 7 rows read, 6 kept, 1 rejected"
+        in result.output
+    )
     assert "2026-09-01 10:00:00" in result.output and "staff device" in result.output  # site time, classes
     assert "line 9 would be rejected: cdrRecordType 2 is not a call record" in result.output
     assert "the requester keys shown are a throwaway secret's" in result.output

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from kasuhara_metrics.common.errors import MappingError, SettingsError
+from kasuhara_metrics.common.site import SiteSettings, load_site
 from kasuhara_metrics.ingest.clock import clock_from_uniqueids
 from kasuhara_metrics.ingest.sources.mapped import load_mapping
-from kasuhara_metrics.common.site import SiteSettings, load_site
 
 from .conftest import FILES, ingest, rows, scalar, write
 from .helpers import cdr18, epoch
@@ -19,8 +19,13 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 def local_times(db) -> list[str]:
-    return [r[0] for r in rows(db, "SELECT strftime(started_at AT TIME ZONE 'Asia/Tokyo', '%Y-%m-%d %H:%M:%S') "
-                                   "FROM call_legs ORDER BY line")]
+    return [
+        r[0]
+        for r in rows(
+            db,
+            "SELECT strftime(started_at AT TIME ZONE 'Asia/Tokyo', '%Y-%m-%d %H:%M:%S') FROM call_legs ORDER BY line",
+        )
+    ]
 
 
 def test_uniqueid_epochs_tell_a_utc_file_from_a_site_time_file():
@@ -45,8 +50,9 @@ def test_a_usegmtime_file_is_read_in_utc_and_its_clock_is_recorded(db):
     # 23:30 UTC on 31 August is 08:30 on 1 September in Tokyo: the call is on the right day.
     assert local_times(db)[:2] == ["2026-09-01 08:30:00", "2026-09-01 10:05:00"]
     assert scalar(db, "SELECT clock FROM ingest_log").startswith("UTC (")
-    assert rows(db, "SELECT DISTINCT strftime(started_at AT TIME ZONE 'Asia/Tokyo', '%Y-%m-%d') FROM contacts "
-                    "ORDER BY 1") == [("2026-09-01",), ("2026-09-02",)]
+    assert rows(
+        db, "SELECT DISTINCT strftime(started_at AT TIME ZONE 'Asia/Tokyo', '%Y-%m-%d') FROM contacts ORDER BY 1"
+    ) == [("2026-09-01",), ("2026-09-02",)]
 
 
 def test_a_site_time_file_is_confirmed_by_its_uniqueids(db, tmp_path):
@@ -57,7 +63,9 @@ def test_a_site_time_file_is_confirmed_by_its_uniqueids(db, tmp_path):
 
 
 def test_the_site_clock_setting_overrides_what_the_file_shows(db, tmp_path):
-    site = load_site(str(write(tmp_path, "site.toml", '[site]\ntimezone = "Asia/Tokyo"\n[site.clock]\nasterisk = "site"\n')))
+    site = load_site(
+        str(write(tmp_path, "site.toml", '[site]\ntimezone = "Asia/Tokyo"\n[site.clock]\nasterisk = "site"\n'))
+    )
     result = ingest(db, "calls", FILES / "asterisk" / "usegmtime-18.csv", site=site).files[0]
     assert result.clock == "Asia/Tokyo (site time zone, set by [site.clock] asterisk)"
     assert local_times(db)[0] == "2026-08-31 23:30:00"
@@ -73,8 +81,10 @@ def test_a_file_without_uniqueids_follows_the_setting(db, tmp_path):
 
 
 def test_a_file_that_cannot_tell_and_has_most_calls_at_night_is_warned_about(db, tmp_path):
-    night = [",".join(cdr18(f"0901234{5600 + i}", datetime(2026, 9, 1, 1, 0) + timedelta(minutes=7 * i)).split(",")[:16])
-             for i in range(24)]
+    night = [
+        ",".join(cdr18(f"0901234{5600 + i}", datetime(2026, 9, 1, 1, 0) + timedelta(minutes=7 * i)).split(",")[:16])
+        for i in range(24)
+    ]
     result = ingest(db, "calls", write(tmp_path, "night.csv", "\n".join(night) + "\n")).files[0]
     assert result.clock == "Asia/Tokyo (site time zone)"
     assert "warning: 24 of 24 calls start between 22:00 and 06:00 site time" in result.summary()
@@ -101,19 +111,26 @@ def mapped_ingest(db, tmp_path, formats, body, clock=""):
 
 
 def test_times_with_z_or_an_offset_are_read_as_written(db, tmp_path):
-    result = mapped_ingest(db, tmp_path, '"%Y-%m-%d %H:%M:%S"',
-                           "09012345678,2026-09-01T01:00:00Z,2026-09-01T01:05:00Z\n"
-                           "09012345678,2026-09-01 11:00:00+09:00,2026-09-01 11:05:00+0900\n"
-                           "09012345678,2026-09-01 12:00:00,2026-09-01 12:05:00\n")
+    result = mapped_ingest(
+        db,
+        tmp_path,
+        '"%Y-%m-%d %H:%M:%S"',
+        "09012345678,2026-09-01T01:00:00Z,2026-09-01T01:05:00Z\n"
+        "09012345678,2026-09-01 11:00:00+09:00,2026-09-01 11:05:00+0900\n"
+        "09012345678,2026-09-01 12:00:00,2026-09-01 12:05:00\n",
+    )
     assert result.rejected == 0
     assert local_times(db) == ["2026-09-01 10:00:00", "2026-09-01 11:00:00", "2026-09-01 12:00:00"]
 
 
-@pytest.mark.parametrize("formats,start,end", [
-    ('"epoch"', "1788224400", "1788224700"),
-    ('"%s"', "1788224400", "1788224700"),
-    ('"epoch_ms"', "1788224400000", "1788224700000"),
-])
+@pytest.mark.parametrize(
+    "formats,start,end",
+    [
+        ('"epoch"', "1788224400", "1788224700"),
+        ('"%s"', "1788224400", "1788224700"),
+        ('"epoch_ms"', "1788224400000", "1788224700000"),
+    ],
+)
 def test_mappings_read_epoch_seconds_and_milliseconds(db, tmp_path, formats, start, end):
     result = mapped_ingest(db, tmp_path, formats, f"09012345678,{start},{end}\n09012345678,0,{end}\n")
     assert (result.kept, result.rejected) == (1, 1)
@@ -122,17 +139,25 @@ def test_mappings_read_epoch_seconds_and_milliseconds(db, tmp_path, formats, sta
 
 
 def test_a_mapping_clock_reads_naive_times_in_utc(db, tmp_path):
-    result = mapped_ingest(db, tmp_path, '"%Y/%m/%d %H:%M:%S"', "09012345678,2026/09/01 01:00:00,2026/09/01 01:05:00\n",
-                           clock='clock = "utc"')
+    result = mapped_ingest(
+        db,
+        tmp_path,
+        '"%Y/%m/%d %H:%M:%S"',
+        "09012345678,2026/09/01 01:00:00,2026/09/01 01:05:00\n",
+        clock='clock = "utc"',
+    )
     assert result.clock.startswith("UTC (set by clock in ")
     assert local_times(db) == ["2026-09-01 10:00:00"]
 
 
-@pytest.mark.parametrize("line,message", [
-    ('time_formats = ["%Y-%m-%d %Q"]', "time_formats: '%Y-%m-%d %Q' is not a strptime format DuckDB reads"),
-    ('time_formats = ["seconds"]', "time_formats must be a list of strptime formats"),
-    ('clock = "JST"', "clock 'JST' is not auto, site, utc or a time zone name"),
-])
+@pytest.mark.parametrize(
+    "line,message",
+    [
+        ('time_formats = ["%Y-%m-%d %Q"]', "time_formats: '%Y-%m-%d %Q' is not a strptime format DuckDB reads"),
+        ('time_formats = ["seconds"]', "time_formats must be a list of strptime formats"),
+        ('clock = "JST"', "clock 'JST' is not auto, site, utc or a time zone name"),
+    ],
+)
 def test_a_wrong_time_setting_fails_when_the_mapping_is_loaded(tmp_path, line, message):
     text = f'name = "x"\n{line}\n[columns]\ncaller = "a"\nstart = "b"\nend = "c"\n'
     with pytest.raises(MappingError, match=message) as error:
@@ -141,7 +166,9 @@ def test_a_wrong_time_setting_fails_when_the_mapping_is_loaded(tmp_path, line, m
 
 
 def test_a_wrong_site_clock_names_its_line(tmp_path):
-    path = write(tmp_path, "site.toml", '[site]\ntimezone = "Asia/Tokyo"\n\n[site.clock]\nasterisk = "utc"\nfreeswitch = "JST"\n')
+    path = write(
+        tmp_path, "site.toml", '[site]\ntimezone = "Asia/Tokyo"\n\n[site.clock]\nasterisk = "utc"\nfreeswitch = "JST"\n'
+    )
     with pytest.raises(SettingsError, match="site.clock.freeswitch: clock 'JST'") as error:
         load_site(str(path))
     assert error.value.source.line == 6
@@ -162,16 +189,18 @@ ZONES = ["Asia/Tokyo", "Europe/London", "America/New_York", "Australia/Adelaide"
 
 
 @settings(max_examples=60, deadline=None)
-@given(zone=st.sampled_from(ZONES), written_in_utc=st.booleans(),
-       calls=st.lists(st.tuples(st.integers(1_767_225_600, 1_830_297_600), st.integers(0, 90)), min_size=3, max_size=30))
+@given(
+    zone=st.sampled_from(ZONES),
+    written_in_utc=st.booleans(),
+    calls=st.lists(st.tuples(st.integers(1_767_225_600, 1_830_297_600), st.integers(0, 90)), min_size=3, max_size=30),
+)
 def test_the_clock_found_is_the_one_the_file_was_written_in(zone, written_in_utc, calls):
     """Reference: a PBX writes each call's start in its clock; its uniqueid is the channel's creation
     epoch, a few seconds before. Whatever the zone and the dates (summer time included), the file's
     own clock is found, or the site's when both readings agree (a zone at UTC then)."""
-    from datetime import timezone as tz
 
     written = ZoneInfo("UTC") if written_in_utc else ZoneInfo(zone)
-    starts = [datetime.fromtimestamp(at, tz.utc).astimezone(written).strftime("%Y-%m-%d %H:%M:%S") for at, _ in calls]
+    starts = [datetime.fromtimestamp(at, UTC).astimezone(written).strftime("%Y-%m-%d %H:%M:%S") for at, _ in calls]
     uniqueids = [f"{at - early}.{n}" for n, (at, early) in enumerate(calls)]
     found = clock_from_uniqueids(starts, uniqueids, zone)
     naive = [datetime.strptime(start, "%Y-%m-%d %H:%M:%S") for start in starts]

@@ -41,8 +41,10 @@ def test_calls_with_their_own_ids_are_never_merged_by_time(db, tmp_path):
 
 
 def test_the_final_department_is_the_last_answered_legs_even_when_unmapped(db, tmp_path):
-    legs = [cdr18("09012345678", T, dst="201", talk=60, ring=0, uniqueid="1788000000.5"),
-            cdr18("09012345678", T + timedelta(seconds=60), dst="299", talk=60, ring=0, uniqueid="1788000000.5")]
+    legs = [
+        cdr18("09012345678", T, dst="201", talk=60, ring=0, uniqueid="1788000000.5"),
+        cdr18("09012345678", T + timedelta(seconds=60), dst="299", talk=60, ring=0, uniqueid="1788000000.5"),
+    ]
     ingest(db, "departments", write(tmp_path, "d.csv", "201,区民課\n"))
     load(db, tmp_path, legs)
     assert rows(db, "SELECT legs, department FROM contacts") == [(2, None)]
@@ -105,15 +107,17 @@ def test_linkedid_groups_legs_of_one_call(db, tmp_path):
 def test_dialled_numbers_other_than_extensions_are_stored_only_as_pseudonyms(db, tmp_path):
     ingest(db, "departments", write(tmp_path, "d.csv", "03-5555-0101,区民課\n"))
     lines = [
-        cdr18("09012345678", T, dst="0355550101", uniqueid="1788000000.1"),           # our DID
+        cdr18("09012345678", T, dst="0355550101", uniqueid="1788000000.1"),  # our DID
         cdr18("241", T, dst="009012345678", dcontext="from-internal", uniqueid="1788000000.2"),  # outside-line 0
-        cdr18("client1", T, dst="08011112222", uniqueid="1788000000.3"),            # a softphone calling out
+        cdr18("client1", T, dst="08011112222", uniqueid="1788000000.3"),  # a softphone calling out
     ]
     load(db, tmp_path, lines)
     dialled = rows(db, "SELECT dialled, dialled_class FROM calls ORDER BY uniqueid")
     assert all(value.startswith("R") and cls == "number" for value, cls in dialled)
     assert rows(db, "SELECT direction, department FROM contacts ORDER BY source_ids") == [
-        ("inbound", "区民課"), ("outbound", None), ("outbound", None)
+        ("inbound", "区民課"),
+        ("outbound", None),
+        ("outbound", None),
     ]
 
 
@@ -132,9 +136,21 @@ def test_a_refresh_after_each_file_gives_the_contacts_of_a_full_rebuild(tmp_path
 
     batches = [("departments", [SAMPLES / "departments.csv"], IngestOptions())]
     batches += [("calls", [path], IngestOptions()) for path in CALL_EXPORTS]
-    batches += [("calls", [SAMPLES / "pbx" / "calls-cp932.csv"], IngestOptions(mapping=load_mapping(SAMPLES / "mapping-example.toml")))]
+    batches += [
+        (
+            "calls",
+            [SAMPLES / "pbx" / "calls-cp932.csv"],
+            IngestOptions(mapping=load_mapping(SAMPLES / "mapping-example.toml")),
+        )
+    ]
     batches += [("visits", [path], IngestOptions()) for path in sorted((SAMPLES / "visits").glob("*.csv"))]
-    batches += [("calls", [write(tmp_path, "late.csv", cdr18("09010000008", T + timedelta(days=40), uniqueid="1799999999.1") + "\n")], IngestOptions())]
+    batches += [
+        (
+            "calls",
+            [write(tmp_path, "late.csv", cdr18("09010000008", T + timedelta(days=40), uniqueid="1799999999.1") + "\n")],
+            IngestOptions(),
+        )
+    ]
     with connect(str(tmp_path / "steps.duckdb")) as db:
         scopes = []
         for kind, paths, options in batches:
@@ -147,7 +163,9 @@ def test_a_refresh_after_each_file_gives_the_contacts_of_a_full_rebuild(tmp_path
         assert _contacts_table(db) == stepwise
     # The late file touched one requester: only theirs were rebuilt.
     with connect(str(tmp_path / "steps.duckdb")) as db:
-        late = write(tmp_path, "later.csv", cdr18("09010000008", T + timedelta(days=41), uniqueid="1799999999.2") + "\n")
+        late = write(
+            tmp_path, "later.csv", cdr18("09010000008", T + timedelta(days=41), uniqueid="1799999999.2") + "\n"
+        )
         ingest_files(db, "calls", [str(late)], IngestOptions(), rebuild_contacts=False)
         with db.transaction():
             done = contacts.refresh(db)
@@ -164,8 +182,9 @@ def test_a_refresh_keeps_every_leg_of_a_call_whose_later_leg_shows_another_calle
     ingest(db, "calls", FILES / "twilio" / "call-log.csv")
     ingest(db, "calls", FILES / "3cx" / "cdr.log")  # 0312345678 calls again, through 3CX
     stepwise = _contacts_table(db)
-    assert rows(db, "SELECT legs, outcome FROM contacts WHERE contact_id = 'call:CA00000000000000000000000000000001'") == [
-        (2, "answered")]
+    assert rows(
+        db, "SELECT legs, outcome FROM contacts WHERE contact_id = 'call:CA00000000000000000000000000000001'"
+    ) == [(2, "answered")]
     with db.transaction():
         contacts.rebuild(db)
     assert _contacts_table(db) == stepwise

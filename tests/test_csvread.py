@@ -39,7 +39,7 @@ def test_a_line_of_bare_delimiters_is_a_rejected_row_not_a_blank_line():
 
 
 def test_header_line_is_not_a_row_and_names_columns():
-    parsed = read_csv_rows("f.csv", "a,b\n1,2\n3,4\n".encode(), header=True)
+    parsed = read_csv_rows("f.csv", b"a,b\n1,2\n3,4\n", header=True)
     assert parsed.header == ["a", "b"]
     assert parsed.table[LINE_COLUMN].to_pylist() == [2, 3]
 

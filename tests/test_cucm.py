@@ -11,9 +11,12 @@ FILE = FILES / "cucm" / "cdr_StandAloneCluster_01_202609010100_1"
 
 
 def legs(db):
-    return rows(db, """SELECT caller_class, caller_note, strftime(started_at AT TIME ZONE 'Asia/Tokyo', '%H:%M:%S'),
+    return rows(
+        db,
+        """SELECT caller_class, caller_note, strftime(started_at AT TIME ZONE 'Asia/Tokyo', '%H:%M:%S'),
                               strftime(answered_at AT TIME ZONE 'Asia/Tokyo', '%H:%M:%S'), billsec_s, outcome, call_ref
-                       FROM call_legs ORDER BY file_id, line""")
+                       FROM call_legs ORDER BY file_id, line""",
+    )
 
 
 def test_a_cdr_file_with_header_and_type_lines_is_read_by_column_name(db):
@@ -22,7 +25,8 @@ def test_a_cdr_file_with_header_and_type_lines_is_read_by_column_name(db):
     assert (result.format, result.rows_read, result.kept, result.rejected) == ("cucm-cdr", 7, 6, 1)
     assert result.clock == "UTC (UTC epoch seconds, as CUCM writes them)"
     assert rows(db, "SELECT line, reason FROM rejects") == [
-        (9, "cdrRecordType 2 is not a call record (1): quality records (CMR, 2) belong in the cmr_ files")]
+        (9, "cdrRecordType 2 is not a call record (1): quality records (CMR, 2) belong in the cmr_ files")
+    ]
     got = legs(db)
     # UTC epochs, shown in Tokyo time; dateTimeConnect 0 is a call that never connected.
     assert got[0] == ("external", None, "10:00:00", "10:00:08", 420, "answered", "cucm-1-501")
@@ -37,7 +41,10 @@ def test_a_cdr_file_with_header_and_type_lines_is_read_by_column_name(db):
 def test_a_file_without_header_in_the_documented_order_whose_last_line_has_no_end(db):
     result = ingest(db, "calls", FILES / "cucm" / "cdr_noheader_01_202609010300_2").files[0]
     assert (result.rows_read, result.kept, result.rejected) == (2, 2, 0)
-    assert [g[2:6] for g in legs(db)] == [("12:00:00", "12:00:04", 90, "answered"), ("13:00:00", "13:00:04", 30, "answered")]
+    assert [g[2:6] for g in legs(db)] == [
+        ("12:00:00", "12:00:04", 90, "answered"),
+        ("13:00:00", "13:00:04", 30, "answered"),
+    ]
 
 
 def test_no_flag_from_these_records(db):

@@ -36,7 +36,7 @@ def test_utf16_with_bom_is_read():
 
 
 def test_a_stray_byte_in_a_utf8_file_replaces_only_that_byte():
-    raw = "山田,1\n".encode("utf-8") + b"\xa5x,2\n" + "区民,3\n".encode("utf-8")
+    raw = "山田,1\n".encode() + b"\xa5x,2\n" + "区民,3\n".encode()
     decoded = to_utf8(raw, "f.csv")
     assert decoded.replaced_lines == [2]
     assert decoded.data.decode("utf-8").splitlines() == ["山田,1", "\ufffdx,2", "区民,3"]

@@ -11,8 +11,11 @@ from .conftest import FILES, ingest, rows
 
 
 def legs(db):
-    return rows(db, """SELECT caller_class, caller_note, strftime(started_at AT TIME ZONE 'Asia/Tokyo', '%m-%d %H:%M:%S'),
-                              billsec_s, outcome FROM call_legs ORDER BY file_id, line""")
+    return rows(
+        db,
+        """SELECT caller_class, caller_note, strftime(started_at AT TIME ZONE 'Asia/Tokyo', '%m-%d %H:%M:%S'),
+                              billsec_s, outcome FROM call_legs ORDER BY file_id, line""",
+    )
 
 
 def test_the_example_template_is_recognised_and_read_in_site_time(db, tmp_path):
@@ -32,8 +35,9 @@ def test_the_example_template_is_recognised_and_read_in_site_time(db, tmp_path):
 
 def test_a_and_b_legs_of_one_call_are_one_contact(db):
     ingest(db, "calls", FILES / "freeswitch" / "Master.csv")
-    contact = rows(db, "SELECT legs, outcome, talk_s FROM contacts WHERE contact_id = "
-                       "'call:5f0c001e-1a2b-4c3d-8e4f-00000000001e'")
+    contact = rows(
+        db, "SELECT legs, outcome, talk_s FROM contacts WHERE contact_id = 'call:5f0c001e-1a2b-4c3d-8e4f-00000000001e'"
+    )
     assert contact == [(2, "answered", 180)]
 
 
@@ -41,8 +45,10 @@ def test_an_excel_resaved_copy_is_read_with_its_lost_seconds(db):
     result = ingest(db, "calls", FILES / "freeswitch" / "Master-excel.csv").files[0]
     # The row written twice is one call; the caller 0 is nobody.
     assert (result.rows_read, result.kept, result.duplicates, result.rejected) == (3, 2, 1, 0)
-    assert legs(db) == [("external", None, "09-02 09:05:00", 300, "answered"),
-                        ("withheld", "zeros", "09-02 09:20:00", 0, "no_answer")]
+    assert legs(db) == [
+        ("external", None, "09-02 09:05:00", 300, "answered"),
+        ("withheld", "zeros", "09-02 09:20:00", 0, "no_answer"),
+    ]
 
 
 def test_a_caller_who_only_hears_the_menu_is_not_flagged(db):

@@ -19,8 +19,17 @@ SITE = SiteSettings()
 
 @pytest.mark.parametrize(
     "raw",
-    ["090-1234-5678", "09012345678", "+819012345678", "+81 90 1234 5678", "０９０-１２３４-５６７８",
-     '"山田" <09012345678>', "9012345678", "tel:+819012345678", "(090)1234-5678"],
+    [
+        "090-1234-5678",
+        "09012345678",
+        "+819012345678",
+        "+81 90 1234 5678",
+        "０９０-１２３４-５６７８",
+        '"山田" <09012345678>',
+        "9012345678",
+        "tel:+819012345678",
+        "(090)1234-5678",
+    ],
 )
 def test_written_forms_of_one_number_are_one_canonical_number(raw):
     identity = classify_number(raw, SITE)
@@ -30,14 +39,49 @@ def test_written_forms_of_one_number_are_one_canonical_number(raw):
 
 @pytest.mark.parametrize(
     "raw",
-    ["", "  ", '""', '"" <>', "<>", "非通知", "ヒツウチ", "公衆電話", "表示圏外", "通知不可", "通知不可能", "不明",
-     "anonymous", "Anonymous", "ANONYMOUS", "restricted", "Private", "unavailable", "unknown", "withheld",
-     "Coin line/payphone", '"Coin line/payphone" <sip:anonymous@anonymous.invalid>',
-     '"Interaction with other service" <sip:anonymous@anonymous.invalid>', "Out of Area",
-     "anonymous@anonymous.invalid", "sip:anonymous@anonymous.invalid", "**********", "0",
-     "+266696687", "+7378742833", "+8656696", "+2562533", "+86282452253", '"非通知" <>', "非通知(184)",
-     # all zeros: the placeholder some systems write for no number, never an extension or a number
-     "00", "000", "0000000000", "+000000", "000-0000-0000"],
+    [
+        "",
+        "  ",
+        '""',
+        '"" <>',
+        "<>",
+        "非通知",
+        "ヒツウチ",
+        "公衆電話",
+        "表示圏外",
+        "通知不可",
+        "通知不可能",
+        "不明",
+        "anonymous",
+        "Anonymous",
+        "ANONYMOUS",
+        "restricted",
+        "Private",
+        "unavailable",
+        "unknown",
+        "withheld",
+        "Coin line/payphone",
+        '"Coin line/payphone" <sip:anonymous@anonymous.invalid>',
+        '"Interaction with other service" <sip:anonymous@anonymous.invalid>',
+        "Out of Area",
+        "anonymous@anonymous.invalid",
+        "sip:anonymous@anonymous.invalid",
+        "**********",
+        "0",
+        "+266696687",
+        "+7378742833",
+        "+8656696",
+        "+2562533",
+        "+86282452253",
+        '"非通知" <>',
+        "非通知(184)",
+        # all zeros: the placeholder some systems write for no number, never an extension or a number
+        "00",
+        "000",
+        "0000000000",
+        "+000000",
+        "000-0000-0000",
+    ],
 )
 def test_withheld_caller_ids_are_never_a_number(raw):
     identity = classify_number(raw, SITE)
@@ -121,7 +165,8 @@ def test_the_fast_japanese_path_agrees_with_phonenumbers(digits):
         parsed = None
     expected = (
         phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        if parsed is not None and phonenumbers.is_valid_number(parsed) else None
+        if parsed is not None and phonenumbers.is_valid_number(parsed)
+        else None
     )
     identity = classify_number(digits, SITE)
     assert identity.canonical == expected
@@ -136,5 +181,7 @@ def test_dialled_values_holding_more_digits_than_an_extension_are_never_in_clear
     table = identify_dialled(values, SITE, pseudo).to_pylist()
     assert [row["class"] for row in table] == ["number", "number", "number", "number", "extension", "none"]
     for row in table[:4]:
-        assert row["value"].startswith("R") and not any(part in row["value"] for part in ("8192324", "62345678", "1234"))
+        assert row["value"].startswith("R") and not any(
+            part in row["value"] for part in ("8192324", "62345678", "1234")
+        )
     assert [row["value"] for row in table[4:]] == ["201", "s"]

@@ -84,7 +84,12 @@ def test_every_row_is_kept_rejected_or_a_duplicate(files):
                 assert not report.failures
                 result = report.files[0]
                 read, kept, rejected, duplicates = expected(spec, stored)
-                assert (result.rows_read, result.kept, result.rejected, result.duplicates) == (read, kept, rejected, duplicates)
+                assert (result.rows_read, result.kept, result.rejected, result.duplicates) == (
+                    read,
+                    kept,
+                    rejected,
+                    duplicates,
+                )
                 assert result.rows_read == result.kept + result.rejected + result.duplicates
             assert db.con.execute("SELECT count(*) FROM call_legs").fetchall()[0][0] == sum(stored.values())
             # A file read again does not store its rejects twice.
@@ -92,7 +97,9 @@ def test_every_row_is_kept_rejected_or_a_duplicate(files):
             assert db.con.execute("SELECT count(*) FROM rejects").fetchall()[0][0] == sum(
                 1 for spec in distinct_files.values() for kind, _ in spec if kind == "bad"
             )
-            logged = db.con.execute("SELECT sum(rows_read), sum(kept + rejected + duplicates) FROM ingest_log").fetchall()[0]
+            logged = db.con.execute(
+                "SELECT sum(rows_read), sum(kept + rejected + duplicates) FROM ingest_log"
+            ).fetchall()[0]
             assert logged[0] == logged[1]
         finally:
             db.close()
@@ -102,14 +109,20 @@ def test_reingesting_a_file_changes_nothing(db, tmp_path):
     path = tmp_path / "Master.csv"
     path.write_text(render([("good", i) for i in range(len(POOL))] + [("bad", 0)]), encoding="utf-8")
     first = ingest_files(db, "calls", [str(path)], IngestOptions())
-    snapshot = [db.con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in ("call_legs", "rejects", "ingest_log", "contacts")]
+    snapshot = [
+        db.con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+        for t in ("call_legs", "rejects", "ingest_log", "contacts")
+    ]
     again = ingest_files(db, "calls", [str(path)], IngestOptions())
     renamed = tmp_path / "Master-renamed.csv"
     renamed.write_bytes(path.read_bytes())
     third = ingest_files(db, "calls", [str(renamed)], IngestOptions())
     assert first.files[0].kept == len(POOL)
     assert again.files[0].skipped_as and third.files[0].skipped_as
-    after = [db.con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in ("call_legs", "rejects", "ingest_log", "contacts")]
+    after = [
+        db.con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+        for t in ("call_legs", "rejects", "ingest_log", "contacts")
+    ]
     assert after == snapshot
 
 

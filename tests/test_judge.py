@@ -24,8 +24,18 @@ PROFILE = load_profile()
 
 
 def add_contacts(db, contacts):
-    base = {"caller_class": "external", "direction": "inbound", "department": "区民課", "kind": "unknown", "topic": None,
-            "answered": True, "outcome": "answered", "legs": 1, "exit_requested_at": None, "channel": "call"}
+    base = {
+        "caller_class": "external",
+        "direction": "inbound",
+        "department": "区民課",
+        "kind": "unknown",
+        "topic": None,
+        "answered": True,
+        "outcome": "answered",
+        "legs": 1,
+        "exit_requested_at": None,
+        "channel": "call",
+    }
     table = []
     for c in contacts:
         row = {**base, **c}
@@ -43,8 +53,14 @@ def redial_calls(requester, start, count, prefix):
     """An answered 2-minute call, then `count` redials each 3 minutes after the previous end."""
     calls, at = [], start
     for n in range(count + 1):
-        calls.append({"contact_id": f"{prefix}{n}", "requester_key": requester, "started_at": at,
-                      "ended_at": at + timedelta(minutes=2)})
+        calls.append(
+            {
+                "contact_id": f"{prefix}{n}",
+                "requester_key": requester,
+                "started_at": at,
+                "ended_at": at + timedelta(minutes=2),
+            }
+        )
         at += timedelta(minutes=5)
     return calls
 
@@ -59,7 +75,11 @@ def memdb():
 
 
 def flags(db):
-    return rows(db, "SELECT flag_id, rule_id, requester_key, severity, first_at, last_at, value, evidence FROM flag_rows ORDER BY flag_id")
+    return rows(
+        db,
+        "SELECT flag_id, rule_id, requester_key, severity, first_at, last_at, value, evidence "
+        "FROM flag_rows ORDER BY flag_id",
+    )
 
 
 def test_the_same_data_gives_the_same_flags(memdb):
@@ -79,8 +99,18 @@ def test_a_streak_that_keeps_firing_is_one_flag_whose_window_grows(memdb):
     judge(memdb, PROFILE)
     [(flag_id, _, _, _, first_at, last_at, _, _)] = flags(memdb)
     # The next night: three more redials continue the chain, up to alert.
-    add_contacts(memdb, [{"contact_id": f"b{n}", "requester_key": "RA", "started_at": T0 + timedelta(minutes=15 + 5 * n),
-                          "ended_at": T0 + timedelta(minutes=17 + 5 * n)} for n in range(1, 4)])
+    add_contacts(
+        memdb,
+        [
+            {
+                "contact_id": f"b{n}",
+                "requester_key": "RA",
+                "started_at": T0 + timedelta(minutes=15 + 5 * n),
+                "ended_at": T0 + timedelta(minutes=17 + 5 * n),
+            }
+            for n in range(1, 4)
+        ],
+    )
     report = judge(memdb, PROFILE)
     [(same_id, _, _, severity, same_first, later_last, value, evidence)] = flags(memdb)
     assert same_id == flag_id and same_first == first_at and later_last > last_at
@@ -90,19 +120,40 @@ def test_a_streak_that_keeps_firing_is_one_flag_whose_window_grows(memdb):
 
 def test_nobodys_contacts_are_never_judged(memdb):
     long_talk = T0 + timedelta(hours=2)
-    add_contacts(memdb, [
-        {"contact_id": "w", "requester_key": None, "caller_class": "withheld", "started_at": T0, "ended_at": long_talk},
-        {"contact_id": "s", "requester_key": None, "caller_class": "internal", "direction": "internal", "started_at": T0, "ended_at": long_talk},
-    ])
+    add_contacts(
+        memdb,
+        [
+            {
+                "contact_id": "w",
+                "requester_key": None,
+                "caller_class": "withheld",
+                "started_at": T0,
+                "ended_at": long_talk,
+            },
+            {
+                "contact_id": "s",
+                "requester_key": None,
+                "caller_class": "internal",
+                "direction": "internal",
+                "started_at": T0,
+                "ended_at": long_talk,
+            },
+        ],
+    )
     report = judge(memdb, PROFILE)
     assert report.contacts_judged == 0 and flags(memdb) == []
 
 
 def test_changed_thresholds_are_recorded_and_never_mixed(memdb):
-    add_contacts(memdb, [{"contact_id": "c1", "requester_key": "RA", "started_at": T0, "ended_at": T0 + timedelta(minutes=45)}])
+    add_contacts(
+        memdb, [{"contact_id": "c1", "requester_key": "RA", "started_at": T0, "ended_at": T0 + timedelta(minutes=45)}]
+    )
     judge(memdb, PROFILE)
-    stricter = replace(PROFILE, version="2026.12", rules=tuple(
-        replace(r, tiers={"watch": 40, "alert": 90}) if r.id == "long_call" else r for r in PROFILE.rules))
+    stricter = replace(
+        PROFILE,
+        version="2026.12",
+        rules=tuple(replace(r, tiers={"watch": 40, "alert": 90}) if r.id == "long_call" else r for r in PROFILE.rules),
+    )
     judge(memdb, stricter)
     runs = rows(memdb, "SELECT profile_version, profile_hash, previous_hash FROM judge_runs ORDER BY run_id")
     assert runs[0][0] == "2026.11" and runs[1][0] == "2026.12"
@@ -116,10 +167,14 @@ def test_changed_thresholds_are_recorded_and_never_mixed(memdb):
 
 
 def test_a_dry_run_shows_changes_and_writes_nothing(memdb):
-    add_contacts(memdb, [{"contact_id": "c1", "requester_key": "RA", "started_at": T0, "ended_at": T0 + timedelta(minutes=45)}])
+    add_contacts(
+        memdb, [{"contact_id": "c1", "requester_key": "RA", "started_at": T0, "ended_at": T0 + timedelta(minutes=45)}]
+    )
     judge(memdb, PROFILE)
     before = (flags(memdb), rows(memdb, "SELECT count(*) FROM judge_runs"))
-    looser = replace(PROFILE, rules=tuple(replace(r, tiers={"watch": 50}) if r.id == "long_call" else r for r in PROFILE.rules))
+    looser = replace(
+        PROFILE, rules=tuple(replace(r, tiers={"watch": 50}) if r.id == "long_call" else r for r in PROFILE.rules)
+    )
     report = judge(memdb, looser, dry_run=True)
     assert report.dry_run and report.run_id is None
     outcome = next(o for o in report.rules if o.rule_id == "long_call")
@@ -144,15 +199,29 @@ def test_judge_flags_and_explain_through_the_cli(db_path, tmp_path):
     lines.append(cdr18("08011112222", datetime(2026, 9, 2, 10, 5), talk=120, ring=0, uniqueid="1788000101.1"))
     lines.append(cdr18("08011112222", datetime(2026, 9, 2, 10, 10), talk=120, ring=0, uniqueid="1788000102.1"))
     runner = CliRunner()
-    invoke = lambda *a: runner.invoke(main, ["--db", db_path, *a], catch_exceptions=False)
+
+    def invoke(*a):
+        return runner.invoke(main, ["--db", db_path, *a], catch_exceptions=False)
+
     assert invoke("ingest", "calls", str(write(tmp_path, "c.csv", "\n".join(lines) + "\n"))).exit_code == 0
     judged = invoke("judge")
     assert judged.exit_code == 0 and "1 flags are current (1 new" in judged.output
     listed = json.loads(invoke("flags", "--format", "json").output)
     assert len(listed) == 1
     flag = listed[0]
-    assert {"flag_id", "requester", "category", "behaviour", "rule_id", "severity", "first_at", "last_at", "value",
-            "threshold", "evidence"} <= set(flag)
+    assert {
+        "flag_id",
+        "requester",
+        "category",
+        "behaviour",
+        "rule_id",
+        "severity",
+        "first_at",
+        "last_at",
+        "value",
+        "threshold",
+        "evidence",
+    } <= set(flag)
     assert flag["rule_id"] == "immediate_redial" and flag["evidence"] == [f"178800000{n}.1" for n in range(4)]
     assert json.loads(invoke("flags", "--format", "json", "--category", "拘束").output) == []
     assert json.loads(invoke("flags", "--format", "json", "--since", "2026-09-02").output) == []

@@ -53,14 +53,19 @@ def nightly(db_path: str, inbox: Path, *extra: str):
 def flag_state(db_path: str):
     with connect(db_path, read_only=True) as db:
         return db.con.execute(
-            "SELECT flag_id, rule_id, requester_key, severity, first_at, last_at, value, evidence FROM flag_rows ORDER BY flag_id"
+            "SELECT flag_id, rule_id, requester_key, severity, first_at, last_at, value, evidence "
+            "FROM flag_rows ORDER BY flag_id"
         ).fetchall()
 
 
 def table_counts(db_path: str) -> dict[str, int]:
     with connect(db_path, read_only=True) as db:
-        tables = [r[0] for r in db.con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY 1").fetchall()]
+        tables = [
+            r[0]
+            for r in db.con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY 1"
+            ).fetchall()
+        ]
         return {t: db.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
 
 
@@ -79,10 +84,15 @@ def test_two_nights_give_the_flags_of_one_run_and_a_third_adds_nothing(tmp_path)
     assert flag_state(nightly_db) == flag_state(once_db) and len(flag_state(once_db)) >= 10
     before = table_counts(nightly_db)
     three = nightly(nightly_db, inbox)
-    assert three.exit_code == 0 and "0 new files, 7 already ingested" in three.output and "nothing new to judge" in three.output
+    assert (
+        three.exit_code == 0
+        and "0 new files, 7 already ingested" in three.output
+        and "nothing new to judge" in three.output
+    )
     after = table_counts(nightly_db)
-    assert {t: n for t, n in after.items() if t not in ("nightly_runs", "nightly_files")} == \
-           {t: n for t, n in before.items() if t not in ("nightly_runs", "nightly_files")}
+    assert {t: n for t, n in after.items() if t not in ("nightly_runs", "nightly_files")} == {
+        t: n for t, n in before.items() if t not in ("nightly_runs", "nightly_files")
+    }
 
 
 def test_a_renamed_file_is_not_processed_again_and_a_file_being_written_waits(tmp_path):
@@ -110,7 +120,10 @@ def test_exit_codes_say_what_happened(tmp_path):
     (inbox / "mystery.csv").unlink()
     assert nightly(db_path, inbox).exit_code == 0
     with connect(db_path, read_only=True) as db:
-        assert db.con.execute("SELECT status, exit_code FROM runs ORDER BY nightly_id").fetchall() == [("failed", 1), ("ok", 0)]
+        assert db.con.execute("SELECT status, exit_code FROM runs ORDER BY nightly_id").fetchall() == [
+            ("failed", 1),
+            ("ok", 0),
+        ]
 
 
 def test_only_one_run_at_a_time(tmp_path):
@@ -131,8 +144,15 @@ def test_a_writer_waits_for_readers_to_let_go(tmp_path):
     db_path = str(tmp_path / "k.duckdb")
     connect(db_path).close()
     reader = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({db_path!r}, read_only=True); "
-                               "print('ready', flush=True); time.sleep(3)"], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({db_path!r}, read_only=True); "
+            "print('ready', flush=True); time.sleep(3)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert reader.stdout.readline().strip() == "ready"
         assert nightly(db_path, inbox, "--wait", "0").exit_code == 75
@@ -152,8 +172,12 @@ def test_a_run_killed_at_any_point_leaves_nothing_half_written(tmp_path, delay):
     db_path = str(tmp_path / "k.duckdb")
     connect(db_path).close()
     before = table_counts(db_path)
-    run = subprocess.Popen([sys.executable, "-m", "kasuhara_metrics", "--db", db_path, "nightly", "--inbox", str(inbox)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+    run = subprocess.Popen(
+        [sys.executable, "-m", "kasuhara_metrics", "--db", db_path, "nightly", "--inbox", str(inbox)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ),
+    )
     time.sleep(delay)
     run.send_signal(signal.SIGKILL)
     run.wait()
@@ -169,7 +193,10 @@ def test_reviews_survive_reruns_and_a_dismissed_flag_returns_only_when_it_grows(
     first_night(inbox)
     db_path = str(tmp_path / "k.duckdb")
     runner = CliRunner()
-    invoke = lambda *a: runner.invoke(main, ["--db", db_path, *a], catch_exceptions=False)
+
+    def invoke(*a):
+        return runner.invoke(main, ["--db", db_path, *a], catch_exceptions=False)
+
     nightly(db_path, inbox)
     listed = json.loads(invoke("flags", "--format", "json").output)
     assert listed and all(f["review_status"] == "unreviewed" and f["needs_review"] for f in listed)
@@ -215,7 +242,8 @@ def test_files_unchanged_since_an_earlier_run_are_not_read_again(tmp_path):
     assert result.exit_code == 0 and "0 new files, 1 already ingested" in result.output
     with connect(db_path, read_only=True) as db:
         assert db.con.execute("SELECT message FROM nightly_files WHERE nightly_id = 2").fetchall() == [
-            ("unchanged since nightly run 1",)]
+            ("unchanged since nightly run 1",)
+        ]
 
 
 def test_a_file_changed_in_place_is_read_again_and_recheck_reads_one_whose_time_was_kept(tmp_path):
@@ -288,8 +316,9 @@ def test_a_file_that_failed_is_remembered_and_skipped_until_it_changes(tmp_path)
     assert second.exit_code == 0, second.output
     assert "skipped, unchanged since it failed: " in second.output and "Master-empty.csv" in second.output
     with connect(db, read_only=True) as opened:
-        assert opened.con.execute("SELECT outcome FROM nightly_files WHERE path LIKE '%empty%' ORDER BY nightly_id"
-                                  ).fetchall() == [("failed",), ("failed before",)]
+        assert opened.con.execute(
+            "SELECT outcome FROM nightly_files WHERE path LIKE '%empty%' ORDER BY nightly_id"
+        ).fetchall() == [("failed",), ("failed before",)]
     assert nightly(db, inbox, "--recheck").exit_code == 1  # asked to: read again, and it fails again
     # Fixed (the complete export arrives under the same name): read, and remembered as taken.
     shutil.copy(SAMPLES / "asterisk" / "Master-21col.csv", empty)

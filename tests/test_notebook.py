@@ -23,15 +23,23 @@ def test_the_analyst_notebook_runs_on_the_samples(tmp_path, monkeypatch):
         judge(db, load_profile())
     monkeypatch.setenv("KASUHARA_DB", db_path)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
-    outputs = ["".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in cell.get("outputs", []))
-               for cell in notebook.cells if cell.cell_type == "code"]
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    outputs = [
+        "".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in cell.get("outputs", []))
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    ]
     text = "\n".join(outputs)
     assert "immediate_redial" in text and "department" in text
     assert "near misses:" in text
     what_if = notebook.cells[-2].outputs[0]["data"]["text/plain"]
     counts = [int(line.split()[2]) for line in what_if.splitlines()[1:]]
     assert counts[0] >= counts[1] >= counts[2] and counts[0] > counts[2]  # fewer long-call flags at higher thresholds
-    assert any(o.get("output_type") == "display_data" and "image/png" in o.get("data", {})
-               for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", []))
+    assert any(
+        o.get("output_type") == "display_data" and "image/png" in o.get("data", {})
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for o in cell.get("outputs", [])
+    )

@@ -14,9 +14,11 @@ from kasuhara_metrics.common.identity import Pseudonymizer, classify_number
 from kasuhara_metrics.judge import judge
 from kasuhara_metrics.rules import load_profile
 
-from .conftest import SAMPLES, TEST_SECRET, ingest_sample_ward, fixture_secret
+from .conftest import SAMPLES, TEST_SECRET, fixture_secret, ingest_sample_ward
 
 MANIFEST = tomllib.loads((SAMPLES / "planted.toml").read_text(encoding="utf-8"))
+
+
 @pytest.fixture(scope="module")
 def judged(tmp_path_factory):
     profile = load_profile()
@@ -49,7 +51,9 @@ def test_no_trap_is_flagged(judged, case):
     if case["number"][0].isdigit():
         assert requester_of(db, case["number"]) not in flags
     else:  # withheld callers: never a requester, so never flagged
-        assert db.con.execute("SELECT count(*) FROM contacts WHERE caller_class = 'withheld' AND requester_key IS NOT NULL").fetchall() == [(0,)]
+        assert db.con.execute(
+            "SELECT count(*) FROM contacts WHERE caller_class = 'withheld' AND requester_key IS NOT NULL"
+        ).fetchall() == [(0,)]
         assert db.con.execute("SELECT count(*) FROM contacts WHERE caller_class = 'withheld'").fetchall()[0][0] > 100
 
 

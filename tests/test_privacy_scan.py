@@ -26,10 +26,12 @@ from .helpers import cdr18
 
 NAMES = ["山田花子", "鈴木一郎", "Hanako Yamada"]
 NUMBERS = ["09051234567", "0312349876", "08077778888"]
-TYPED = ("visit_id,arrived_at,ended_at,department,kind,topic,phone,requester_ref,summary\n"
-         f"VS1,2026-09-16 10:00,2026-09-16 10:30,{NAMES[0]}対応 {NUMBERS[1]},苦情,住民税 {NAMES[1]} {NUMBERS[2]},"
-         f"{NUMBERS[0]},,{NAMES[2]} {NUMBERS[0]}\n"
-         f"VS2,2026-09-16 11:00,,税務課,不明な区分 {NAMES[0]},住民税,,,\n")  # rejected: its line holds a name
+TYPED = (
+    "visit_id,arrived_at,ended_at,department,kind,topic,phone,requester_ref,summary\n"
+    f"VS1,2026-09-16 10:00,2026-09-16 10:30,{NAMES[0]}対応 {NUMBERS[1]},苦情,住民税 {NAMES[1]} {NUMBERS[2]},"
+    f"{NUMBERS[0]},,{NAMES[2]} {NUMBERS[0]}\n"
+    f"VS2,2026-09-16 11:00,,税務課,不明な区分 {NAMES[0]},住民税,,,\n"
+)  # rejected: its line holds a name
 
 
 def sample_numbers() -> set[str]:
@@ -52,8 +54,15 @@ def ward(tmp_path_factory):
     typed = folder / "typed.csv"
     typed.write_text(TYPED, encoding="utf-8")
     named = folder / "named.csv"
-    named.write_text("\n".join([cdr18(NUMBERS[0], datetime(2026, 9, 16, 10), talk=65 * 60, clid=f'"{NAMES[0]}" <{NUMBERS[0]}>'),
-                                cdr18("trunk-" + NUMBERS[1], datetime(2026, 9, 16, 11), clid=f'"{NAMES[1]}" <>')]) + "\n")
+    named.write_text(
+        "\n".join(
+            [
+                cdr18(NUMBERS[0], datetime(2026, 9, 16, 10), talk=65 * 60, clid=f'"{NAMES[0]}" <{NUMBERS[0]}>'),
+                cdr18("trunk-" + NUMBERS[1], datetime(2026, 9, 16, 11), clid=f'"{NAMES[1]}" <>'),
+            ]
+        )
+        + "\n"
+    )
     runner = CliRunner()
 
     def cli(*args):
@@ -64,7 +73,13 @@ def ward(tmp_path_factory):
     with fixture_secret():
         cli("ingest", "departments", str(SAMPLES / "departments.csv"))
         cli("ingest", "calls", *map(str, CALL_EXPORTS), str(named))
-        cli("ingest", "calls", "--mapping", str(SAMPLES / "mapping-example.toml"), str(SAMPLES / "pbx" / "calls-cp932.csv"))
+        cli(
+            "ingest",
+            "calls",
+            "--mapping",
+            str(SAMPLES / "mapping-example.toml"),
+            str(SAMPLES / "pbx" / "calls-cp932.csv"),
+        )
         cli("ingest", "visits", *map(str, sorted((SAMPLES / "visits").glob("*.csv"))), str(typed))
         cli("judge")
         flag = cli("flags", "--format", "csv").splitlines()[1].split(",")[0]
@@ -73,19 +88,26 @@ def ward(tmp_path_factory):
         cli("report", "--week", "2026-W38", "--out", str(folder / "reports"))
         with connect(db) as opened:
             opened.con.execute("CHECKPOINT")
-            tables = [row[0] for row in opened.con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()]
+            tables = [
+                row[0]
+                for row in opened.con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()
+            ]
             database_text = "\n".join(str(opened.con.execute(f'SELECT * FROM "{t}"').fetchall()) for t in tables)
-            vault_text = "\n".join(str(opened.vault().rows(f"SELECT * FROM {t}"))
-                                   for t in ("reject_lines", "visit_summaries", "raw_values", "review_notes"))
+            vault_text = "\n".join(
+                str(opened.vault().rows(f"SELECT * FROM {t}"))
+                for t in ("reject_lines", "visit_summaries", "raw_values", "review_notes")
+            )
     places = {
         "database tables": database_text,
         "database file bytes": Path(db).read_bytes().decode("utf-8", errors="ignore"),
-        "exports": "\n".join(str(__import__("pyarrow.parquet").parquet.read_table(p).to_pylist())
-                             for p in sorted((folder / "exports").iterdir())),
+        "exports": "\n".join(
+            str(__import__("pyarrow.parquet").parquet.read_table(p).to_pylist())
+            for p in sorted((folder / "exports").iterdir())
+        ),
         "report page": next((folder / "reports").glob("*.html")).read_text(encoding="utf-8"),
-        "report workbook": "\n".join(str(list(sheet.values)) for sheet in load_workbook(
-            next((folder / "reports").glob("*.xlsx"))).worksheets),
+        "report workbook": "\n".join(
+            str(list(sheet.values)) for sheet in load_workbook(next((folder / "reports").glob("*.xlsx"))).worksheets
+        ),
     }
     return places, vault_text, Path(db)
 

@@ -14,13 +14,13 @@ import pytest
 from openpyxl import load_workbook
 
 from kasuhara_metrics.common.db import connect
-from kasuhara_metrics.judge.explain import list_flags
+from kasuhara_metrics.desk.flags import list_flags
+from kasuhara_metrics.desk.reviews import add_review
 from kasuhara_metrics.judge import judge
 from kasuhara_metrics.report import Week, write_report
-from kasuhara_metrics.desk.reviews import add_review
 from kasuhara_metrics.rules import load_profile
 
-from .conftest import SAMPLES, ingest_sample_ward, fixture_secret
+from .conftest import SAMPLES, fixture_secret, ingest_sample_ward
 
 PROFILE = load_profile()
 WEEK = Week.parse("2026-W38", "Asia/Tokyo")
@@ -35,8 +35,9 @@ def built(tmp_path_factory):
         db = connect(str(folder / "ward.duckdb"))
         ingest_sample_ward(db)
     judge(db, PROFILE)
-    first = db.con.execute("SELECT flag_id FROM flags WHERE first_at < ? AND last_at >= ? ORDER BY flag_id LIMIT 1",
-                           [WEEK.end, WEEK.start]).fetchall()[0][0]
+    first = db.con.execute(
+        "SELECT flag_id FROM flags WHERE first_at < ? AND last_at >= ? ORDER BY flag_id LIMIT 1", [WEEK.end, WEEK.start]
+    ).fetchall()[0][0]
     add_review(db, first, "dismissed", REVIEWER, SECRET_NOTE)
     files = write_report(db, PROFILE, WEEK, folder / "out")
     yield db, files
@@ -74,7 +75,7 @@ class _Text(HTMLParser):
 def test_the_numbers_match_the_flags_of_that_week(built):
     db, files = built
     columns, rows = list_flags(db, week=WEEK)
-    flags = [dict(zip(columns, row)) for row in rows]
+    flags = [dict(zip(columns, row, strict=True)) for row in rows]
     page = _Text()
     page.feed(files.html.read_text(encoding="utf-8"))
     assert int(page.ids["total-flags"]) == len(flags) > 0
@@ -93,15 +94,17 @@ def test_the_numbers_match_the_flags_of_that_week(built):
 
 def _everything_in_workbook(path) -> str:
     book = load_workbook(path)
-    return "\n".join(str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row if v is not None)
+    return "\n".join(
+        str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row if v is not None
+    )
 
 
 def test_calls_never_judged_are_counted_per_file_for_the_week(built):
     # The annex writes a trunk's name as the caller of six calls, all in 2026-W38.
     db, files = built
     html = files.html.read_text(encoding="utf-8")
-    table = html[html.index('id="not-judged-table"'):html.index("</table>", html.index('id="not-judged-table"'))]
-    assert "Master-annex-utc.csv" in table and "<td class=\"num\">6</td>" in table
+    table = html[html.index('id="not-judged-table"') : html.index("</table>", html.index('id="not-judged-table"'))]
+    assert "Master-annex-utc.csv" in table and '<td class="num">6</td>' in table
     assert "/" not in table.split("Master-annex-utc.csv")[0].rsplit("<td>", 1)[1]  # the file's name, not its folders
     sheet = load_workbook(files.workbook)["判定の対象外"]
     rows = [row for row in sheet.iter_rows(min_row=2, values_only=True)]
@@ -114,7 +117,9 @@ def test_no_personal_data_in_the_page_or_the_workbook(built):
     texts = {"html": files.html.read_text(encoding="utf-8"), "xlsx": _everything_in_workbook(files.workbook)}
     raw_numbers = set()
     for path in list((SAMPLES / "asterisk").glob("*.csv")) + list((SAMPLES / "visits").glob("*.csv")):
-        raw_numbers |= set(re.findall(r"0[789]0-?\d{4}-?\d{4}|0\d-?\d{4}-?\d{4}", path.read_bytes().decode("utf-8", "replace")))
+        raw_numbers |= set(
+            re.findall(r"0[789]0-?\d{4}-?\d{4}|0\d-?\d{4}-?\d{4}", path.read_bytes().decode("utf-8", "replace"))
+        )
     assert len(raw_numbers) > 100
     summaries = {"合成データ", "来庁者への説明"}
     for name, text in texts.items():
@@ -127,11 +132,22 @@ def test_no_personal_data_in_the_page_or_the_workbook(built):
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars"]
+BROWSER_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: `make test` installs Debian's chromium package")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed: `make test` installs Debian's chromium package"
+)
 def test_the_page_renders_in_a_real_browser(built, tmp_path):
     import matplotlib.image as image
     import numpy as np
@@ -142,7 +158,9 @@ def test_the_page_renders_in_a_real_browser(built, tmp_path):
     dom = subprocess.run([*common, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
     page = _Text()
     page.feed(dom)
-    assert page.svgs >= 2 and "過去8週間の推移" in dom and 'id="behaviour-table"' in dom and 'id="department-table"' in dom
+    assert (
+        page.svgs >= 2 and "過去8週間の推移" in dom and 'id="behaviour-table"' in dom and 'id="department-table"' in dom
+    )
     shot = tmp_path / "page.png"
     subprocess.run([*common, "--window-size=1200,2600", f"--screenshot={shot}", url], capture_output=True, timeout=120)
     pixels = image.imread(shot)[..., :3]

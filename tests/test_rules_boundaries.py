@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from kasuhara_metrics.rules import load_profile
 from kasuhara_metrics.judge.examples import run_examples
+from kasuhara_metrics.rules import load_profile
 from kasuhara_metrics.rules.model import Example, ExampleContact
 
 PROFILE = load_profile()
@@ -17,8 +17,14 @@ SECOND = 1 / 60
 
 
 def call(at, talk=2.0, answered=True, **kw):
-    return ExampleContact(offset_minutes=at, channel="call", talk_minutes=talk if answered else 0.0,
-                          answered=answered, outcome="answered" if answered else "busy", **kw)
+    return ExampleContact(
+        offset_minutes=at,
+        channel="call",
+        talk_minutes=talk if answered else 0.0,
+        answered=answered,
+        outcome="answered" if answered else "busy",
+        **kw,
+    )
 
 
 def visit(at, talk=10.0, **kw):
@@ -44,28 +50,75 @@ CASES = [
     ("long_visit", "none", [visit(0, talk=60 - SECOND)]),
     ("long_visit", "alert", [visit(0, talk=120)]),
     ("department_day_total", "watch", [call(0, talk=30, department="税務課"), visit(60, talk=30, department="税務課")]),
-    ("department_day_total", "none", [call(0, talk=30, department="税務課"), visit(60, talk=30 - SECOND, department="税務課")]),
+    (
+        "department_day_total",
+        "none",
+        [call(0, talk=30, department="税務課"), visit(60, talk=30 - SECOND, department="税務課")],
+    ),
     # one day is a site-local calendar day: 23:30 and 00:30 are two days
-    ("department_day_total", "none", [call(14 * 60 + 30, talk=40, department="税務課"), call(15 * 60 + 30, talk=40, department="税務課")]),
-    ("overstay_after_closing", "none", [visit(0, talk=8 * 60 + 15 + 15)]),           # ends 17:30 exactly
+    (
+        "department_day_total",
+        "none",
+        [call(14 * 60 + 30, talk=40, department="税務課"), call(15 * 60 + 30, talk=40, department="税務課")],
+    ),
+    ("overstay_after_closing", "none", [visit(0, talk=8 * 60 + 15 + 15)]),  # ends 17:30 exactly
     ("overstay_after_closing", "watch", [visit(0, talk=8 * 60 + 15 + 15 + SECOND)]),
     ("overstay_after_exit_request", "none", [visit(0, talk=40, exit_request_minutes=30)]),
     ("overstay_after_exit_request", "watch", [visit(0, talk=40 + SECOND, exit_request_minutes=30)]),
-    ("immediate_redial", "watch", redials(3, gap=5.0)),                                  # gap exactly 5 minutes
+    ("immediate_redial", "watch", redials(3, gap=5.0)),  # gap exactly 5 minutes
     ("immediate_redial", "none", redials(3, gap=5.0 + SECOND)),
     ("immediate_redial", "none", redials(2)),
     ("immediate_redial", "alert", redials(6)),
     ("immediate_redial", "watch", redials(5)),
-    ("cross_department", "watch", [call(0, department="税務課"), call(DAY, department="区民課"), call(2 * DAY, department="福祉課"),
-                                   call(3 * DAY, department="税務課"), call(30 * DAY, department="区民課")]),
-    ("cross_department", "none", [call(0, department="税務課"), call(DAY, department="区民課"), call(2 * DAY, department="福祉課"),
-                                  call(3 * DAY, department="税務課"), call(30 * DAY + SECOND, department="区民課")]),
-    ("cross_department", "none", [call(0, department="税務課"), call(DAY, department="区民課"), call(2 * DAY, department="福祉課"),
-                                  call(3 * DAY, department="税務課")]),
-    ("cross_department", "none", [call(0, department="税務課"), call(DAY, department="区民課"), call(2 * DAY, department="税務課"),
-                                  call(3 * DAY, department="税務課"), call(4 * DAY, department="区民課")]),
+    (
+        "cross_department",
+        "watch",
+        [
+            call(0, department="税務課"),
+            call(DAY, department="区民課"),
+            call(2 * DAY, department="福祉課"),
+            call(3 * DAY, department="税務課"),
+            call(30 * DAY, department="区民課"),
+        ],
+    ),
+    (
+        "cross_department",
+        "none",
+        [
+            call(0, department="税務課"),
+            call(DAY, department="区民課"),
+            call(2 * DAY, department="福祉課"),
+            call(3 * DAY, department="税務課"),
+            call(30 * DAY + SECOND, department="区民課"),
+        ],
+    ),
+    (
+        "cross_department",
+        "none",
+        [
+            call(0, department="税務課"),
+            call(DAY, department="区民課"),
+            call(2 * DAY, department="福祉課"),
+            call(3 * DAY, department="税務課"),
+        ],
+    ),
+    (
+        "cross_department",
+        "none",
+        [
+            call(0, department="税務課"),
+            call(DAY, department="区民課"),
+            call(2 * DAY, department="税務課"),
+            call(3 * DAY, department="税務課"),
+            call(4 * DAY, department="区民課"),
+        ],
+    ),
     ("same_topic", "watch", [visit(0, topic="住民税"), visit(3 * DAY, topic="住民税"), visit(7 * DAY, topic="住民税")]),
-    ("same_topic", "none", [visit(0, topic="住民税"), visit(3 * DAY, topic="住民税"), visit(7 * DAY + SECOND, topic="住民税")]),
+    (
+        "same_topic",
+        "none",
+        [visit(0, topic="住民税"), visit(3 * DAY, topic="住民税"), visit(7 * DAY + SECOND, topic="住民税")],
+    ),
     ("same_topic", "watch", [visit(d * DAY, topic="住民税") for d in (0, 8, 16, 24, 30)]),
     ("same_topic", "none", [visit(d * DAY, topic="住民税") for d in (0, 8, 16, 24, 30.01)]),
     ("same_topic", "none", [visit(0, topic="住民税"), visit(DAY, topic="保育園"), visit(2 * DAY, topic="住民税")]),

@@ -32,8 +32,14 @@ def test_the_default_profile_is_valid_and_cites_sources():
     profile = load_profile()
     assert profile.name == "bunkyo" and len(profile.rules) >= 9
     behaviours = {r.behaviour for r in profile.rules}
-    assert {"長時間にわたる対応の強要", "長時間にわたる電話", "不退去・居座り", "電話を切ってもすぐにかけてくる",
-            "複数部署にまたがる複数回のクレーム", "同様の内容の質問・要求を執拗に繰り返す"} <= behaviours
+    assert {
+        "長時間にわたる対応の強要",
+        "長時間にわたる電話",
+        "不退去・居座り",
+        "電話を切ってもすぐにかけてくる",
+        "複数部署にまたがる複数回のクレーム",
+        "同様の内容の質問・要求を執拗に繰り返す",
+    } <= behaviours
     assert all(r.sources and r.examples for r in profile.rules)
     assert {r.category for r in profile.rules} == {"拘束", "繰り返し"}
 
@@ -44,8 +50,11 @@ def test_a_good_profile_loads(tmp_path):
 
 
 def test_every_problem_is_reported_at_once_with_its_line(tmp_path):
-    bad = GOOD.replace('kind = "long_contact"', 'kind = "long_contct"').replace(
-        'tiers = { watch = 30, alert = 60 }', 'tiers = { watch = 60, alert = 30 }') + """
+    bad = (
+        GOOD.replace('kind = "long_contact"', 'kind = "long_contct"').replace(
+            "tiers = { watch = 30, alert = 60 }", "tiers = { watch = 60, alert = 30 }"
+        )
+        + """
 [rules.redial]
 category = "拘束れ"
 behaviour = "電話を切ってもすぐにかけてくる"
@@ -55,6 +64,7 @@ params = { gap_minuts = 5 }
 tiers = { watch = 3, severe = 6 }
 sources = []
 """
+    )
     path = write(tmp_path, "bad.toml", bad)
     profile, issues = check_profile(path)
     assert profile is None
@@ -71,11 +81,14 @@ sources = []
 @pytest.mark.parametrize(
     "change,message",
     [
-        (('tiers = { watch = 30, alert = 60 }', 'tiers = { watch = 60, alert = 30 }'), "alert (30) must be above watch (60)"),
-        (('tiers = { watch = 30, alert = 60 }', 'tiers = { watch = "30" }'), "must be a number of minutes"),
+        (
+            ("tiers = { watch = 30, alert = 60 }", "tiers = { watch = 60, alert = 30 }"),
+            "alert (30) must be above watch (60)",
+        ),
+        (("tiers = { watch = 30, alert = 60 }", 'tiers = { watch = "30" }'), "must be a number of minutes"),
         (('params = { channel = "call" }', 'params = { channel = "fax" }'), "'fax' is not one of call, visit, any"),
-        (('category = "拘束"', ''), "category is required"),
-        (('[rules.long_call]', '[rules.Long-Call]'), "must be lower-case letters"),
+        (('category = "拘束"', ""), "category is required"),
+        (("[rules.long_call]", "[rules.Long-Call]"), "must be lower-case letters"),
         (('name = "test"', 'name = "test"\nowner = "me"'), "unknown key 'profile.owner'"),
     ],
 )
@@ -85,11 +98,14 @@ def test_single_problems(tmp_path, change, message):
 
 
 def test_examples_are_checked(tmp_path):
-    text = GOOD + """
+    text = (
+        GOOD
+        + """
 [[rules.long_call.examples]]
 expect = "severe"
 contacts = [{ at = "0m", talk = "abc" }]
 """
+    )
     _, issues = check_profile(write(tmp_path, "p.toml", text))
     messages = " ".join(str(i) for i in issues)
     assert "expect must be watch, alert or none" in messages and "are minutes or durations" in messages
@@ -108,7 +124,9 @@ def test_rule_content_hash_changes_with_what_it_judges():
     assert changed.content_hash != rule.content_hash
 
 
-@pytest.mark.parametrize("text,minutes", [(30, 30.0), ("90m", 90.0), ("2h", 120.0), ("1d 2h", 1560.0), ("30s", 0.5), ("x", None)])
+@pytest.mark.parametrize(
+    "text,minutes", [(30, 30.0), ("90m", 90.0), ("2h", 120.0), ("1d 2h", 1560.0), ("30s", 0.5), ("x", None)]
+)
 def test_durations(text, minutes):
     assert minutes_of(text) == minutes
 

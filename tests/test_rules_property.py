@@ -42,22 +42,26 @@ def _tighter(rule):
 
 PROFILE = replace(BUNKYO, rules=BUNKYO.rules + tuple(_tighter(r) for r in BUNKYO.rules))
 
-contact = st.fixed_dictionaries({
-    "gap": st.integers(0, 8),                       # minutes after the previous contact of the burst ended
-    "talk": st.sampled_from([0, 1, 5, 10, 19, 20, 21, 29, 30, 31, 59, 60, 61, 120]),
-    "channel": st.sampled_from(["call", "call", "visit"]),
-    "answered": st.booleans(),
-    "department": st.sampled_from(["区民課", "税務課", "福祉課", "住宅課", None]),
-    "kind": st.sampled_from(["complaint", "demand", "inquiry", "procedure", "consultation", "unknown"]),
-    "topic": st.sampled_from(["住民税", " 住民税 ", "保育園", None]),
-    "exit_after": st.one_of(st.none(), st.integers(0, 40)),
-})
-burst = st.fixed_dictionaries({
-    "requester": st.sampled_from(["A", "B"]),
-    "day": st.integers(0, 6),
-    "minute": st.integers(8 * 60, 18 * 60),
-    "contacts": st.lists(contact, min_size=1, max_size=6),
-})
+contact = st.fixed_dictionaries(
+    {
+        "gap": st.integers(0, 8),  # minutes after the previous contact of the burst ended
+        "talk": st.sampled_from([0, 1, 5, 10, 19, 20, 21, 29, 30, 31, 59, 60, 61, 120]),
+        "channel": st.sampled_from(["call", "call", "visit"]),
+        "answered": st.booleans(),
+        "department": st.sampled_from(["区民課", "税務課", "福祉課", "住宅課", None]),
+        "kind": st.sampled_from(["complaint", "demand", "inquiry", "procedure", "consultation", "unknown"]),
+        "topic": st.sampled_from(["住民税", " 住民税 ", "保育園", None]),
+        "exit_after": st.one_of(st.none(), st.integers(0, 40)),
+    }
+)
+burst = st.fixed_dictionaries(
+    {
+        "requester": st.sampled_from(["A", "B"]),
+        "day": st.integers(0, 6),
+        "minute": st.integers(8 * 60, 18 * 60),
+        "contacts": st.lists(contact, min_size=1, max_size=6),
+    }
+)
 
 
 def build(bursts):
@@ -69,17 +73,30 @@ def build(bursts):
             answered = c["answered"] or c["channel"] == "visit"
             talk = timedelta(minutes=c["talk"] if answered else 0)
             ended = at + (talk if answered else timedelta(seconds=20))
-            rows.append({
-                "contact_id": f"c{number:04d}", "channel": c["channel"], "requester_key": "R" + b["requester"],
-                "caller_class": "external", "direction": "inbound" if c["channel"] == "call" else "visit",
-                "department": c["department"], "kind": c["kind"] if c["channel"] == "visit" else "unknown",
-                "topic": c["topic"] if c["channel"] == "visit" else None,
-                "started_at": at, "answered_at": at if answered else None, "ended_at": ended,
-                "talk_s": int(talk.total_seconds()), "span_s": int((ended - at).total_seconds()),
-                "answered": answered, "outcome": "answered" if answered else "busy", "legs": 1,
-                "source_ids": [f"s{number}"],
-                "exit_requested_at": at + timedelta(minutes=c["exit_after"]) if c["exit_after"] is not None and c["channel"] == "visit" else None,
-            })
+            rows.append(
+                {
+                    "contact_id": f"c{number:04d}",
+                    "channel": c["channel"],
+                    "requester_key": "R" + b["requester"],
+                    "caller_class": "external",
+                    "direction": "inbound" if c["channel"] == "call" else "visit",
+                    "department": c["department"],
+                    "kind": c["kind"] if c["channel"] == "visit" else "unknown",
+                    "topic": c["topic"] if c["channel"] == "visit" else None,
+                    "started_at": at,
+                    "answered_at": at if answered else None,
+                    "ended_at": ended,
+                    "talk_s": int(talk.total_seconds()),
+                    "span_s": int((ended - at).total_seconds()),
+                    "answered": answered,
+                    "outcome": "answered" if answered else "busy",
+                    "legs": 1,
+                    "source_ids": [f"s{number}"],
+                    "exit_requested_at": at + timedelta(minutes=c["exit_after"])
+                    if c["exit_after"] is not None and c["channel"] == "visit"
+                    else None,
+                }
+            )
             at = ended + timedelta(minutes=c["gap"])
     return rows
 
@@ -90,12 +107,15 @@ def judged_view(rows):
     for r in rows:
         day = r["started_at"].astimezone(TZ).date()
         topic = " ".join(r["topic"].split()).lower() if r["topic"] and r["topic"].strip() else None
-        out.append({**r, "local_day": day, "topic_key": topic,
-                    "closing_at": datetime.combine(day, time(17, 15), tzinfo=TZ)})
+        out.append(
+            {**r, "local_day": day, "topic_key": topic, "closing_at": datetime.combine(day, time(17, 15), tzinfo=TZ)}
+        )
     return out
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(bursts=st.lists(burst, min_size=1, max_size=8))
 def test_sql_rules_agree_with_the_reference(bursts):
     rows = build(bursts)

@@ -114,17 +114,26 @@ def test_withheld_staff_and_outbound_calls_never_make_a_requester(ward):
     db, _, _ = ward
     assert scalar(db, "SELECT count(*) FROM contacts WHERE caller_class = 'withheld'") > 30
     assert scalar(db, "SELECT count(*) FROM contacts WHERE direction IN ('internal', 'outbound')") > 20
-    assert scalar(db, """SELECT count(*) FROM contacts
+    assert (
+        scalar(
+            db,
+            """SELECT count(*) FROM contacts
                          WHERE requester_key IS NOT NULL AND (caller_class IN ('withheld', 'internal', 'unusable')
-                               OR direction IN ('internal', 'outbound'))""") == 0
+                               OR direction IN ('internal', 'outbound'))""",
+        )
+        == 0
+    )
     notes = {r[0] for r in rows(db, "SELECT DISTINCT caller_note FROM call_legs WHERE caller_class = 'withheld'")}
     assert {"empty", "非通知", "公衆電話", "anonymous", "表示圏外"} <= notes
 
 
 def test_transfers_are_one_contact_ending_in_the_final_department(ward):
     db, _, _ = ward
-    transfers = rows(db, "SELECT department, legs FROM contacts WHERE channel = 'call' AND legs = 2 AND requester_key IS NOT NULL "
-                         "AND contact_id IN (SELECT 'call:' || call_ref FROM call_legs WHERE source_format LIKE 'asterisk%')")
+    transfers = rows(
+        db,
+        "SELECT department, legs FROM contacts WHERE channel = 'call' AND legs = 2 AND requester_key IS NOT NULL "
+        "AND contact_id IN (SELECT 'call:' || call_ref FROM call_legs WHERE source_format LIKE 'asterisk%')",
+    )
     assert len(transfers) == 6 and {d for d, _ in transfers} == {"税務課"}  # 3 with a shared uniqueid, 3 without ids
 
 
@@ -145,18 +154,29 @@ def test_one_resident_in_several_written_forms_is_one_requester(ward):
     file_id = scalar(db, "SELECT file_id FROM ingest_log WHERE path LIKE '%Master-2026-09.csv'")
     for forms in both.values():
         lines = forms["plain"] + forms["formatted"]
-        keys = rows(db, "SELECT DISTINCT caller_key FROM call_legs WHERE file_id = ? AND list_contains(?, line)", [file_id, lines])
+        keys = rows(
+            db,
+            "SELECT DISTINCT caller_key FROM call_legs WHERE file_id = ? AND list_contains(?, line)",
+            [file_id, lines],
+        )
         assert len(keys) == 1 and keys[0][0].startswith("R")
-    assert scalar(db, "SELECT count(*) FROM requesters WHERE calls > 0 AND visits > 0") >= 1, "seen by phone and at the counter"
+    assert scalar(db, "SELECT count(*) FROM requesters WHERE calls > 0 AND visits > 0") >= 1, (
+        "seen by phone and at the counter"
+    )
     # The same resident in the October PBX export, written 090-1000-0010: the same requester.
-    formats = rows(db, """SELECT DISTINCT source_format FROM calls WHERE requester_key =
+    formats = rows(
+        db,
+        """SELECT DISTINCT source_format FROM calls WHERE requester_key =
                           (SELECT requester_key FROM calls WHERE file_id = ? AND line = ?)""",
-                   [file_id, both[next(iter(both))]["plain"][0]])
+        [file_id, both[next(iter(both))]["plain"][0]],
+    )
     assert {f for (f,) in formats} == {"asterisk-cdr_csv-18", "mapped:pbx-example"}
 
 
 def test_the_demo_script_runs_and_skips_what_it_already_ingested(tmp_path):
-    env = dict(os.environ, KASUHARA_BIN=f"{sys.executable} -m kasuhara_metrics", KASUHARA_SECRET="demo-secret-0123456789abcdef")
+    env = dict(
+        os.environ, KASUHARA_BIN=f"{sys.executable} -m kasuhara_metrics", KASUHARA_SECRET="demo-secret-0123456789abcdef"
+    )
     script = SAMPLES.parent.parent / "scripts" / "demo.sh"
     db = str(tmp_path / "demo.duckdb")
     reports = str(tmp_path / "reports")

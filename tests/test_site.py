@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from kasuhara_metrics.cli import main
 from kasuhara_metrics.common.db import connect
-from kasuhara_metrics.rules import default_profile_path
 from kasuhara_metrics.common.site import SiteSettings, resolve_site
+from kasuhara_metrics.rules import default_profile_path
 
 from .conftest import write
 from .helpers import cdr18
@@ -26,8 +26,10 @@ LONDON = '[site]\ntimezone = "Europe/London"\n'
 
 def export(tmp_path: Path) -> Path:
     # 16 columns: no uniqueid, so the file's clock is the site's.
-    lines = [",".join(cdr18("09012345678", SUNDAY_NIGHT, talk=45 * 60, ring=0).split(",")[:16]),
-             ",".join(cdr18("08011112222", SUNDAY_NIGHT - timedelta(hours=2), talk=120, ring=0).split(",")[:16])]
+    lines = [
+        ",".join(cdr18("09012345678", SUNDAY_NIGHT, talk=45 * 60, ring=0).split(",")[:16]),
+        ",".join(cdr18("08011112222", SUNDAY_NIGHT - timedelta(hours=2), talk=120, ring=0).split(",")[:16]),
+    ]
     return write(tmp_path, "Master.csv", "\n".join(lines) + "\n")
 
 
@@ -47,8 +49,13 @@ def answers(db: Path, tmp_path: Path, *site_args: str, env: dict | None = None) 
             "SELECT strftime(started_at AT TIME ZONE 'Europe/London', '%Y-%m-%d %H:%M') FROM call_legs ORDER BY 1"
         ).fetchall()
         judged_zone = opened.con.execute("SELECT count(*) FROM judge_runs").fetchall()[0][0]
-    return {"week37": [(f["flag_id"], f["rule_id"], f["first_at"]) for f in week37], "week38": week38,
-            "report": report.splitlines()[0], "stored": stored, "judged": judged_zone > 0}
+    return {
+        "week37": [(f["flag_id"], f["rule_id"], f["first_at"]) for f in week37],
+        "week38": week38,
+        "report": report.splitlines()[0],
+        "stored": stored,
+        "judged": judged_zone > 0,
+    }
 
 
 def test_ingest_nightly_judge_flags_and_report_give_one_answer_in_a_non_default_zone(tmp_path):
@@ -69,8 +76,13 @@ def test_ingest_nightly_judge_flags_and_report_give_one_answer_in_a_non_default_
     cli(nightly, "nightly", "--inbox", str(tmp_path / "inbox"), env=env)
     second = answers(nightly, tmp_path / "b", env=env)
     # A profile whose [site] names the zone, and no site file.
-    profile = write(tmp_path, "london.toml", default_profile_path().read_text(encoding="utf-8").replace(
-        'timezone = "Asia/Tokyo"', 'timezone = "Europe/London"'))
+    profile = write(
+        tmp_path,
+        "london.toml",
+        default_profile_path()
+        .read_text(encoding="utf-8")
+        .replace('timezone = "Asia/Tokyo"', 'timezone = "Europe/London"'),
+    )
     env = {"KASUHARA_PROFILE": str(profile)}
     by_profile = tmp_path / "by-profile.duckdb"
     cli(by_profile, "ingest", "calls", str(calls), env=env)
@@ -91,8 +103,11 @@ def test_the_same_database_read_in_tokyo_puts_the_flag_in_the_next_week(tmp_path
     cli(db, "--site", str(site), "ingest", "calls", str(export(tmp_path)))
     cli(db, "--site", str(site), "judge")
     # --timezone is the strongest setting: the stored instant is 07:00 on Monday in Tokyo.
-    week38 = json.loads(cli(db, "--site", str(site), "--timezone", "Asia/Tokyo", "flags", "--week", "2026-W38",
-                            "--format", "json").output)
+    week38 = json.loads(
+        cli(
+            db, "--site", str(site), "--timezone", "Asia/Tokyo", "flags", "--week", "2026-W38", "--format", "json"
+        ).output
+    )
     assert [f["rule_id"] for f in week38] == ["long_call"]
 
 
@@ -108,10 +123,13 @@ def test_settings_resolve_from_weakest_to_strongest(tmp_path, monkeypatch):
     assert resolve_site(base).timezone == "UTC"
 
 
-@pytest.mark.parametrize("text,message", [
-    ('[site]\ntimezone = "Mars/Olympus"\n', "unknown time zone 'Mars/Olympus'"),
-    ('[site]\nstaff_numbers = "0312345678"\n', "site.staff_numbers must be a list of strings"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ('[site]\ntimezone = "Mars/Olympus"\n', "unknown time zone 'Mars/Olympus'"),
+        ('[site]\nstaff_numbers = "0312345678"\n', "site.staff_numbers must be a list of strings"),
+    ],
+)
 def test_a_wrong_site_file_fails_every_command_the_same_way(tmp_path, text, message):
     site = write(tmp_path, "site.toml", text)
     for args in (["ingest", "calls", str(export(tmp_path))], ["judge"], ["flags"]):
@@ -120,7 +138,7 @@ def test_a_wrong_site_file_fails_every_command_the_same_way(tmp_path, text, mess
 
 
 def test_every_source_with_times_has_a_clock_setting():
-    from kasuhara_metrics.ingest import SOURCES
     from kasuhara_metrics.common.site import CLOCK_SOURCES
+    from kasuhara_metrics.ingest import SOURCES
 
     assert set(CLOCK_SOURCES) == {s.name for s in SOURCES.values() if s.record_kind != "departments"}

@@ -11,8 +11,11 @@ LOG = FILES / "3cx" / "cdr.log"
 
 
 def legs(db):
-    return rows(db, """SELECT caller_class, strftime(started_at AT TIME ZONE 'Asia/Tokyo', '%H:%M:%S'), billsec_s, outcome
-                       FROM call_legs ORDER BY line""")
+    return rows(
+        db,
+        """SELECT caller_class, strftime(started_at AT TIME ZONE 'Asia/Tokyo', '%H:%M:%S'), billsec_s, outcome
+                       FROM call_legs ORDER BY line""",
+    )
 
 
 def test_cdr_log_is_recognised_and_read_in_utc(db):

@@ -11,8 +11,11 @@ LOG = FILES / "twilio" / "call-log.csv"
 
 
 def contacts(db):
-    return rows(db, """SELECT caller_class, strftime(started_at AT TIME ZONE 'Asia/Tokyo', '%m-%d %H:%M:%S'), talk_s,
-                              outcome, legs FROM contacts ORDER BY started_at""")
+    return rows(
+        db,
+        """SELECT caller_class, strftime(started_at AT TIME ZONE 'Asia/Tokyo', '%m-%d %H:%M:%S'), talk_s,
+                              outcome, legs FROM contacts ORDER BY started_at""",
+    )
 
 
 def test_the_console_csv_is_read_with_rfc_2822_times_and_dial_legs(db):

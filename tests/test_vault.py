@@ -26,8 +26,12 @@ def cli(db_path: str, *args: str):
 
 
 def test_the_vault_is_the_owners_alone_and_the_database_its_groups(db_path, tmp_path):
-    visits = write(tmp_path, "v.csv", "visit_id,arrived_at,ended_at,department,kind,topic,phone,summary\n"
-                                      f"V1,2026-09-01 10:00,2026-09-01 10:20,税務課,苦情,住民税,,{NAME}様\n")
+    visits = write(
+        tmp_path,
+        "v.csv",
+        "visit_id,arrived_at,ended_at,department,kind,topic,phone,summary\n"
+        f"V1,2026-09-01 10:00,2026-09-01 10:20,税務課,苦情,住民税,,{NAME}様\n",
+    )
     assert cli(db_path, "ingest", "visits", str(visits)).exit_code == 0
     assert stat.S_IMODE(os.stat(vault_path(db_path)).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(db_path).st_mode) & 0o027 == 0  # never readable by others, whatever the umask
@@ -58,7 +62,10 @@ def test_review_notes_live_in_the_vault_and_leave_only_when_asked(db_path, tmp_p
     assert cli(db_path, "judge").exit_code == 0
     with connect(db_path, read_only=True) as db:
         flag_id = scalar(db, "SELECT flag_id FROM flags")
-    assert cli(db_path, "review", flag_id, "--status", "watching", "--note", f"{NAME} {NUMBER}", "--by", "佐藤").exit_code == 0
+    assert (
+        cli(db_path, "review", flag_id, "--status", "watching", "--note", f"{NAME} {NUMBER}", "--by", "佐藤").exit_code
+        == 0
+    )
     with connect(db_path, read_only=True) as db:
         assert NAME not in str(rows(db, "SELECT * FROM flags")) + str(rows(db, "SELECT * FROM reviews"))
         assert scalar(db, "SELECT has_review_note FROM flags")
@@ -76,11 +83,15 @@ def test_an_older_database_moves_its_raw_text_to_the_vault_on_upgrade(tmp_path, 
     for version, step in enumerate(MIGRATIONS[:7], start=1):  # the schema before the vault
         con.execute(step)
         con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
-    con.execute("INSERT INTO ingest_log VALUES (1, 'v.csv', 'abc123', 'visits', 'visits-csv', 'utf-8', 'Asia/Tokyo', "
-                "2, 1, 1, 0, now(), now(), NULL, 'Asia/Tokyo (site time zone)')")
+    con.execute(
+        "INSERT INTO ingest_log VALUES (1, 'v.csv', 'abc123', 'visits', 'visits-csv', 'utf-8', 'Asia/Tokyo', "
+        "2, 1, 1, 0, now(), now(), NULL, 'Asia/Tokyo (site time zone)')"
+    )
     con.execute(f"INSERT INTO rejects VALUES (1, 'v.csv', 3, 'no visit_id', ',2026-09-01 10:00,,,,,{NUMBER}')")
-    con.execute("INSERT INTO visit_records VALUES (1, 2, 42, 'V1', '2026-09-01 10:00+09', '2026-09-01 10:20+09', "
-                f"'税務課', 'complaint', '苦情', '住民税 {NAME}', NULL, 'none', NULL, NULL)")
+    con.execute(
+        "INSERT INTO visit_records VALUES (1, 2, 42, 'V1', '2026-09-01 10:00+09', '2026-09-01 10:20+09', "
+        f"'税務課', 'complaint', '苦情', '住民税 {NAME}', NULL, 'none', NULL, NULL)"
+    )
     con.execute(f"INSERT INTO visit_summaries VALUES (1, 2, 'V1', '{NAME}様の件')")
     con.execute("INSERT INTO departments VALUES ('+81355550101', 'Rkey', '税務課', 1)")
     con.close()
@@ -89,8 +100,11 @@ def test_an_older_database_moves_its_raw_text_to_the_vault_on_upgrade(tmp_path, 
         connect(path)
     monkeypatch.setenv("KASUHARA_SECRET", TEST_SECRET)
     with connect(path) as db:
-        held = str(rows(db, "SELECT * FROM rejects")) + str(rows(db, "SELECT * FROM visits")) + str(
-            rows(db, "SELECT * FROM departments"))
+        held = (
+            str(rows(db, "SELECT * FROM rejects"))
+            + str(rows(db, "SELECT * FROM visits"))
+            + str(rows(db, "SELECT * FROM departments"))
+        )
         assert NAME not in held and "5123" not in held and "355550101" not in held
         assert scalar(db, "SELECT department FROM visits") == "税務課"  # the code resolves through the list
         assert db.vault().rows("SELECT raw_text FROM reject_lines") == [(f",2026-09-01 10:00,,,,,{NUMBER}",)]

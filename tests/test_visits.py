@@ -6,8 +6,8 @@ import codecs
 
 import pytest
 
-from kasuhara_metrics.ingest import IngestOptions, ingest_files
 from kasuhara_metrics.common.site import SiteSettings
+from kasuhara_metrics.ingest import IngestOptions, ingest_files
 
 from .conftest import ingest, rows, scalar, write
 
@@ -21,21 +21,38 @@ def visits_file(tmp_path, body: str, *, name="v.csv", encoding="utf-8", bom=Fals
 
 @pytest.mark.parametrize("encoding,bom", [("utf-8", False), ("utf-8", True), ("cp932", False)])
 def test_visits_are_read_in_any_supported_encoding(db, tmp_path, encoding, bom):
-    path = visits_file(tmp_path, "V1,2026-09-01 09:30,2026/09/01 10:45:30,区民課,苦情,住民票,090-1234-5678,,2026-09-01 10:30,説明した\n",
-                       encoding=encoding, bom=bom)
+    path = visits_file(
+        tmp_path,
+        "V1,2026-09-01 09:30,2026/09/01 10:45:30,区民課,苦情,住民票,090-1234-5678,,2026-09-01 10:30,説明した\n",
+        encoding=encoding,
+        bom=bom,
+    )
     result = ingest(db, "visits", path, site=SiteSettings(topics=("住民票",))).files[0]
     assert (result.kept, result.rejected) == (1, 0)
     ingest(db, "departments", write(tmp_path, "d.csv", "201,区民課\n"))  # the names that codes resolve to
-    got = rows(db, """SELECT visit_id, department, kind, kind_label, topic, duration_s,
-                             strftime(exit_requested_at AT TIME ZONE 'Asia/Tokyo', '%H:%M') FROM visits""")
+    got = rows(
+        db,
+        """SELECT visit_id, department, kind, kind_label, topic, duration_s,
+                             strftime(exit_requested_at AT TIME ZONE 'Asia/Tokyo', '%H:%M') FROM visits""",
+    )
     assert got == [("V1", "区民課", "complaint", "苦情", "住民票", 4530, "10:30")]
 
 
 @pytest.mark.parametrize(
     "label,kind",
-    [("苦情", "complaint"), ("要望", "demand"), ("問合せ", "inquiry"), ("問い合わせ", "inquiry"), ("手続", "procedure"),
-     ("手続き", "procedure"), ("相談", "consultation"), ("その他", "other"), ("Complaint", "complaint"),
-     ("inquiry", "inquiry"), ("", "unknown")],
+    [
+        ("苦情", "complaint"),
+        ("要望", "demand"),
+        ("問合せ", "inquiry"),
+        ("問い合わせ", "inquiry"),
+        ("手続", "procedure"),
+        ("手続き", "procedure"),
+        ("相談", "consultation"),
+        ("その他", "other"),
+        ("Complaint", "complaint"),
+        ("inquiry", "inquiry"),
+        ("", "unknown"),
+    ],
 )
 def test_kinds_in_japanese_and_english(db, tmp_path, label, kind):
     ingest(db, "visits", visits_file(tmp_path, f"V1,2026-09-01 09:30,,区民課,{label},,,R-1,,\n"))
@@ -69,7 +86,9 @@ def test_a_missing_required_column_names_the_file_and_the_header(db, tmp_path):
 
 
 def test_resent_visits_are_duplicates_and_changed_ones_conflict(db, tmp_path):
-    first = visits_file(tmp_path, "V1,2026-09-01 09:30,,区民課,苦情,,,R-1,,\nV2,2026-09-02 09:30,,区民課,苦情,,,R-1,,\n", name="a.csv")
+    first = visits_file(
+        tmp_path, "V1,2026-09-01 09:30,,区民課,苦情,,,R-1,,\nV2,2026-09-02 09:30,,区民課,苦情,,,R-1,,\n", name="a.csv"
+    )
     second = visits_file(
         tmp_path,
         "V1,2026-09-01 09:30,,区民課,苦情,,,R-1,,\nV2,2026-09-02 09:30,2026-09-02 10:00,区民課,苦情,,,R-1,,\n"
@@ -87,11 +106,11 @@ def test_resent_visits_are_duplicates_and_changed_ones_conflict(db, tmp_path):
 
 def test_phone_and_requester_ref_on_one_visit_link_the_person(db, tmp_path):
     body = (
-        "V1,2026-09-01 09:30,,区民課,苦情,,+81 90 1234 5678,,,\n"   # phone only (E.164 form)
-        "V2,2026-09-02 09:30,,区民課,苦情,,,R-77,,\n"               # reference only
+        "V1,2026-09-01 09:30,,区民課,苦情,,+81 90 1234 5678,,,\n"  # phone only (E.164 form)
+        "V2,2026-09-02 09:30,,区民課,苦情,,,R-77,,\n"  # reference only
         "V3,2026-09-03 09:30,,区民課,苦情,,090-1234-5678,R-77,,\n"  # both: the same person
-        "V4,2026-09-04 09:30,,区民課,苦情,,非通知,,,\n"              # nobody
-        "V5,2026-09-05 09:30,,区民課,苦情,,,,,\n"                    # nobody
+        "V4,2026-09-04 09:30,,区民課,苦情,,非通知,,,\n"  # nobody
+        "V5,2026-09-05 09:30,,区民課,苦情,,,,,\n"  # nobody
     )
     ingest(db, "visits", visits_file(tmp_path, body))
     keys = dict(rows(db, "SELECT visit_id, requester_key FROM visits"))
@@ -112,8 +131,14 @@ def test_a_visitor_and_a_caller_with_one_number_are_one_requester(db, tmp_path):
 
 
 def test_summaries_and_free_text_are_kept_apart_in_the_vault(db, tmp_path):
-    ingest(db, "visits", visits_file(tmp_path, "V1,2026-09-01 09:30,,区民課,苦情,住民税 山田太郎 090-5123-4567,"
-                                               "090-1234-5678,,,山田様 住所変更の件\n"))
+    ingest(
+        db,
+        "visits",
+        visits_file(
+            tmp_path,
+            "V1,2026-09-01 09:30,,区民課,苦情,住民税 山田太郎 090-5123-4567,090-1234-5678,,,山田様 住所変更の件\n",
+        ),
+    )
     assert db.vault().rows("SELECT summary FROM visit_summaries") == [("山田様 住所変更の件",)]
     for view in ("visits", "contacts", "requesters"):
         text = str(rows(db, f"SELECT * FROM {view}"))
@@ -121,7 +146,8 @@ def test_summaries_and_free_text_are_kept_apart_in_the_vault(db, tmp_path):
     # A topic that is no known topic is a code; the vault keeps what it stands for.
     code = scalar(db, "SELECT topic FROM visits")
     assert code.startswith("T-") and db.vault().rows("SELECT raw FROM raw_values WHERE code = ?", [code]) == [
-        ("住民税 山田太郎 090-5123-4567",)]
+        ("住民税 山田太郎 090-5123-4567",)
+    ]
     # A department of the departments list shows by name.
     assert scalar(db, "SELECT department FROM visits").startswith("D-")
     ingest(db, "departments", write(tmp_path, "d.csv", "201,区民課\n"))
@@ -156,4 +182,7 @@ def test_a_changed_visit_in_a_later_file_of_the_same_run_is_a_conflict(db, tmp_p
     second = visits_file(tmp_path, "V1,2026-09-01 09:30,2026-09-01 10:00,区民課,苦情,,,R-1,,\n", name="b.csv")
     report = ingest_files(db, "visits", [str(first), str(second)], IngestOptions())
     assert [(f.kept, f.rejected) for f in report.files] == [(1, 0), (0, 1)]
-    assert "appears earlier (in " in rows(db, "SELECT reason FROM rejects")[0][0] and "a.csv, line 2" in rows(db, "SELECT reason FROM rejects")[0][0]
+    assert (
+        "appears earlier (in " in rows(db, "SELECT reason FROM rejects")[0][0]
+        and "a.csv, line 2" in rows(db, "SELECT reason FROM rejects")[0][0]
+    )

@@ -1,8 +1,8 @@
 """The package as a nightly server installs it: a built wheel, not the checkout (issue 13).
 
-The wheel is built from the checkout and installed into a folder of its own; the demo's commands then
-run from that folder, far from the checkout, on the bundled samples: the default profile and the
-report's templates must come with the package.
+The wheel is built from a copy of the checkout and installed into a fresh venv; the demo's commands
+then run through the venv's `kasuhara`, far from the checkout, on the bundled samples: the default
+profile and the report's templates must come with the package.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -26,7 +27,7 @@ def run(args: list[str], cwd: Path, env: dict) -> str:
 
 
 def test_a_built_wheel_installs_and_runs_the_demo_without_the_checkout(tmp_path):
-    dist, target, work = tmp_path / "dist", tmp_path / "site", tmp_path / "work"
+    dist, work = tmp_path / "dist", tmp_path / "work"
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KASUHARA_")} | {"KASUHARA_SECRET": TEST_SECRET}
     # Built from a copy of what the package is made of: a build writes build/ beside its sources.
@@ -37,19 +38,45 @@ def test_a_built_wheel_installs_and_runs_the_demo_without_the_checkout(tmp_path)
             shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
         elif (ROOT / name).exists():
             shutil.copy(ROOT / name, source / name)
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(dist), str(source)],
-        work, env)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(dist),
+            str(source),
+        ],
+        work,
+        env,
+    )
     wheel = next(dist.glob("kasuhara_metrics-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "kasuhara_metrics/thresholds/bunkyo.toml" in names
     assert "kasuhara_metrics/report/templates/weekly.html.j2" in names
-    run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)], work, env)
+    # A fresh venv, as a server gets one. Its dependencies are this interpreter's (the suite runs
+    # offline): a .pth adds their folder, whose own .pth files (the checkout's editable install) a
+    # plain path entry does not run.
+    venv = tmp_path / "venv"
+    run([sys.executable, "-m", "venv", str(venv)], work, env)
+    python = venv / "bin" / "python"
+    venv_site = Path(
+        run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], work, env).strip()
+    )
+    (venv_site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)], work, env)
     # Only the installed copy is importable: the checkout is neither the working folder nor on the path.
-    env["PYTHONPATH"] = str(target)
-    where = run([sys.executable, "-c", "import kasuhara_metrics.rules as r; print(r.__file__); print(r.default_profile_path())"],
-                work, env).split()
-    assert all(line.startswith(str(target)) for line in where)
-    k = [sys.executable, "-m", "kasuhara_metrics", "--db", str(work / "k.duckdb")]
+    where = run(
+        [str(python), "-c", "import kasuhara_metrics.rules as r; print(r.__file__); print(r.default_profile_path())"],
+        work,
+        env,
+    ).split()
+    assert all(line.startswith(str(venv_site)) for line in where)
+    k = [str(venv / "bin" / "kasuhara"), "--db", str(work / "k.duckdb")]  # the wheel's console script
     run(k + ["ingest", "departments", str(SAMPLES / "departments.csv")], work, env)
     run(k + ["ingest", "calls", *map(str, sorted((SAMPLES / "asterisk").glob("*.csv")))], work, env)
     run(k + ["ingest", "visits", *map(str, sorted((SAMPLES / "visits").glob("*.csv")))], work, env)

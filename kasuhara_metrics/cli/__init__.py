@@ -8,14 +8,14 @@ import click
 
 from .. import __version__
 from .app import AppContext, db_options
-
-PRIVATE_UMASK = 0o027
 from .ingest import ingest
 from .judge import explain, flags, judge
 from .nightly import export, nightly, review, synth
 from .query import lookup, migrate, query, rejects, status
 from .report import report
 from .thresholds import thresholds
+
+PRIVATE_UMASK = 0o027
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

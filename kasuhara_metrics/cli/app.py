@@ -8,11 +8,12 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import click
 
@@ -22,8 +23,8 @@ from ..common.errors import DatabaseBusy, KasuharaError
 from ..common.identity import check_secret
 from ..common.lock import RunLock
 from ..common.outcomes import EXIT_CODES, Outcome
-from ..rules import Profile, default_profile_path, load_profile
 from ..common.site import SiteSettings, resolve_site
+from ..rules import Profile, default_profile_path, load_profile
 
 # Exit codes, documented in the README: cron and systemd tell them apart.
 EXIT_FAILURE = EXIT_CODES[Outcome.FAILED]
@@ -174,10 +175,16 @@ def _cell(value: Any) -> str:
     return str(_plain(value))
 
 
-def emit_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], output_format: str, title: str | None = None) -> None:
+def emit_rows(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], output_format: str, title: str | None = None
+) -> None:
     """Print rows as a rich table, CSV or JSON lines-free JSON array."""
     if output_format == "json":
-        click.echo(json.dumps([dict(zip(columns, map(_plain, row))) for row in rows], ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                [dict(zip(columns, map(_plain, row), strict=True)) for row in rows], ensure_ascii=False, indent=2
+            )
+        )
         return
     if output_format == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")

@@ -22,15 +22,22 @@ force_option = click.option(
     "--force", is_flag=True, help="Read files again even if the same content was ingested before."
 )
 check_option = click.option(
-    "--check", is_flag=True,
+    "--check",
+    is_flag=True,
     help="Show how the files would be read (format, clock, first rows as stored, rejects) and write nothing.",
 )
 
 
 def ingest_command(function):
     """FILES..., --encoding, --force, --check, the app context and error mapping: what every ingest command takes."""
-    for decorator in (handle_errors, pass_app, check_option, force_option, encoding_option,
-                      click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))):
+    for decorator in (
+        handle_errors,
+        pass_app,
+        check_option,
+        force_option,
+        encoding_option,
+        click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False)),
+    ):
         function = decorator(function)
     return ingest.command()(function)
 
@@ -52,7 +59,7 @@ def _run(app: AppContext, kind: str, files: tuple[str, ...], options: IngestOpti
 def _check(app: AppContext, kind: str, files: tuple[str, ...], options: IngestOptions) -> None:
     report = check_files(kind, list(files), options, app.db_path)
     for check in report.files:
-        if check.failure is not None:
+        if check.result is None:  # it could not be read: the failure says why
             click.echo(f"Error: {check.failure}", err=True)
             continue
         click.echo(check.result.summary())
@@ -76,8 +83,13 @@ def _ingest(app: AppContext, kind: str, files: tuple[str, ...], options: IngestO
     with app.open() as db:
         # A bar over the bytes of all files; shown on a terminal only (cron logs stay clean).
         with Progress(
-            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-            console=console, transient=True, disable=not console.is_terminal,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
         ) as progress:
             task = progress.add_task("starting", total=max(1, sum(sizes.values())))
 
@@ -99,9 +111,12 @@ def _ingest(app: AppContext, kind: str, files: tuple[str, ...], options: IngestO
 
 
 @ingest_command
-@click.option("--mapping", type=click.Path(dir_okay=False), help="TOML file mapping another phone system's CSV columns.")
-def calls(app: AppContext, files: tuple[str, ...], mapping: str | None, encoding: str, force: bool,
-          check: bool) -> None:
+@click.option(
+    "--mapping", type=click.Path(dir_okay=False), help="TOML file mapping another phone system's CSV columns."
+)
+def calls(
+    app: AppContext, files: tuple[str, ...], mapping: str | None, encoding: str, force: bool, check: bool
+) -> None:
     """Ingest call detail records, each file recognised by its content.
 
     Built in: Asterisk Master.csv (any cdr_csv or cdr_custom layout), FreeSWITCH mod_cdr_csv, Cisco
@@ -116,7 +131,9 @@ def calls(app: AppContext, files: tuple[str, ...], mapping: str | None, encoding
     """
     if mapping and encoding != "auto":
         raise click.UsageError("Use just one of --mapping or --encoding: the mapping file names the encoding")
-    options = IngestOptions(site=app.site(), encoding=encoding, mapping=load_mapping(mapping) if mapping else None, force=force)
+    options = IngestOptions(
+        site=app.site(), encoding=encoding, mapping=load_mapping(mapping) if mapping else None, force=force
+    )
     _run(app, "calls", files, options, check)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from ..judge.explain import explain as explain_requester
-from ..judge.explain import list_flags
+from ..desk.flags import list_flags
+from ..desk.weeks import Week
 from ..judge import judge as run_judge
-from ..report.weeks import Week
+from ..judge.explain import explain as explain_requester
 from ..rules import CATEGORIES, SEVERITIES, SEVERITY_LABELS
 from .app import AppContext, emit_rows, format_option, handle_errors, pass_app, profile_option
 
@@ -17,7 +17,9 @@ date_type = click.DateTime(formats=["%Y-%m-%d"])
 @click.command()
 @profile_option
 @click.option("--as-of", type=date_type, help="Judge only contacts that started up to the end of this day (site time).")
-@click.option("--dry-run", is_flag=True, help="Show what would change (flags added and removed per rule); write nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Show what would change (flags added and removed per rule); write nothing."
+)
 @pass_app
 @handle_errors
 def judge(app: AppContext, profile_path: str | None, as_of, dry_run: bool) -> None:
@@ -35,11 +37,19 @@ def judge(app: AppContext, profile_path: str | None, as_of, dry_run: bool) -> No
     with app.open(read_only=dry_run, writer="judge") as db:
         report = run_judge(db, profile, as_of=as_of.date() if as_of else None, dry_run=dry_run)
     rows = [(o.rule_id, o.contacts_evaluated, o.hits, o.flags, o.added, o.removed) for o in report.rules]
-    emit_rows(["rule", "contacts evaluated", "hits", "flags", "added", "removed"], rows, "table",
-              title=f"{profile.name} {profile.version} ({profile.content_hash})" + (" - dry run, nothing written" if dry_run else ""))
+    emit_rows(
+        ["rule", "contacts evaluated", "hits", "flags", "added", "removed"],
+        rows,
+        "table",
+        title=f"{profile.name} {profile.version} ({profile.content_hash})"
+        + (" - dry run, nothing written" if dry_run else ""),
+    )
     verb = "would be" if dry_run else "are"
-    click.echo(f"{report.contacts_judged} contacts judged; {report.total_flags if not dry_run else report.flags} flags {verb} current "
-               f"({report.new} new, {report.updated} updated, {report.gone} gone)")
+    shown = report.flags if dry_run else report.total_flags
+    click.echo(
+        f"{report.contacts_judged} contacts judged; {shown} flags {verb} current "
+        f"({report.new} new, {report.updated} updated, {report.gone} gone)"
+    )
 
 
 @click.command()
@@ -52,8 +62,16 @@ def judge(app: AppContext, profile_path: str | None, as_of, dry_run: bool) -> No
 @click.option("--week", help="Only flags active in this ISO week (e.g. 2026-W47), as in the weekly report.")
 @pass_app
 @handle_errors
-def flags(app: AppContext, output_format: str, since, category: str | None, severity: str | None, rule_id: str | None,
-          needs_review: bool, week: str | None) -> None:
+def flags(
+    app: AppContext,
+    output_format: str,
+    since,
+    category: str | None,
+    severity: str | None,
+    rule_id: str | None,
+    needs_review: bool,
+    week: str | None,
+) -> None:
     """List the flags of the latest judge run, with their evidence.
 
     \b
@@ -62,8 +80,15 @@ def flags(app: AppContext, output_format: str, since, category: str | None, seve
     """
     with app.open(read_only=True) as db:
         chosen = Week.parse(week, app.site().timezone) if week else None
-        columns, rows = list_flags(db, since=since.date() if since else None, category=category,
-                                   severity=severity, rule_id=rule_id, needs_review=needs_review, week=chosen)
+        columns, rows = list_flags(
+            db,
+            since=since.date() if since else None,
+            category=category,
+            severity=severity,
+            rule_id=rule_id,
+            needs_review=needs_review,
+            week=chosen,
+        )
     emit_rows(columns, rows, output_format)
 
 
@@ -89,18 +114,53 @@ def explain(app: AppContext, requester: str, profile_path: str | None, output_fo
     if output_format != "table":
         emit_rows(["section", "when", "what", "detail"], _explanation_rows(result), output_format)
         return
-    click.echo(f"Requester {result.requester_key}: {len(result.contacts)} contacts, {len(result.flags)} flags. "
-               "A flag is a lead for review, never a verdict.")
-    emit_rows(["flag", "rule", "behaviour", "severity", "from", "to", "detail"],
-              [(f["flag_id"], f["rule_id"], f["behaviour"], f"{f['severity']} ({SEVERITY_LABELS[f['severity']]})",
-                f["first_at"], f["last_at"], f["detail"]) for f in result.flags], "table", title="Flags")
-    emit_rows(["rule", "behaviour", "closest it came"],
-              [(m.rule_id, m.behaviour, m.text) for m in result.near_misses], "table", title="Near misses")
+    click.echo(
+        f"Requester {result.requester_key}: {len(result.contacts)} contacts, {len(result.flags)} flags. "
+        "A flag is a lead for review, never a verdict."
+    )
+    emit_rows(
+        ["flag", "rule", "behaviour", "severity", "from", "to", "detail"],
+        [
+            (
+                f["flag_id"],
+                f["rule_id"],
+                f["behaviour"],
+                f"{f['severity']} ({SEVERITY_LABELS[f['severity']]})",
+                f["first_at"],
+                f["last_at"],
+                f["detail"],
+            )
+            for f in result.flags
+        ],
+        "table",
+        title="Flags",
+    )
+    emit_rows(
+        ["rule", "behaviour", "closest it came"],
+        [(m.rule_id, m.behaviour, m.text) for m in result.near_misses],
+        "table",
+        title="Near misses",
+    )
     flagged = {source for f in result.flags for source in f["evidence"]}
-    emit_rows(["start", "channel", "department", "kind", "topic", "talk min", "outcome", "source", "in a flag"],
-              [(c["started_at"], c["channel"], c["department"], c["kind"], c["topic"], round(c["talk_s"] / 60, 1),
-                c["outcome"], ", ".join(c["source_ids"]), "yes" if flagged & set(c["source_ids"]) else "")
-               for c in result.contacts], "table", title="Timeline")
+    emit_rows(
+        ["start", "channel", "department", "kind", "topic", "talk min", "outcome", "source", "in a flag"],
+        [
+            (
+                c["started_at"],
+                c["channel"],
+                c["department"],
+                c["kind"],
+                c["topic"],
+                round(c["talk_s"] / 60, 1),
+                c["outcome"],
+                ", ".join(c["source_ids"]),
+                "yes" if flagged & set(c["source_ids"]) else "",
+            )
+            for c in result.contacts
+        ],
+        "table",
+        title="Timeline",
+    )
 
 
 def _explanation_rows(result):
@@ -109,5 +169,9 @@ def _explanation_rows(result):
     for m in result.near_misses:
         yield ("near miss", None, m.rule_id, m.text)
     for c in result.contacts:
-        yield ("contact", c["started_at"], f"{c['channel']} {c['department'] or ''}".strip(),
-               f"{c['outcome']} {round(c['talk_s'] / 60, 1)} min; {', '.join(c['source_ids'])}")
+        yield (
+            "contact",
+            c["started_at"],
+            f"{c['channel']} {c['department'] or ''}".strip(),
+            f"{c['outcome']} {round(c['talk_s'] / 60, 1)} min; {', '.join(c['source_ids'])}",
+        )

@@ -7,25 +7,42 @@ from pathlib import Path
 
 import click
 
-from ..desk.export import export_parquet
-from ..nightly import NightlyReport, run_nightly
-from ..desk.reviews import STATUSES, add_review
-from ..rules import Profile
 from ..common.outcomes import EXIT_CODES
+from ..desk.export import export_parquet
+from ..desk.reviews import STATUSES, add_review
+from ..nightly import NightlyReport, run_nightly
+from ..rules import Profile
 from .app import AppContext, handle_errors, pass_app, profile_option
 
 
 @click.command()
-@click.option("--inbox", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder of export files: calls/, visits/, departments/ (or files told apart by content).")
+@click.option(
+    "--inbox",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of export files: calls/, visits/, departments/ (or files told apart by content).",
+)
 @profile_option
-@click.option("--settle", default=60, show_default=True, type=click.IntRange(0),
-              help="Leave files changed in the last SECONDS for the next run (they may still be being written).")
-@click.option("--wait", default=600, show_default=True, type=click.IntRange(0),
-              help="How long to wait for analysts' read-only sessions to let go of the database.")
-@click.option("--recheck", is_flag=True,
-              help="Read every file again, even one an earlier run took with the same path, size and time "
-                   "(e.g. restored from a backup); contents already ingested still add nothing.")
+@click.option(
+    "--settle",
+    default=60,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Leave files changed in the last SECONDS for the next run (they may still be being written).",
+)
+@click.option(
+    "--wait",
+    default=600,
+    show_default=True,
+    type=click.IntRange(0),
+    help="How long to wait for analysts' read-only sessions to let go of the database.",
+)
+@click.option(
+    "--recheck",
+    is_flag=True,
+    help="Read every file again, even one an earlier run took with the same path, size and time "
+    "(e.g. restored from a backup); contents already ingested still add nothing.",
+)
 @pass_app
 @handle_errors
 def nightly(app: AppContext, inbox: Path, profile_path: str | None, settle: int, wait: int, recheck: bool) -> None:
@@ -43,8 +60,9 @@ def nightly(app: AppContext, inbox: Path, profile_path: str | None, settle: int,
     with app.open(writer="nightly", wait_seconds=wait) as db:
         report = run_nightly(db, inbox, profile, settle_seconds=settle, recheck=recheck)
     if report.message:  # rolled back: nothing of what it read was kept
-        click.echo(f"nightly run {report.nightly_id}: failed; the next run reads the {len(report.ingested)} "
-                   f"new files again")
+        click.echo(
+            f"nightly run {report.nightly_id}: failed; the next run reads the {len(report.ingested)} new files again"
+        )
     else:
         _echo_summary(report, profile)
     for failure in report.failures:
@@ -55,23 +73,36 @@ def nightly(app: AppContext, inbox: Path, profile_path: str | None, settle: int,
 
 
 def _echo_summary(report: NightlyReport, profile: Profile) -> None:
-    click.echo(f"nightly run {report.nightly_id}: {report.status}; {len(report.ingested)} new files, "
-               f"{len(report.skipped)} already ingested, {len(report.waiting)} still being written, "
-               f"{len(report.failures)} failed")
+    click.echo(
+        f"nightly run {report.nightly_id}: {report.status}; {len(report.ingested)} new files, "
+        f"{len(report.skipped)} already ingested, {len(report.waiting)} still being written, "
+        f"{len(report.failures)} failed"
+    )
     for path, why in report.failed_before:
-        click.echo(f"skipped, unchanged since it failed: {path} ({why}) - fix or replace the file, or run with --recheck")
+        click.echo(
+            f"skipped, unchanged since it failed: {path} ({why}) - fix or replace the file, or run with --recheck"
+        )
     if report.ingested:
-        click.echo(f"rows: {report.rows('rows_read')} read, {report.rows('kept')} kept, "
-                   f"{report.rows('rejected')} rejected, {report.rows('duplicates')} duplicates")
+        click.echo(
+            f"rows: {report.rows('rows_read')} read, {report.rows('kept')} kept, "
+            f"{report.rows('rejected')} rejected, {report.rows('duplicates')} duplicates"
+        )
     if report.unusable:
-        click.echo(f"not judged: {sum(u['unusable'] for u in report.unusable)} calls whose caller is not a valid "
-                   "number (" + "; ".join(f"{u['path']}: {u['unusable']} of {u['calls']}" for u in report.unusable)
-                   + ") - if that is many, check how the phone system writes caller numbers")
+        click.echo(
+            f"not judged: {sum(u['unusable'] for u in report.unusable)} calls whose caller is not a valid "
+            "number ("
+            + "; ".join(f"{u['path']}: {u['unusable']} of {u['calls']}" for u in report.unusable)
+            + ") - if that is many, check how the phone system writes caller numbers"
+        )
     if report.judged:
         judged = report.judged
-        scope = "everyone" if judged.requesters is None else f"the {len(judged.requesters)} requesters with new contacts"
-        click.echo(f"judged {scope} with {profile.name} {profile.version}: {judged.total_flags} flags "
-                   f"({judged.new} new, {judged.updated} updated, {judged.gone} gone)")
+        scope = (
+            "everyone" if judged.requesters is None else f"the {len(judged.requesters)} requesters with new contacts"
+        )
+        click.echo(
+            f"judged {scope} with {profile.name} {profile.version}: {judged.total_flags} flags "
+            f"({judged.new} new, {judged.updated} updated, {judged.gone} gone)"
+        )
         health = ", ".join(f"{o.rule_id} {o.contacts_evaluated}->{o.flags}" for o in judged.rules)
         click.echo(f"rule health (contacts evaluated -> flags): {health}")
     else:
@@ -99,8 +130,11 @@ def review(app: AppContext, flag_id: str, status: str, note: str, reviewer: str)
 
 @click.command()
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write to.")
-@click.option("--with-notes", is_flag=True,
-              help="Add the review notes (free text, from the vault: operators only) to flags.parquet.")
+@click.option(
+    "--with-notes",
+    is_flag=True,
+    help="Add the review notes (free text, from the vault: operators only) to flags.parquet.",
+)
 @pass_app
 @handle_errors
 def export(app: AppContext, out: Path, with_notes: bool) -> None:
@@ -136,5 +170,7 @@ def synth(size: int, out: Path, days: int, start, seed: int) -> None:
     from ..synth import synthesize
 
     report = synthesize(size, out, days=days, start=start.date(), seed=seed)
-    click.echo(f"{out}: {report.call_rows} call legs and {report.visit_rows} visits over {report.days} days, "
-               f"{report.requesters} requesters, {len(report.planted)} planted patterns (planted.toml)")
+    click.echo(
+        f"{out}: {report.call_rows} call legs and {report.visit_rows} visits over {report.days} days, "
+        f"{report.requesters} requesters, {len(report.planted)} planted patterns (planted.toml)"
+    )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..desk.analytics import list_rejects, lookup_number, run_query, status_counts
 from ..common.db import migrate as migrate_schema
+from ..desk.analytics import list_rejects, lookup_number, run_query, status_counts
 from .app import AppContext, emit_rows, format_option, handle_errors, pass_app
 
 
@@ -78,8 +78,11 @@ def migrate(app: AppContext) -> None:
 
 @click.command()
 @click.option("--file", "file_id", type=int, help="Only the rejects of this file (ingest_log.file_id).")
-@click.option("--reveal", is_flag=True,
-              help="Show each line as written, from the vault (operators only: it may hold numbers and names).")
+@click.option(
+    "--reveal",
+    is_flag=True,
+    help="Show each line as written, from the vault (operators only: it may hold numbers and names).",
+)
 @format_option
 @pass_app
 @handle_errors

@@ -12,8 +12,13 @@ from .app import AppContext, handle_errors, pass_app, profile_option
 
 @click.command()
 @click.option("--week", required=True, help="ISO week (Monday start, site time) such as 2026-W47, or 'latest'.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"), show_default=True,
-              help="Folder for the HTML page and the Excel workbook.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="Folder for the HTML page and the Excel workbook.",
+)
 @profile_option
 @pass_app
 @handle_errors
@@ -32,7 +37,9 @@ def report(app: AppContext, week: str, out: Path, profile_path: str | None) -> N
         chosen = latest_week(db, profile.site.timezone) if week == "latest" else Week.parse(week, profile.site.timezone)
         files = write_report(db, profile, chosen, out)
     totals = files.data.totals
-    click.echo(f"{chosen.label}: {totals['flags']} flags ({totals['new']} new, {totals['ongoing']} ongoing, "
-               f"{totals['alert']} alert)")
+    click.echo(
+        f"{chosen.label}: {totals['flags']} flags ({totals['new']} new, {totals['ongoing']} ongoing, "
+        f"{totals['alert']} alert)"
+    )
     click.echo(f"report: {files.html}")
     click.echo(f"workbook: {files.workbook}")

@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from ..rules import check_profile, default_profile_path
 from ..judge.examples import run_examples
+from ..rules import check_profile, default_profile_path
 from .app import EXIT_FAILURE, handle_errors
 
 
@@ -30,13 +30,17 @@ def check(path: str | None) -> None:
     profile, issues = check_profile(path)
     for issue in issues:
         click.echo(str(issue), err=True)
-    if issues:
-        click.echo(f"{path}: {len(issues)} problem{'s' if len(issues) != 1 else ''}; judge refuses this profile", err=True)
+    if profile is None:
+        click.echo(
+            f"{path}: {len(issues)} problem{'s' if len(issues) != 1 else ''}; judge refuses this profile", err=True
+        )
         sys.exit(EXIT_FAILURE)
     results = run_examples(profile)
     for result in results:
         click.echo(str(result))
     failed = [r for r in results if not r.passed]
-    click.echo(f"{path}: {len(profile.rules)} rules valid; {len(results) - len(failed)} of {len(results)} examples pass")
+    click.echo(
+        f"{path}: {len(profile.rules)} rules valid; {len(results) - len(failed)} of {len(results)} examples pass"
+    )
     if failed:
         sys.exit(EXIT_FAILURE)

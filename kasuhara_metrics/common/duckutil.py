@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import Any
 
 import duckdb
 
@@ -22,6 +23,15 @@ def _drop(con: duckdb.DuckDBPyConnection, kind: str, names: tuple[str, ...]) -> 
             con.execute(f"DROP {kind} IF EXISTS {name}")
         except duckdb.TransactionException:  # an aborted transaction: its rollback drops them
             return
+
+
+def fetch_dicts(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | list[Any] | None = None
+) -> list[dict[str, Any]]:
+    """The rows of a query as dicts by column name."""
+    cursor = con.execute(sql, params or {})
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
 @contextmanager

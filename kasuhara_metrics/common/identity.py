@@ -84,6 +84,11 @@ class CallerIdentity:
     canonical: str | None
     note: str | None = None
 
+    @property
+    def external_number(self) -> str | None:
+        """The E.164 number of a caller from outside (the only kind that can be a requester), else None."""
+        return self.canonical if self.caller_class == "external" else None
+
 
 def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
@@ -118,8 +123,37 @@ def withheld_reason(text: str) -> str | None:
 
 # requester_ref values that name nobody: a form's blanks and "unknown"s.
 REFERENCE_PLACEHOLDERS = {
-    "-", "--", "---", "ー", "―", "−", "?", "??", "x", "xx", "xxx", "0", "00", "000", "n/a", "na", "none", "null",
-    "nil", "unknown", "anonymous", "なし", "無し", "不明", "不詳", "未記入", "未確認", "匿名", "該当なし", "非通知", "名乗らず",
+    "-",
+    "--",
+    "---",
+    "ー",
+    "―",
+    "−",
+    "?",
+    "??",
+    "x",
+    "xx",
+    "xxx",
+    "0",
+    "00",
+    "000",
+    "n/a",
+    "na",
+    "none",
+    "null",
+    "nil",
+    "unknown",
+    "anonymous",
+    "なし",
+    "無し",
+    "不明",
+    "不詳",
+    "未記入",
+    "未確認",
+    "匿名",
+    "該当なし",
+    "非通知",
+    "名乗らず",
 }
 _ONLY_PUNCTUATION = re.compile(r"^[\W_]+$")
 
@@ -170,7 +204,7 @@ def _classify_digits(digits: str, plus: bool, site: SiteSettings) -> CallerIdent
     if not plus and len(digits) <= site.internal_max_digits:
         return CallerIdentity("internal", digits, "extension")
     if site.outside_line_prefix and not plus and digits.startswith(site.outside_line_prefix + "0"):
-        digits = digits[len(site.outside_line_prefix):]
+        digits = digits[len(site.outside_line_prefix) :]
     national = _japanese_national_number(digits, plus, site.region)
     if national is not None:
         # The common forms (0XXXXXXXXX, +81XXXXXXXXX) are checked against phonenumbers' own JP
@@ -192,8 +226,14 @@ def _japanese_national_number(digits: str, plus: bool, region: str) -> str | Non
     if plus and digits.startswith("81") and digits[2:3] not in ("", "0"):
         return digits[2:]
     # 010 is Japan's international call prefix, not a national number: phonenumbers reads those.
-    if not plus and region == "JP" and len(digits) in (10, 11) and digits[0] == "0" and digits[1] != "0" \
-            and not digits.startswith("010"):
+    if (
+        not plus
+        and region == "JP"
+        and len(digits) in (10, 11)
+        and digits[0] == "0"
+        and digits[1] != "0"
+        and not digits.startswith("010")
+    ):
         return digits[1:]
     return None
 
@@ -201,11 +241,23 @@ def _japanese_national_number(digits: str, plus: bool, region: str) -> str | Non
 class _RegionPatterns:
     """is_valid_number for one region from phonenumbers' metadata: the general pattern and one type's."""
 
-    _TYPES = ("fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "personal_number", "voip",
-              "pager", "uan", "voicemail")
+    _TYPES = (
+        "fixed_line",
+        "mobile",
+        "toll_free",
+        "premium_rate",
+        "shared_cost",
+        "personal_number",
+        "voip",
+        "pager",
+        "uan",
+        "voicemail",
+    )
 
     def __init__(self, region: str):
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if metadata is None:
+            raise ValueError(f"phonenumbers has no metadata for region {region!r}")
         self._general = self._compile(metadata.general_desc)
         self._types = [self._compile(desc) for name in self._TYPES if (desc := getattr(metadata, name, None))]
 
@@ -235,7 +287,9 @@ class Pseudonymizer:
         if len(secret) < 16:
             raise SecretError("the pseudonym secret must be at least 16 bytes long")
         self._secret = secret
-        self._known: dict[tuple[str, str], str] = {}  # an ingest meets the same callers in every file; lives as long as it
+        self._known: dict[
+            tuple[str, str], str
+        ] = {}  # an ingest meets the same callers in every file; lives as long as it
 
     def key(self, canonical: str, namespace: str = "tel") -> str:
         known = self._known.get((namespace, canonical))
@@ -348,7 +402,7 @@ def identify_values(values: list[str | None], site: SiteSettings, pseudo: Pseudo
             identity = CallerIdentity("internal", None, "staff number")
         classes.append(identity.caller_class)
         canonicals.append(identity.canonical)
-        keys.append(pseudo.key(identity.canonical) if identity.caller_class == "external" else None)
+        keys.append(pseudo.key(number) if (number := identity.external_number) else None)
         notes.append(identity.note)
     return pa.table(
         {
@@ -400,8 +454,13 @@ def identify_texts(kind: str):
 
     def identify(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):
         normal = [normal_text(v) for v in values]
-        return pa.table({"raw": pa.array(values, pa.string()), "normal": pa.array(normal, pa.string()),
-                         "code": pa.array([pseudo.code(n, kind) if n else None for n in normal], pa.string())})
+        return pa.table(
+            {
+                "raw": pa.array(values, pa.string()),
+                "normal": pa.array(normal, pa.string()),
+                "code": pa.array([pseudo.code(n, kind) if n else None for n in normal], pa.string()),
+            }
+        )
 
     return identify
 
@@ -419,9 +478,9 @@ def identify_dialled(values: list[str | None], site: SiteSettings, pseudo: Pseud
         if identity.caller_class == "internal":
             classes.append("extension")
             stored.append(identity.canonical)
-        elif identity.caller_class == "external":
+        elif (number := identity.external_number) is not None:
             classes.append("number")
-            stored.append(pseudo.key(identity.canonical))
+            stored.append(pseudo.key(number))
         elif len(digits) > site.internal_max_digits:
             classes.append("number")  # not a valid number, but digits of someone's: never in clear
             stored.append(pseudo.key(digits, "digits"))
@@ -429,8 +488,13 @@ def identify_dialled(values: list[str | None], site: SiteSettings, pseudo: Pseud
             classes.append("none")  # Asterisk's s, h, t; any other text (a name, a URI) only as its code
             text = (value or "").strip()
             stored.append((text if len(text) <= 2 else pseudo.code(text, "xdialled")) if text else None)
-    return pa.table({"raw": pa.array(values, pa.string()), "class": pa.array(classes, pa.string()),
-                     "value": pa.array(stored, pa.string())})
+    return pa.table(
+        {
+            "raw": pa.array(values, pa.string()),
+            "class": pa.array(classes, pa.string()),
+            "value": pa.array(stored, pa.string()),
+        }
+    )
 
 
 def identify_own_numbers(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):
@@ -448,7 +512,7 @@ def identify_own_numbers(values: list[str | None], site: SiteSettings, pseudo: P
         if identity.caller_class in ("internal", "external"):
             classes.append(identity.caller_class)
             # a full number is held only as its pseudonym: no number in clear in the database
-            key = pseudo.key(identity.canonical) if identity.caller_class == "external" else None
+            key = pseudo.key(number) if (number := identity.external_number) else None
             canonicals.append(key or identity.canonical)
             keys.append(key)
         elif digits.isdigit() and len(digits) > site.internal_max_digits:
@@ -459,5 +523,11 @@ def identify_own_numbers(values: list[str | None], site: SiteSettings, pseudo: P
             classes.append("unusable")
             canonicals.append(None)
             keys.append(None)
-    return pa.table({"raw": pa.array(values, pa.string()), "class": pa.array(classes, pa.string()),
-                     "canonical": pa.array(canonicals, pa.string()), "key": pa.array(keys, pa.string())})
+    return pa.table(
+        {
+            "raw": pa.array(values, pa.string()),
+            "class": pa.array(classes, pa.string()),
+            "canonical": pa.array(canonicals, pa.string()),
+            "key": pa.array(keys, pa.string()),
+        }
+    )

@@ -35,5 +35,3 @@ def severity_rank_sql(expression: str) -> str:
 def category_rank_sql(expression: str) -> str:
     """SQL ordering categories as declared."""
     return f"list_position({sql_list(CATEGORIES)}, {expression})"
-
-

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import fcntl
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from .errors import DatabaseBusy
 
@@ -19,9 +20,9 @@ from .errors import DatabaseBusy
 class RunLock:
     def __init__(self, db_path: str):
         self.path = Path(f"{db_path}.lock")
-        self._handle = None
+        self._handle: TextIO | None = None
 
-    def acquire(self, what: str) -> "RunLock":
+    def acquire(self, what: str) -> RunLock:
         handle = open(self.path, "a+", encoding="utf-8")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -35,7 +36,7 @@ class RunLock:
             ) from None
         handle.seek(0)
         handle.truncate()
-        handle.write(f"{what}, PID {os.getpid()}, since {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC")
+        handle.write(f"{what}, PID {os.getpid()}, since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
         handle.flush()
         self._handle = handle
         return self
@@ -48,7 +49,7 @@ class RunLock:
             self._handle.close()
             self._handle = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         return self
 
     def __exit__(self, *exc) -> None:

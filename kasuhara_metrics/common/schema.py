@@ -9,8 +9,8 @@ import pyarrow as pa
 
 from .duckutil import registered
 from .errors import DatabaseError, SecretError
-from .levels import severity_rank_sql
 from .identity import Pseudonymizer, load_secret, normal_text
+from .levels import severity_rank_sql
 
 # A reviewed flag needs review again when its severity got worse since (watch -> alert).
 _GOT_WORSE = f"{severity_rank_sql('f.severity')} > {severity_rank_sql('r.flag_severity')}"
@@ -97,7 +97,9 @@ CREATE TABLE visit_records (
 );
 
 -- Free-text summaries may name people: kept apart from the analytics views.
-CREATE TABLE visit_summaries (file_id INTEGER NOT NULL, line BIGINT NOT NULL, visit_id VARCHAR NOT NULL, summary VARCHAR);
+CREATE TABLE visit_summaries (
+    file_id INTEGER NOT NULL, line BIGINT NOT NULL, visit_id VARCHAR NOT NULL, summary VARCHAR
+);
 
 -- Dialled extensions and the ward's own numbers (DIDs), with the department they reach.
 CREATE TABLE departments (
@@ -153,8 +155,10 @@ records AS (
 )
 SELECT v.file_id, v.line, v.visit_id, v.arrived_at, v.ended_at, v.department, v.kind, v.kind_label, v.topic,
        coalesce(l1.requester_key, v.person_phone_key, l2.requester_key, v.ref_key) AS requester_key,
-       CASE WHEN v.person_phone_key IS NOT NULL THEN 'phone' WHEN v.ref_key IS NOT NULL THEN 'ref' END AS requester_source,
-       CASE WHEN v.phone_key IS NOT NULL AND v.person_phone_key IS NULL THEN 'internal' ELSE v.phone_class END AS phone_class,
+       CASE WHEN v.person_phone_key IS NOT NULL THEN 'phone' WHEN v.ref_key IS NOT NULL THEN 'ref' END
+           AS requester_source,
+       CASE WHEN v.phone_key IS NOT NULL AND v.person_phone_key IS NULL THEN 'internal' ELSE v.phone_class END
+           AS phone_class,
        v.exit_requested_at,
        CAST(epoch(v.ended_at) - epoch(v.arrived_at) AS INTEGER) AS duration_s
 FROM records v
@@ -330,7 +334,8 @@ CREATE TABLE inbox_files (
 """
 
 MIGRATION_6 = """
--- The clock each file's naive times were read in, and why: 'UTC (UTC, from uniqueids ...)', 'Asia/Tokyo (site time zone)'.
+-- The clock each file's naive times were read in, and why: 'UTC (UTC, from uniqueids ...)',
+-- 'Asia/Tokyo (site time zone)'.
 ALTER TABLE ingest_log ADD COLUMN clock VARCHAR;
 UPDATE ingest_log SET clock = timezone || ' (site time zone)';
 
@@ -392,8 +397,10 @@ SELECT v.file_id, v.line, v.visit_id, v.arrived_at, v.ended_at,
        coalesce(dn.department, v.department) AS department, v.kind, v.kind_label,
        coalesce(tn.name, v.topic) AS topic,
        coalesce(l1.requester_key, v.person_phone_key, l2.requester_key, v.ref_key) AS requester_key,
-       CASE WHEN v.person_phone_key IS NOT NULL THEN 'phone' WHEN v.ref_key IS NOT NULL THEN 'ref' END AS requester_source,
-       CASE WHEN v.phone_key IS NOT NULL AND v.person_phone_key IS NULL THEN 'internal' ELSE v.phone_class END AS phone_class,
+       CASE WHEN v.person_phone_key IS NOT NULL THEN 'phone' WHEN v.ref_key IS NOT NULL THEN 'ref' END
+           AS requester_source,
+       CASE WHEN v.phone_key IS NOT NULL AND v.person_phone_key IS NULL THEN 'internal' ELSE v.phone_class END
+           AS phone_class,
        v.exit_requested_at,
        CAST(least(epoch(v.ended_at) - epoch(v.arrived_at), 2147483647) AS INTEGER) AS duration_s
 FROM records v
@@ -423,10 +430,16 @@ def migration_8(db) -> None:
     """Move raw lines, summaries, notes and the raw topics and departments of visits to the vault,
     and hold codes and pseudonyms in their place. Coding needs the site secret when there is any."""
     moved = {
-        "reject_lines": _rows(db, """SELECT l.sha256, r.line, r.raw_text FROM rejects r JOIN ingest_log l USING (file_id)
-                                     WHERE r.raw_text IS NOT NULL AND r.line IS NOT NULL"""),
-        "visit_summaries": _rows(db, """SELECT l.sha256, s.line, s.visit_id, s.summary FROM visit_summaries s
-                                        JOIN ingest_log l USING (file_id)"""),
+        "reject_lines": _rows(
+            db,
+            """SELECT l.sha256, r.line, r.raw_text FROM rejects r JOIN ingest_log l USING (file_id)
+                                     WHERE r.raw_text IS NOT NULL AND r.line IS NOT NULL""",
+        ),
+        "visit_summaries": _rows(
+            db,
+            """SELECT l.sha256, s.line, s.visit_id, s.summary FROM visit_summaries s
+                                        JOIN ingest_log l USING (file_id)""",
+        ),
         "review_notes": _rows(db, "SELECT 'N' || review_id AS note_id, note FROM review_rows WHERE note IS NOT NULL"),
     }
     for table, rows in moved.items():
@@ -442,28 +455,53 @@ def migration_8(db) -> None:
         try:
             pseudo = Pseudonymizer(load_secret(db.path, create=False))
         except SecretError as exc:
-            raise DatabaseError(f"upgrading {db.path} codes its topics, departments and numbers, which needs the "
-                                f"pseudonym secret: {exc.message}") from None
-        codes = pa.table({
-            "kind": [kind for kind, _ in texts], "raw": [raw for _, raw in texts],
-            "code": [pseudo.code(normal_text(raw) or raw, kind) for kind, raw in texts],
-        })
+            raise DatabaseError(
+                f"upgrading {db.path} codes its topics, departments and numbers, which needs the "
+                f"pseudonym secret: {exc.message}"
+            ) from None
+        codes = pa.table(
+            {
+                "kind": [kind for kind, _ in texts],
+                "raw": [raw for _, raw in texts],
+                "code": [pseudo.code(normal_text(raw) or raw, kind) for kind, raw in texts],
+            }
+        )
         db.vault().put("raw_values", codes.select(["code", "kind", "raw"]))
-        digits = [row[0] for row in db.con.execute(
-            "SELECT number FROM departments WHERE number_key IS NULL AND regexp_full_match(number, '[0-9]{6,}')").fetchall()]
+        digits = [
+            row[0]
+            for row in db.con.execute(
+                "SELECT number FROM departments WHERE number_key IS NULL AND regexp_full_match(number, '[0-9]{6,}')"
+            ).fetchall()
+        ]
         keyed = pa.table({"number": digits, "key": [pseudo.key(d, "digits") for d in digits]})
         with registered(db.con, "_codes", codes), registered(db.con, "_keyed", keyed):
-            db.con.execute("UPDATE visit_records v SET topic = c.code FROM _codes c WHERE c.kind = 'topic' AND c.raw = v.topic")
-            db.con.execute("UPDATE visit_records v SET department = c.code FROM _codes c "
-                           "WHERE c.kind = 'department' AND c.raw = v.department")
-            db.con.execute("UPDATE departments d SET number = k.key, number_key = k.key FROM _keyed k WHERE k.number = d.number")
+            db.con.execute(
+                "UPDATE visit_records v SET topic = c.code FROM _codes c WHERE c.kind = 'topic' AND c.raw = v.topic"
+            )
+            db.con.execute(
+                "UPDATE visit_records v SET department = c.code FROM _codes c "
+                "WHERE c.kind = 'department' AND c.raw = v.department"
+            )
+            db.con.execute(
+                "UPDATE departments d SET number = k.key, number_key = k.key FROM _keyed k WHERE k.number = d.number"
+            )
             db.con.execute("UPDATE departments SET number = number_key WHERE number_key IS NOT NULL")
             db.con.execute(_MIGRATION_8_SQL)
-            db.con.execute("UPDATE departments d SET name_code = c.code FROM _codes c "
-                           "WHERE c.kind = 'department' AND c.raw = d.department")
+            db.con.execute(
+                "UPDATE departments d SET name_code = c.code FROM _codes c "
+                "WHERE c.kind = 'department' AND c.raw = d.department"
+            )
     else:
         db.con.execute(_MIGRATION_8_SQL)
 
 
-MIGRATIONS: list = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5, MIGRATION_6, MIGRATION_7,
-                    migration_8]
+MIGRATIONS: list = [
+    MIGRATION_1,
+    MIGRATION_2,
+    MIGRATION_3,
+    MIGRATION_4,
+    MIGRATION_5,
+    MIGRATION_6,
+    MIGRATION_7,
+    migration_8,
+]

@@ -80,12 +80,16 @@ class SiteSettings:
                 f"internal_max_digits must be between 0 and 8, not {self.internal_max_digits}", self.source
             )
         if not _is_clock_time(self.counter_closing):
-            raise SettingsError(f"counter_closing must be a time such as \"17:15\", not {self.counter_closing!r}", self.source)
+            raise SettingsError(
+                f'counter_closing must be a time such as "17:15", not {self.counter_closing!r}', self.source
+            )
         if self.outside_line_prefix and not self.outside_line_prefix.isdigit():
-            raise SettingsError("outside_line_prefix must be digits, e.g. \"0\"", self.source)
+            raise SettingsError('outside_line_prefix must be digits, e.g. "0"', self.source)
         for name, value in self.clock:
             if name not in CLOCK_SOURCES:
-                raise SettingsError(f"clock.{name} names no source - use one of {', '.join(CLOCK_SOURCES)}", self.source)
+                raise SettingsError(
+                    f"clock.{name} names no source - use one of {', '.join(CLOCK_SOURCES)}", self.source
+                )
             if problem := check_clock_setting(value):
                 raise SettingsError(f"clock.{name}: {problem}", self.source)
 
@@ -106,7 +110,7 @@ class SiteSettings:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: SourceLocation | None = None) -> "SiteSettings":
+    def from_dict(cls, data: dict[str, Any], source: SourceLocation | None = None) -> SiteSettings:
         kwargs: dict[str, Any] = {}
         for f in fields(cls):
             if f.name in data:
@@ -133,7 +137,13 @@ def check_clock_setting(value: str) -> str | None:
 
 def _is_clock_time(text: str) -> bool:
     hours, _, minutes = text.partition(":")
-    return hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and 0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59
+    return (
+        hours.isdigit()
+        and minutes.isdigit()
+        and len(minutes) == 2
+        and 0 <= int(hours) <= 23
+        and 0 <= int(minutes) <= 59
+    )
 
 
 SITE_KEYS = tuple(f.name for f in fields(SiteSettings) if f.name != "source")
@@ -148,16 +158,14 @@ def site_from_document(doc: TomlDocument, base: SiteSettings | None = None) -> S
     for key, value in table.items():
         expected = _expected_type(key)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise SettingsError(
-                f"site.{key} must be {_type_words(expected)}, not {value!r}", doc.locate(f"site.{key}")
-            )
-        if expected is list and not all(isinstance(item, str) for item in value):
+            raise SettingsError(f"site.{key} must be {_type_words(expected)}, not {value!r}", doc.locate(f"site.{key}"))
+        if isinstance(value, list) and not all(isinstance(item, str) for item in value):
             raise SettingsError(f"site.{key} must be a list of strings", doc.locate(f"site.{key}"))
     for name, value in table.get("clock", {}).items():
         where = doc.locate(f"site.clock.{name}")
         if name not in CLOCK_SOURCES:
             raise SettingsError(f"site.clock.{name} names no source - use one of {', '.join(CLOCK_SOURCES)}", where)
-        problem = check_clock_setting(value) if isinstance(value, str) else "it must be a string such as \"utc\""
+        problem = check_clock_setting(value) if isinstance(value, str) else 'it must be a string such as "utc"'
         if problem:
             raise SettingsError(f"site.clock.{name}: {problem}", where)
     base = base or SiteSettings()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .errors import KasuharaError, SourceLocation
 
@@ -87,6 +88,5 @@ def reject_unknown_keys(
         if key not in allowed:
             dotted = f"{prefix}.{key}" if prefix else key
             raise error(
-                f"unknown key '{dotted}' - allowed keys here are: {', '.join(sorted(allowed))}",
-                doc.locate(dotted),
+                f"unknown key '{dotted}' - allowed keys here are: {', '.join(sorted(allowed))}", doc.locate(dotted)
             )

@@ -34,8 +34,12 @@ CREATE TABLE IF NOT EXISTS review_notes (note_id VARCHAR PRIMARY KEY, note VARCH
 """
 
 # Primary keys of the vault's tables: an insert of rows already there adds nothing.
-KEYS = {"reject_lines": ("sha256", "line"), "visit_summaries": ("sha256", "line"), "raw_values": ("code",),
-        "review_notes": ("note_id",)}
+KEYS = {
+    "reject_lines": ("sha256", "line"),
+    "visit_summaries": ("sha256", "line"),
+    "raw_values": ("code",),
+    "review_notes": ("note_id",),
+}
 
 
 def vault_path(db_path: str) -> Path | None:
@@ -62,8 +66,10 @@ class Vault:
         path = vault_path(db_path)
         self.path = str(path) if path else ":memory:"
         if read_only and path is not None and not path.exists():
-            raise DatabaseError(f"there is no vault at {path} - it is created by the first ingest beside the "
-                                "database; restore it from the backup of the database")
+            raise DatabaseError(
+                f"there is no vault at {path} - it is created by the first ingest beside the "
+                "database; restore it from the backup of the database"
+            )
         try:
             with private_files():
                 self.con = duckdb.connect(self.path, read_only=read_only)
@@ -74,8 +80,9 @@ class Vault:
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():  # a nightly run is writing it
                 raise DatabaseBusy(f"the vault {self.path} is in use by another process - try again later") from exc
-            raise DatabaseError(f"cannot open the vault {self.path}: {exc} - only the operator may; "
-                                "ask them, or check its permissions") from exc
+            raise DatabaseError(
+                f"cannot open the vault {self.path}: {exc} - only the operator may; ask them, or check its permissions"
+            ) from exc
 
     def put(self, table: str, rows: pa.Table) -> None:
         """Add rows; those already there (the same key) are left as they are."""
@@ -85,8 +92,9 @@ class Vault:
         with private_files():  # the write-ahead log holds the rows too
             self.con.register("_vault_rows", rows)
             try:
-                self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _vault_rows "
-                                 f"ON CONFLICT ({keys}) DO NOTHING")
+                self.con.execute(
+                    f"INSERT INTO {table} BY NAME SELECT * FROM _vault_rows ON CONFLICT ({keys}) DO NOTHING"
+                )
             finally:
                 self.con.unregister("_vault_rows")
 

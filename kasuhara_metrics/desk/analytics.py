@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 
 from ..common.db import Database
+from ..common.duckutil import fetch_dicts
 from ..common.errors import KasuharaError, ReadOnlyQuery
 from ..common.identity import classify_number, pseudonymizer_for
 from ..common.site import SiteSettings
@@ -45,10 +46,24 @@ def run_query(db: Database, sql: str) -> Rows:
 
 # What `kasuhara query` may read: the documented views (docs/views.md) and the catalog. Base
 # tables stay out of reach, visit_summaries above all (free text that may name people).
-ANALYST_RELATIONS = frozenset({
-    "calls", "visits", "contacts", "requesters", "rejects", "ingest_log", "departments",
-    "flags", "flag_evidence", "judge_runs", "rule_runs", "reviews", "runs", "schema_version",
-})
+ANALYST_RELATIONS = frozenset(
+    {
+        "calls",
+        "visits",
+        "contacts",
+        "requesters",
+        "rejects",
+        "ingest_log",
+        "departments",
+        "flags",
+        "flag_evidence",
+        "judge_runs",
+        "rule_runs",
+        "reviews",
+        "runs",
+        "schema_version",
+    }
+)
 _CATALOGS = ("information_schema", "pg_catalog")
 # Table functions that only make rows: every other one (query(), pragma_storage_info, duckdb_*,
 # file readers) could reach storage or hidden tables, and is refused.
@@ -76,14 +91,18 @@ def _check_relations(db: Database, sql: str) -> None:
             "use the ingest (and judge) commands to change data"
         )
     if _EXPLAIN_ANALYZE.match(_without_comments(statements[0].query)):
-        raise ReadOnlyQuery("kasuhara query does not run EXPLAIN ANALYZE (it runs the query and shows its data); "
-                            "EXPLAIN alone shows the plan")
+        raise ReadOnlyQuery(
+            "kasuhara query does not run EXPLAIN ANALYZE (it runs the query and shows its data); "
+            "EXPLAIN alone shows the plan"
+        )
     tree = json.loads(db.con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0])
     tables, functions = _relations(tree)
     refused = sorted(functions - _TABLE_FUNCTIONS)
     if refused:
-        raise ReadOnlyQuery(f"kasuhara query does not run the table function {refused[0]}() - name the views directly "
-                            f"(table functions allowed: {', '.join(sorted(_TABLE_FUNCTIONS))})")
+        raise ReadOnlyQuery(
+            f"kasuhara query does not run the table function {refused[0]}() - name the views directly "
+            f"(table functions allowed: {', '.join(sorted(_TABLE_FUNCTIONS))})"
+        )
     for schema, name in tables:
         if schema.lower() in _CATALOGS or name.lower() in ANALYST_RELATIONS:
             continue
@@ -130,9 +149,10 @@ def lookup_number(db: Database, number: str, site: SiteSettings) -> Rows:
     """The pseudonym of a phone number and what the database holds for it."""
     identity = classify_number(number, site)
     columns = ["class", "requester", "calls", "visits", "first_seen", "last_seen", "note"]
-    if identity.caller_class != "external":
+    e164 = identity.external_number
+    if e164 is None:
         return columns, [(identity.caller_class, None, 0, 0, None, None, f"never a requester ({identity.note})")]
-    key = pseudonymizer_for(db, create=False).key(identity.canonical)
+    key = pseudonymizer_for(db, create=False).key(e164)
     resolved = db.con.execute(
         "SELECT coalesce((SELECT requester_key FROM requester_links WHERE alias_key = ?), ?)", [key, key]
     ).fetchall()[0][0]
@@ -166,8 +186,12 @@ UNION ALL SELECT 'staff and outbound contacts', count(*) FROM contacts WHERE dir
 def status_counts(db: Database) -> Rows:
     rows = db.con.execute(_STATUS_SQL).fetchall()
     # Callers that are no valid number are never judged: a site should notice a PBX writing numbers oddly.
-    rows.append(("never judged: contacts of callers that are no valid number", db.con.execute(
-        "SELECT count(*) FROM contacts WHERE caller_class = 'unusable'").fetchall()[0][0]))
+    rows.append(
+        (
+            "never judged: contacts of callers that are no valid number",
+            db.con.execute("SELECT count(*) FROM contacts WHERE caller_class = 'unusable'").fetchall()[0][0],
+        )
+    )
     rows += [(f"  calls in {row['path']}", row["unusable"]) for row in unusable_callers(db)]
     return ["what", "count"], rows
 
@@ -177,28 +201,37 @@ def unusable_callers(db: Database, *, file_ids: list[int] | None = None, start=N
 
     Only files with such calls; of the given files, or of calls started in [start, end).
     """
-    cursor = db.con.execute("""
+    return fetch_dicts(
+        db.con,
+        """
         SELECT i.path, i.format, count(DISTINCT l.call_ref) AS calls,
                count(DISTINCT l.call_ref) FILTER (WHERE l.caller_class = 'unusable') AS unusable
         FROM call_legs l JOIN ingest_log i USING (file_id)
         WHERE ($file_ids IS NULL OR list_contains($file_ids, l.file_id))
           AND ($start IS NULL OR l.started_at >= $start) AND ($end IS NULL OR l.started_at < $end)
         GROUP BY ALL HAVING unusable > 0 ORDER BY unusable DESC, i.path
-    """, {"file_ids": file_ids, "start": start, "end": end})
-    columns = [d[0] for d in cursor.description]
-    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+    """,
+        {"file_ids": file_ids, "start": start, "end": end},
+    )
 
 
 def list_rejects(db: Database, *, file_id: int | None = None, reveal: bool = False) -> Rows:
     """The rejected rows: file, line and reason; with `reveal`, the line as written, from the vault."""
-    rows = db.con.execute("""
+    rows = db.con.execute(
+        """
         SELECT r.file_id, r.path, r.line, r.reason, l.sha256 FROM reject_rows r JOIN ingest_log l USING (file_id)
         WHERE $file_id IS NULL OR r.file_id = $file_id ORDER BY r.file_id, r.line
-    """, {"file_id": file_id}).fetchall()
+    """,
+        {"file_id": file_id},
+    ).fetchall()
     columns = ["file_id", "path", "line", "reason"]
     if not reveal:
         return columns, [row[:4] for row in rows]
-    texts = dict(((sha, line), text) for sha, line, text in db.vault().rows(
-        "SELECT sha256, line, raw_text FROM reject_lines WHERE list_contains(?, sha256)",
-        [sorted({row[4] for row in rows})]))
+    texts = dict(
+        ((sha, line), text)
+        for sha, line, text in db.vault().rows(
+            "SELECT sha256, line, raw_text FROM reject_lines WHERE list_contains(?, sha256)",
+            [sorted({row[4] for row in rows})],
+        )
+    )
     return columns + ["raw_text"], [(*row[:4], texts.get((row[4], row[2]))) for row in rows]

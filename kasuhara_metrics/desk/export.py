@@ -32,10 +32,19 @@ def export_parquet(db: Database, out: Path, *, with_notes: bool = False) -> list
 
 
 def _with_notes(db: Database, flags: pa.Table) -> pa.Table:
-    latest = dict(db.con.execute("""
+    latest = dict(
+        db.con.execute("""
         SELECT flag_id, arg_max(note_id, review_id) FROM review_rows GROUP BY flag_id
-    """).fetchall())
+    """).fetchall()
+    )
     ids = [latest.get(flag_id) for flag_id in flags["flag_id"].to_pylist()]
-    notes = dict(db.vault().rows("SELECT note_id, note FROM review_notes WHERE list_contains(?, note_id)",
-                                 [[i for i in ids if i]])) if any(ids) else {}
+    notes = (
+        dict(
+            db.vault().rows(
+                "SELECT note_id, note FROM review_notes WHERE list_contains(?, note_id)", [[i for i in ids if i]]
+            )
+        )
+        if any(ids)
+        else {}
+    )
     return flags.append_column("review_note", pa.array([notes.get(i) for i in ids], pa.string()))

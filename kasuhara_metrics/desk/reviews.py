@@ -9,7 +9,7 @@ unless its episode grows or gets worse (see the `flags` view's needs_review).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
@@ -40,7 +40,17 @@ def add_review(db: Database, flag_id: str, status: str, reviewer: str, note: str
         db.con.execute(
             """INSERT INTO review_rows (review_id, flag_id, status, note_id, reviewer, reviewed_at, flag_last_at,
                                         flag_severity, requester_key, rule_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [review_id, flag_id, status, note_id, reviewer.strip(), datetime.now(timezone.utc), last_at,
-             severity, requester, rule_id],
+            [
+                review_id,
+                flag_id,
+                status,
+                note_id,
+                reviewer.strip(),
+                datetime.now(UTC),
+                last_at,
+                severity,
+                requester,
+                rule_id,
+            ],
         )
     return review_id

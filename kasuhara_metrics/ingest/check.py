@@ -21,7 +21,8 @@ from .sources import IngestOptions
 
 # What each record kind shows of its stored rows: never raw numbers or free text.
 _STORED_ROWS = {
-    "calls": """SELECT line, requester_key AS requester, caller_class || coalesce(' (' || caller_note || ')', '') AS caller,
+    "calls": """SELECT line, requester_key AS requester,
+                       caller_class || coalesce(' (' || caller_note || ')', '') AS caller,
                        dialled_class AS dialled, strftime(started_at, '%Y-%m-%d %H:%M:%S') AS started,
                        strftime(answered_at, '%H:%M:%S') AS answered, strftime(ended_at, '%H:%M:%S') AS ended,
                        billsec_s AS talk_s, outcome
@@ -64,7 +65,8 @@ def check_files(kind: str, paths: list[str], options: IngestOptions, db_path: st
                 check.columns = [d[0] for d in cursor.description]
                 check.rows = cursor.fetchall()
                 check.rejects = scratch.con.execute(
-                    "SELECT line, reason FROM rejects ORDER BY line LIMIT ?", [limit]).fetchall()
+                    "SELECT line, reason FROM rejects ORDER BY line LIMIT ?", [limit]
+                ).fetchall()
         checks.append(check)
     return CheckReport(checks, note)
 
@@ -75,4 +77,5 @@ def _pseudonymizer(db_path: str) -> tuple[Pseudonymizer, str | None]:
         return Pseudonymizer(load_secret(db_path, create=False)), None
     except SecretError:
         return Pseudonymizer(secrets.token_hex(32).encode()), (
-            "no pseudonym secret could be read: the requester keys shown are a throwaway secret's, not this site's")
+            "no pseudonym secret could be read: the requester keys shown are a throwaway secret's, not this site's"
+        )

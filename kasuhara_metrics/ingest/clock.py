@@ -50,8 +50,9 @@ def clock_from_setting(value: str | None, site_zone: str, where: str) -> Clock |
     return Clock(value, f"set by {where}")
 
 
-def clock_from_uniqueids(starts: list[str], uniqueids: list[str], site_zone: str,
-                         start_format: str = "%Y-%m-%d %H:%M:%S") -> Clock | None:
+def clock_from_uniqueids(
+    starts: list[str], uniqueids: list[str], site_zone: str, start_format: str = "%Y-%m-%d %H:%M:%S"
+) -> Clock | None:
     """UTC or site time, when the uniqueid epochs of the rows say which; None when they cannot tell.
 
     Each row whose uniqueid carries an epoch votes for the reading of its start time that lands
@@ -60,7 +61,7 @@ def clock_from_uniqueids(starts: list[str], uniqueids: list[str], site_zone: str
     """
     zone, utc = ZoneInfo(site_zone), ZoneInfo("UTC")
     utc_votes = site_votes = both = with_epoch = 0
-    for start, uniqueid in zip(starts, uniqueids):
+    for start, uniqueid in zip(starts, uniqueids, strict=True):
         match = _UNIQUEID_EPOCH.match((uniqueid or "").strip())
         if not match:
             continue
@@ -88,6 +89,8 @@ def night_note(night: int, total: int, clock: Clock) -> str | None:
     """A warning for a file read in the site zone by default whose calls mostly start at night."""
     if clock.proven or total < 20 or night * 2 <= total:
         return None
-    return (f"warning: {night} of {total} calls start between 22:00 and 06:00 site time - if the phone system "
-            "writes UTC, set clock = \"utc\" for this source ([site.clock] in the site settings, or clock in the "
-            "mapping); `kasuhara ingest calls --check FILE` shows how a file would be read")
+    return (
+        f"warning: {night} of {total} calls start between 22:00 and 06:00 site time - if the phone system "
+        'writes UTC, set clock = "utc" for this source ([site.clock] in the site settings, or clock in the '
+        "mapping); `kasuhara ingest calls --check FILE` shows how a file would be read"
+    )

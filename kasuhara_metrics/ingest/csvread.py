@@ -93,7 +93,9 @@ def file_bytes(path: str | Path) -> bytes:
     return raw
 
 
-def sample_rows(decoded: bytes, limit: int = 200, *, delimiter: str = ",", after_line: int = 0) -> list[tuple[int, list[str]]]:
+def sample_rows(
+    decoded: bytes, limit: int = 200, *, delimiter: str = ",", after_line: int = 0
+) -> list[tuple[int, list[str]]]:
     """The first `limit` non-blank lines after `after_line`, parsed one by one, with their line numbers."""
     rows: list[tuple[int, list[str]]] = []
     start, number = 0, 0
@@ -152,8 +154,8 @@ def read_csv_rows(
     names = [f"c{i}" for i in range(column_count)]
     table, invalid = _arrow_parse(data, names, header_line, delimiter)
     parsed = ParsedFile(path, sha256, decoded.encoding, header_names, table, text=data)
-    if decoded.note():
-        parsed.notes.append(decoded.note())
+    if note := decoded.note():
+        parsed.notes.append(note)
     if not _place_lines(parsed, data, invalid, header_line, delimiter):
         parsed.odd_rows.clear()
         parsed.bad_lines.clear()
@@ -175,10 +177,7 @@ def _arrow_parse(data: bytes, names: list[str], header_line: int, delimiter: str
                 column_names=names, skip_rows=header_line, use_threads=threads, block_size=1 << 24
             ),
             parse_options=pacsv.ParseOptions(
-                delimiter=delimiter,
-                newlines_in_values=False,
-                ignore_empty_lines=False,
-                invalid_row_handler=on_invalid,
+                delimiter=delimiter, newlines_in_values=False, ignore_empty_lines=False, invalid_row_handler=on_invalid
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in names},
@@ -245,8 +244,9 @@ def _place_lines(
     return True
 
 
-CUT_SHORT = ("the last line has no line end: it was cut short while being written - ingest the file again "
-             "once it is complete")
+CUT_SHORT = (
+    "the last line has no line end: it was cut short while being written - ingest the file again once it is complete"
+)
 
 
 def _line_fields(text: str, delimiter: str, last_unended: bool = False) -> list[str] | str:
@@ -287,10 +287,10 @@ def _parse_line_by_line(parsed: ParsedFile, data: bytes, names: list[str], heade
         elif not any(fields):
             parsed.bad_lines.append(BadLine(number, text, "record has no values"))
         else:
-            for column, value in zip(columns, fields):
+            for column, value in zip(columns, fields, strict=True):
                 column.append(value)
             lines.append(number)
-    arrays = {name: pa.array(column, pa.string()) for name, column in zip(names, columns)}
+    arrays = {name: pa.array(column, pa.string()) for name, column in zip(names, columns, strict=True)}
     arrays[LINE_COLUMN] = pa.array(lines, pa.int64())
     parsed.table = pa.table(arrays)
 

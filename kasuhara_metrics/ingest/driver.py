@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import pyarrow as pa
 
@@ -66,8 +67,14 @@ class _Pending:
 
 
 def ingest_files(
-    db: Database, kind: str, paths: list[str], options: IngestOptions, progress: Progress | None = None,
-    *, rebuild_contacts: bool = True, pseudo: Pseudonymizer | None = None,
+    db: Database,
+    kind: str,
+    paths: list[str],
+    options: IngestOptions,
+    progress: Progress | None = None,
+    *,
+    rebuild_contacts: bool = True,
+    pseudo: Pseudonymizer | None = None,
 ) -> IngestReport:
     """Ingest each file of record `kind`; a file that cannot be read is reported and the others go on.
 
@@ -98,7 +105,8 @@ def ingest_files(
             sha = hashlib.sha256(raw).hexdigest()
             # Content seen before (under any name) is not even parsed: a nightly inbox holds a year.
             skipped = (earlier.get(sha) if not options.force else None) or (
-                f"same content as {first_path_of[sha]}, earlier in this run" if sha in first_path_of else None)
+                f"same content as {first_path_of[sha]}, earlier in this run" if sha in first_path_of else None
+            )
             if skipped:
                 report.files.append(FileResult(path, kind, "-", "-", skipped_as=skipped))
                 step(path, "done", 1.0)
@@ -128,20 +136,27 @@ def read_file(kind: str, path: str, raw: bytes, options: IngestOptions) -> _Pend
     """Read one file with its source; nothing is stored yet."""
     if not raw or raw.isspace():
         raise InputFileError(f"{path} is empty - check that the export finished writing", SourceLocation(path))
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     staged = source_for(path, raw, kind, options).read(path, raw, options)
     result = FileResult(path, kind, staged.format, staged.encoding, clock=staged.clock.describe())
     result.notes.extend(staged.notes)
     return _Pending(staged, result, started)
 
 
-def _store_batch(db: Database, store: RecordStore, batch: list[_Pending], site: SiteSettings,
-                 pseudo: Pseudonymizer, report: IngestReport, step: Progress) -> None:
+def _store_batch(
+    db: Database,
+    store: RecordStore,
+    batch: list[_Pending],
+    site: SiteSettings,
+    pseudo: Pseudonymizer,
+    report: IngestReport,
+    step: Progress,
+) -> None:
     for item in batch:
         step(item.staged.path, "storing", 0.4)
     try:
         with db.transaction():
-            for item, file_id in zip(batch, new_file_ids(db, len(batch))):
+            for item, file_id in zip(batch, new_file_ids(db, len(batch)), strict=True):
                 item.result.file_id = file_id
             store_records(db, store, [(item.staged, item.result) for item in batch], site, pseudo)
             for item in batch:
@@ -167,8 +182,9 @@ def _bound(sql: str, params: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in params.items() if re.search(rf"\${name}\b", sql)}
 
 
-def store_records(db: Database, store: RecordStore, files: list[tuple[Staged, FileResult]], site: SiteSettings,
-                  pseudo: Pseudonymizer) -> None:
+def store_records(
+    db: Database, store: RecordStore, files: list[tuple[Staged, FileResult]], site: SiteSettings, pseudo: Pseudonymizer
+) -> None:
     """Type, identify, check, de-duplicate and insert the records of a batch of files; fill each result.
 
     Every count is kept per file; a record in two files of the batch is kept in the first.
@@ -176,16 +192,22 @@ def store_records(db: Database, store: RecordStore, files: list[tuple[Staged, Fi
     con = db.con
     first = files[0][0]
     tables = {
-        "_stage": pa.concat_tables([staged.table.append_column("_batch", pa.array([n] * staged.table.num_rows, pa.int32()))
-                                    for n, (staged, _) in enumerate(files)]),
-        "_files": pa.table({
-            "_batch": pa.array(range(len(files)), pa.int32()),
-            "file_id": pa.array([result.file_id for _, result in files], pa.int64()),
-            "file_key": pa.array([file_key(staged.sha256) for staged, _ in files], pa.string()),
-            "sha256": pa.array([staged.sha256 for staged, _ in files], pa.string()),
-            "path": pa.array([staged.path for staged, _ in files], pa.string()),
-            "format": pa.array([staged.format for staged, _ in files], pa.string()),
-        }),
+        "_stage": pa.concat_tables(
+            [
+                staged.table.append_column("_batch", pa.array([n] * staged.table.num_rows, pa.int32()))
+                for n, (staged, _) in enumerate(files)
+            ]
+        ),
+        "_files": pa.table(
+            {
+                "_batch": pa.array(range(len(files)), pa.int32()),
+                "file_id": pa.array([result.file_id for _, result in files], pa.int64()),
+                "file_key": pa.array([file_key(staged.sha256) for staged, _ in files], pa.string()),
+                "sha256": pa.array([staged.sha256 for staged, _ in files], pa.string()),
+                "path": pa.array([staged.path for staged, _ in files], pa.string()),
+                "format": pa.array([staged.format for staged, _ in files], pa.string()),
+            }
+        ),
     } | store.helper_tables(first.typing, site, pseudo)
     params = store.params(first.typing, site) | {"clock_zone": first.clock.zone}
     identities = [f"_ids_{column}" for column in store.identities]
@@ -199,16 +221,21 @@ def store_records(db: Database, store: RecordStore, files: list[tuple[Staged, Fi
     try:
         run(store.type_statements(first.typing))
         for column, identify in store.identities.items():
-            values = [row[0] for row in con.execute(
-                f'SELECT DISTINCT "{column}" FROM _typed WHERE reject_reason IS NULL').fetchall()]
+            values = [
+                row[0]
+                for row in con.execute(f'SELECT DISTINCT "{column}" FROM _typed WHERE reject_reason IS NULL').fetchall()
+            ]
             con.register(f"_ids_{column}", identify(values, site, pseudo))
         run(store.check_statements())
         bad: dict[int, list[tuple[int, str]]] = {}
         for number, line, reason in con.execute(
-                "SELECT _batch, _line, reject_reason FROM _typed WHERE reject_reason IS NOT NULL ORDER BY _line").fetchall():
+            "SELECT _batch, _line, reject_reason FROM _typed WHERE reject_reason IS NOT NULL ORDER BY _line"
+        ).fetchall():
             bad.setdefault(number, []).append((line, reason))
         run(store.dedupe_statements())
-        usable = dict(con.execute("SELECT _batch, count(*) FROM _typed WHERE reject_reason IS NULL GROUP BY ALL").fetchall())
+        usable = dict(
+            con.execute("SELECT _batch, count(*) FROM _typed WHERE reject_reason IS NULL GROUP BY ALL").fetchall()
+        )
         kept = dict(con.execute("SELECT _batch, count(*) FROM _new GROUP BY ALL").fetchall())
         notes = store.file_notes(con, first.typing, site, {n: staged.clock for n, (staged, _) in enumerate(files)})
         for table, vault_rows in store.vault_rows(con).items():  # first: a record never stands without its text
@@ -227,6 +254,7 @@ def store_records(db: Database, store: RecordStore, files: list[tuple[Staged, Fi
         result.kept = kept.get(number, 0)
         result.duplicates = usable.get(number, 0) - result.kept
         result.notes.extend(notes.get(number, []))
+        assert result.file_id is not None  # every file stored was given its id before its records
         write_rejects(db, result.file_id, result.path, sorted(rejects, key=lambda r: r.line), staged.sha256)
 
 

@@ -72,7 +72,7 @@ def to_utf8(raw: bytes, path: str, encoding: str = "auto") -> DecodedBytes:
 def _to_utf8(raw: bytes, path: str, encoding: str) -> DecodedBytes:
     encoding = normalise_encoding_name(encoding, path)
     if raw.startswith(codecs.BOM_UTF8):
-        return _decoded(raw[len(codecs.BOM_UTF8):], "utf-8-sig", path)
+        return _decoded(raw[len(codecs.BOM_UTF8) :], "utf-8-sig", path)
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         text = raw.decode("utf-16", errors="replace")
         replaced = [n for n, line in enumerate(text.split("\n"), start=1) if "\ufffd" in line]

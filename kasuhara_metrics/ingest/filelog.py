@@ -7,16 +7,14 @@ the file's content and the line; the database keeps where it was and why.
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
 from ..common.db import Database
 from ..common.duckutil import registered
 from .csvread import BadLine
-
 
 # A value quoted in a reason shows its form only: digits as 9, letters as x. The reasons sit in the
 # analysts' database, and a shifted column can put a phone number where a time should be; the line
@@ -27,8 +25,10 @@ _SHAPE_OTHER = "[^9 /:.,+\\-TZ年月日時分秒]"
 
 def shape_sql(column: str) -> str:
     """SQL: the form of a value for a reject reason (2026-09-31 25:00 -> 9999-99-99 99:99)."""
-    return (f"regexp_replace(regexp_replace(left(coalesce({column}, ''), 40), '{_SHAPE_DIGITS}', '9', 'g'), "
-            f"'{_SHAPE_OTHER}', 'x', 'g')")
+    return (
+        f"regexp_replace(regexp_replace(left(coalesce({column}, ''), 40), '{_SHAPE_DIGITS}', '9', 'g'), "
+        f"'{_SHAPE_OTHER}', 'x', 'g')"
+    )
 
 
 def value_shape(value: str | None) -> str:
@@ -53,7 +53,6 @@ class FileResult:
     notes: list[str] = field(default_factory=list)
     file_id: int | None = None
     clock: str = ""  # the zone its naive times were read in, and why
-
 
     def summary(self) -> str:
         if self.skipped_as:
@@ -86,11 +85,16 @@ def write_rejects(db: Database, file_id: int, path: str, rejects: list[BadLine],
     (it may hold a number or a name). A file read again (--force) does not store its rejects twice."""
     if not rejects:
         return
-    db.vault().put("reject_lines", pa.table({
-        "sha256": pa.array([sha256] * len(rejects), pa.string()),
-        "line": pa.array([r.line for r in rejects], pa.int64()),
-        "raw_text": pa.array([r.raw for r in rejects], pa.string()),
-    }))
+    db.vault().put(
+        "reject_lines",
+        pa.table(
+            {
+                "sha256": pa.array([sha256] * len(rejects), pa.string()),
+                "line": pa.array([r.line for r in rejects], pa.int64()),
+                "raw_text": pa.array([r.raw for r in rejects], pa.string()),
+            }
+        ),
+    )
     table = pa.table(
         {
             "line": pa.array([r.line for r in rejects], pa.int64()),
@@ -112,15 +116,23 @@ def write_rejects(db: Database, file_id: int, path: str, rejects: list[BadLine],
 
 def write_logs(db: Database, entries: list[tuple[FileResult, str, datetime]], timezone_name: str) -> None:
     """One ingest_log row per file: (result, sha256, started) each."""
-    finished = datetime.now(timezone.utc)
+    finished = datetime.now(UTC)
     columns = {
-        "file_id": [r.file_id for r, _, _ in entries], "path": [r.path for r, _, _ in entries],
-        "sha256": [sha for _, sha, _ in entries], "kind": [r.kind for r, _, _ in entries],
-        "format": [r.format for r, _, _ in entries], "encoding": [r.encoding for r, _, _ in entries],
-        "timezone": [timezone_name] * len(entries), "clock": [r.clock for r, _, _ in entries], "rows_read": [r.rows_read for r, _, _ in entries],
-        "kept": [r.kept for r, _, _ in entries], "rejected": [r.rejected for r, _, _ in entries],
-        "duplicates": [r.duplicates for r, _, _ in entries], "started_at": [s for _, _, s in entries],
-        "finished_at": [finished] * len(entries), "notes": ["; ".join(r.notes) or None for r, _, _ in entries],
+        "file_id": [r.file_id for r, _, _ in entries],
+        "path": [r.path for r, _, _ in entries],
+        "sha256": [sha for _, sha, _ in entries],
+        "kind": [r.kind for r, _, _ in entries],
+        "format": [r.format for r, _, _ in entries],
+        "encoding": [r.encoding for r, _, _ in entries],
+        "timezone": [timezone_name] * len(entries),
+        "clock": [r.clock for r, _, _ in entries],
+        "rows_read": [r.rows_read for r, _, _ in entries],
+        "kept": [r.kept for r, _, _ in entries],
+        "rejected": [r.rejected for r, _, _ in entries],
+        "duplicates": [r.duplicates for r, _, _ in entries],
+        "started_at": [s for _, _, s in entries],
+        "finished_at": [finished] * len(entries),
+        "notes": ["; ".join(r.notes) or None for r, _, _ in entries],
     }
     with registered(db.con, "_new_logs", pa.table(columns)):
         db.con.execute("INSERT INTO ingest_log BY NAME SELECT * FROM _new_logs")

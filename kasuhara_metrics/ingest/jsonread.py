@@ -58,8 +58,8 @@ def read_json_records(path: str, raw: bytes, encoding: str = "auto") -> JsonReco
     decoded = to_utf8(unpacked(raw), path, encoding)
     text = decoded.data.decode("utf-8", errors="replace")
     result = JsonRecords(path, sha256, decoded.encoding, decoded.data)
-    if decoded.note():
-        result.notes.append(decoded.note())
+    if note := decoded.note():
+        result.notes.append(note)
     counted = {"position": 0, "line": 1}
 
     def line_of(position: int) -> int:
@@ -71,7 +71,7 @@ def read_json_records(path: str, raw: bytes, encoding: str = "auto") -> JsonReco
         return counted["line"]
 
     position = _skip(text, 0)
-    if text[position:position + 1] == "[":  # one array of records
+    if text[position : position + 1] == "[":  # one array of records
         position = _skip(text, position + 1)
     while position < len(text):
         if text[position] == "]":
@@ -84,9 +84,14 @@ def read_json_records(path: str, raw: bytes, encoding: str = "auto") -> JsonReco
             following = text.find("\n{", position)
             end = len(text) if following < 0 else following + 1
             where = line + text.count("\n", position, exc.pos)
-            result.bad.append(BadLine(line, text[position:end].strip()[:_RAW_LIMIT],
-                                      f"not valid JSON ({exc.msg} on line {where}) - the record is kept here; "
-                                      "correct it and ingest it again"))
+            result.bad.append(
+                BadLine(
+                    line,
+                    text[position:end].strip()[:_RAW_LIMIT],
+                    f"not valid JSON ({exc.msg} on line {where}) - the record is kept here; "
+                    "correct it and ingest it again",
+                )
+            )
             position = _skip(text, end)
             continue
         if isinstance(value, dict):

@@ -29,7 +29,13 @@ def split_time_formats(formats: tuple[str, ...]) -> tuple[list[str], list[str], 
     strptime = [f for f in formats if f not in EPOCH_FORMATS]
     naive = [f for f in strptime if "%z" not in f and "%Z" not in f]
     aware = [f for f in strptime if f not in naive]
-    divisor = 1000 if any(f in EPOCH_MILLISECONDS for f in formats) else 1 if any(f in EPOCH_SECONDS for f in formats) else None
+    divisor = (
+        1000
+        if any(f in EPOCH_MILLISECONDS for f in formats)
+        else 1
+        if any(f in EPOCH_SECONDS for f in formats)
+        else None
+    )
     return naive, aware, divisor
 
 
@@ -38,8 +44,9 @@ def ascii_sql(column: str) -> str:
     return f"trim(translate(coalesce({column}, ''), '{FULLWIDTH[0]}', '{FULLWIDTH[1]}'))"
 
 
-def instant_sql(column: str, formats: tuple[str, ...], zone_param: str = "$clock_zone",
-                formats_param: str = "$time_formats") -> str:
+def instant_sql(
+    column: str, formats: tuple[str, ...], zone_param: str = "$clock_zone", formats_param: str = "$time_formats"
+) -> str:
     """A TIMESTAMPTZ from exported text, NULL when it is none of the forms above."""
     naive, aware, divisor = split_time_formats(formats)
     steps = []
@@ -55,7 +62,10 @@ def instant_sql(column: str, formats: tuple[str, ...], zone_param: str = "$clock
             f"AND TRY_CAST(trim({column}) AS DOUBLE) / {divisor} BETWEEN 1 AND {_EPOCH_YEAR_3000} "
             f"THEN to_timestamp(TRY_CAST(trim({column}) AS DOUBLE) / {divisor}) END"
         )
-    steps.append(f"CASE WHEN regexp_full_match(trim({column}), '{_OFFSET_PATTERN}') THEN TRY_CAST(trim({column}) AS TIMESTAMPTZ) END")
+    steps.append(
+        f"CASE WHEN regexp_full_match(trim({column}), '{_OFFSET_PATTERN}') "
+        f"THEN TRY_CAST(trim({column}) AS TIMESTAMPTZ) END"
+    )
     return f"coalesce({', '.join(steps)})"
 
 

@@ -17,12 +17,14 @@ def find_episodes(db: Database) -> None:
         CREATE OR REPLACE TEMP TABLE _episodes AS
         WITH ordered AS (
             SELECT *, {severity_rank_sql("severity")} AS severity_rank,
-                   max(window_end) OVER (PARTITION BY rule_id, requester_key, group_key ORDER BY window_start, window_end
+                   max(window_end) OVER (PARTITION BY rule_id, requester_key, group_key
+                                         ORDER BY window_start, window_end
                                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_end
             FROM _hits
         ), numbered AS (
             SELECT *, sum(CASE WHEN window_start <= previous_end THEN 0 ELSE 1 END)
-                          OVER (PARTITION BY rule_id, requester_key, group_key ORDER BY window_start, window_end) AS episode
+                          OVER (PARTITION BY rule_id, requester_key, group_key
+                                ORDER BY window_start, window_end) AS episode
             FROM ordered
         )
         SELECT 'F' || substr(md5(concat_ws('|', requester_key, rule_id, coalesce(group_key, ''),
@@ -51,11 +53,16 @@ def compare_with_previous(db: Database, report: JudgeReport) -> None:
         FROM _episodes e LEFT JOIN flag_rows f USING (flag_id) LEFT JOIN dismissed d USING (flag_id)
         GROUP BY e.rule_id
     """).fetchall()
-    gone = dict(db.con.execute("""
+    gone = dict(
+        db.con.execute(
+            """
         SELECT f.rule_id, count(*) FROM flag_rows f ANTI JOIN _episodes e USING (flag_id)
         WHERE $everyone OR f.requester_key IN (SELECT unnest($requesters))
         GROUP BY f.rule_id
-    """, report.scope_params()).fetchall())
+    """,
+            report.scope_params(),
+        ).fetchall()
+    )
     by_rule = {outcome.rule_id: outcome for outcome in report.rules}
     for rule_id, added, updated, flags in counts:
         outcome = by_rule.setdefault(rule_id, RuleOutcome(rule_id))

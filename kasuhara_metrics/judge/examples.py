@@ -41,16 +41,30 @@ def example_contacts(example: Example, timezone: str) -> pa.Table:
         begins = start + timedelta(minutes=c.offset_minutes)
         talk = timedelta(minutes=c.talk_minutes)
         ends = begins + (talk if c.answered else timedelta(seconds=30))
-        rows.append({
-            "contact_id": f"example:{number}", "channel": c.channel, "requester_key": f"R{c.requester}",
-            "caller_class": "external", "direction": "inbound" if c.channel == "call" else "visit",
-            "department": c.department, "kind": c.kind if c.channel == "visit" else "unknown", "topic": c.topic,
-            "started_at": begins, "answered_at": begins if c.answered else None, "ended_at": ends,
-            "talk_s": int(talk.total_seconds()) if c.answered else 0, "span_s": int((ends - begins).total_seconds()),
-            "answered": c.answered, "outcome": c.outcome if c.channel == "call" else "visit", "legs": 1,
-            "source_ids": [f"ex{number}"],
-            "exit_requested_at": begins + timedelta(minutes=c.exit_request_minutes) if c.exit_request_minutes is not None else None,
-        })
+        rows.append(
+            {
+                "contact_id": f"example:{number}",
+                "channel": c.channel,
+                "requester_key": f"R{c.requester}",
+                "caller_class": "external",
+                "direction": "inbound" if c.channel == "call" else "visit",
+                "department": c.department,
+                "kind": c.kind if c.channel == "visit" else "unknown",
+                "topic": c.topic,
+                "started_at": begins,
+                "answered_at": begins if c.answered else None,
+                "ended_at": ends,
+                "talk_s": int(talk.total_seconds()) if c.answered else 0,
+                "span_s": int((ends - begins).total_seconds()),
+                "answered": c.answered,
+                "outcome": c.outcome if c.channel == "call" else "visit",
+                "legs": 1,
+                "source_ids": [f"ex{number}"],
+                "exit_requested_at": begins + timedelta(minutes=c.exit_request_minutes)
+                if c.exit_request_minutes is not None
+                else None,
+            }
+        )
     return pa.Table.from_pylist(rows)
 
 

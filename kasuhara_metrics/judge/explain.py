@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..common.db import Database
-from ..common.duckutil import drop_temp_tables
+from ..common.duckutil import drop_temp_tables, fetch_dicts
 from ..common.errors import KasuharaError
 from ..common.identity import classify_number, pseudonymizer_for
-from .prepare import prepare_judged
 from ..rules import RULE_KINDS, Profile, Rule
 from ..rules.kinds import NearMissValues
+from .prepare import prepare_judged
 
 
 @dataclass
@@ -43,12 +43,13 @@ def resolve_requester(db: Database, text: str, profile: Profile) -> str:
         key = text
     else:
         identity = classify_number(text, profile.site)
-        if identity.caller_class != "external":
+        number = identity.external_number
+        if number is None:
             raise KasuharaError(
                 f"'{text}' is neither a requester pseudonym (R + 16 hex digits) nor a usable phone number "
                 f"({identity.note}) - pass the pseudonym from `kasuhara flags`"
             )
-        key = pseudonymizer_for(db, create=False).key(identity.canonical)
+        key = pseudonymizer_for(db, create=False).key(number)
     linked = db.con.execute("SELECT requester_key FROM requester_links WHERE alias_key = ?", [key]).fetchall()
     return linked[0][0] if linked else key
 
@@ -56,22 +57,20 @@ def resolve_requester(db: Database, text: str, profile: Profile) -> str:
 def explain(db: Database, requester: str, profile: Profile) -> Explanation:
     key = resolve_requester(db, requester, profile)
     result = Explanation(key)
-    cursor = db.con.execute(
+    result.contacts = fetch_dicts(
+        db.con,
         """SELECT contact_id, channel, started_at, ended_at, talk_s, answered, outcome, department, kind, topic,
                   source_ids FROM contacts WHERE requester_key = ? ORDER BY started_at""",
         [key],
     )
-    columns = [d[0] for d in cursor.description]
-    result.contacts = [dict(zip(columns, row)) for row in cursor.fetchall()]
     if not result.contacts:
         raise KasuharaError(f"no contacts for requester {key} - check the pseudonym with `kasuhara flags`")
-    cursor = db.con.execute(
+    result.flags = fetch_dicts(
+        db.con,
         """SELECT flag_id, rule_id, behaviour, severity, first_at, last_at, detail, evidence
            FROM flags WHERE requester_key = ? ORDER BY first_at""",
         [key],
     )
-    columns = [d[0] for d in cursor.description]
-    result.flags = [dict(zip(columns, row)) for row in cursor.fetchall()]
     fired = {f["rule_id"] for f in result.flags}
     prepare_judged(db, profile, requesters=[key])
     try:
@@ -95,32 +94,11 @@ def _near_miss(db: Database, rule: Rule, timezone: str) -> NearMiss | None:
         return None
     value, needed, day, contacts = rows[0]
     near = NearMissValues(float(value), float(needed), day, contacts)
-    return NearMiss(rule.id, rule.behaviour, kind.near_miss_text(rule, near), near.value, near.needed,
-                    kind.near_miss_text(rule, near, "ja"))
-
-
-def list_flags(db: Database, *, since=None, category=None, severity=None, rule_id=None, needs_review=False, week=None):
-    """Flags of the latest judge run, newest last, filtered as asked, with their review status.
-
-    `week` (a report.weeks.Week) keeps the flags whose episode overlaps it, as the weekly report does.
-    """
-    conditions, params = ["TRUE"], []
-    if week is not None:
-        conditions.append("first_at < ? AND last_at >= ?")
-        params += [week.end, week.start]
-    if needs_review:
-        conditions.append("needs_review")
-    if since is not None:
-        conditions.append("last_at >= timezone(current_setting('TimeZone'), CAST(? AS TIMESTAMP))")
-        params.append(since)
-    for column, value in (("category", category), ("severity", severity), ("rule_id", rule_id)):
-        if value:
-            conditions.append(f"{column} = ?")
-            params.append(value)
-    cursor = db.con.execute(
-        f"""SELECT flag_id, requester_key AS requester, category, behaviour, rule_id, severity, first_at, last_at,
-                   round(value, 1) AS value, threshold, unit, group_key, detail, evidence, review_status, needs_review
-            FROM flags WHERE {' AND '.join(conditions)} ORDER BY first_at, flag_id""",
-        params,
+    return NearMiss(
+        rule.id,
+        rule.behaviour,
+        kind.near_miss_text(rule, near),
+        near.value,
+        near.needed,
+        kind.near_miss_text(rule, near, "ja"),
     )
-    return [d[0] for d in cursor.description], cursor.fetchall()

@@ -13,12 +13,20 @@ from ..rules import RULE_KINDS, SEVERITIES, Profile, Rule
 
 HIT_COLUMNS = ("rule_id", "requester_key", "group_key", "window_start", "window_end", "value", "severity", "threshold")
 # What the store needs of each rule besides its id: texts are rendered by the rule's kind.
-RULE_COLUMNS = ("rule_id", "rule_hash", "kind", "category", "behaviour", "unit",
-                *(f"{severity}_text" for severity in SEVERITIES))
+RULE_COLUMNS = (
+    "rule_id",
+    "rule_hash",
+    "kind",
+    "category",
+    "behaviour",
+    "unit",
+    *(f"{severity}_text" for severity in SEVERITIES),
+)
 
 
-def prepare_judged(db: Database, profile: Profile, as_of: date | None = None,
-                   requesters: list[str] | None = None) -> None:
+def prepare_judged(
+    db: Database, profile: Profile, as_of: date | None = None, requesters: list[str] | None = None
+) -> None:
     """The temp table `_judged`: requesters' contacts, with local_day, topic_key and closing_at."""
     site = profile.site
     hours, minutes = (int(part) for part in site.counter_closing.split(":"))
@@ -36,8 +44,13 @@ def prepare_judged(db: Database, profile: Profile, as_of: date | None = None,
         SELECT *, timezone($tz, CAST(local_day AS TIMESTAMP) + to_minutes($closing_minutes)) AS closing_at
         FROM located
         """,
-        {"tz": site.timezone, "as_of": as_of, "closing_minutes": hours * 60 + minutes,
-         "everyone": requesters is None, "requesters": list(requesters or [])},
+        {
+            "tz": site.timezone,
+            "as_of": as_of,
+            "closing_minutes": hours * 60 + minutes,
+            "everyone": requesters is None,
+            "requesters": list(requesters or []),
+        },
     )
 
 
@@ -60,8 +73,14 @@ def prepare(db: Database, profile: Profile, as_of: date | None, requesters: list
 def rule_row(rule: Rule) -> dict[str, str | None]:
     kind = RULE_KINDS[rule.kind]
     return {
-        "rule_id": rule.id, "rule_hash": rule.content_hash, "kind": rule.kind, "category": rule.category,
-        "behaviour": rule.behaviour, "unit": kind.unit,
-        **{f"{severity}_text": kind.threshold_text(rule, severity) if severity in rule.tiers else None
-           for severity in SEVERITIES},
+        "rule_id": rule.id,
+        "rule_hash": rule.content_hash,
+        "kind": rule.kind,
+        "category": rule.category,
+        "behaviour": rule.behaviour,
+        "unit": kind.unit,
+        **{
+            f"{severity}_text": kind.threshold_text(rule, severity) if severity in rule.tiers else None
+            for severity in SEVERITIES
+        },
     }

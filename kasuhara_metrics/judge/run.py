@@ -7,7 +7,7 @@ versions, and `judge_runs` records which profile made them.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from .. import contacts
 from ..common.db import Database
@@ -21,8 +21,14 @@ from .prepare import prepare
 from .store import last_profile_hash, store
 
 
-def judge(db: Database, profile: Profile, *, as_of: date | None = None, dry_run: bool = False,
-          requesters: list[str] | None = None) -> JudgeReport:
+def judge(
+    db: Database,
+    profile: Profile,
+    *,
+    as_of: date | None = None,
+    dry_run: bool = False,
+    requesters: list[str] | None = None,
+) -> JudgeReport:
     """Judge every requester's contacts (started before the end of `as_of`, site time) with `profile`.
 
     A dry run computes the same flags and what would change, then leaves the database untouched;
@@ -37,7 +43,7 @@ def judge(db: Database, profile: Profile, *, as_of: date | None = None, dry_run:
     if db.read_only and not dry_run:
         raise KasuharaError("judge needs the database opened for writing (or --dry-run)")
     report = JudgeReport(None, profile, as_of, dry_run=dry_run, requesters=requesters)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     try:
         if dry_run:
             if db.in_transaction:
@@ -60,8 +66,9 @@ def judge(db: Database, profile: Profile, *, as_of: date | None = None, dry_run:
     return report
 
 
-def _evaluate(db: Database, profile: Profile, as_of: date | None, report: JudgeReport,
-              requesters: list[str] | None) -> None:
+def _evaluate(
+    db: Database, profile: Profile, as_of: date | None, report: JudgeReport, requesters: list[str] | None
+) -> None:
     prepare(db, profile, as_of, requesters)
     report.contacts_judged = db.con.execute("SELECT count(*) FROM _judged").fetchall()[0][0]
     for rule in profile.enabled_rules:

@@ -5,7 +5,7 @@ Every insert names its columns, so a migration that adds one cannot shift values
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..common.db import Database
 from ..common.levels import SEVERITIES
@@ -14,8 +14,10 @@ from ..rules import RULE_KINDS, Profile
 from .outcome import JudgeReport
 
 # The flag's value as its detail shows it: whole numbers without ".0", others to one decimal.
-_VALUE_TEXT = ("CASE WHEN e.value = round(e.value) THEN CAST(CAST(e.value AS BIGINT) AS VARCHAR) "
-               "ELSE CAST(round(e.value, 1) AS VARCHAR) END")
+_VALUE_TEXT = (
+    "CASE WHEN e.value = round(e.value) THEN CAST(CAST(e.value AS BIGINT) AS VARCHAR) "
+    "ELSE CAST(round(e.value, 1) AS VARCHAR) END"
+)
 _THRESHOLD_TEXT = "CASE e.severity " + " ".join(f"WHEN '{s}' THEN r.{s}_text" for s in SEVERITIES) + " END"
 
 
@@ -30,10 +32,13 @@ def store(db: Database, profile: Profile, report: JudgeReport, started: datetime
     last_hash = last_profile_hash(db)
     previous_hash = last_hash if last_hash != profile.content_hash else None
     scope = report.scope_params()
-    con.execute("""
+    con.execute(
+        """
         DELETE FROM flag_evidence_rows WHERE $everyone OR flag_id IN
             (SELECT flag_id FROM flag_rows WHERE requester_key IN (SELECT unnest($requesters)))
-    """, scope)
+    """,
+        scope,
+    )
     con.execute("DELETE FROM flag_rows WHERE $everyone OR requester_key IN (SELECT unnest($requesters))", scope)
     collect_evidence(db, profile)
     con.execute(
@@ -47,7 +52,8 @@ def store(db: Database, profile: Profile, report: JudgeReport, started: datetime
                    || '; ' || e.severity || ' is ' || {_THRESHOLD_TEXT} AS detail,
                coalesce(v.contacts, 0) AS contacts, coalesce(v.evidence, []) AS evidence
         FROM _episodes e JOIN _rules r USING (rule_id)
-        LEFT JOIN (SELECT flag_id, count(*) AS contacts, flatten(list(source_ids ORDER BY started_at, contact_id)) AS evidence
+        LEFT JOIN (SELECT flag_id, count(*) AS contacts,
+                          flatten(list(source_ids ORDER BY started_at, contact_id)) AS evidence
                    FROM flag_evidence_rows SEMI JOIN _episodes USING (flag_id) GROUP BY flag_id) v USING (flag_id)
         ORDER BY e.first_at, e.flag_id
         """,
@@ -55,11 +61,20 @@ def store(db: Database, profile: Profile, report: JudgeReport, started: datetime
     )
     report.total_flags = con.execute("SELECT count(*) FROM flag_rows").fetchall()[0][0]
     run = {
-        "run_id": report.run_id, "started_at": started, "finished_at": datetime.now(timezone.utc),
-        "profile_path": profile.path, "profile_name": profile.name, "profile_version": profile.version,
-        "profile_hash": profile.content_hash, "previous_hash": previous_hash, "as_of": report.as_of,
-        "contacts_judged": report.contacts_judged, "flags": report.total_flags, "flags_new": report.new,
-        "flags_updated": report.updated, "flags_gone": report.gone,
+        "run_id": report.run_id,
+        "started_at": started,
+        "finished_at": datetime.now(UTC),
+        "profile_path": profile.path,
+        "profile_name": profile.name,
+        "profile_version": profile.version,
+        "profile_hash": profile.content_hash,
+        "previous_hash": previous_hash,
+        "as_of": report.as_of,
+        "contacts_judged": report.contacts_judged,
+        "flags": report.total_flags,
+        "flags_new": report.new,
+        "flags_updated": report.updated,
+        "flags_gone": report.gone,
         "requesters_judged": None if report.requesters is None else len(report.requesters),
     }
     con.execute(insert_values_sql("judge_runs", run), run)
@@ -68,8 +83,15 @@ def store(db: Database, profile: Profile, report: JudgeReport, started: datetime
         con.execute(
             """INSERT INTO rule_runs (run_id, rule_id, rule_hash, kind, contacts_evaluated, hits, flags)
                VALUES (?, ?, ?, ?, ?, ?, ?)""",
-            [report.run_id, rule.id, rule.content_hash, rule.kind, outcome.contacts_evaluated, outcome.hits,
-             outcome.flags],
+            [
+                report.run_id,
+                rule.id,
+                rule.content_hash,
+                rule.kind,
+                outcome.contacts_evaluated,
+                outcome.hits,
+                outcome.flags,
+            ],
         )
 
 

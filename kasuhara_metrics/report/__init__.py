@@ -6,15 +6,15 @@ Both hold counts and pseudonyms only: no phone number, name, free-text summary o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ..common.db import Database
 from ..common.levels import CATEGORIES, SEVERITY_LABELS
+from ..desk.weeks import Week
 from ..rules import Profile
 from .data import WeeklyData, weekly_data
-from .weeks import Week
 
 
 @dataclass
@@ -28,7 +28,7 @@ class ReportFiles:
 def latest_week(db: Database, timezone_name: str) -> Week:
     """The week of the newest contact: what `--week latest` means."""
     newest = db.con.execute("SELECT max(started_at) FROM contacts").fetchall()[0][0]
-    return Week.containing(newest or datetime.now(timezone.utc), timezone_name)
+    return Week.containing(newest or datetime.now(UTC), timezone_name)
 
 
 def write_report(db: Database, profile: Profile, week: Week, out: Path) -> ReportFiles:
@@ -38,15 +38,19 @@ def write_report(db: Database, profile: Profile, week: Week, out: Path) -> Repor
     from .charts import behaviour_chart, trend_chart
     from .excel import write_workbook
 
-    templates = Environment(loader=PackageLoader("kasuhara_metrics.report", "templates"),
-                            autoescape=select_autoescape(["html", "j2"]))
+    templates = Environment(
+        loader=PackageLoader("kasuhara_metrics.report", "templates"), autoescape=select_autoescape(["html", "j2"])
+    )
     now = datetime.now(ZoneInfo(week.timezone))
     data = weekly_data(db, profile, week, now)
     out.mkdir(parents=True, exist_ok=True)
     html = out / f"kasuhara-report-{week.label}.html"
     page = templates.get_template("weekly.html.j2").render(
-        data=data, labels=SEVERITY_LABELS, categories=CATEGORIES,
-        trend_svg=trend_chart(data.trend), behaviour_svg=behaviour_chart(data.by_behaviour),
+        data=data,
+        labels=SEVERITY_LABELS,
+        categories=CATEGORIES,
+        trend_svg=trend_chart(data.trend),
+        behaviour_svg=behaviour_chart(data.by_behaviour),
     )
     html.write_text(page, encoding="utf-8")
     workbook = out / f"kasuhara-report-{week.label}.xlsx"

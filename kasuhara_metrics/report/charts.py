@@ -8,60 +8,80 @@ from __future__ import annotations
 
 import io
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
-
-matplotlib.use("Agg")  # no screen: draw to files
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure
+from matplotlib.ticker import AutoLocator
 
 from ..common.levels import CATEGORIES, SEVERITY_LABELS
 
+if TYPE_CHECKING:
+    from matplotlib.axis import Axis
+    from matplotlib.typing import RcKeyType
+
 FONTS = ["IPAGothic", "IPAexGothic", "Noto Sans CJK JP", "Hiragino Sans", "Yu Gothic", "Meiryo", "DejaVu Sans"]
 COLOURS = {"拘束": "#c0504d", "繰り返し": "#4f81bd", "watch": "#f0ad4e", "alert": "#c9302c"}
-STYLE = {"svg.fonttype": "none", "font.family": "sans-serif", "font.sans-serif": FONTS, "font.size": 10,
-         "axes.spines.top": False, "axes.spines.right": False}
+STYLE: dict[RcKeyType, Any] = {
+    "svg.fonttype": "none",
+    "font.family": "sans-serif",
+    "font.sans-serif": FONTS,
+    "font.size": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
 
 
-def _svg(figure) -> str:
+def _integer_ticks(axis: Axis) -> None:
+    """Counts have whole ticks: matplotlib's automatic locator, told to keep to integers."""
+    locator = AutoLocator()
+    locator.set_params(integer=True)
+    axis.set_major_locator(locator)
+
+
+def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "Glyph missing from font": the browser has the glyphs
         figure.savefig(buffer, format="svg", bbox_inches="tight")
-    plt.close(figure)
     text = buffer.getvalue()
-    return text[text.index("<svg"):]  # drop the XML prolog: the SVG goes inside the HTML
+    return text[text.index("<svg") :]  # drop the XML prolog: the SVG goes inside the HTML
 
 
 def trend_chart(trend: list[dict[str, Any]]) -> str:
     """New flags per week for the last 8 weeks, stacked by category."""
-    with plt.rc_context(STYLE):
-        figure, axes = plt.subplots(figsize=(7.5, 2.8))
+    with matplotlib.rc_context(STYLE):
+        # A Figure without pyplot: no backend, no global state, nothing to close.
+        figure = Figure(figsize=(7.5, 2.8))
+        axes = figure.subplots()
         labels = [row["week"].split("-")[1] for row in trend]
         bottom = [0] * len(trend)
         for category in CATEGORIES:
             values = [row[category] for row in trend]
             axes.bar(labels, values, bottom=bottom, color=COLOURS[category], label=category, width=0.6)
-            bottom = [b + v for b, v in zip(bottom, values)]
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         axes.set_ylabel("新規フラグ数")
-        axes.yaxis.get_major_locator().set_params(integer=True)
+        _integer_ticks(axes.yaxis)
         axes.legend(frameon=False, loc="upper left")
         return _svg(figure)
 
 
 def behaviour_chart(by_behaviour: list[dict[str, Any]]) -> str:
     """This week's flags per behaviour, split by severity."""
-    with plt.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):
         behaviours = list(dict.fromkeys(row["behaviour"] for row in by_behaviour)) or ["(なし)"]
-        figure, axes = plt.subplots(figsize=(7.5, 0.45 * len(behaviours) + 0.9))
+        figure = Figure(figsize=(7.5, 0.45 * len(behaviours) + 0.9))
+        axes = figure.subplots()
         left = [0] * len(behaviours)
         for severity, label in SEVERITY_LABELS.items():
-            values = [sum(r["total"] for r in by_behaviour if r["behaviour"] == b and r["severity"] == severity)
-                      for b in behaviours]
+            values = [
+                sum(r["total"] for r in by_behaviour if r["behaviour"] == b and r["severity"] == severity)
+                for b in behaviours
+            ]
             axes.barh(behaviours, values, left=left, color=COLOURS[severity], label=label, height=0.6)
-            left = [a + v for a, v in zip(left, values)]
+            left = [a + v for a, v in zip(left, values, strict=True)]
         axes.invert_yaxis()
         axes.set_xlabel("フラグ数")
-        axes.xaxis.get_major_locator().set_params(integer=True)
+        _integer_ticks(axes.xaxis)
         axes.legend(frameon=False, loc="lower right")
         return _svg(figure)

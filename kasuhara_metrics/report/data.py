@@ -11,8 +11,8 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
-from ..desk.analytics import unusable_callers
 from ..common.db import Database
+from ..common.duckutil import fetch_dicts
 from ..common.levels import (
     CATEGORIES,
     SEVERITIES,
@@ -22,23 +22,15 @@ from ..common.levels import (
     severity_rank_sql,
     worst_severity,
 )
+from ..desk.analytics import unusable_callers
+from ..desk.flags import week_flags_sql, week_params
+from ..desk.weeks import Week
 from ..rules import RULE_KINDS, Profile, Rule
-from .weeks import Week
 
 STATUS_LABELS = {"unreviewed": "未確認", "confirmed": "確認済み", "watching": "経過観察", "dismissed": "該当なし"}
 # A flag of a rule no longer in the profile still has a unit: every kind's, in Japanese.
 UNITS_JA = {kind.unit: kind.unit_ja for kind in RULE_KINDS.values()}
 WORST = SEVERITIES[-1]
-
-
-def week_flags_sql(alias: str = "") -> str:
-    """Flags (of the table `alias`, if given) whose episode overlaps the week."""
-    prefix = f"{alias}." if alias else ""
-    return f"{prefix}first_at < $week_end AND {prefix}last_at >= $week_start"
-
-
-def week_params(week: Week) -> dict[str, datetime]:
-    return {"week_start": week.start, "week_end": week.end}
 
 
 @dataclass
@@ -57,10 +49,8 @@ class WeeklyData:
     unusable: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _rows(db: Database, sql: str, params: dict | None = None) -> list[dict[str, Any]]:
-    cursor = db.con.execute(sql, params or {})
-    columns = [d[0] for d in cursor.description]
-    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+def _rows(db: Database, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    return fetch_dicts(db.con, sql, params)
 
 
 def weekly_data(db: Database, profile: Profile, week: Week, now: datetime) -> WeeklyData:
@@ -69,7 +59,9 @@ def weekly_data(db: Database, profile: Profile, week: Week, now: datetime) -> We
         "SELECT finished_at, profile_name || ' ' || profile_version FROM judge_runs ORDER BY run_id DESC LIMIT 1"
     ).fetchall()
     data = WeeklyData(week, profile, now, run[0][0] if run else None, run[0][1] if run else None)
-    data.totals = _rows(db, f"""
+    data.totals = _rows(
+        db,
+        f"""
         SELECT count(*) AS flags,
                count(*) FILTER (WHERE first_at >= $week_start) AS new,
                count(*) FILTER (WHERE first_at < $week_start) AS ongoing,
@@ -79,8 +71,12 @@ def weekly_data(db: Database, profile: Profile, week: Week, now: datetime) -> We
                count(*) FILTER (WHERE review_status = 'dismissed') AS dismissed,
                count(*) FILTER (WHERE needs_review) AS needs_review
         FROM flags WHERE {week_flags_sql()}
-    """, params)[0]
-    data.by_behaviour = _rows(db, f"""
+    """,
+        params,
+    )[0]
+    data.by_behaviour = _rows(
+        db,
+        f"""
         SELECT category, behaviour, severity,
                count(*) FILTER (WHERE first_at >= $week_start) AS new,
                count(*) FILTER (WHERE first_at < $week_start) AS ongoing,
@@ -88,8 +84,12 @@ def weekly_data(db: Database, profile: Profile, week: Week, now: datetime) -> We
         FROM flags WHERE {week_flags_sql()}
         GROUP BY category, behaviour, severity
         ORDER BY {category_rank_sql("category")}, behaviour, {severity_rank_sql("severity")} DESC
-    """, params)
-    data.by_department = _rows(db, f"""
+    """,
+        params,
+    )
+    data.by_department = _rows(
+        db,
+        f"""
         SELECT coalesce(e.department, '(不明)') AS department, count(DISTINCT f.flag_id) AS flags,
                count(DISTINCT f.requester_key) AS requesters,
                count(DISTINCT e.contact_id) FILTER (WHERE e.started_at >= $week_start AND e.started_at < $week_end)
@@ -97,52 +97,75 @@ def weekly_data(db: Database, profile: Profile, week: Week, now: datetime) -> We
         FROM flags f JOIN flag_evidence e USING (flag_id)
         WHERE {week_flags_sql()}
         GROUP BY ALL ORDER BY flags DESC, department
-    """, params)
+    """,
+        params,
+    )
     data.trend = []
     for each in week.previous(8):
-        counts = dict(db.con.execute(
-            "SELECT category, count(*) FROM flags WHERE first_at >= $start AND first_at < $end GROUP BY ALL",
-            {"start": each.start, "end": each.end}).fetchall())
+        counts = dict(
+            db.con.execute(
+                "SELECT category, count(*) FROM flags WHERE first_at >= $start AND first_at < $end GROUP BY ALL",
+                {"start": each.start, "end": each.end},
+            ).fetchall()
+        )
         data.trend.append({"week": each.label, **{c: counts.get(c, 0) for c in CATEGORIES}})
     data.requesters = _requesters(db, profile, params)
-    data.unusable = [row | {"file": PurePath(row["path"]).name}
-                     for row in unusable_callers(db, start=week.start, end=week.end)]
+    data.unusable = [
+        row | {"file": PurePath(row["path"]).name} for row in unusable_callers(db, start=week.start, end=week.end)
+    ]
     return data
 
 
 def _requesters(db: Database, profile: Profile, params: dict) -> list[dict[str, Any]]:
-    flags = _rows(db, f"""
+    flags = _rows(
+        db,
+        f"""
         SELECT flag_id, requester_key, rule_id, category, behaviour, severity, first_at, last_at, value, threshold,
                unit, group_key, review_status, needs_review, first_at >= $week_start AS is_new
         FROM flags WHERE {week_flags_sql()}
         ORDER BY requester_key, {severity_rank_sql("severity")} DESC, first_at
-    """, params)
-    evidence = {row["requester_key"]: row for row in _rows(db, f"""
+    """,
+        params,
+    )
+    evidence = {
+        row["requester_key"]: row
+        for row in _rows(
+            db,
+            f"""
         WITH contacts AS (
             SELECT DISTINCT f.requester_key, e.contact_id, e.channel, e.department, e.talk_s
             FROM flags f JOIN flag_evidence e USING (flag_id)
-            WHERE {week_flags_sql('f')}
+            WHERE {week_flags_sql("f")}
         )
         SELECT requester_key, count(*) AS contacts, count(*) FILTER (WHERE channel = 'call') AS calls,
                count(*) FILTER (WHERE channel = 'visit') AS visits, count(DISTINCT department) AS departments,
                CAST(round(sum(talk_s) / 60.0) AS INTEGER) AS minutes
         FROM contacts GROUP BY ALL
-    """, params)}
+    """,
+            params,
+        )
+    }
     people: dict[str, dict[str, Any]] = {}
     for flag in flags:
-        person = people.setdefault(flag["requester_key"], {
-            "requester": flag["requester_key"], "flags": [], "worst": flag["severity"],
-            "evidence": evidence.get(flag["requester_key"], {}),
-        })
+        person = people.setdefault(
+            flag["requester_key"],
+            {
+                "requester": flag["requester_key"],
+                "flags": [],
+                "worst": flag["severity"],
+                "evidence": evidence.get(flag["requester_key"], {}),
+            },
+        )
         rule = next((r for r in profile.rules if r.id == flag["rule_id"]), None)
         flag["severity_label"] = SEVERITY_LABELS.get(flag["severity"], flag["severity"])
         flag["status_label"] = STATUS_LABELS.get(flag["review_status"], flag["review_status"])
-        flag["response"] = (rule.responses.get(flag["severity"]) if rule else None) or "職員が内容を確認し、対応を判断する"
+        flag["response"] = (
+            rule.responses.get(flag["severity"]) if rule else None
+        ) or "職員が内容を確認し、対応を判断する"
         flag["detail"] = detail_ja(flag, rule)
         person["flags"].append(flag)
         person["worst"] = worst_severity([person["worst"], flag["severity"]])
-    return sorted(people.values(),
-                  key=lambda p: (-severity_rank(p["worst"]), -len(p["flags"]), p["requester"]))
+    return sorted(people.values(), key=lambda p: (-severity_rank(p["worst"]), -len(p["flags"]), p["requester"]))
 
 
 def detail_ja(flag: dict[str, Any], rule: Rule | None) -> str:

@@ -5,6 +5,16 @@ from .load import check_profile, default_profile_path, load_profile, minutes_of
 from .model import CATEGORIES, SEVERITIES, SEVERITY_LABELS, Example, Profile, Rule
 
 __all__ = [
-    "CATEGORIES", "RULE_KINDS", "SEVERITIES", "SEVERITY_LABELS", "Example", "Profile", "Rule", "RuleKind",
-    "check_profile", "default_profile_path", "load_profile", "minutes_of",
+    "CATEGORIES",
+    "RULE_KINDS",
+    "SEVERITIES",
+    "SEVERITY_LABELS",
+    "Example",
+    "Profile",
+    "Rule",
+    "RuleKind",
+    "check_profile",
+    "default_profile_path",
+    "load_profile",
+    "minutes_of",
 ]

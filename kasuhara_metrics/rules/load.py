@@ -22,11 +22,23 @@ from .model import CATEGORIES, SEVERITIES, Example, ExampleContact, Profile, Rul
 # found the same way in a checkout, an editable install and an installed wheel.
 DEFAULT_PROFILE = Path(str(resources.files("kasuhara_metrics.thresholds") / "bunkyo.toml"))
 PROFILE_KEYS = {"name", "version", "title", "description", "policy"}
-RULE_KEYS = {"category", "behaviour", "kind", "description", "sources", "params", "tiers", "examples", "enabled",
-             "responses"}
+RULE_KEYS = {
+    "category",
+    "behaviour",
+    "kind",
+    "description",
+    "sources",
+    "params",
+    "tiers",
+    "examples",
+    "enabled",
+    "responses",
+}
 EXAMPLE_KEYS = {"name", "expect", "start", "contacts"}
 CONTACT_KEYS = {"at", "channel", "talk", "answered", "department", "kind", "topic", "exit_request", "requester"}
-_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)d)?\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*$")
+_DURATION = re.compile(
+    r"^\s*(?:(\d+(?:\.\d+)?)d)?\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*$"
+)
 _RULE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -37,12 +49,13 @@ def default_profile_path() -> Path:
 def load_profile(path: str | Path | None = None) -> Profile:
     """The profile at `path` (default thresholds/bunkyo.toml); ProfileError lists every problem."""
     profile, issues = check_profile(path)
-    if issues:
+    if profile is None:
         raise ProfileError(issues, str(path or DEFAULT_PROFILE))
     return profile
 
 
 def check_profile(path: str | Path | None = None) -> tuple[Profile | None, list[ProfileIssue]]:
+    """The profile and no issues, or None and every issue found."""
     path = Path(path or DEFAULT_PROFILE)
     try:
         doc = load_toml(path, KasuharaError)
@@ -135,20 +148,24 @@ class _Loader:
             self.problem(f"{prefix}.kind", f"unknown rule kind '{kind_name}' - known kinds: {', '.join(RULE_KINDS)}")
         sources = table.get("sources")
         if not isinstance(sources, list) or not sources or not all(isinstance(s, str) and s.strip() for s in sources):
-            self.problem(f"{prefix}.sources" if "sources" in table else prefix,
-                         f"{prefix}.sources must list where the numbers come from (at least one string)")
+            self.problem(
+                f"{prefix}.sources" if "sources" in table else prefix,
+                f"{prefix}.sources must list where the numbers come from (at least one string)",
+            )
             sources = []
         enabled = table.get("enabled", True)
         if not isinstance(enabled, bool):
             self.problem(f"{prefix}.enabled", "enabled must be true or false")
         params = table.get("params", {})
         if not isinstance(params, dict):
-            self.problem(f"{prefix}.params", "params must be a table, e.g. params = { channel = \"call\" }")
+            self.problem(f"{prefix}.params", 'params must be a table, e.g. params = { channel = "call" }')
             params = {}
         tiers = table.get("tiers")
         if not isinstance(tiers, dict) or not tiers:
-            self.problem(f"{prefix}.tiers" if "tiers" in table else prefix,
-                         f"{prefix}.tiers must give at least one severity, e.g. tiers = {{ watch = 30, alert = 60 }}")
+            self.problem(
+                f"{prefix}.tiers" if "tiers" in table else prefix,
+                f"{prefix}.tiers must give at least one severity, e.g. tiers = {{ watch = 30, alert = 60 }}",
+            )
             tiers = {}
         for severity in tiers:
             if severity not in SEVERITIES:
@@ -157,8 +174,11 @@ class _Loader:
             known = {p.name: p for p in kind.params}
             for key, value in params.items():
                 if key not in known:
-                    self.problem(f"{prefix}.params", f"unknown parameter '{key}' for kind {kind.name} - "
-                                                     f"its parameters are: {', '.join(known) or 'none'}")
+                    self.problem(
+                        f"{prefix}.params",
+                        f"unknown parameter '{key}' for kind {kind.name} - "
+                        f"its parameters are: {', '.join(known) or 'none'}",
+                    )
                 elif (why := known[key].check(value)) is not None:
                     self.problem(f"{prefix}.params", f"params.{key} {why}")
             for key, why in kind.check_params(params):
@@ -170,13 +190,27 @@ class _Loader:
         if not isinstance(responses, dict) or not all(
             severity in tiers and isinstance(text, str) and text.strip() for severity, text in responses.items()
         ):
-            self.problem(f"{prefix}.responses",
-                         f"{prefix}.responses maps this rule's severities to what the ward does, e.g. {{ watch = \"...\" }}")
+            self.problem(
+                f"{prefix}.responses",
+                f'{prefix}.responses maps this rule\'s severities to what the ward does, e.g. {{ watch = "..." }}',
+            )
             responses = {}
         if len(self.issues) > before:
             return None
-        return Rule(rule_id, category, behaviour, kind_name, description, tuple(sources), dict(params), dict(tiers),
-                    examples, enabled, dict(responses), self.doc.locate(prefix))
+        return Rule(
+            rule_id,
+            category,
+            behaviour,
+            kind_name,
+            description,
+            tuple(sources),
+            dict(params),
+            dict(tiers),
+            examples,
+            enabled,
+            dict(responses),
+            self.doc.locate(prefix),
+        )
 
     def examples(self, prefix: str, items: Any, tiers: dict) -> tuple[Example, ...]:
         if not isinstance(items, list):
@@ -204,22 +238,31 @@ class _Loader:
                 made = self.example_contact(where, f"{label}, contact {index}", contact)
                 if made:
                     built.append(made)
-            examples.append(Example(str(item.get("name", label)), str(expect), tuple(built),
-                                    str(item.get("start", "2026-09-01 09:00")), self.doc.locate(where)))
+            examples.append(
+                Example(
+                    str(item.get("name", label)),
+                    str(expect),
+                    tuple(built),
+                    str(item.get("start", "2026-09-01 09:00")),
+                    self.doc.locate(where),
+                )
+            )
         return tuple(examples)
 
     def example_contact(self, where: str, label: str, contact: Any) -> ExampleContact | None:
         if not isinstance(contact, dict):
-            self.problem(where, f"{label} must be a table such as {{at = \"0m\", channel = \"call\", talk = \"35m\"}}")
+            self.problem(where, f'{label} must be a table such as {{at = "0m", channel = "call", talk = "35m"}}')
             return None
         unknown = set(contact) - CONTACT_KEYS
         if unknown:
-            self.problem(where, f"{label}: unknown key '{sorted(unknown)[0]}' - allowed: {', '.join(sorted(CONTACT_KEYS))}")
+            self.problem(
+                where, f"{label}: unknown key '{sorted(unknown)[0]}' - allowed: {', '.join(sorted(CONTACT_KEYS))}"
+            )
             return None
         at, talk = minutes_of(contact.get("at", 0)), minutes_of(contact.get("talk", 5))
         exit_request = minutes_of(contact["exit_request"]) if "exit_request" in contact else None
         if at is None or talk is None or ("exit_request" in contact and exit_request is None):
-            self.problem(where, f"{label}: at, talk and exit_request are minutes or durations such as \"90m\", \"1d 2h\"")
+            self.problem(where, f'{label}: at, talk and exit_request are minutes or durations such as "90m", "1d 2h"')
             return None
         channel = contact.get("channel", "call")
         kind = contact.get("kind", "unknown")
@@ -228,7 +271,14 @@ class _Loader:
             return None
         answered = contact.get("answered", True)
         return ExampleContact(
-            offset_minutes=at, channel=channel, talk_minutes=talk if answered else 0.0, answered=bool(answered),
-            outcome="answered" if answered else "busy", department=contact.get("department", "区民課"), kind=kind,
-            topic=contact.get("topic"), exit_request_minutes=exit_request, requester=str(contact.get("requester", "A")),
+            offset_minutes=at,
+            channel=channel,
+            talk_minutes=talk if answered else 0.0,
+            answered=bool(answered),
+            outcome="answered" if answered else "busy",
+            department=contact.get("department", "区民課"),
+            kind=kind,
+            topic=contact.get("topic"),
+            exit_request_minutes=exit_request,
+            requester=str(contact.get("requester", "A")),
         )

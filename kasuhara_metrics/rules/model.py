@@ -19,7 +19,6 @@ from ..common.site import SiteSettings
 __all__ = ["CATEGORIES", "SEVERITIES", "SEVERITY_LABELS", "Example", "ExampleContact", "Profile", "Rule"]
 
 
-
 @dataclass(frozen=True)
 class ExampleContact:
     """A contact in a rule example, placed by its offset from the example's start."""
@@ -102,8 +101,7 @@ class Profile:
     @property
     def content_hash(self) -> str:
         text = json.dumps(
-            {"version": self.version, "rules": [r.content_hash for r in self.rules],
-             "site": self.site.to_dict()},
+            {"version": self.version, "rules": [r.content_hash for r in self.rules], "site": self.site.to_dict()},
             sort_keys=True,
         )
         return hashlib.sha256(text.encode()).hexdigest()[:16]

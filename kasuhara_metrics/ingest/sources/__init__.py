@@ -22,8 +22,20 @@ from .twilio import Twilio
 from .visits import Visits
 
 # Recognition tries them in this order: the most particular shapes first.
-SOURCES: dict[str, Source] = {source.name: source for source in (
-    AmazonConnect(), Twilio(), Cucm(), ThreeCx(), FreeSwitch(), Asterisk(), Mapped(), Visits(), Departments())}
+SOURCES: dict[str, Source] = {
+    source.name: source
+    for source in (
+        AmazonConnect(),
+        Twilio(),
+        Cucm(),
+        ThreeCx(),
+        FreeSwitch(),
+        Asterisk(),
+        Mapped(),
+        Visits(),
+        Departments(),
+    )
+}
 
 SAMPLE_BYTES = 65536
 

@@ -24,8 +24,11 @@ from .base import IngestOptions, Sample, Source, Staged, staged_from_json
 
 # InitiationMethod -> direction: the customer called, or the ward did.
 INBOUND = ("INBOUND", "TRANSFER", "QUEUE_TRANSFER")
-_TYPING = CallTyping(time_formats=("%Y-%m-%dT%H:%M:%S",),
-                     dispositions=(("ANSWERED", "ANSWERED"), ("NO ANSWER", "NO ANSWER")), answer_needs_dstchannel=True)
+_TYPING = CallTyping(
+    time_formats=("%Y-%m-%dT%H:%M:%S",),
+    dispositions=(("ANSWERED", "ANSWERED"), ("NO ANSWER", "NO ANSWER")),
+    answer_needs_dstchannel=True,
+)
 
 
 class AmazonConnect(Source):
@@ -35,7 +38,9 @@ class AmazonConnect(Source):
     utc_by_format = "UTC, the Z of Amazon Connect's times"
 
     def recognise(self, sample: Sample) -> bool:
-        return looks_like_json(sample.text) and b'"ContactId"' in sample.text and b'"InitiationTimestamp"' in sample.text
+        return (
+            looks_like_json(sample.text) and b'"ContactId"' in sample.text and b'"InitiationTimestamp"' in sample.text
+        )
 
     def read(self, path: str, raw: bytes, options: IngestOptions) -> Staged:
         read = read_json_records(path, raw, options.encoding)
@@ -44,21 +49,42 @@ class AmazonConnect(Source):
         for line, record in read.records:
             channel = text_of(record.get("Channel")) or "VOICE"
             if channel != "VOICE" or not record.get("ContactId"):
-                reason = (f"a {channel.lower()} contact, not a call" if channel != "VOICE"
-                          else "no ContactId: not a contact trace record")
+                reason = (
+                    f"a {channel.lower()} contact, not a call"
+                    if channel != "VOICE"
+                    else "no ContactId: not a contact trace record"
+                )
                 rejects.append(BadLine(line, read.raw.get(line, ""), reason))
                 continue
             rows.append(_canonical(record) | {LINE_COLUMN: line})
-        columns = {name: pa.array([row.get(name) for row in rows], pa.string())
-                   for name in ("caller", "dialled", "direction_hint", "start", "end", "billsec",
-                                "disposition", "uniqueid", "linkedid", "dstchannel", "record_version")}
+        columns = {
+            name: pa.array([row.get(name) for row in rows], pa.string())
+            for name in (
+                "caller",
+                "dialled",
+                "direction_hint",
+                "start",
+                "end",
+                "billsec",
+                "disposition",
+                "uniqueid",
+                "linkedid",
+                "dstchannel",
+                "record_version",
+            )
+        }
         table = canonical_table(columns, pa.array([row[LINE_COLUMN] for row in rows], pa.int64()))
-        return staged_from_json(read, self.name, "amazon-connect-ctr", table, self.clock(options.site), rejects, _TYPING)
+        return staged_from_json(
+            read, self.name, "amazon-connect-ctr", table, self.clock(options.site), rejects, _TYPING
+        )
 
 
 def _canonical(record: dict) -> dict:
     method = text_of(record.get("InitiationMethod")) or ""
-    customer, system = text_of(pick(record, "CustomerEndpoint.Address")), text_of(pick(record, "SystemEndpoint.Address"))
+    customer, system = (
+        text_of(pick(record, "CustomerEndpoint.Address")),
+        text_of(pick(record, "SystemEndpoint.Address")),
+    )
     inbound = method in INBOUND
     agent_at = text_of(pick(record, "Agent.ConnectedToAgentTimestamp"))
     reached_system = agent_at or text_of(record.get("ConnectedToSystemTimestamp"))

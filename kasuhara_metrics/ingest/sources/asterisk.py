@@ -27,13 +27,43 @@ from ..stores.calls import CallTyping, canonical_table
 from .base import IngestOptions, Sample, Source, Staged, staged_from_csv
 
 _BASE = (
-    "accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata",
-    "start", "answer", "end", "duration", "billsec", "disposition", "amaflags",
+    "accountcode",
+    "src",
+    "dst",
+    "dcontext",
+    "clid",
+    "channel",
+    "dstchannel",
+    "lastapp",
+    "lastdata",
+    "start",
+    "answer",
+    "end",
+    "duration",
+    "billsec",
+    "disposition",
+    "amaflags",
 )
 _NEW = ("peeraccount", "linkedid", "sequence")
 _CUSTOM = (
-    "clid", "src", "dst", "dcontext", "channel", "dstchannel", "lastapp", "lastdata", "start", "answer",
-    "end", "duration", "billsec", "disposition", "amaflags", "accountcode", "uniqueid", "userfield",
+    "clid",
+    "src",
+    "dst",
+    "dcontext",
+    "channel",
+    "dstchannel",
+    "lastapp",
+    "lastdata",
+    "start",
+    "answer",
+    "end",
+    "duration",
+    "billsec",
+    "disposition",
+    "amaflags",
+    "accountcode",
+    "uniqueid",
+    "userfield",
 )
 
 
@@ -50,6 +80,10 @@ class Layout:
     def index(self, field: str) -> int | None:
         return self.fields.index(field) if field in self.fields else None
 
+    def value(self, fields: list[str], name: str) -> str:
+        """The value of a column every layout has (start, answer, end, duration, billsec, disposition)."""
+        return fields[self.fields.index(name)]
+
 
 LAYOUTS: tuple[Layout, ...] = (
     Layout("cdr_csv-16", "Asterisk cdr_csv, 16 columns", _BASE),
@@ -58,7 +92,9 @@ LAYOUTS: tuple[Layout, ...] = (
     Layout("cdr_csv-18", "Asterisk cdr_csv with uniqueid and userfield, 18 columns", _BASE + ("uniqueid", "userfield")),
     Layout("cdr_csv-19", "Asterisk cdr_csv with newcdrcolumns, 19 columns", _BASE + _NEW),
     Layout("cdr_csv-20u", "Asterisk cdr_csv with uniqueid and newcdrcolumns, 20 columns", _BASE + ("uniqueid",) + _NEW),
-    Layout("cdr_csv-20f", "Asterisk cdr_csv with userfield and newcdrcolumns, 20 columns", _BASE + ("userfield",) + _NEW),
+    Layout(
+        "cdr_csv-20f", "Asterisk cdr_csv with userfield and newcdrcolumns, 20 columns", _BASE + ("userfield",) + _NEW
+    ),
     Layout(
         "cdr_csv-21",
         "Asterisk cdr_csv with uniqueid, userfield and newcdrcolumns, 21 columns",
@@ -91,12 +127,12 @@ def _row_fits(layout: Layout, fields: list[str]) -> bool:
     if len(fields) != layout.width:
         return False
     return (
-        bool(_DATE.match(fields[layout.index("start")]))
-        and bool(_DATE.match(fields[layout.index("end")]))
-        and (fields[layout.index("answer")] == "" or bool(_DATE.match(fields[layout.index("answer")])))
-        and bool(_INT.match(fields[layout.index("duration")]))
-        and bool(_INT.match(fields[layout.index("billsec")]))
-        and fields[layout.index("disposition")].upper() in DISPOSITIONS
+        bool(_DATE.match(layout.value(fields, "start")))
+        and bool(_DATE.match(layout.value(fields, "end")))
+        and (layout.value(fields, "answer") == "" or bool(_DATE.match(layout.value(fields, "answer"))))
+        and bool(_INT.match(layout.value(fields, "duration")))
+        and bool(_INT.match(layout.value(fields, "billsec")))
+        and layout.value(fields, "disposition").upper() in DISPOSITIONS
     )
 
 
@@ -149,9 +185,13 @@ def detect_layout(path: str, rows: list[tuple[int, list[str]]]) -> Layout:
     return best
 
 
-
-_TYPING = CallTyping(time_formats=("%Y-%m-%d %H:%M:%S",), dispositions=tuple(DISPOSITIONS.items()), uses_lastapp=True,
-                     answer_needs_dstchannel=True, caller_device_in_channel=True)
+_TYPING = CallTyping(
+    time_formats=("%Y-%m-%d %H:%M:%S",),
+    dispositions=tuple(DISPOSITIONS.items()),
+    uses_lastapp=True,
+    answer_needs_dstchannel=True,
+    caller_device_in_channel=True,
+)
 
 
 class Asterisk(Source):
@@ -180,9 +220,12 @@ class Asterisk(Source):
             for name in dict.fromkeys(name for row in extra for name in row):
                 if name not in rows.column_names:
                     rows = rows.append_column(name, pa.nulls(rows.num_rows, pa.string()))
-            extra_table = pa.table({name: pa.array([row.get(name) for row in extra],
-                                                   pa.int64() if name == LINE_COLUMN else pa.string())
-                                    for name in rows.column_names})
+            extra_table = pa.table(
+                {
+                    name: pa.array([row.get(name) for row in extra], pa.int64() if name == LINE_COLUMN else pa.string())
+                    for name in rows.column_names
+                }
+            )
             rows = pa.concat_tables([rows, extra_table])
         clock = self.clock(options.site)
         if not clock.proven and "uniqueid" in rows.column_names:
@@ -203,10 +246,16 @@ def _other_layout_rows(parsed, layout: Layout) -> tuple[list[BadLine], list[dict
             rejects.append(BadLine(odd.line, odd.raw, f"{CUT_SHORT} (it has {len(odd.fields)} fields)"))
             continue
         if fitting is None or fitting.name.split("-")[0] != family:
-            rejects.append(BadLine(odd.line, odd.raw, f"has {len(odd.fields)} fields, which fits no Asterisk layout "
-                                   f"of this family; the file is {layout.description}"))
+            rejects.append(
+                BadLine(
+                    odd.line,
+                    odd.raw,
+                    f"has {len(odd.fields)} fields, which fits no Asterisk layout "
+                    f"of this family; the file is {layout.description}",
+                )
+            )
             continue
-        values = dict(zip(fitting.fields, odd.fields))
+        values = dict(zip(fitting.fields, odd.fields, strict=True))
         values[LINE_COLUMN] = odd.line
         extra.append(values)
     return rejects, extra
@@ -223,8 +272,20 @@ def _canonical(rows: pa.Table) -> pa.Table:
         "dialled": column("dst"),
         "leg_sequence": column("sequence"),
     }
-    for name in ("dcontext", "channel", "dstchannel", "lastapp", "start", "answer", "end", "duration", "billsec",
-                 "disposition", "uniqueid", "linkedid"):
+    for name in (
+        "dcontext",
+        "channel",
+        "dstchannel",
+        "lastapp",
+        "start",
+        "answer",
+        "end",
+        "duration",
+        "billsec",
+        "disposition",
+        "uniqueid",
+        "linkedid",
+    ):
         if (value := column(name)) is not None:
             columns[name] = value
     return canonical_table({name: value for name, value in columns.items() if value is not None}, rows[LINE_COLUMN])

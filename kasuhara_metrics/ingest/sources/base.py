@@ -64,23 +64,56 @@ class Staged:
         return lines_of(self.text, numbers)
 
 
-def staged_from_csv(parsed: ParsedFile, source: str, format_name: str, table: pa.Table, clock: Clock,
-                    rejects: list[BadLine] | None = None, typing: Any = None) -> Staged:
+def staged_from_csv(
+    parsed: ParsedFile,
+    source: str,
+    format_name: str,
+    table: pa.Table,
+    clock: Clock,
+    rejects: list[BadLine] | None = None,
+    typing: Any = None,
+) -> Staged:
     """A Staged file from a CSV read: its counts, notes and text come with it."""
     return Staged(
-        path=parsed.path, sha256=parsed.sha256, source=source, format=format_name, encoding=parsed.encoding,
-        table=table, rows_read=parsed.rows_read, clock=clock, rejects=list(rejects or []), notes=list(parsed.notes),
-        typing=typing, text=parsed.text,
+        path=parsed.path,
+        sha256=parsed.sha256,
+        source=source,
+        format=format_name,
+        encoding=parsed.encoding,
+        table=table,
+        rows_read=parsed.rows_read,
+        clock=clock,
+        rejects=list(rejects or []),
+        notes=list(parsed.notes),
+        typing=typing,
+        text=parsed.text,
     )
 
 
-def staged_from_json(read: JsonRecords, source: str, format_name: str, table: pa.Table, clock: Clock,
-                     rejects: list[BadLine], typing: Any = None) -> Staged:
+def staged_from_json(
+    read: JsonRecords,
+    source: str,
+    format_name: str,
+    table: pa.Table,
+    clock: Clock,
+    rejects: list[BadLine],
+    typing: Any = None,
+) -> Staged:
     """A Staged file from a JSON read: its unreadable records are rejects, each record's text its raw line."""
     return Staged(
-        path=read.path, sha256=read.sha256, source=source, format=format_name, encoding=read.encoding, table=table,
-        rows_read=read.rows_read, clock=clock, rejects=list(read.bad) + rejects, notes=list(read.notes),
-        typing=typing, text=read.text, raw_text=read.raw,
+        path=read.path,
+        sha256=read.sha256,
+        source=source,
+        format=format_name,
+        encoding=read.encoding,
+        table=table,
+        rows_read=read.rows_read,
+        clock=clock,
+        rejects=list(read.bad) + rejects,
+        notes=list(read.notes),
+        typing=typing,
+        text=read.text,
+        raw_text=read.raw,
     )
 
 
@@ -100,11 +133,15 @@ class Source:
     def read(self, path: str, raw: bytes, options: IngestOptions) -> Staged:
         raise NotImplementedError
 
-    def clock(self, site: SiteSettings, override: str | None = None, where: str | None = None) -> Clock:
-        """The clock a setting fixes (a mapping's, else [site.clock]), else the format's, else the site's."""
-        setting = override if override not in (None, "auto") else site.clock_for(self.name)
-        fixed = clock_from_setting(setting, site.timezone,
-                                   where if override not in (None, "auto") else f"[site.clock] {self.name}")
+    def clock(self, site: SiteSettings, override: str | None = None, where: str = "") -> Clock:
+        """The clock a setting fixes (a mapping's, else [site.clock]), else the format's, else the site's.
+
+        `where` names the overriding setting in errors (the mapping file's clock).
+        """
+        if override not in (None, "auto"):
+            fixed = clock_from_setting(override, site.timezone, where)
+        else:
+            fixed = clock_from_setting(site.clock_for(self.name), site.timezone, f"[site.clock] {self.name}")
         if fixed is not None:
             return fixed
         if self.utc_by_format:

@@ -54,17 +54,32 @@ COLUMNS = (
     "lastRedirectingPartyPattern huntPilotPattern origDeviceType destDeviceType origDeviceSessionID "
     "destDeviceSessionID"
 ).split()
-REQUIRED = ("cdrRecordType", "globalCallID_callManagerId", "globalCallID_callId", "dateTimeOrigination",
-            "callingPartyNumber", "originalCalledPartyNumber", "finalCalledPartyNumber", "dateTimeConnect",
-            "dateTimeDisconnect", "pkid", "duration", "origDeviceName", "destDeviceName", "origCause_value",
-            "destCause_value")
+REQUIRED = (
+    "cdrRecordType",
+    "globalCallID_callManagerId",
+    "globalCallID_callId",
+    "dateTimeOrigination",
+    "callingPartyNumber",
+    "originalCalledPartyNumber",
+    "finalCalledPartyNumber",
+    "dateTimeConnect",
+    "dateTimeDisconnect",
+    "pkid",
+    "duration",
+    "origDeviceName",
+    "destDeviceName",
+    "origCause_value",
+    "destCause_value",
+)
 # Cisco phones and soft clients: a call from one is placed by staff.
 STAFF_DEVICE = r"^(SEP|CSF|BOT|TCT|TAB|CIPC)[0-9A-Za-z]+$"
 # Q.850 cause of a call that never connected -> its outcome (16: cleared before an answer, by the caller).
 CAUSES = {"17": "BUSY", "16": "NO ANSWER", "19": "NO ANSWER", "18": "NO ANSWER", "0": "NO ANSWER"}
-_TYPING = CallTyping(time_formats=("epoch",), dispositions=(("ANSWERED", "ANSWERED"), ("BUSY", "BUSY"),
-                                                            ("FAILED", "FAILED"), ("NO ANSWER", "NO ANSWER")),
-                     answer_needs_dstchannel=True)
+_TYPING = CallTyping(
+    time_formats=("epoch",),
+    dispositions=(("ANSWERED", "ANSWERED"), ("BUSY", "BUSY"), ("FAILED", "FAILED"), ("NO ANSWER", "NO ANSWER")),
+    answer_needs_dstchannel=True,
+)
 
 
 def _is_type_row(fields: list[str]) -> bool:
@@ -73,8 +88,13 @@ def _is_type_row(fields: list[str]) -> bool:
 
 def _headerless_record(fields: list[str]) -> bool:
     """A data row in the documented order: record type, ids, an epoch origination time."""
-    return (len(fields) >= 129 and fields[0].strip() in ("0", "1", "2") and fields[2].strip().isdigit()
-            and fields[4].strip().isdigit() and len(fields[4].strip()) >= 9)
+    return (
+        len(fields) >= 129
+        and fields[0].strip() in ("0", "1", "2")
+        and fields[2].strip().isdigit()
+        and fields[4].strip().isdigit()
+        and len(fields[4].strip()) >= 9
+    )
 
 
 class Cucm(Source):
@@ -97,15 +117,17 @@ class Cucm(Source):
         if "cdrRecordType" in header:  # the header line, and the line of SQL types under it when there is one
             skip = top[1][0] if len(top) > 1 and _is_type_row(top[1][1]) else top[0][0]
         else:  # no header: the documented order
-            header = COLUMNS[:len(header)] + [f"column{i + 1}" for i in range(len(COLUMNS), len(header))]
+            header = COLUMNS[: len(header)] + [f"column{i + 1}" for i in range(len(COLUMNS), len(header))]
         missing = [name for name in REQUIRED if name not in header]
         if missing:
-            raise InputFileError(f"{path} has no {missing[0]} column - is it a CUCM CDR file (not a CMR file)?",
-                                 SourceLocation(path, 1))
+            raise InputFileError(
+                f"{path} has no {missing[0]} column - is it a CUCM CDR file (not a CMR file)?", SourceLocation(path, 1)
+            )
         parsed = read_csv_rows(path, raw, column_count=len(header), decoded=decoded, skip_lines=skip)
         rejects = list(parsed.bad_lines) + [
             BadLine(odd.line, odd.raw, f"has {len(odd.fields)} fields; the header has {len(header)}")
-            for odd in parsed.odd_rows]
+            for odd in parsed.odd_rows
+        ]
         table = parsed.table
         field = {name: pc.utf8_trim_whitespace(table[f"c{header.index(name)}"]) for name in REQUIRED}
         is_cdr = pc.equal(field["cdrRecordType"], "1")
@@ -113,31 +135,50 @@ class Cucm(Source):
             other = table.filter(pc.invert(is_cdr))
             lines = other[LINE_COLUMN].to_pylist()
             raw_lines = parsed.raw_lines(set(lines))
-            for line, kind in zip(lines, field["cdrRecordType"].filter(pc.invert(is_cdr)).to_pylist()):
-                rejects.append(BadLine(line, raw_lines.get(line, ""), f"cdrRecordType {kind} is not a call record "
-                                       "(1): quality records (CMR, 2) belong in the cmr_ files"))
+            for line, kind in zip(lines, field["cdrRecordType"].filter(pc.invert(is_cdr)).to_pylist(), strict=True):
+                rejects.append(
+                    BadLine(
+                        line,
+                        raw_lines.get(line, ""),
+                        f"cdrRecordType {kind} is not a call record "
+                        "(1): quality records (CMR, 2) belong in the cmr_ files",
+                    )
+                )
             table = table.filter(is_cdr)
             field = {name: values.filter(is_cdr) for name, values in field.items()}
         connected = pc.not_equal(field["dateTimeConnect"], "0")
         cause = pc.if_else(pc.equal(field["destCause_value"], "0"), field["origCause_value"], field["destCause_value"])
-        never = pc.take(pa.array(list(CAUSES.values()), pa.string()),
-                        pc.index_in(cause, value_set=pa.array(list(CAUSES), pa.string())))
+        never = pc.take(
+            pa.array(list(CAUSES.values()), pa.string()),
+            pc.index_in(cause, value_set=pa.array(list(CAUSES), pa.string())),
+        )
         final = field["finalCalledPartyNumber"]
         columns = {
             "caller": field["callingPartyNumber"],
             # the department is that of the number the call ended at
             "dialled": pc.if_else(pc.equal(final, ""), field["originalCalledPartyNumber"], final),
-            "start": field["dateTimeOrigination"], "answer": field["dateTimeConnect"], "end": field["dateTimeDisconnect"],
+            "start": field["dateTimeOrigination"],
+            "answer": field["dateTimeConnect"],
+            "end": field["dateTimeDisconnect"],
             "billsec": field["duration"],
             "disposition": pc.if_else(connected, "ANSWERED", pc.fill_null(never, "FAILED")),
             "uniqueid": field["pkid"],
-            "linkedid": pc.binary_join_element_wise("cucm", field["globalCallID_callManagerId"],
-                                                    field["globalCallID_callId"], "-"),
+            "linkedid": pc.binary_join_element_wise(
+                "cucm", field["globalCallID_callManagerId"], field["globalCallID_callId"], "-"
+            ),
             "channel": field["origDeviceName"],
             # connected to a device: a phone answered
             "dstchannel": pc.if_else(connected, field["destDeviceName"], ""),
-            "staff_device": pc.if_else(pc.match_substring_regex(field["origDeviceName"], STAFF_DEVICE), "1",
-                                       pa.scalar(None, pa.string())),
+            "staff_device": pc.if_else(
+                pc.match_substring_regex(field["origDeviceName"], STAFF_DEVICE), "1", pa.scalar(None, pa.string())
+            ),
         }
-        return staged_from_csv(parsed, self.name, "cucm-cdr", canonical_table(columns, table[LINE_COLUMN]),
-                               self.clock(options.site), rejects, _TYPING)
+        return staged_from_csv(
+            parsed,
+            self.name,
+            "cucm-cdr",
+            canonical_table(columns, table[LINE_COLUMN]),
+            self.clock(options.site),
+            rejects,
+            _TYPING,
+        )

@@ -22,8 +22,11 @@ class Departments(Source):
     def read(self, path: str, raw: bytes, options: IngestOptions) -> Staged:
         decoded = to_utf8(raw, path, options.encoding)
         header = _has_header(sample_rows(decoded.data, limit=1))
-        parsed = (read_csv_rows(path, raw, header=True, decoded=decoded) if header
-                  else read_csv_rows(path, raw, column_count=2, decoded=decoded))
+        parsed = (
+            read_csv_rows(path, raw, header=True, decoded=decoded)
+            if header
+            else read_csv_rows(path, raw, column_count=2, decoded=decoded)
+        )
         rejects = list(parsed.bad_lines) + [
             BadLine(o.line, o.raw, f"has {len(o.fields)} fields; expected number,department") for o in parsed.odd_rows
         ]

@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ...common.errors import InputFileError, MappingError, SourceLocation
+from ...common.errors import InputFileError, KasuharaError, MappingError, SourceLocation
 from ...common.site import check_clock_setting
 from ...common.tomlfile import TomlDocument, load_toml, reject_unknown_keys
 from ..csvread import LINE_COLUMN, BadLine, read_csv_rows, sample_rows
@@ -43,8 +43,20 @@ MAPPABLE_FIELDS = {
 }
 STATUS_OUTCOMES = {"answered": "ANSWERED", "no_answer": "NO ANSWER", "busy": "BUSY", "failed": "FAILED"}
 DIRECTIONS = ("inbound", "outbound", "internal")
-TOP_KEYS = ("name", "description", "encoding", "delimiter", "header", "skip_rows", "time_formats", "duration_format",
-            "clock", "columns", "status", "direction")
+TOP_KEYS = (
+    "name",
+    "description",
+    "encoding",
+    "delimiter",
+    "header",
+    "skip_rows",
+    "time_formats",
+    "duration_format",
+    "clock",
+    "columns",
+    "status",
+    "direction",
+)
 
 
 @dataclass(frozen=True)
@@ -72,7 +84,7 @@ def load_mapping(path: str | Path) -> Mapping:
     columns = data.get("columns")
     if not isinstance(columns, dict) or not columns:
         raise MappingError(
-            "a mapping needs a [columns] table naming the export's headers, e.g. start = \"着信日時\"",
+            'a mapping needs a [columns] table naming the export\'s headers, e.g. start = "着信日時"',
             doc.locate("columns"),
         )
     reject_unknown_keys(doc, columns, MAPPABLE_FIELDS, "columns", MappingError)
@@ -84,15 +96,20 @@ def load_mapping(path: str | Path) -> Mapping:
             if column < 1:
                 raise MappingError(f"columns.{key} must be a column number from 1", doc.locate(f"columns.{key}"))
         elif not header:
-            raise MappingError(f"columns.{key} must be a column number (1 is the first): the file has no header "
-                               "(header = false)", doc.locate(f"columns.{key}"))
+            raise MappingError(
+                f"columns.{key} must be a column number (1 is the first): the file has no header (header = false)",
+                doc.locate(f"columns.{key}"),
+            )
         elif not isinstance(column, str) or not column.strip():
-            raise MappingError(f"columns.{key} must be the header text of a column, or its number (1 is the first)",
-                               doc.locate(f"columns.{key}"))
+            raise MappingError(
+                f"columns.{key} must be the header text of a column, or its number (1 is the first)",
+                doc.locate(f"columns.{key}"),
+            )
     skip_rows = data.get("skip_rows", 0)
     if not isinstance(skip_rows, int) or isinstance(skip_rows, bool) or skip_rows < 0:
-        raise MappingError("skip_rows must be a number of lines (0 or more) above the header or the first row",
-                           doc.locate("skip_rows"))
+        raise MappingError(
+            "skip_rows must be a number of lines (0 or more) above the header or the first row", doc.locate("skip_rows")
+        )
     if "start" not in columns:
         raise MappingError("columns.start is required: the column with the call's start time", doc.locate("columns"))
     has_parties = "caller" in columns or {"direction", "remote", "extension"} <= set(columns)
@@ -113,29 +130,34 @@ def load_mapping(path: str | Path) -> Mapping:
     time_formats = data.get("time_formats", list(DEFAULT_TIME_FORMATS))
     if isinstance(time_formats, str):
         time_formats = [time_formats]
-    if not isinstance(time_formats, list) or not time_formats or not all(
-            isinstance(t, str) and ("%" in t or t in EPOCH_FORMATS) for t in time_formats):
+    if (
+        not isinstance(time_formats, list)
+        or not time_formats
+        or not all(isinstance(t, str) and ("%" in t or t in EPOCH_FORMATS) for t in time_formats)
+    ):
         raise MappingError(
-            "time_formats must be a list of strptime formats such as \"%Y/%m/%d %H:%M:%S\", or \"epoch\" "
-            "(seconds) / \"epoch_ms\" (milliseconds)", doc.locate("time_formats")
+            'time_formats must be a list of strptime formats such as "%Y/%m/%d %H:%M:%S", or "epoch" '
+            '(seconds) / "epoch_ms" (milliseconds)',
+            doc.locate("time_formats"),
         )
     for time_format in time_formats:
         if problem := _time_format_problem(time_format):
             raise MappingError(f"time_formats: '{time_format}' {problem}", doc.locate("time_formats"))
     clock = _string(doc, data, "clock", "auto")
     if problem := check_clock_setting(clock):
-        raise MappingError(f"{problem} - say \"utc\" when the export writes UTC times without an offset",
-                           doc.locate("clock"))
+        raise MappingError(
+            f'{problem} - say "utc" when the export writes UTC times without an offset', doc.locate("clock")
+        )
     status = _value_table(doc, data, "status", STATUS_OUTCOMES)
     if "status" in columns and not status:
         raise MappingError(
-            "columns.status is mapped, so add a [status] table: answered = [\"応答\"], busy = [...], ...",
+            'columns.status is mapped, so add a [status] table: answered = ["応答"], busy = [...], ...',
             doc.locate("columns.status"),
         )
     direction = _value_table(doc, data, "direction", {d: d for d in DIRECTIONS})
     if "direction" in columns and not direction:
         raise MappingError(
-            "columns.direction is mapped, so add a [direction] table: inbound = [\"着信\"], outbound = [\"発信\"]",
+            'columns.direction is mapped, so add a [direction] table: inbound = ["着信"], outbound = ["発信"]',
             doc.locate("columns.direction"),
         )
     encoding = _string(doc, data, "encoding", "auto")
@@ -147,7 +169,7 @@ def load_mapping(path: str | Path) -> Mapping:
     if delimiter == "\\t":
         delimiter = "\t"
     if len(delimiter) != 1:
-        raise MappingError("delimiter must be one character, e.g. \",\" or \"\\t\"", doc.locate("delimiter"))
+        raise MappingError('delimiter must be one character, e.g. "," or "\\t"', doc.locate("delimiter"))
     return Mapping(
         name=name,
         path=doc.path,
@@ -205,17 +227,25 @@ class Mapped(Source):
     description = "any CSV export, read through a mapping file (--mapping, or mapping.toml in the nightly inbox)"
 
     def read(self, path: str, raw: bytes, options: IngestOptions) -> Staged:
-        return read_mapped(path, raw, options.mapping, self.clock(options.site, options.mapping.clock,
-                                                                  f"clock in {options.mapping.path}"))
+        mapping = options.mapping
+        if mapping is None:  # the driver picks this source only for a mapping
+            raise KasuharaError(f"{path}: the mapped source needs a mapping (--mapping FILE)")
+        return read_mapped(path, raw, mapping, self.clock(options.site, mapping.clock, f"clock in {mapping.path}"))
 
 
 def read_mapped(path: str, raw: bytes, mapping: Mapping, clock) -> Staged:
     """Parse a mapped export into canonical call rows."""
     decoded = to_utf8(raw, path, mapping.encoding)
     first = sample_rows(decoded.data, limit=1, delimiter=mapping.delimiter, after_line=mapping.skip_rows)
-    parsed = read_csv_rows(path, raw, header=mapping.header, delimiter=mapping.delimiter, decoded=decoded,
-                           skip_lines=mapping.skip_rows,
-                           column_count=None if mapping.header or not first else len(first[0][1]))
+    parsed = read_csv_rows(
+        path,
+        raw,
+        header=mapping.header,
+        delimiter=mapping.delimiter,
+        decoded=decoded,
+        skip_lines=mapping.skip_rows,
+        column_count=None if mapping.header or not first else len(first[0][1]),
+    )
     header = parsed.header or []
     named = [h for h in mapping.columns.values() if isinstance(h, str)]
     missing = [h for h in named if h not in header]
@@ -228,13 +258,20 @@ def read_mapped(path: str, raw: bytes, mapping: Mapping, clock) -> Staged:
     width = len(header) if mapping.header else len(first[0][1])
     numbered = [c for c in mapping.columns.values() if isinstance(c, int) and c > width]
     if numbered:
-        raise InputFileError(f"{mapping.path} names column {numbered[0]}, but {path} has {width} columns - "
-                             "fix the column number in the mapping", SourceLocation(path))
+        raise InputFileError(
+            f"{mapping.path} names column {numbered[0]}, but {path} has {width} columns - "
+            "fix the column number in the mapping",
+            SourceLocation(path),
+        )
     position = {name: f"c{i}" for i, name in enumerate(header)}
     rejects = list(parsed.bad_lines)
     rejects.extend(
-        BadLine(odd.line, odd.raw, f"has {len(odd.fields)} fields; {'the header' if mapping.header else 'its first row'} "
-                f"has {width}") for odd in parsed.odd_rows
+        BadLine(
+            odd.line,
+            odd.raw,
+            f"has {len(odd.fields)} fields; {'the header' if mapping.header else 'its first row'} has {width}",
+        )
+        for odd in parsed.odd_rows
     )
     table = parsed.table
 
@@ -249,8 +286,18 @@ def read_mapped(path: str, raw: bytes, mapping: Mapping, clock) -> Staged:
         if pc.any(unknown).as_py():
             lines = set(table.filter(unknown)[LINE_COLUMN].to_pylist())
             raw_lines = parsed.raw_lines(lines)
-            for line, value in zip(table.filter(unknown)[LINE_COLUMN].to_pylist(), column("direction").filter(unknown).to_pylist()):
-                rejects.append(BadLine(line, raw_lines.get(line, ""), f"direction of the form '{value_shape(value)}' is not in the mapping's [direction] table"))
+            for line, value in zip(
+                table.filter(unknown)[LINE_COLUMN].to_pylist(),
+                column("direction").filter(unknown).to_pylist(),
+                strict=True,
+            ):
+                rejects.append(
+                    BadLine(
+                        line,
+                        raw_lines.get(line, ""),
+                        f"direction of the form '{value_shape(value)}' is not in the mapping's [direction] table",
+                    )
+                )
             keep = pc.invert(unknown)
             table, direction = table.filter(keep), direction.filter(keep)
 
@@ -274,13 +321,14 @@ def read_mapped(path: str, raw: bytes, mapping: Mapping, clock) -> Staged:
         dispositions=tuple(sorted(mapping.status.items())) if "status" in mapping.columns else None,
         talk_is_span=not {"talk", "answer"} & set(mapping.columns),
     )
-    staged = staged_from_csv(parsed, "mapped", f"mapped:{mapping.name}", canonical_table(columns, table[LINE_COLUMN]),
-                             clock, rejects, typing)
+    staged = staged_from_csv(
+        parsed, "mapped", f"mapped:{mapping.name}", canonical_table(columns, table[LINE_COLUMN]), clock, rejects, typing
+    )
     if mapping.skip_rows:
-        staged.notes.append(f"{mapping.skip_rows} lines above the {'header' if mapping.header else 'rows'} skipped, "
-                            "as the mapping says")
+        staged.notes.append(
+            f"{mapping.skip_rows} lines above the {'header' if mapping.header else 'rows'} skipped, as the mapping says"
+        )
     return staged
-
 
 
 def _map_values(values: pa.ChunkedArray, table: dict[str, str]) -> pa.ChunkedArray:

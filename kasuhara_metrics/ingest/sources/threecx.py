@@ -15,6 +15,7 @@ person; without them, an answered call counts as answered by staff.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,24 +25,35 @@ from ..encoding import to_utf8
 from ..stores.calls import CallTyping, canonical_table
 from .base import HeaderlessSource, IngestOptions, Staged, staged_from_csv
 
-FIELDS = ("historyid callid duration time-start time-answered time-end reason-terminated from-no to-no from-dn to-dn "
-          "dial-no reason-changed final-number final-dn bill-code bill-rate bill-cost bill-name chain from-type "
-          "to-type final-type from-dispname to-dispname final-dispname missed-queue-calls").split()
+FIELDS = (
+    "historyid callid duration time-start time-answered time-end reason-terminated from-no to-no from-dn to-dn "
+    "dial-no reason-changed final-number final-dn bill-code bill-rate bill-cost bill-name chain from-type "
+    "to-type final-type from-dispname to-dispname final-dispname missed-queue-calls"
+).split()
 DEFAULT_WIDTH = FIELDS.index("chain") + 1  # 20: what 3CX writes unless more fields are enabled
 TYPED_WIDTH = FIELDS.index("final-type") + 1
 # reason-terminated of a call nobody answered -> outcome (v16/v18 names, and v20's lower-case ones).
 UNANSWERED = {
-    "targetbusy": "BUSY", "routebusy": "BUSY", "busy": "BUSY",
-    "noanswertimeout": "NO ANSWER", "timeout": "NO ANSWER", "terminatedbysrc": "NO ANSWER",
-    "src_participant_terminated": "NO ANSWER", "failed_cancelled": "NO ANSWER", "terminatedbydst": "NO ANSWER",
-    "dst_participant_terminated": "NO ANSWER", "redirected": "NO ANSWER",
+    "targetbusy": "BUSY",
+    "routebusy": "BUSY",
+    "busy": "BUSY",
+    "noanswertimeout": "NO ANSWER",
+    "timeout": "NO ANSWER",
+    "terminatedbysrc": "NO ANSWER",
+    "src_participant_terminated": "NO ANSWER",
+    "failed_cancelled": "NO ANSWER",
+    "terminatedbydst": "NO ANSWER",
+    "dst_participant_terminated": "NO ANSWER",
+    "redirected": "NO ANSWER",
 }
 # final-type of a call a machine took: an IVR, a queue nobody left, voicemail.
 MACHINE_TYPES = ["ivr", "queue", "vmail", "voicemail"]
 _HISTORY = re.compile(r"^Call \d+$")
 _STAMP = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}$")
-_TYPING = dict(time_formats=("%Y/%m/%d %H:%M:%S",),
-               dispositions=(("ANSWERED", "ANSWERED"), ("BUSY", "BUSY"), ("FAILED", "FAILED"), ("NO ANSWER", "NO ANSWER")))
+_TYPING = CallTyping(
+    time_formats=("%Y/%m/%d %H:%M:%S",),
+    dispositions=(("ANSWERED", "ANSWERED"), ("BUSY", "BUSY"), ("FAILED", "FAILED"), ("NO ANSWER", "NO ANSWER")),
+)
 
 
 class ThreeCx(HeaderlessSource):
@@ -51,8 +63,11 @@ class ThreeCx(HeaderlessSource):
     utc_by_format = "UTC, as 3CX writes cdr.log"
 
     def fits(self, fields: list[str]) -> bool:
-        return (len(fields) >= DEFAULT_WIDTH and bool(_HISTORY.match(fields[0].strip()))
-                and bool(_STAMP.match(fields[3].strip())))
+        return (
+            len(fields) >= DEFAULT_WIDTH
+            and bool(_HISTORY.match(fields[0].strip()))
+            and bool(_STAMP.match(fields[3].strip()))
+        )
 
     def read(self, path: str, raw: bytes, options: IngestOptions) -> Staged:
         decoded = to_utf8(raw, path, options.encoding)
@@ -72,26 +87,40 @@ class ThreeCx(HeaderlessSource):
         field = {name: pc.utf8_trim_whitespace(table[f"c{i}"]) for i, name in enumerate(FIELDS[:width])}
         answered = pc.not_equal(field["time-answered"], "")
         reason = pc.utf8_lower(field["reason-terminated"])
-        never = pc.take(pa.array(list(UNANSWERED.values()), pa.string()),
-                        pc.index_in(reason, value_set=pa.array(list(UNANSWERED), pa.string())))
+        never = pc.take(
+            pa.array(list(UNANSWERED.values()), pa.string()),
+            pc.index_in(reason, value_set=pa.array(list(UNANSWERED), pa.string())),
+        )
         final_dn = field["final-dn"]
         columns = {
             "caller": _extension_digits(field["from-no"]),
             "dialled": pc.if_else(pc.equal(final_dn, ""), field["to-dn"], final_dn),
-            "start": field["time-start"], "answer": field["time-answered"], "end": field["time-end"],
+            "start": field["time-start"],
+            "answer": field["time-answered"],
+            "end": field["time-end"],
             "disposition": pc.if_else(answered, "ANSWERED", pc.fill_null(never, "FAILED")),
-            "uniqueid": field["historyid"], "linkedid": field["callid"],
+            "uniqueid": field["historyid"],
+            "linkedid": field["callid"],
         }
         typed = width >= TYPED_WIDTH
         if typed:  # who took the call at the end: a person (an extension, an outside line), or a machine
             machine = pc.is_in(pc.utf8_lower(field["final-type"]), value_set=pa.array(MACHINE_TYPES))
             columns["dstchannel"] = pc.if_else(machine, "", pc.if_else(pc.equal(final_dn, ""), "line", final_dn))
-        typing = CallTyping(**_TYPING, answer_needs_dstchannel=typed)
-        staged = staged_from_csv(parsed, self.name, f"3cx-cdr-{width}", canonical_table(columns, table[LINE_COLUMN]),
-                                 self.clock(options.site), rejects, typing)
+        typing = replace(_TYPING, answer_needs_dstchannel=typed)
+        staged = staged_from_csv(
+            parsed,
+            self.name,
+            f"3cx-cdr-{width}",
+            canonical_table(columns, table[LINE_COLUMN]),
+            self.clock(options.site),
+            rejects,
+            typing,
+        )
         if not typed:
-            staged.notes.append("no final-type field: an IVR or queue answering cannot be told from staff - enable "
-                                "the type fields in 3CX's CDR output")
+            staged.notes.append(
+                "no final-type field: an IVR or queue answering cannot be told from staff - enable "
+                "the type fields in 3CX's CDR output"
+            )
         return staged
 
 

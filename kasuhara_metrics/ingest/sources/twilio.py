@@ -24,8 +24,14 @@ from ..jsonread import looks_like_json, read_json_records, text_of
 from ..stores.calls import CallTyping, canonical_table
 from .base import IngestOptions, Sample, Source, Staged, staged_from_csv, staged_from_json
 
-STATUSES = (("COMPLETED", "ANSWERED"), ("IN-PROGRESS", "ANSWERED"), ("BUSY", "BUSY"), ("NO-ANSWER", "NO ANSWER"),
-            ("CANCELED", "NO ANSWER"), ("FAILED", "FAILED"))
+STATUSES = (
+    ("COMPLETED", "ANSWERED"),
+    ("IN-PROGRESS", "ANSWERED"),
+    ("BUSY", "BUSY"),
+    ("NO-ANSWER", "NO ANSWER"),
+    ("CANCELED", "NO ANSWER"),
+    ("FAILED", "FAILED"),
+)
 FIELDS = ("sid", "parent_call_sid", "from", "to", "direction", "status", "start_time", "end_time", "duration")
 REQUIRED = ("sid", "from", "to", "status", "start_time")
 TIME_FORMATS = ("%a, %d %b %Y %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%H:%M:%S %Y-%m-%d")
@@ -35,8 +41,14 @@ _SID = re.compile(rb'"sid"\s*:\s*"CA[0-9a-fA-F]{32}"')
 def _field_name(header: str) -> str:
     """'Call Sid', 'CallSid', 'call_sid' and 'sid' are one field; 'Start Time' is start_time."""
     name = re.sub(r"[\s\-]+", "_", header.strip().lower())
-    return {"call_sid": "sid", "callsid": "sid", "parent_sid": "parent_call_sid", "parentcallsid": "parent_call_sid",
-            "starttime": "start_time", "endtime": "end_time"}.get(name, name)
+    return {
+        "call_sid": "sid",
+        "callsid": "sid",
+        "parent_sid": "parent_call_sid",
+        "parentcallsid": "parent_call_sid",
+        "starttime": "start_time",
+        "endtime": "end_time",
+    }.get(name, name)
 
 
 class Twilio(Source):
@@ -57,8 +69,10 @@ class Twilio(Source):
         else:
             staged = self._read_csv(path, raw, options)
         if not pc.any(pc.is_valid(staged.table["linkedid"])).as_py():
-            staged.notes.append("no <Dial> legs in this file: an inbound call answered only by TwiML (a menu) "
-                                "cannot be told from one a person answered")
+            staged.notes.append(
+                "no <Dial> legs in this file: an inbound call answered only by TwiML (a menu) "
+                "cannot be told from one a person answered"
+            )
         return staged
 
     def _read_csv(self, path: str, raw: bytes, options: IngestOptions) -> Staged:
@@ -66,16 +80,28 @@ class Twilio(Source):
         names = [_field_name(h) for h in parsed.header or []]
         missing = [name for name in REQUIRED if name not in names]
         if missing:
-            raise InputFileError(f"{path} has no {missing[0]} column - a Twilio call log names sid, from, to, status "
-                                 "and start time", SourceLocation(path, 1))
+            raise InputFileError(
+                f"{path} has no {missing[0]} column - a Twilio call log names sid, from, to, status and start time",
+                SourceLocation(path, 1),
+            )
         rejects = list(parsed.bad_lines) + [
             BadLine(odd.line, odd.raw, f"has {len(odd.fields)} fields; the header has {len(names)}")
-            for odd in parsed.odd_rows]
+            for odd in parsed.odd_rows
+        ]
         empty = pa.array([""] * parsed.table.num_rows, pa.string())
-        fields = {name: pc.utf8_trim_whitespace(parsed.table[f"c{names.index(name)}"]) if name in names else empty
-                  for name in FIELDS}
-        return staged_from_csv(parsed, self.name, "twilio-csv", _canonical(fields, parsed.table[LINE_COLUMN]),
-                               self.clock(options.site), rejects, _typing(fields))
+        fields = {
+            name: pc.utf8_trim_whitespace(parsed.table[f"c{names.index(name)}"]) if name in names else empty
+            for name in FIELDS
+        }
+        return staged_from_csv(
+            parsed,
+            self.name,
+            "twilio-csv",
+            _canonical(fields, parsed.table[LINE_COLUMN]),
+            self.clock(options.site),
+            rejects,
+            _typing(fields),
+        )
 
     def _read_json(self, path: str, raw: bytes, options: IngestOptions) -> Staged:
         read = read_json_records(path, raw, options.encoding)
@@ -86,10 +112,13 @@ class Twilio(Source):
                 rejects.append(BadLine(line, read.raw.get(line, ""), "no sid: not a Twilio call record"))
             else:
                 kept.append((line, record))
-        fields = {name: pa.array([text_of(record.get(name)) or "" for _, record in kept], pa.string())
-                  for name in FIELDS}
+        fields = {
+            name: pa.array([text_of(record.get(name)) or "" for _, record in kept], pa.string()) for name in FIELDS
+        }
         table = _canonical(fields, pa.array([line for line, _ in kept], pa.int64()))
-        return staged_from_json(read, self.name, "twilio-json", table, self.clock(options.site), rejects, _typing(fields))
+        return staged_from_json(
+            read, self.name, "twilio-json", table, self.clock(options.site), rejects, _typing(fields)
+        )
 
 
 def _typing(fields: dict) -> CallTyping:
@@ -103,12 +132,19 @@ def _canonical(fields: dict, lines) -> pa.Table:
     direction = pc.utf8_lower(fields["direction"])
     none = pa.scalar(None, pa.string())
     columns = {
-        "caller": fields["from"], "dialled": fields["to"],
-        "direction_hint": pc.if_else(pc.equal(direction, "inbound"), "inbound",
-                                     pc.if_else(pc.and_(pc.starts_with(direction, "outbound"), pc.invert(has_parent)),
-                                                "outbound", none)),
-        "start": fields["start_time"], "end": fields["end_time"], "duration": fields["duration"],
-        "billsec": fields["duration"], "disposition": fields["status"], "uniqueid": fields["sid"],
+        "caller": fields["from"],
+        "dialled": fields["to"],
+        "direction_hint": pc.if_else(
+            pc.equal(direction, "inbound"),
+            "inbound",
+            pc.if_else(pc.and_(pc.starts_with(direction, "outbound"), pc.invert(has_parent)), "outbound", none),
+        ),
+        "start": fields["start_time"],
+        "end": fields["end_time"],
+        "duration": fields["duration"],
+        "billsec": fields["duration"],
+        "disposition": fields["status"],
+        "uniqueid": fields["sid"],
         # a <Dial> leg belongs to its parent call, and a person picked up when it completed
         "linkedid": pc.if_else(has_parent, parent, none),
         "dstchannel": pc.if_else(has_parent, fields["sid"], ""),

@@ -13,7 +13,8 @@ string columns, `_line` and `_batch`) and `_files` (`_batch`, `file_id`, `file_k
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import pyarrow as pa
 

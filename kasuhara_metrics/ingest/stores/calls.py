@@ -40,8 +40,23 @@ from .base import RecordStore
 # The fields of a call record whatever the phone system. Never reorder or remove one: the
 # duplicate check fingerprints these, and stored records must keep matching re-sent ones.
 FINGERPRINT_COLUMNS = (
-    "caller", "dialled", "dcontext", "channel", "dstchannel", "lastapp", "start", "answer", "end",
-    "duration", "billsec", "disposition", "direction_hint", "uniqueid", "linkedid", "leg_sequence", "call_id",
+    "caller",
+    "dialled",
+    "dcontext",
+    "channel",
+    "dstchannel",
+    "lastapp",
+    "start",
+    "answer",
+    "end",
+    "duration",
+    "billsec",
+    "disposition",
+    "direction_hint",
+    "uniqueid",
+    "linkedid",
+    "leg_sequence",
+    "call_id",
 )
 # Besides: "1" when the source knows the caller is a staff phone (a Cisco phone), and the version
 # of a record delivered more than once (the latest of a call wins).
@@ -109,15 +124,22 @@ class CallStore(RecordStore):
     def helper_tables(self, typing: CallTyping, site: SiteSettings, pseudo) -> dict[str, pa.Table]:
         tables = {"_machine_apps": pa.table({"app": pa.array(list(site.machine_apps), pa.string())})}
         if typing.dispositions is not None:
-            tables["_dispositions"] = pa.table({"raw": [raw for raw, _ in typing.dispositions],
-                                                "outcome": [outcome for _, outcome in typing.dispositions]})
+            tables["_dispositions"] = pa.table(
+                {
+                    "raw": [raw for raw, _ in typing.dispositions],
+                    "outcome": [outcome for _, outcome in typing.dispositions],
+                }
+            )
         return tables
 
     def params(self, typing: CallTyping, site: SiteSettings) -> dict[str, Any]:
-        return {"time_formats": split_time_formats(typing.time_formats)[0],  # the naive ones
-                "outcome_words": ", ".join(sorted({raw for raw, _ in typing.dispositions or ()})),
-                "internal_contexts": list(site.internal_contexts), "tz": site.timezone,
-                "plausible_years": site.plausible_years}
+        return {
+            "time_formats": split_time_formats(typing.time_formats)[0],  # the naive ones
+            "outcome_words": ", ".join(sorted({raw for raw, _ in typing.dispositions or ()})),
+            "internal_contexts": list(site.internal_contexts),
+            "tz": site.timezone,
+            "plausible_years": site.plausible_years,
+        }
 
     def type_statements(self, typing: CallTyping) -> list[str]:
         formats = typing.time_formats
@@ -128,45 +150,60 @@ class CallStore(RecordStore):
         join = "LEFT JOIN _dispositions d ON d.raw = upper(trim(s.disposition))" if has_status else ""
         machine = "coalesce(lastapp, '') IN (SELECT app FROM _machine_apps)" if typing.uses_lastapp else "FALSE"
         reached = "trim(coalesce(dstchannel, '')) <> ''" if typing.answer_needs_dstchannel else "TRUE"
-        staff_device = ("coalesce(s.staff_device = '1', nullif(regexp_extract(s.channel, '" + _DEVICE + "', 1), '') = trim(s.caller), FALSE)"
-                        if typing.caller_device_in_channel else "coalesce(s.staff_device = '1', FALSE)")
-        return [f"""
+        staff_device = (
+            "coalesce(s.staff_device = '1', nullif(regexp_extract(s.channel, '"
+            + _DEVICE
+            + "', 1), '') = trim(s.caller), FALSE)"
+            if typing.caller_device_in_channel
+            else "coalesce(s.staff_device = '1', FALSE)"
+        )
+        return [
+            f"""
 CREATE OR REPLACE TEMP TABLE _typed AS
 WITH parsed AS (
     SELECT s.*,
-           {instant_sql('s.start', formats)} AS start_at,
-           {instant_sql('s.answer', formats)} AS answer_given,
+           {instant_sql("s.start", formats)} AS start_at,
+           {instant_sql("s.answer", formats)} AS answer_given,
            {instant_sql('s."end"', formats)} AS end_given,
-           {seconds_sql('s.duration', fmt)} AS duration_given,
-           {seconds_sql('s.billsec', fmt)} AS billsec_given,
+           {seconds_sql("s.duration", fmt)} AS duration_given,
+           {seconds_sql("s.billsec", fmt)} AS billsec_given,
            {status} AS status_outcome,
            TRY_CAST(s.record_version AS TIMESTAMPTZ) AS version_at,
            {staff_device} AS staff_phone
     FROM _stage s {join}
 ), filled AS (
-    SELECT *, coalesce(end_given, CASE WHEN coalesce(duration_given, billsec_given) BETWEEN 0 AND {MAX_SECONDS}
-                                       THEN start_at + to_seconds(coalesce(duration_given, billsec_given)) END) AS end_at
+    SELECT *, coalesce(end_given,
+                       CASE WHEN coalesce(duration_given, billsec_given) BETWEEN 0 AND {MAX_SECONDS}
+                            THEN start_at + to_seconds(coalesce(duration_given, billsec_given)) END) AS end_at
     FROM parsed
 ), checked AS (
     SELECT *,
         -- Each test looks at the cheap NULL first: only values that did not parse are examined further.
         CASE
-            WHEN start_at IS NULL AND {blank_time_sql('start', formats)} THEN 'no start time'
-            WHEN start_at IS NULL THEN 'start time ''' || {shape_sql('start')} || ''' is not a date in a known format (such as 2026-09-01 09:03:15)'
-            WHEN answer_given IS NULL AND NOT {blank_time_sql('answer', formats)} THEN 'answer time ''' || {shape_sql('answer')} || ''' is not a date in a known format'
-            WHEN end_given IS NULL AND NOT {blank_time_sql('"end"', formats)} THEN 'end time ''' || {shape_sql(END)} || ''' is not a date in a known format'
-            WHEN duration_given IS NULL AND NOT {blank_sql('duration')} THEN 'duration ''' || {shape_sql('duration')} || ''' is not {example}'
-            WHEN billsec_given IS NULL AND NOT {blank_sql('billsec')} THEN 'talk time ''' || {shape_sql('billsec')} || ''' is not {example}'
+            WHEN start_at IS NULL AND {blank_time_sql("start", formats)} THEN 'no start time'
+            WHEN start_at IS NULL
+                THEN 'start time ''' || {shape_sql("start")} || ''' is not a date in a known format '
+                     || '(such as 2026-09-01 09:03:15)'
+            WHEN answer_given IS NULL AND NOT {blank_time_sql("answer", formats)}
+                THEN 'answer time ''' || {shape_sql("answer")} || ''' is not a date in a known format'
+            WHEN end_given IS NULL AND NOT {blank_time_sql('"end"', formats)}
+                THEN 'end time ''' || {shape_sql(END)} || ''' is not a date in a known format'
+            WHEN duration_given IS NULL AND NOT {blank_sql("duration")}
+                THEN 'duration ''' || {shape_sql("duration")} || ''' is not {example}'
+            WHEN billsec_given IS NULL AND NOT {blank_sql("billsec")}
+                THEN 'talk time ''' || {shape_sql("billsec")} || ''' is not {example}'
             WHEN duration_given < 0 OR billsec_given < 0 THEN 'negative duration'
             WHEN duration_given > {MAX_SECONDS} OR billsec_given > {MAX_SECONDS}
-                THEN 'a duration of ' || greatest(duration_given, billsec_given) || ' s is more than a day - a damaged value?'
+                THEN 'a duration of ' || greatest(duration_given, billsec_given)
+                     || ' s is more than a day - a damaged value?'
             WHEN end_at IS NULL THEN 'no end time and no duration'
             WHEN end_at < start_at THEN 'ends before it starts'
             WHEN epoch(end_at) - epoch(start_at) > {MAX_SECONDS} THEN 'the call lasts more than a day (it ends '
                 || strftime(end_at, '%Y-%m-%d %H:%M') || ') - a typo in a time?'
             WHEN answer_given > end_at THEN 'answered after it ended'
-            WHEN {'TRUE' if has_status else 'FALSE'} AND status_outcome IS NULL AND NOT {blank_sql('disposition')}
-                THEN 'unknown disposition ''' || {shape_sql('disposition')} || ''' (expected one of: ' || $outcome_words || ')'
+            WHEN {"TRUE" if has_status else "FALSE"} AND status_outcome IS NULL AND NOT {blank_sql("disposition")}
+                THEN 'unknown disposition ''' || {shape_sql("disposition")}
+                     || ''' (expected one of: ' || $outcome_words || ')'
         END AS reject_reason
     FROM filled
 ), timed AS (
@@ -175,7 +212,8 @@ WITH parsed AS (
            coalesce(
                billsec_given,
                CASE WHEN answer_given IS NOT NULL THEN CAST(epoch(end_at) - epoch(answer_given) AS BIGINT)
-                    WHEN {'TRUE' if typing.talk_is_span else 'FALSE'} THEN CAST(epoch(end_at) - epoch(start_at) AS BIGINT)
+                    WHEN {"TRUE" if typing.talk_is_span else "FALSE"}
+                        THEN CAST(epoch(end_at) - epoch(start_at) AS BIGINT)
                     ELSE 0 END
            ) AS billsec_s,
            {machine} AS ended_in_machine,
@@ -197,15 +235,20 @@ SELECT *,
            ELSE 'failed'
        END AS outcome
 FROM timed
-""", outside_window_sql("start_at", "start time")]
+""",
+            outside_window_sql("start_at", "start time"),
+        ]
 
     def dedupe_statements(self) -> list[str]:
-        return ["""
+        return [
+            """
 CREATE OR REPLACE TEMP TABLE _legs AS
 WITH fingerprinted AS (
     SELECT _batch, _line, caller, dialled, uniqueid, linkedid, leg_sequence, call_id, direction_hint, dcontext,
            lastapp, disposition, status_outcome, staff_phone, version_at, start_at, answer_at, end_at, duration_s,
-           billsec_s, outcome, """ + _FINGERPRINT_SQL + """ AS fp
+           billsec_s, outcome, """
+            + _FINGERPRINT_SQL
+            + """ AS fp
     FROM _typed WHERE reject_reason IS NULL
 ),
      repeated AS (SELECT fp FROM fingerprinted GROUP BY fp HAVING count(*) > 1)
@@ -220,7 +263,8 @@ SELECT *, row_number() OVER (PARTITION BY fp, occ ORDER BY _batch, _line) = 1 AS
                    ELSE row_number() OVER (PARTITION BY _batch, fp ORDER BY _line) END AS occ
     FROM fingerprinted SEMI JOIN repeated USING (fp)
 )
-""", """
+""",
+            """
 CREATE OR REPLACE TEMP TABLE _new AS
 SELECT l.* FROM _legs l
 -- A stored copy starts when this record starts: only that stretch of a year's legs is read, give
@@ -230,10 +274,12 @@ ANTI JOIN (SELECT record_fp, record_occ FROM call_legs
                                 AND (SELECT max(start_at) + INTERVAL 1 DAY FROM _legs)) x
     ON x.record_fp = l.fp AND x.record_occ = l.occ
 WHERE l.first_copy
-"""]
+""",
+        ]
 
     def insert_statements(self) -> list[str]:
-        return ["""
+        return [
+            """
 INSERT INTO call_legs BY NAME
 WITH identified AS (
     SELECT l.*, f.file_id, f.file_key, f.format, c.class AS given_class, c.key AS given_key, c.note AS given_note,
@@ -264,16 +310,20 @@ SELECT file_id, _line AS line, fp AS record_fp, occ AS record_occ, format AS sou
        start_at AS started_at, answer_at AS answered_at, end_at AS ended_at,
        duration_s, billsec_s, outcome = 'answered' AS answered, outcome, version_at AS record_version
 FROM identified
-"""]
+"""
+        ]
 
     def file_notes(self, con, typing: CallTyping, site: SiteSettings, clocks: dict[int, Clock]) -> dict[int, list[str]]:
         unproven = [batch for batch, clock in clocks.items() if not clock.proven]
         if not unproven:
             return {}
-        counts = con.execute("""
+        counts = con.execute(
+            """
             SELECT _batch, count(*) FILTER (WHERE hour(timezone($tz, start_at)) NOT BETWEEN 6 AND 21), count(*)
             FROM _typed WHERE reject_reason IS NULL AND list_contains($batches, _batch) GROUP BY _batch
-        """, {"batches": unproven, "tz": site.timezone}).fetchall()
+        """,
+            {"batches": unproven, "tz": site.timezone},
+        ).fetchall()
         notes = {}
         for batch, night, total in counts:
             if note := night_note(night, total, clocks[batch]):

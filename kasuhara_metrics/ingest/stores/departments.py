@@ -23,29 +23,36 @@ class DepartmentStore(RecordStore):
     identities = {"number": identify_own_numbers, "department": identify_texts("department")}
 
     def type_statements(self, typing: Any) -> list[str]:
-        return ["""
+        return [
+            """
 CREATE OR REPLACE TEMP TABLE _typed AS
 SELECT _batch, _line, trim(c0) AS number, trim(c1) AS department,
        CASE WHEN trim(c1) = '' THEN 'no department name' END AS reject_reason
 FROM _stage
-"""]
+"""
+        ]
 
     def check_statements(self) -> list[str]:
-        return [f"""
-UPDATE _typed t SET reject_reason = 'the number (of the form ''' || {shape_sql('t.number')} || ''') is not an extension or phone number'
+        return [
+            f"""
+UPDATE _typed t
+SET reject_reason = 'the number (of the form ''' || {shape_sql("t.number")} || ''') is not an extension or phone number'
 FROM _ids_number i
 WHERE t.reject_reason IS NULL AND i.raw IS NOT DISTINCT FROM t.number AND i.class = 'unusable'
-""", """
+""",
+            """
 UPDATE _typed t SET reject_reason = 'the number is mapped to ' || f.department || ' on line ' || f._line || ' already'
 FROM (SELECT i.canonical, arg_min(t.department, t._line) AS department, min(t._line) AS _line
       FROM _typed t JOIN _ids_number i ON i.raw = t.number WHERE t.reject_reason IS NULL GROUP BY i.canonical) f,
      _ids_number i
 WHERE t.reject_reason IS NULL AND i.raw = t.number AND i.canonical = f.canonical AND t.department <> f.department
-"""]
+""",
+        ]
 
     def dedupe_statements(self) -> list[str]:
         # The first line of each number; one already stored with the same department is unchanged.
-        return ["""
+        return [
+            """
 CREATE OR REPLACE TEMP TABLE _new AS
 WITH first_lines AS (
     SELECT t._batch, t._line, i.canonical, i.key, t.department
@@ -54,13 +61,16 @@ WITH first_lines AS (
     QUALIFY row_number() OVER (PARTITION BY i.canonical ORDER BY t._line) = 1
 )
 SELECT n.* FROM first_lines n ANTI JOIN departments d ON d.number = n.canonical AND d.department = n.department
-"""]
+"""
+        ]
 
     def insert_statements(self) -> list[str]:
-        return ["""
+        return [
+            """
 INSERT INTO departments BY NAME
 SELECT n.canonical AS number, n.key AS number_key, n.department, c.code AS name_code, f.file_id
 FROM _new n JOIN _files f USING (_batch) JOIN _ids_department c ON c.raw = n.department
 ON CONFLICT (number) DO UPDATE SET department = excluded.department, number_key = excluded.number_key,
                                    name_code = excluded.name_code, file_id = excluded.file_id
-"""]
+"""
+        ]

@@ -21,20 +21,42 @@ from .base import RecordStore
 from .calls import DEFAULT_TIME_FORMATS
 
 VISIT_COLUMNS = (
-    "visit_id", "arrived_at", "ended_at", "department", "kind", "topic", "phone", "requester_ref",
-    "exit_requested_at", "summary",
+    "visit_id",
+    "arrived_at",
+    "ended_at",
+    "department",
+    "kind",
+    "topic",
+    "phone",
+    "requester_ref",
+    "exit_requested_at",
+    "summary",
 )
 
 # kind as written in the log -> canonical kind. 手続 (procedures) and 相談 (consultations) are not
 # counted by the repetition rules; complaints, demands, inquiries and unknown kinds are.
 KINDS = {
-    "苦情": "complaint", "クレーム": "complaint", "complaint": "complaint",
-    "要望": "demand", "要求": "demand", "demand": "demand", "request": "demand",
-    "問合せ": "inquiry", "問合わせ": "inquiry", "問い合わせ": "inquiry", "問い合せ": "inquiry",
-    "inquiry": "inquiry", "enquiry": "inquiry", "question": "inquiry",
-    "手続": "procedure", "手続き": "procedure", "procedure": "procedure",
-    "相談": "consultation", "consultation": "consultation",
-    "その他": "other", "other": "other",
+    "苦情": "complaint",
+    "クレーム": "complaint",
+    "complaint": "complaint",
+    "要望": "demand",
+    "要求": "demand",
+    "demand": "demand",
+    "request": "demand",
+    "問合せ": "inquiry",
+    "問合わせ": "inquiry",
+    "問い合わせ": "inquiry",
+    "問い合せ": "inquiry",
+    "inquiry": "inquiry",
+    "enquiry": "inquiry",
+    "question": "inquiry",
+    "手続": "procedure",
+    "手続き": "procedure",
+    "procedure": "procedure",
+    "相談": "consultation",
+    "consultation": "consultation",
+    "その他": "other",
+    "other": "other",
 }
 
 
@@ -49,38 +71,46 @@ def _blank(column: str) -> str:
 _TYPED_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _typed AS
 WITH parsed AS (
-    SELECT s.*, {_time('arrived_at')} AS arrived, {_time('ended_at')} AS ended,
-           {_time('exit_requested_at')} AS exit_requested,
+    SELECT s.*, {_time("arrived_at")} AS arrived, {_time("ended_at")} AS ended,
+           {_time("exit_requested_at")} AS exit_requested,
            k.kind AS kind_code,
            trim(s.visit_id) AS vid
     FROM _stage s LEFT JOIN _kinds k ON k.label = lower(trim(coalesce(s.kind, '')))
 )
 SELECT *,
     CASE
-        WHEN {_blank('visit_id')} THEN 'no visit_id'
-        WHEN {_blank('arrived_at')} THEN 'no arrived_at time'
-        WHEN arrived IS NULL THEN 'arrived_at ''' || {shape_sql('arrived_at')} || ''' is not a date such as 2026-09-01 09:30 or 2026/09/01 09:30:00'
-        WHEN NOT {_blank('ended_at')} AND ended IS NULL THEN 'ended_at ''' || {shape_sql('ended_at')} || ''' is not a date such as 2026-09-01 10:15'
-        WHEN NOT {_blank('exit_requested_at')} AND exit_requested IS NULL THEN 'exit_requested_at ''' || {shape_sql('exit_requested_at')} || ''' is not a date'
+        WHEN {_blank("visit_id")} THEN 'no visit_id'
+        WHEN {_blank("arrived_at")} THEN 'no arrived_at time'
+        WHEN arrived IS NULL
+            THEN 'arrived_at ''' || {shape_sql("arrived_at")}
+                 || ''' is not a date such as 2026-09-01 09:30 or 2026/09/01 09:30:00'
+        WHEN NOT {_blank("ended_at")} AND ended IS NULL
+            THEN 'ended_at ''' || {shape_sql("ended_at")} || ''' is not a date such as 2026-09-01 10:15'
+        WHEN NOT {_blank("exit_requested_at")} AND exit_requested IS NULL
+            THEN 'exit_requested_at ''' || {shape_sql("exit_requested_at")} || ''' is not a date'
         WHEN ended < arrived THEN 'ended_at is before arrived_at'
         WHEN epoch(ended) - epoch(arrived) > {MAX_SECONDS} THEN 'the visit lasts more than a day (it ends '
             || strftime(ended, '%Y-%m-%d %H:%M') || ') - a typo in a time?'
         WHEN abs(epoch(exit_requested) - epoch(arrived)) > {MAX_SECONDS}
             THEN 'exit_requested_at is more than a day from arrived_at - a typo in a time?'
-        WHEN kind_code IS NULL THEN 'kind ''' || {shape_sql('kind')} || ''' is not one of 苦情, 要望, 問合せ, 手続, 相談, その他 (or complaint, demand, inquiry, procedure, consultation, other)'
+        WHEN kind_code IS NULL
+            THEN 'kind ''' || {shape_sql("kind")} || ''' is not one of 苦情, 要望, 問合せ, 手続, 相談, その他 '
+                 || '(or complaint, demand, inquiry, procedure, consultation, other)'
     END AS reject_reason,
-    md5_number(concat_ws(chr(31), {', '.join(f'coalesce({c}, chr(0))' for c in VISIT_COLUMNS)})) AS fp
+    md5_number(concat_ws(chr(31), {", ".join(f"coalesce({c}, chr(0))" for c in VISIT_COLUMNS)})) AS fp
 FROM parsed
 """
 
 # The same visit_id with other content, stored before or earlier in the batch, is a conflict, not a copy.
-_CONFLICT_SQL = ["""
+_CONFLICT_SQL = [
+    """
 UPDATE _typed t SET reject_reason = 'visit_id ' || t.vid || ' was already ingested with different content (file '
     || x.file_id || ' line ' || x.line || ') - give a corrected record a new visit_id'
 FROM (SELECT visit_id, min(file_id) AS file_id, arg_min(line, (file_id, line)) AS line, list(record_fp) AS fps
       FROM visit_records WHERE visit_id IN (SELECT vid FROM _typed) GROUP BY visit_id) x
 WHERE t.reject_reason IS NULL AND x.visit_id = t.vid AND NOT list_contains(x.fps, t.fp)
-""", """
+""",
+    """
 UPDATE _typed t SET reject_reason = 'visit_id ' || t.vid || ' appears earlier ('
     || CASE WHEN f.first_batch = t._batch THEN 'in this file' ELSE 'in ' || f.first_path END
     || ', line ' || f.first_line || ') with different content'
@@ -88,22 +118,30 @@ FROM (SELECT vid, arg_min(fp, (_batch, _line)) AS first_fp, arg_min(_batch, (_ba
              arg_min(_line, (_batch, _line)) AS first_line, arg_min(path, (_batch, _line)) AS first_path
       FROM _typed JOIN _files USING (_batch) WHERE reject_reason IS NULL GROUP BY vid) f
 WHERE t.reject_reason IS NULL AND f.vid = t.vid AND t.fp <> f.first_fp
-"""]
+""",
+]
 
 
 class VisitStore(RecordStore):
     kind = "visits"
-    identities = {"phone": identify_phones, "requester_ref": identify_references,
-                  "topic": identify_texts("topic"), "department": identify_texts("department")}
+    identities = {
+        "phone": identify_phones,
+        "requester_ref": identify_references,
+        "topic": identify_texts("topic"),
+        "department": identify_texts("department"),
+    }
 
     def helper_tables(self, typing: Any, site: SiteSettings, pseudo: Pseudonymizer) -> dict[str, pa.Table]:
         labels = {label.lower(): code for label, code in KINDS.items()}
         labels[""] = "unknown"
         # The site's topics: their codes resolve to their names in every view.
         names = {pseudo.code(normal, "topic"): name for name in site.topics if (normal := normal_text(name))}
-        return {"_kinds": pa.table({"label": list(labels), "kind": list(labels.values())}),
-                "_topic_names": pa.table({"code": pa.array(list(names), pa.string()),
-                                          "name": pa.array(list(names.values()), pa.string())})}
+        return {
+            "_kinds": pa.table({"label": list(labels), "kind": list(labels.values())}),
+            "_topic_names": pa.table(
+                {"code": pa.array(list(names), pa.string()), "name": pa.array(list(names.values()), pa.string())}
+            ),
+        }
 
     def vault_rows(self, con) -> dict[str, pa.Table]:
         summaries = con.sql("""
@@ -127,7 +165,8 @@ class VisitStore(RecordStore):
 
     def dedupe_statements(self) -> list[str]:
         # One copy per record: later copies in the batch and records stored before are duplicates.
-        return ["""
+        return [
+            """
 CREATE OR REPLACE TEMP TABLE _new AS
 WITH first_copies AS (
     SELECT * FROM _typed WHERE reject_reason IS NULL
@@ -135,10 +174,12 @@ WITH first_copies AS (
 )
 SELECT n.*, f.file_id FROM first_copies n JOIN _files f USING (_batch)
 ANTI JOIN visit_records v ON v.record_fp = n.fp
-"""]
+"""
+        ]
 
     def insert_statements(self) -> list[str]:
-        return ["""
+        return [
+            """
 INSERT INTO visit_records BY NAME
 SELECT n.file_id, n._line AS line, n.fp AS record_fp, n.vid AS visit_id, n.arrived AS arrived_at, n.ended AS ended_at,
        -- typed by staff, so free text: the database holds its code, the vault the text
@@ -152,6 +193,9 @@ LEFT JOIN _ids_requester_ref r ON r.raw IS NOT DISTINCT FROM n.requester_ref
 LEFT JOIN _ids_topic t ON t.raw IS NOT DISTINCT FROM n.topic
 LEFT JOIN _ids_department d ON d.raw IS NOT DISTINCT FROM n.department
 ORDER BY n.file_id, n._line
-""", """
-INSERT INTO topic_names BY NAME SELECT code, name FROM _topic_names ON CONFLICT (code) DO UPDATE SET name = excluded.name
-"""]
+""",
+            """
+INSERT INTO topic_names BY NAME SELECT code, name FROM _topic_names
+ON CONFLICT (code) DO UPDATE SET name = excluded.name
+""",
+        ]

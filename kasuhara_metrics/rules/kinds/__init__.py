@@ -12,8 +12,7 @@ from .redial import Redial
 from .same_topic import SameTopic
 
 RULE_KINDS: dict[str, RuleKind] = {
-    kind.name: kind()
-    for kind in (LongContact, CountWindow, DistinctWindow, Redial, DailyTotal, Overstay, SameTopic)
+    kind.name: kind() for kind in (LongContact, CountWindow, DistinctWindow, Redial, DailyTotal, Overstay, SameTopic)
 }
 
 __all__ = ["CONTACT_KINDS", "RULE_KINDS", "NearMissValues", "Param", "RuleKind"]

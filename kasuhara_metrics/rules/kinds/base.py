@@ -2,16 +2,18 @@
 
 A kind measures something per requester (a contact's talk time, redials within 24 hours, ...) and
 returns one row per measurement from `measure_sql`: requester_key, group_key, window_start,
-window_end, value, eligible (enough contacts to count) and contacts. `hits_sql` wraps it with the rule's tiers: a row whose value reaches
-the lowest tier (`>=`, or `>` for grace periods) is a hit with a severity and a threshold. Every
-number is a bound parameter. The relation `_judged` holds the requesters' contacts being judged,
-with `local_day` (the site-local date of the start) and `topic_key`.
+window_end, value, eligible (enough contacts to count) and contacts. `hits_sql` wraps it with the
+rule's tiers: a row whose value reaches the lowest tier (`>=`, or `>` for grace periods) is a hit
+with a severity and a threshold. Every number is a bound parameter. The relation `_judged` holds
+the requesters' contacts being judged, with `local_day` (the site-local date of the start) and
+`topic_key`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from itertools import pairwise
 from typing import Any, ClassVar
 
 from ..model import SEVERITIES, SEVERITY_LABELS, Rule
@@ -27,6 +29,7 @@ class NearMissValues:
     needed: float
     day: date
     contacts: int
+
 
 CONTACT_KINDS = ("complaint", "demand", "inquiry", "procedure", "consultation", "other", "unknown")
 
@@ -52,8 +55,13 @@ class Param:
             "strings": isinstance(value, list) and all(isinstance(v, str) for v in value),
         }[self.type]
         if not ok:
-            words = {"int": "a whole number", "number": "a number", "bool": "true or false", "string": "a string",
-                     "strings": "a list of strings"}[self.type]
+            words = {
+                "int": "a whole number",
+                "number": "a number",
+                "bool": "true or false",
+                "string": "a string",
+                "strings": "a list of strings",
+            }[self.type]
             return f"must be {words}, not {value!r}"
         values = value if self.type == "strings" else [value]
         if self.choices:
@@ -66,7 +74,9 @@ class Param:
 
 
 CHANNEL = Param("channel", "string", "any", "which contacts count: call, visit or any", ("call", "visit", "any"))
-ANSWERED_ONLY = Param("answered_only", "bool", True, "count only calls a member of staff answered (visits always count)")
+ANSWERED_ONLY = Param(
+    "answered_only", "bool", True, "count only calls a member of staff answered (visits always count)"
+)
 
 
 class RuleKind:
@@ -94,7 +104,7 @@ class RuleKind:
                 problems.append((severity, f"must be a number of {self.unit} (0 or more), not {threshold!r}"))
         numeric = [(s, t) for s, t in tiers.items() if isinstance(t, (int, float)) and not isinstance(t, bool)]
         ordered = sorted(numeric, key=lambda item: SEVERITIES.index(item[0]) if item[0] in SEVERITIES else 99)
-        for (milder, low), (worse, high) in zip(ordered, ordered[1:]):
+        for (milder, low), (worse, high) in pairwise(ordered):
             if high <= low:
                 problems.append((worse, f"{worse} ({high}) must be above {milder} ({low}): a worse tier needs more"))
         return problems
@@ -154,15 +164,19 @@ class RuleKind:
         """The closest measurement against the mildest tier, in English or Japanese."""
         mildest = rule.severities()[0]
         if language == "ja":
-            text = (f"{near.day}に{near.value:g}{self.unit_ja}"
-                    f"（{SEVERITY_LABELS[mildest]}の基準: {self.threshold_text_ja(rule, mildest)}）")
+            text = (
+                f"{near.day}に{near.value:g}{self.unit_ja}"
+                f"（{SEVERITY_LABELS[mildest]}の基準: {self.threshold_text_ja(rule, mildest)}）"
+            )
             fewest = self.min_contacts(rule)
             if fewest and near.contacts < fewest:
                 text += f"、必要な{fewest}件のうち{near.contacts}件の対応"
             return text
         if self.strict:
-            text = (f"{near.value:g} {self.unit} on {near.day}; "
-                    f"{SEVERITY_LABELS[mildest]} needs {self.threshold_text(rule, mildest)}")
+            text = (
+                f"{near.value:g} {self.unit} on {near.day}; "
+                f"{SEVERITY_LABELS[mildest]} needs {self.threshold_text(rule, mildest)}"
+            )
         else:
             text = f"{near.value:g} of {near.needed:g} {self.unit} on {near.day}"
         fewest = self.min_contacts(rule)

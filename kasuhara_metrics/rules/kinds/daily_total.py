@@ -24,10 +24,13 @@ class DailyTotal(RuleKind):
     def measure_sql(self, rule):
         where, params = self.contact_filter(rule)
         params["min_contacts"] = self.param_values(rule)["min_contacts"]
-        return f"""
+        return (
+            f"""
             SELECT c.requester_key, c.department AS group_key, min(c.started_at) AS window_start,
                    max(coalesce(c.ended_at, c.started_at)) AS window_end, sum(c.talk_s) / 60.0 AS value,
                    count(*) >= $min_contacts AS eligible, count(*) AS contacts
             FROM _judged c WHERE {where}
             GROUP BY c.requester_key, c.department, c.local_day
-        """, params
+        """,
+            params,
+        )

@@ -13,10 +13,14 @@ class DistinctWindow(RuleKind):
     params = (
         CHANNEL,
         ANSWERED_ONLY,
-        Param("field", "string", "department", "the field whose distinct values are counted", ("department", "topic_key")),
+        Param(
+            "field", "string", "department", "the field whose distinct values are counted", ("department", "topic_key")
+        ),
         Param("window_days", "number", 30, "length of the sliding window", minimum=0.01),
         Param("min_contacts", "int", 5, "contacts the window must hold as well", minimum=1),
-        Param("kinds", "strings", ["complaint", "demand", "inquiry", "unknown"], "contact kinds counted", CONTACT_KINDS),
+        Param(
+            "kinds", "strings", ["complaint", "demand", "inquiry", "unknown"], "contact kinds counted", CONTACT_KINDS
+        ),
     )
 
     def contact_filter(self, rule):
@@ -29,8 +33,10 @@ class DistinctWindow(RuleKind):
         where, params = self.contact_filter(rule)
         params.update(window_seconds=float(values["window_days"]) * 86400, min_contacts=values["min_contacts"])
         field = values["field"]
-        return f"""
-            SELECT requester_key, NULL AS group_key, window_start, window_end, value, contacts >= $min_contacts AS eligible, contacts
+        return (
+            f"""
+            SELECT requester_key, NULL AS group_key, window_start, window_end, value,
+                   contacts >= $min_contacts AS eligible, contacts
             FROM (
                 SELECT c.requester_key, coalesce(c.ended_at, c.started_at) AS window_end,
                        count(DISTINCT c.{field}) OVER w AS value, count(*) OVER w AS contacts,
@@ -39,4 +45,6 @@ class DistinctWindow(RuleKind):
                 WINDOW w AS (PARTITION BY c.requester_key ORDER BY c.started_at
                              RANGE BETWEEN to_seconds($window_seconds) PRECEDING AND CURRENT ROW)
             )
-        """, params
+        """,
+            params,
+        )

@@ -14,8 +14,12 @@ class LongContact(RuleKind):
 
     def measure_sql(self, rule):
         where, params = self.contact_filter(rule)
-        return f"""
+        return (
+            f"""
             SELECT c.requester_key, NULL AS group_key, c.started_at AS window_start,
-                   coalesce(c.ended_at, c.started_at) AS window_end, c.talk_s / 60.0 AS value, TRUE AS eligible, 1 AS contacts
+                   coalesce(c.ended_at, c.started_at) AS window_end, c.talk_s / 60.0 AS value,
+                   TRUE AS eligible, 1 AS contacts
             FROM _judged c WHERE {where}
-        """, params
+        """,
+            params,
+        )

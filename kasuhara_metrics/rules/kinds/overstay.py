@@ -16,7 +16,13 @@ class Overstay(RuleKind):
     unit_ja = "分"
     strict = True
     params = (
-        Param("reference", "string", "closing", "\"closing\" (site counter_closing) or \"exit_request\"", ("closing", "exit_request")),
+        Param(
+            "reference",
+            "string",
+            "closing",
+            '"closing" (site counter_closing) or "exit_request"',
+            ("closing", "exit_request"),
+        ),
     )
 
     def contact_filter(self, rule):
@@ -30,8 +36,11 @@ class Overstay(RuleKind):
         else:
             reference = "c.closing_at"
         where, params = self.contact_filter(rule)
-        return f"""
+        return (
+            f"""
             SELECT c.requester_key, NULL AS group_key, c.started_at AS window_start, c.ended_at AS window_end,
                    (epoch(c.ended_at) - epoch({reference})) / 60.0 AS value, TRUE AS eligible, 1 AS contacts
             FROM _judged c WHERE {where} AND c.ended_at IS NOT NULL
-        """, params
+        """,
+            params,
+        )

@@ -16,7 +16,13 @@ class Redial(RuleKind):
     unit = "redials"
     unit_ja = "回"
     params = (
-        Param("gap_minutes", "number", 5, "longest gap from the end of an answered call to the next call's start", minimum=0),
+        Param(
+            "gap_minutes",
+            "number",
+            5,
+            "longest gap from the end of an answered call to the next call's start",
+            minimum=0,
+        ),
         Param("window_hours", "number", 24, "length of the sliding window in which redials are counted", minimum=0.01),
     )
 
@@ -25,8 +31,12 @@ class Redial(RuleKind):
 
     def measure_sql(self, rule):
         values = self.param_values(rule)
-        params = {"gap_seconds": float(values["gap_minutes"]) * 60, "window_seconds": float(values["window_hours"]) * 3600}
-        return """
+        params = {
+            "gap_seconds": float(values["gap_minutes"]) * 60,
+            "window_seconds": float(values["window_hours"]) * 3600,
+        }
+        return (
+            """
             WITH calls AS (
                 SELECT c.requester_key, c.started_at, coalesce(c.ended_at, c.started_at) AS ended_at,
                        lag(c.answered) OVER w AS previous_answered,
@@ -45,4 +55,6 @@ class Redial(RuleKind):
             FROM redials
             WINDOW w AS (PARTITION BY requester_key ORDER BY started_at
                          RANGE BETWEEN to_seconds($window_seconds) PRECEDING AND CURRENT ROW)
-        """, params
+        """,
+            params,
+        )

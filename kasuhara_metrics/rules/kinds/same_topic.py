@@ -21,7 +21,13 @@ class SameTopic(RuleKind):
     grouped_by = "topic_key"
     params = (
         CHANNEL,
-        Param("kinds", "strings", ["complaint", "demand", "inquiry", "other", "unknown"], "contact kinds counted", CONTACT_KINDS),
+        Param(
+            "kinds",
+            "strings",
+            ["complaint", "demand", "inquiry", "other", "unknown"],
+            "contact kinds counted",
+            CONTACT_KINDS,
+        ),
     )
 
     def check_tiers(self, tiers):
@@ -33,8 +39,10 @@ class SameTopic(RuleKind):
             for number, window in enumerate(windows, start=1):
                 if not isinstance(window, dict) or set(window) != {"days", "contacts"}:
                     problems.append((severity, f"window {number} must be {{days = N, contacts = M}}"))
-                elif not all(isinstance(window[k], (int, float)) and not isinstance(window[k], bool) and window[k] > 0
-                             for k in ("days", "contacts")):
+                elif not all(
+                    isinstance(window[k], (int, float)) and not isinstance(window[k], bool) and window[k] > 0
+                    for k in ("days", "contacts")
+                ):
                     problems.append((severity, f"window {number}: days and contacts must be positive numbers"))
         return problems
 

@@ -19,7 +19,7 @@ class Week:
     timezone: str
 
     @classmethod
-    def parse(cls, text: str, timezone: str) -> "Week":
+    def parse(cls, text: str, timezone: str) -> Week:
         match = _WEEK.match(text.strip().upper())
         if not match:
             raise KasuharaError(f"week '{text}' is not an ISO week such as 2026-W47")
@@ -31,7 +31,7 @@ class Week:
         return cls(year, number, timezone)
 
     @classmethod
-    def containing(cls, moment: datetime, timezone: str) -> "Week":
+    def containing(cls, moment: datetime, timezone: str) -> Week:
         year, number, _ = moment.astimezone(ZoneInfo(timezone)).isocalendar()
         return cls(year, number, timezone)
 
@@ -52,10 +52,13 @@ class Week:
         """The next Monday 00:00: the week is [start, end)."""
         return self.start + timedelta(days=7)
 
-    def previous(self, count: int) -> list["Week"]:
+    def previous(self, count: int) -> list[Week]:
         """This week and the `count - 1` before it, oldest first."""
-        return [Week.containing(self.start - timedelta(days=7 * back), self.timezone) for back in range(count - 1, -1, -1)]
+        return [
+            Week.containing(self.start - timedelta(days=7 * back), self.timezone) for back in range(count - 1, -1, -1)
+        ]
 
     def japanese(self) -> str:
         sunday = self.monday + timedelta(days=6)
-        return f"{self.year}年 第{self.number}週 ({self.monday.month}月{self.monday.day}日〜{sunday.month}月{sunday.day}日)"
+        monday = self.monday
+        return f"{self.year}年 第{self.number}週 ({monday.month}月{monday.day}日〜{sunday.month}月{sunday.day}日)"
