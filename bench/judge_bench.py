@@ -102,7 +102,7 @@ def run_engine(db_path: Path, stages: bool) -> dict:
 
             def execute(self, sql, params=None):
                 rule = params.get("rule_id") if isinstance(params, dict) else None
-                what = "hits" if "INTO _hits" in sql else "evidence" if "INTO _evidence" in sql else None
+                what = "hits" if "INTO _hits" in sql else "evidence" if "INTO flag_evidence_rows" in sql else None
                 label = f"sql {what} {rule}" if rule and what else "sql: " + " ".join(sql.split())[:60]
                 return timed(timings, label, self._con.execute)(sql, *([params] if params is not None else []))
 
@@ -199,15 +199,15 @@ def machine() -> str:
 
 
 def stage_tables(engine: dict, hand: dict) -> str:
-    rules = [k.split(" ", 1)[1] for k in engine if k.startswith("_find_hits ")]
+    rules = [k.split(" ", 1)[1] for k in engine if k.startswith("find_hits ")]
     out = [
-        "| rule | engine `_find_hits` s | of which the hits INSERT s | engine evidence INSERT s "
+        "| rule | engine `find_hits` s | of which the hits INSERT s | engine evidence INSERT s "
         "| hand-written hits statement s |",
         "|---|---:|---:|---:|---:|",
     ]
     for r in rules:
         out.append(
-            f"| {r} | {engine[f'_find_hits {r}']:.2f} | {engine.get(f'sql hits {r}', 0):.2f} | "
+            f"| {r} | {engine[f'find_hits {r}']:.2f} | {engine.get(f'sql hits {r}', 0):.2f} | "
             f"{engine.get(f'sql evidence {r}', 0):.2f} | {hand.get(r, 0):.2f} |"
         )
     for title, timings in (
@@ -218,7 +218,7 @@ def stage_tables(engine: dict, hand: dict) -> str:
         out += [
             f"| {k} | {s:.2f} |"
             for k, s in sorted(timings.items(), key=lambda kv: -kv[1])
-            if s >= 0.005 and not k.startswith(("_find_hits ", "sql hits ", "sql evidence ", *rules))
+            if s >= 0.005 and not k.startswith(("find_hits ", "sql hits ", "sql evidence ", *rules))
         ]
     return "\n".join(out)
 
