@@ -22,7 +22,7 @@ ALLOWED = {
     "rules": {"common"},
     "judge": {"common", "contacts", "rules"},
     "desk": {"common"},
-    "report": {"common", "desk", "rules"},
+    "report": {"common", "desk", "judge", "rules"},
     "nightly": {"common", "contacts", "desk", "ingest", "judge", "rules"},
     "synth": {"common"},
     "cli": {"common", "contacts", "desk", "ingest", "judge", "nightly", "report", "rules", "synth", "__init__"},

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..common.levels import WORST_SEVERITY
 from ..report import Week, latest_week, write_report
 from .app import AppContext, handle_errors, pass_app, profile_option
 
@@ -39,7 +40,7 @@ def report(app: AppContext, week: str, out: Path, profile_path: str | None) -> N
     totals = files.data.totals
     click.echo(
         f"{chosen.label}: {totals['flags']} flags ({totals['new']} new, {totals['ongoing']} ongoing, "
-        f"{totals['alert']} alert)"
+        f"{totals[WORST_SEVERITY]} {WORST_SEVERITY})"
     )
     click.echo(f"report: {files.html}")
     click.echo(f"workbook: {files.workbook}")

@@ -13,6 +13,7 @@ from .sqltext import sql_list
 # Severity tiers, mildest first: the order is the rank. Japanese labels are what managers read.
 SEVERITIES = ("watch", "alert")
 SEVERITY_LABELS = {"watch": "注意", "alert": "警告"}
+WORST_SEVERITY = SEVERITIES[-1]
 # The two headings of 文京区's policy the engine measures: 拘束 (holding staff) and 繰り返し (repeating).
 CATEGORIES = ("拘束", "繰り返し")
 

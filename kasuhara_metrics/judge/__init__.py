@@ -9,6 +9,6 @@ review, never a verdict.
 from .outcome import JudgeReport, RuleOutcome
 from .prepare import prepare_judged
 from .run import judge
-from .store import last_profile_hash
+from .store import LastRun, last_profile_hash, last_run
 
-__all__ = ["JudgeReport", "RuleOutcome", "judge", "last_profile_hash", "prepare_judged"]
+__all__ = ["JudgeReport", "LastRun", "RuleOutcome", "judge", "last_profile_hash", "last_run", "prepare_judged"]

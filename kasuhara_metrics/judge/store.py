@@ -5,6 +5,7 @@ Every insert names its columns, so a migration that adds one cannot shift values
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..common.db import Database
@@ -21,10 +22,30 @@ _VALUE_TEXT = (
 _THRESHOLD_TEXT = "CASE e.severity " + " ".join(f"WHEN '{s}' THEN r.{s}_text" for s in SEVERITIES) + " END"
 
 
+@dataclass(frozen=True)
+class LastRun:
+    """The judge run that made the stored flags."""
+
+    run_id: int
+    finished_at: datetime
+    profile_name: str
+    profile_version: str
+    profile_hash: str
+
+
+def last_run(db: Database) -> LastRun | None:
+    """The latest judge run, or None before the first."""
+    rows = db.con.execute(
+        "SELECT run_id, finished_at, profile_name, profile_version, profile_hash FROM judge_runs "
+        "ORDER BY run_id DESC LIMIT 1"
+    ).fetchall()
+    return LastRun(*rows[0]) if rows else None
+
+
 def last_profile_hash(db: Database) -> str | None:
     """The content hash of the profile that made the stored flags, or None before the first run."""
-    last = db.con.execute("SELECT profile_hash FROM judge_runs ORDER BY run_id DESC LIMIT 1").fetchall()
-    return last[0][0] if last else None
+    run = last_run(db)
+    return run.profile_hash if run else None
 
 
 def store(db: Database, profile: Profile, report: JudgeReport, started: datetime) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ..common.db import Database
-from ..common.levels import CATEGORIES, SEVERITY_LABELS
+from ..common.levels import CATEGORIES, SEVERITY_LABELS, WORST_SEVERITY
 from ..desk.weeks import Week
 from ..rules import Profile
 from .data import WeeklyData, weekly_data
@@ -48,6 +48,7 @@ def write_report(db: Database, profile: Profile, week: Week, out: Path) -> Repor
     page = templates.get_template("weekly.html.j2").render(
         data=data,
         labels=SEVERITY_LABELS,
+        worst=WORST_SEVERITY,
         categories=CATEGORIES,
         trend_svg=trend_chart(data.trend),
         behaviour_svg=behaviour_chart(data.by_behaviour),

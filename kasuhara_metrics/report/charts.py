@@ -14,14 +14,17 @@ import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.ticker import AutoLocator
 
-from ..common.levels import CATEGORIES, SEVERITY_LABELS
+from ..common.levels import CATEGORIES, SEVERITIES, SEVERITY_LABELS
 
 if TYPE_CHECKING:
     from matplotlib.axis import Axis
     from matplotlib.typing import RcKeyType
 
 FONTS = ["IPAGothic", "IPAexGothic", "Noto Sans CJK JP", "Hiragino Sans", "Yu Gothic", "Meiryo", "DejaVu Sans"]
-COLOURS = {"拘束": "#c0504d", "繰り返し": "#4f81bd", "watch": "#f0ad4e", "alert": "#c9302c"}
+# In the order of the declarations: a new severity or category without its colour fails here.
+COLOURS = dict(zip(CATEGORIES, ("#c0504d", "#4f81bd"), strict=True)) | dict(
+    zip(SEVERITIES, ("#f0ad4e", "#c9302c"), strict=True)
+)
 STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "font.family": "sans-serif",

@@ -15,8 +15,8 @@ from ..common.db import Database
 from ..common.duckutil import fetch_dicts
 from ..common.levels import (
     CATEGORIES,
-    SEVERITIES,
     SEVERITY_LABELS,
+    WORST_SEVERITY,
     category_rank_sql,
     severity_rank,
     severity_rank_sql,
@@ -25,12 +25,12 @@ from ..common.levels import (
 from ..desk.analytics import unusable_callers
 from ..desk.flags import week_flags_sql, week_params
 from ..desk.weeks import Week
+from ..judge import last_run
 from ..rules import RULE_KINDS, Profile, Rule
 
 STATUS_LABELS = {"unreviewed": "未確認", "confirmed": "確認済み", "watching": "経過観察", "dismissed": "該当なし"}
 # A flag of a rule no longer in the profile still has a unit: every kind's, in Japanese.
 UNITS_JA = {kind.unit: kind.unit_ja for kind in RULE_KINDS.values()}
-WORST = SEVERITIES[-1]
 
 
 @dataclass
@@ -55,17 +55,21 @@ def _rows(db: Database, sql: str, params: dict[str, Any] | None = None) -> list[
 
 def weekly_data(db: Database, profile: Profile, week: Week, now: datetime) -> WeeklyData:
     params = week_params(week)
-    run = db.con.execute(
-        "SELECT finished_at, profile_name || ' ' || profile_version FROM judge_runs ORDER BY run_id DESC LIMIT 1"
-    ).fetchall()
-    data = WeeklyData(week, profile, now, run[0][0] if run else None, run[0][1] if run else None)
+    run = last_run(db)
+    data = WeeklyData(
+        week,
+        profile,
+        now,
+        run.finished_at if run else None,
+        f"{run.profile_name} {run.profile_version}" if run else None,
+    )
     data.totals = _rows(
         db,
         f"""
         SELECT count(*) AS flags,
                count(*) FILTER (WHERE first_at >= $week_start) AS new,
                count(*) FILTER (WHERE first_at < $week_start) AS ongoing,
-               count(*) FILTER (WHERE severity = '{WORST}') AS {WORST},
+               count(*) FILTER (WHERE severity = '{WORST_SEVERITY}') AS {WORST_SEVERITY},
                count(DISTINCT requester_key) AS requesters,
                count(*) FILTER (WHERE review_status <> 'unreviewed') AS reviewed,
                count(*) FILTER (WHERE review_status = 'dismissed') AS dismissed,

@@ -9,7 +9,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from ..common.cells import formula_like
-from ..common.levels import CATEGORIES, SEVERITY_LABELS
+from ..common.levels import CATEGORIES, SEVERITY_LABELS, WORST_SEVERITY
 from .data import WeeklyData
 
 HEADER = PatternFill("solid", fgColor="EEF3FA")
@@ -47,7 +47,7 @@ def write_workbook(data: WeeklyData, path: Path) -> None:
             ["今週のフラグ", t["flags"]],
             ["新規", t["new"]],
             ["継続中", t["ongoing"]],
-            ["警告", t["alert"]],
+            [SEVERITY_LABELS[WORST_SEVERITY], t[WORST_SEVERITY]],
             ["対象の要求者", t["requesters"]],
             ["要確認", t["needs_review"]],
             ["確認済み", t["reviewed"]],
