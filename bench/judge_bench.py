@@ -41,7 +41,8 @@ def build(path: Path, n: int) -> None:
     t, tmp = time.perf_counter(), path.with_suffix(".partial")
     tmp.unlink(missing_ok=True)
     with connect(str(tmp)) as db:
-        db.con.execute(DATA.read_text(encoding="utf-8").replace("$n", str(int(n))))
+        db.con.execute("SET VARIABLE n = $n", {"n": int(n)})
+        db.con.execute(DATA.read_text(encoding="utf-8"))
     tmp.rename(path)
     print(f"generated {path} ({n:,} contacts) in {time.perf_counter() - t:.1f} s")
 
@@ -268,7 +269,7 @@ def main() -> None:
     e = results["engine"][0]
     pandas_note = (
         "The engine's call imported pandas (DuckDB does on the first `register`/`from_arrow` of an Arrow "
-        "table: `_rules` in `_prepare`); that import is in its time, in `_prepare`."
+        "table: `_rules` in `prepare`); that import is in its time, in `prepare`."
         if e["imported_pandas"]
         else ""
     )

@@ -1,4 +1,4 @@
--- Synthetic contacts for bench/judge_bench.py: N ($n) contacts of a year (2025-10-01 .. 2026-10-01, weekdays, office
+-- Synthetic contacts for bench/judge_bench.py: N (the variable n) contacts of a year (2025-10-01 .. 2026-10-01, weekdays, office
 -- hours in Asia/Tokyo), deterministic: every random choice is u(i, k), the k-th uniform [0, 1) of row i.
 -- ~60,000 requesters: half the contacts from anyone, half Zipf-skewed (s = 1.2, a few hundred heavy users); 3%
 -- without a requester (withheld, staff); 85% calls, 10% of them unanswered (busy, no_answer); lognormal talk
@@ -13,11 +13,11 @@ CREATE OR REPLACE TEMP MACRO z(x, k) AS sqrt(-2 * ln(1 - u(x, k))) * cos(2 * pi(
 CREATE OR REPLACE TEMP TABLE gen_days AS
     SELECT CAST(row_number() OVER (ORDER BY d) - 1 AS BIGINT) AS n, CAST(d AS DATE) AS day
     FROM range(TIMESTAMP '2025-10-01', TIMESTAMP '2026-10-01', INTERVAL 1 DAY) t(d) WHERE isodow(d) <= 5;
-INSERT INTO contacts
+INSERT INTO contacts BY NAME
 WITH base AS (
     SELECT i, i // 8 AS g, i % 8 AS pos,
            u(i // 8, 1) < 0.02 AND i % 8 < 3 + h(i // 8, 2) % 6 AS burst  -- a redialer's 3-8 calls, 6 min apart
-    FROM range($n) t(i)
+    FROM range(getvariable('n')) t(i)
 ), who AS (
     SELECT *, CASE WHEN burst THEN g ELSE i END AS seed,
            CASE WHEN burst THEN floor(3000 * pow(u(g, 3), 2))
@@ -46,22 +46,28 @@ WITH base AS (
                1 + CASE WHEN u(i, 18) < 0.5 THEN h(r, 19) ELSE h(i, 19) END % 8] AS topic0
     FROM timed
 )
-SELECT CASE WHEN visit THEN 'visit:' ELSE 'call:' END || i, CASE WHEN visit THEN 'visit' ELSE 'call' END, requester_key,
+SELECT CASE WHEN visit THEN 'visit:' ELSE 'call:' END || i AS contact_id, CASE WHEN visit THEN 'visit' ELSE 'call' END AS channel,
+       requester_key,
        CASE WHEN NOT anonymous THEN CASE WHEN visit AND k < 0.2 THEN 'ref' ELSE 'external' END
-            WHEN visit THEN 'none' WHEN k < 0.6 THEN 'withheld' ELSE 'internal' END,
-       CASE WHEN visit THEN 'visit' WHEN anonymous AND k >= 0.6 THEN 'internal' ELSE 'inbound' END,
-       CASE WHEN NOT visit AND u(i, 21) < 0.02 THEN NULL ELSE dept END,
+            WHEN visit THEN 'none' WHEN k < 0.6 THEN 'withheld' ELSE 'internal' END AS caller_class,
+       CASE WHEN visit THEN 'visit' WHEN anonymous AND k >= 0.6 THEN 'internal' ELSE 'inbound' END AS direction,
+       CASE WHEN NOT visit AND u(i, 21) < 0.02 THEN NULL ELSE dept END AS department,
        CASE WHEN NOT visit THEN 'unknown' WHEN k < 0.15 THEN 'complaint' WHEN k < 0.25 THEN 'demand'
-            WHEN k < 0.5 THEN 'inquiry' WHEN k < 0.8 THEN 'procedure' WHEN k < 0.95 THEN 'consultation' ELSE 'other' END,
+            WHEN k < 0.5 THEN 'inquiry' WHEN k < 0.8 THEN 'procedure' WHEN k < 0.95 THEN 'consultation' ELSE 'other' END
+           AS kind,
        CASE WHEN NOT visit OR u(i, 22) < 0.03 THEN NULL WHEN u(i, 22) < 0.04 THEN ''
-            WHEN u(i, 22) < 0.08 THEN ' ' || replace(upper(topic0), ' ', '  ') ELSE topic0 END,  -- spelling variants
-       started_at, CASE WHEN visit THEN started_at WHEN answered_call THEN started_at + to_seconds(ring) END,
-       CASE WHEN NOT (visit AND talk = 0) THEN started_at + to_seconds(talk + CASE WHEN visit THEN 0 ELSE ring END) END,
-       talk, talk + CASE WHEN visit THEN 0 ELSE ring END, visit OR answered_call,
-       CASE WHEN visit THEN 'visit' WHEN answered_call THEN 'answered' WHEN u(i, 11) < 0.04 THEN 'busy' ELSE 'no_answer' END,
-       CASE WHEN NOT visit AND u(i, 23) < 0.03 THEN 2 ELSE 1 END,  -- a transferred call: two legs, two ids
+            WHEN u(i, 22) < 0.08 THEN ' ' || replace(upper(topic0), ' ', '  ') ELSE topic0 END AS topic,  -- spelling variants
+       started_at, CASE WHEN visit THEN started_at WHEN answered_call THEN started_at + to_seconds(ring) END AS answered_at,
+       CASE WHEN NOT (visit AND talk = 0) THEN started_at + to_seconds(talk + CASE WHEN visit THEN 0 ELSE ring END) END
+           AS ended_at,
+       talk AS talk_s, talk + CASE WHEN visit THEN 0 ELSE ring END AS span_s, visit OR answered_call AS answered,
+       CASE WHEN visit THEN 'visit' WHEN answered_call THEN 'answered' WHEN u(i, 11) < 0.04 THEN 'busy' ELSE 'no_answer' END
+           AS outcome,
+       CASE WHEN NOT visit AND u(i, 23) < 0.03 THEN 2 ELSE 1 END AS legs,  -- a transferred call: two legs, two ids
        CASE WHEN visit THEN ['V' || lpad(CAST(i AS VARCHAR), 8, '0')]
             ELSE [CAST(epoch(started_at) AS BIGINT) || '.' || i]
-                 || CASE WHEN u(i, 23) < 0.03 THEN [CAST(epoch(started_at) AS BIGINT) || '.' || i || 'b'] ELSE [] END END,
+                 || CASE WHEN u(i, 23) < 0.03 THEN [CAST(epoch(started_at) AS BIGINT) || '.' || i || 'b'] ELSE [] END END
+           AS source_ids,
        CASE WHEN visit AND talk > 0 AND u(i, 24) < 0.01 THEN started_at + to_seconds(greatest(0, talk - h(i, 25) % 1800)) END
+           AS exit_requested_at
 FROM shaped;

@@ -1,4 +1,4 @@
-"""analytics.py: the analysts' read-only door lets out the documented views and nothing else (issue 12).
+"""desk/analytics.py: the analysts' read-only door lets out the documented views and nothing else (issue 12).
 
 Every bypass the audit found is a test: a CTE name shadowing a hidden table elsewhere in the query,
 EXPLAIN ANALYZE printing a value in its error, storage functions showing min/max statistics, and

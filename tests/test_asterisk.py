@@ -1,4 +1,4 @@
-"""ingest/asterisk.py: every cdr_csv layout and cdr_custom, recognised from content alone."""
+"""ingest/sources/asterisk.py: every cdr_csv layout and cdr_custom, recognised from content alone."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""cells.py: a cell from the data never leaves as a spreadsheet formula, in CSV or in the workbook."""
+"""common/cells.py: a cell from the data never leaves as a spreadsheet formula, in CSV or in the workbook."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""db.py: schema version and migrations, read-only access, one writer at a time."""
+"""common/db.py: schema version and migrations, read-only access, one writer at a time."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ingest/departments.py: dialled numbers to departments, and the ward's own numbers as staff."""
+"""ingest/sources/departments.py: dialled numbers to departments, and the ward's own numbers as staff."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""identity.py: phone normalisation, withheld callers, staff numbers, keyed pseudonyms, the secret."""
+"""common/identity.py: phone normalisation, withheld callers, staff numbers, keyed pseudonyms, the secret."""
 
 from __future__ import annotations
 

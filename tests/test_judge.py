@@ -1,4 +1,4 @@
-"""judge.py: flags with deterministic ids and evidence, one episode per streak, versions recorded."""
+"""judge/: flags with deterministic ids and evidence, one episode per streak, versions recorded."""
 
 from __future__ import annotations
 

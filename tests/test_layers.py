@@ -1,7 +1,8 @@
-"""The package's folders are its data flow: each layer imports only the layers before it.
+"""The package's folders are its data flow, and the imports between them follow one table.
 
-ingest -> contacts -> rules -> judge -> report, with common/ (database, settings, identity, the
-shared vocabulary) beneath them all and the CLI above. A test, so that a shortcut across layers
+ingest -> contacts -> rules -> judge, then desk and report for the people who read the flags,
+nightly and the CLI on top, and common/ (database, settings, identity, the shared vocabulary)
+beneath them all. Each module may import only what ALLOWED gives it, so a shortcut across layers
 (rules reaching into judge, common into anything) fails here rather than as an import cycle later.
 """
 

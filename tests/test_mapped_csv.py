@@ -1,4 +1,4 @@
-"""ingest/mapped_csv.py: other phone systems through a mapping file; errors name file, key and line."""
+"""ingest/sources/mapped.py: other phone systems through a mapping file; errors name file, key and line."""
 
 from __future__ import annotations
 

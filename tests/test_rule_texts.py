@@ -149,3 +149,62 @@ def test_severities_rank_as_declared_in_python_and_in_sql():
             f"SELECT c FROM unnest({list(CATEGORIES)[::-1]}) t(c) ORDER BY {category_rank_sql('c')}"
         ).fetchall()
         assert [row[0] for row in ordered] == list(CATEGORIES)
+
+
+def test_the_released_flags_view_ranks_severities_as_declared():
+    # The view's "got worse since the review" is released SQL (watch -> alert): a change to the
+    # declared severities needs a migration that re-creates it.
+    from kasuhara_metrics.common import schema
+
+    assert SEVERITIES == ("watch", "alert")
+    assert "(f.severity = 'alert' AND r.flag_severity = 'watch')" in schema._MIGRATION_8_SQL
+
+
+def test_kinds_that_share_a_unit_share_its_japanese():
+    japanese: dict[str, set[str]] = {}
+    for kind in RULE_KINDS.values():
+        japanese.setdefault(kind.unit, set()).add(kind.unit_ja)
+    assert all(len(names) == 1 for names in japanese.values()), japanese
+
+
+def redials(first: int, start: datetime, count: int) -> list[dict]:
+    """An answered 2-minute call and `count` redials, each 3 minutes after the last ended."""
+    return [
+        {
+            "contact_id": f"c{first + n}",
+            "requester_key": KEY,
+            "started_at": start + timedelta(minutes=5 * n),
+            "ended_at": start + timedelta(minutes=5 * n + 2),
+        }
+        for n in range(count + 1)
+    ]
+
+
+def test_of_equally_close_near_misses_explain_names_the_latest(tmp_path):
+    profile = replace(PROFILE, rules=(rule_of("redial"),))
+    t0 = datetime(2026, 9, 1, 10, 0, tzinfo=TZ)
+    with connect(str(tmp_path / "k.duckdb")) as db:
+        # two redials on the 1st and two on the 8th: as close to 3 on either day
+        add_contacts(db, redials(0, t0, 2) + redials(10, t0 + timedelta(days=7), 2))
+        judge(db, profile)
+        for _ in range(3):
+            (miss,) = explain(db, KEY, profile).near_misses
+            assert miss.text == "2 of 3 redials on 2026-09-08"
+
+
+def test_explain_speaks_japanese_when_asked(tmp_path):
+    from click.testing import CliRunner
+
+    from kasuhara_metrics.cli import main
+
+    path = str(tmp_path / "k.duckdb")
+    with connect(path) as db:
+        add_contacts(db, redials(0, datetime(2026, 9, 1, 10, 0, tzinfo=TZ), 2))
+    runner = CliRunner()
+    english = runner.invoke(main, ["--db", path, "explain", KEY, "--format", "csv"])
+    japanese = runner.invoke(main, ["--db", path, "explain", KEY, "--format", "csv", "--lang", "ja"])
+    assert english.exit_code == 0 and japanese.exit_code == 0, english.output + japanese.output
+    assert "immediate_redial,2 of 3 redials on 2026-09-01" in english.output
+    assert "immediate_redial,2026-09-01に2回（注意の基準: 3回以上）" in japanese.output
+    table = runner.invoke(main, ["--db", path, "explain", KEY, "--lang", "ja"])
+    assert "2026-09-01に2回" in table.output

@@ -1,4 +1,4 @@
-"""site.py: one SiteSettings for every command, from defaults, the profile, the site file and --timezone."""
+"""common/site.py: one SiteSettings for every command, from defaults, the profile, the site file and --timezone."""
 
 from __future__ import annotations
 

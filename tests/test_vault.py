@@ -1,4 +1,4 @@
-"""vault.py: raw lines, free text and notes live apart, in a 0600 file; the database holds none (issue 12)."""
+"""common/vault.py: raw lines, free text and notes live apart, in a 0600 file; the database holds none (issue 12)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ingest/visits.py: the canonical visits CSV, its kinds, times, encodings and requester linking."""
+"""ingest/sources/visits.py: the canonical visits CSV, its kinds, times, encodings and requester linking."""
 
 from __future__ import annotations
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import click
 
 from ..desk.flags import list_flags
 from ..desk.weeks import Week
 from ..judge import judge as run_judge
+from ..judge.explain import Explanation
 from ..judge.explain import explain as explain_requester
 from ..rules import CATEGORIES, SEVERITIES, SEVERITY_LABELS
 from .app import AppContext, emit_rows, format_option, handle_errors, pass_app, profile_option
@@ -96,9 +100,16 @@ def flags(
 @click.argument("requester")
 @profile_option
 @format_option
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "ja"]),
+    default="en",
+    show_default=True,
+    help="Language of the near misses: en, or ja for 日本語.",
+)
 @pass_app
 @handle_errors
-def explain(app: AppContext, requester: str, profile_path: str | None, output_format: str) -> None:
+def explain(app: AppContext, requester: str, profile_path: str | None, output_format: str, lang: str) -> None:
     """Show a requester's timeline, the flags that fired, and the near misses.
 
     REQUESTER is a pseudonym (R + 16 hex digits) or, for users holding the site secret, a phone number.
@@ -106,13 +117,14 @@ def explain(app: AppContext, requester: str, profile_path: str | None, output_fo
     \b
     Example:
         kasuhara explain R4b3df45ccd8c8adf
+        kasuhara explain R4b3df45ccd8c8adf --lang ja
     """
     app.use_profile(profile_path)
     profile = app.profile()
     with app.open(read_only=True) as db:
         result = explain_requester(db, requester, profile)
     if output_format != "table":
-        emit_rows(["section", "when", "what", "detail"], _explanation_rows(result), output_format)
+        emit_rows(["section", "when", "what", "detail"], list(_explanation_rows(result, lang)), output_format)
         return
     click.echo(
         f"Requester {result.requester_key}: {len(result.contacts)} contacts, {len(result.flags)} flags. "
@@ -137,7 +149,7 @@ def explain(app: AppContext, requester: str, profile_path: str | None, output_fo
     )
     emit_rows(
         ["rule", "behaviour", "closest it came"],
-        [(m.rule_id, m.behaviour, m.text) for m in result.near_misses],
+        [(m.rule_id, m.behaviour, m.text_ja if lang == "ja" else m.text) for m in result.near_misses],
         "table",
         title="Near misses",
     )
@@ -163,11 +175,11 @@ def explain(app: AppContext, requester: str, profile_path: str | None, output_fo
     )
 
 
-def _explanation_rows(result):
+def _explanation_rows(result: Explanation, lang: str) -> Iterator[tuple[Any, ...]]:
     for f in result.flags:
         yield ("flag", f["first_at"], f"{f['rule_id']} {f['severity']}", f["detail"])
     for m in result.near_misses:
-        yield ("near miss", None, m.rule_id, m.text)
+        yield ("near miss", None, m.rule_id, m.text_ja if lang == "ja" else m.text)
     for c in result.contacts:
         yield (
             "contact",

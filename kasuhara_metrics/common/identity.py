@@ -287,9 +287,8 @@ class Pseudonymizer:
         if len(secret) < 16:
             raise SecretError("the pseudonym secret must be at least 16 bytes long")
         self._secret = secret
-        self._known: dict[
-            tuple[str, str], str
-        ] = {}  # an ingest meets the same callers in every file; lives as long as it
+        # An ingest meets the same callers in every file: known keys live as long as it.
+        self._known: dict[tuple[str, str], str] = {}
 
     def key(self, canonical: str, namespace: str = "tel") -> str:
         known = self._known.get((namespace, canonical))

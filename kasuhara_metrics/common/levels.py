@@ -1,7 +1,10 @@
 """The vocabulary every layer shares: a flag's severities and the categories of behaviour.
 
-Declared once here; rules validate against it, the judge ranks by it, the schema's `needs_review`
-compares by it, and the report and charts order and label by it.
+Declared once here; rules validate against it, the judge ranks by it, and the report and charts
+order, label and colour by it. One place holds the ranking as history: the `flags` view of the
+released migrations (schema.py) says a review is due again when a flag went from watch to alert.
+Changing SEVERITIES therefore needs a new migration that re-creates that view from
+`severity_rank_sql` (tests/test_rule_texts.py holds the two together).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ def worst_severity(severities: Iterable[str]) -> str | None:
 
 
 def severity_rank_sql(expression: str) -> str:
-    """SQL ranking `expression` as `severity_rank` does (1-based, NULL for an unknown severity)."""
+    """SQL ordering `expression` as `severity_rank` does, counted from 1 (NULL for an unknown severity)."""
     return f"list_position({sql_list(SEVERITIES)}, {expression})"
 
 

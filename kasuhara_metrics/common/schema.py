@@ -10,10 +10,6 @@ import pyarrow as pa
 from .duckutil import registered
 from .errors import DatabaseError, SecretError
 from .identity import Pseudonymizer, load_secret, normal_text
-from .levels import severity_rank_sql
-
-# A reviewed flag needs review again when its severity got worse since (watch -> alert).
-_GOT_WORSE = f"{severity_rank_sql('f.severity')} > {severity_rank_sql('r.flag_severity')}"
 
 MIGRATION_1 = """
 CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL);
@@ -97,9 +93,7 @@ CREATE TABLE visit_records (
 );
 
 -- Free-text summaries may name people: kept apart from the analytics views.
-CREATE TABLE visit_summaries (
-    file_id INTEGER NOT NULL, line BIGINT NOT NULL, visit_id VARCHAR NOT NULL, summary VARCHAR
-);
+CREATE TABLE visit_summaries (file_id INTEGER NOT NULL, line BIGINT NOT NULL, visit_id VARCHAR NOT NULL, summary VARCHAR);
 
 -- Dialled extensions and the ward's own numbers (DIDs), with the department they reach.
 CREATE TABLE departments (
@@ -155,10 +149,8 @@ records AS (
 )
 SELECT v.file_id, v.line, v.visit_id, v.arrived_at, v.ended_at, v.department, v.kind, v.kind_label, v.topic,
        coalesce(l1.requester_key, v.person_phone_key, l2.requester_key, v.ref_key) AS requester_key,
-       CASE WHEN v.person_phone_key IS NOT NULL THEN 'phone' WHEN v.ref_key IS NOT NULL THEN 'ref' END
-           AS requester_source,
-       CASE WHEN v.phone_key IS NOT NULL AND v.person_phone_key IS NULL THEN 'internal' ELSE v.phone_class END
-           AS phone_class,
+       CASE WHEN v.person_phone_key IS NOT NULL THEN 'phone' WHEN v.ref_key IS NOT NULL THEN 'ref' END AS requester_source,
+       CASE WHEN v.phone_key IS NOT NULL AND v.person_phone_key IS NULL THEN 'internal' ELSE v.phone_class END AS phone_class,
        v.exit_requested_at,
        CAST(epoch(v.ended_at) - epoch(v.arrived_at) AS INTEGER) AS duration_s
 FROM records v
@@ -249,7 +241,7 @@ CREATE VIEW flags AS SELECT * FROM flag_rows;
 CREATE VIEW flag_evidence AS SELECT * FROM flag_evidence_rows;
 """
 
-MIGRATION_3 = f"""
+MIGRATION_3 = """
 -- Review decisions, kept apart from flags and keyed by flag_id, so they survive every re-run.
 -- Append-only: the latest row for a flag is its status; the earlier ones are its history.
 CREATE SEQUENCE review_id_seq START 1;
@@ -312,7 +304,7 @@ WITH latest AS (
 )
 SELECT f.*, coalesce(r.status, 'unreviewed') AS review_status, r.reviewer AS reviewed_by, r.reviewed_at,
        r.note AS review_note,
-       (r.status IS NULL OR f.last_at > r.flag_last_at OR {_GOT_WORSE})
+       (r.status IS NULL OR f.last_at > r.flag_last_at OR (f.severity = 'alert' AND r.flag_severity = 'watch'))
            AS needs_review
 FROM flag_rows f LEFT JOIN latest r USING (flag_id);
 """
@@ -334,8 +326,7 @@ CREATE TABLE inbox_files (
 """
 
 MIGRATION_6 = """
--- The clock each file's naive times were read in, and why: 'UTC (UTC, from uniqueids ...)',
--- 'Asia/Tokyo (site time zone)'.
+-- The clock each file's naive times were read in, and why: 'UTC (UTC, from uniqueids ...)', 'Asia/Tokyo (site time zone)'.
 ALTER TABLE ingest_log ADD COLUMN clock VARCHAR;
 UPDATE ingest_log SET clock = timezone || ' (site time zone)';
 
@@ -371,7 +362,7 @@ MIGRATION_7 = """
 ALTER TABLE inbox_files ADD COLUMN failed VARCHAR;   -- NULL: taken (ingested, or known by content)
 """
 
-_MIGRATION_8_SQL = f"""
+_MIGRATION_8_SQL = """
 -- Raw input and free text have moved to the vault (vault.py): the analysts' database holds none.
 ALTER TABLE rejects RENAME TO reject_rows;
 ALTER TABLE reject_rows DROP COLUMN raw_text;        -- the line as written: vault.reject_lines
@@ -397,10 +388,8 @@ SELECT v.file_id, v.line, v.visit_id, v.arrived_at, v.ended_at,
        coalesce(dn.department, v.department) AS department, v.kind, v.kind_label,
        coalesce(tn.name, v.topic) AS topic,
        coalesce(l1.requester_key, v.person_phone_key, l2.requester_key, v.ref_key) AS requester_key,
-       CASE WHEN v.person_phone_key IS NOT NULL THEN 'phone' WHEN v.ref_key IS NOT NULL THEN 'ref' END
-           AS requester_source,
-       CASE WHEN v.phone_key IS NOT NULL AND v.person_phone_key IS NULL THEN 'internal' ELSE v.phone_class END
-           AS phone_class,
+       CASE WHEN v.person_phone_key IS NOT NULL THEN 'phone' WHEN v.ref_key IS NOT NULL THEN 'ref' END AS requester_source,
+       CASE WHEN v.phone_key IS NOT NULL AND v.person_phone_key IS NULL THEN 'internal' ELSE v.phone_class END AS phone_class,
        v.exit_requested_at,
        CAST(least(epoch(v.ended_at) - epoch(v.arrived_at), 2147483647) AS INTEGER) AS duration_s
 FROM records v
@@ -416,7 +405,7 @@ WITH latest AS (
 )
 SELECT f.*, coalesce(r.status, 'unreviewed') AS review_status, r.reviewer AS reviewed_by, r.reviewed_at,
        r.note_id IS NOT NULL AS has_review_note,
-       (r.status IS NULL OR f.last_at > r.flag_last_at OR {_GOT_WORSE})
+       (r.status IS NULL OR f.last_at > r.flag_last_at OR (f.severity = 'alert' AND r.flag_severity = 'watch'))
            AS needs_review
 FROM flag_rows f LEFT JOIN latest r USING (flag_id);
 """

@@ -1,6 +1,6 @@
 """ingest_log and rejects: the record of every file read and every row that could not be used.
 
-A rejected line as written may hold a number or a name: it goes to the vault (vault.py), keyed by
+A rejected line as written may hold a number or a name: it goes to the vault (common/vault.py), keyed by
 the file's content and the line; the database keeps where it was and why.
 """
 

@@ -8,7 +8,7 @@ on values the ones before could not read (COALESCE is lazy), so the common case 
 
 from __future__ import annotations
 
-from ..common.sqltext import sql_list
+from ..common.sqltext import sql_list, sql_string
 
 # Special time formats: epoch seconds ("%s", as in date(1), or "epoch") and milliseconds.
 EPOCH_SECONDS = ("%s", "epoch")
@@ -41,7 +41,7 @@ def split_time_formats(formats: tuple[str, ...]) -> tuple[list[str], list[str], 
 
 def ascii_sql(column: str) -> str:
     """The value with full-width digits and separators made ASCII, trimmed."""
-    return f"trim(translate(coalesce({column}, ''), '{FULLWIDTH[0]}', '{FULLWIDTH[1]}'))"
+    return f"trim(translate(coalesce({column}, ''), {sql_string(FULLWIDTH[0])}, {sql_string(FULLWIDTH[1])}))"
 
 
 def instant_sql(
@@ -63,7 +63,7 @@ def instant_sql(
             f"THEN to_timestamp(TRY_CAST(trim({column}) AS DOUBLE) / {divisor}) END"
         )
     steps.append(
-        f"CASE WHEN regexp_full_match(trim({column}), '{_OFFSET_PATTERN}') "
+        f"CASE WHEN regexp_full_match(trim({column}), {sql_string(_OFFSET_PATTERN)}) "
         f"THEN TRY_CAST(trim({column}) AS TIMESTAMPTZ) END"
     )
     return f"coalesce({', '.join(steps)})"

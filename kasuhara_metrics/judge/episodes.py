@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..common.db import Database
 from ..common.levels import severity_rank_sql
 from .outcome import JudgeReport, RuleOutcome
+from .prepare import requester_scope_sql
 
 
 def find_episodes(db: Database) -> None:
@@ -55,9 +56,9 @@ def compare_with_previous(db: Database, report: JudgeReport) -> None:
     """).fetchall()
     gone = dict(
         db.con.execute(
-            """
+            f"""
         SELECT f.rule_id, count(*) FROM flag_rows f ANTI JOIN _episodes e USING (flag_id)
-        WHERE $everyone OR f.requester_key IN (SELECT unnest($requesters))
+        WHERE {requester_scope_sql("f.requester_key")}
         GROUP BY f.rule_id
     """,
             report.scope_params(),

@@ -85,9 +85,10 @@ def explain(db: Database, requester: str, profile: Profile) -> Explanation:
 def _near_miss(db: Database, rule: Rule, timezone: str) -> NearMiss | None:
     kind = RULE_KINDS[rule.kind]
     sql, params = kind.near_miss_sql(rule)
+    # Of equally close measurements, the latest: every run names the same one.
     rows = db.con.execute(
         f"""SELECT value, needed, CAST(timezone($tz_name, window_end) AS DATE), contacts
-            FROM ({sql}) WHERE value > 0 ORDER BY closeness DESC, contacts DESC LIMIT 1""",
+            FROM ({sql}) WHERE value > 0 ORDER BY closeness DESC, contacts DESC, window_end DESC LIMIT 1""",
         {**params, "tz_name": timezone},
     ).fetchall()
     if not rows:

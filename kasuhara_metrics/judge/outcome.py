@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ..rules import Profile
+from .prepare import scope_params
 
 
 @dataclass
@@ -35,4 +36,4 @@ class JudgeReport:
 
     def scope_params(self) -> dict[str, object]:
         """The SQL parameters `$everyone` and `$requesters` that limit a statement to the judged requesters."""
-        return {"everyone": self.requesters is None, "requesters": list(self.requesters or [])}
+        return scope_params(self.requesters)

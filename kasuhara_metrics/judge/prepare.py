@@ -24,6 +24,16 @@ RULE_COLUMNS = (
 )
 
 
+def scope_params(requesters: list[str] | None) -> dict[str, object]:
+    """The parameters `$everyone` and `$requesters` of `requester_scope_sql`: None is everyone."""
+    return {"everyone": requesters is None, "requesters": list(requesters or [])}
+
+
+def requester_scope_sql(column: str) -> str:
+    """True where `column` is a requester being judged (bound by `scope_params`)."""
+    return f"($everyone OR {column} IN (SELECT unnest($requesters)))"
+
+
 def prepare_judged(
     db: Database, profile: Profile, as_of: date | None = None, requesters: list[str] | None = None
 ) -> None:
@@ -31,14 +41,14 @@ def prepare_judged(
     site = profile.site
     hours, minutes = (int(part) for part in site.counter_closing.split(":"))
     db.con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE _judged AS
         WITH located AS (
             SELECT c.*, CAST(timezone($tz, c.started_at) AS DATE) AS local_day,
                    nullif(lower(trim(regexp_replace(c.topic, '\\s+', ' ', 'g'))), '') AS topic_key
             FROM contacts c
             WHERE c.requester_key IS NOT NULL
-              AND ($everyone OR c.requester_key IN (SELECT unnest($requesters)))
+              AND {requester_scope_sql("c.requester_key")}
               AND ($as_of IS NULL OR c.started_at < timezone($tz, CAST(CAST($as_of AS DATE) + 1 AS TIMESTAMP)))
         )
         SELECT *, timezone($tz, CAST(local_day AS TIMESTAMP) + to_minutes($closing_minutes)) AS closing_at
@@ -48,8 +58,7 @@ def prepare_judged(
             "tz": site.timezone,
             "as_of": as_of,
             "closing_minutes": hours * 60 + minutes,
-            "everyone": requesters is None,
-            "requesters": list(requesters or []),
+            **scope_params(requesters),
         },
     )
 

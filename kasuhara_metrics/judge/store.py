@@ -10,16 +10,17 @@ from datetime import UTC, datetime
 
 from ..common.db import Database
 from ..common.levels import SEVERITIES
-from ..common.sqltext import insert_values_sql
+from ..common.sqltext import insert_values_sql, sql_string
 from ..rules import RULE_KINDS, Profile
 from .outcome import JudgeReport
+from .prepare import requester_scope_sql
 
 # The flag's value as its detail shows it: whole numbers without ".0", others to one decimal.
 _VALUE_TEXT = (
     "CASE WHEN e.value = round(e.value) THEN CAST(CAST(e.value AS BIGINT) AS VARCHAR) "
     "ELSE CAST(round(e.value, 1) AS VARCHAR) END"
 )
-_THRESHOLD_TEXT = "CASE e.severity " + " ".join(f"WHEN '{s}' THEN r.{s}_text" for s in SEVERITIES) + " END"
+_THRESHOLD_TEXT = "CASE e.severity " + " ".join(f"WHEN {sql_string(s)} THEN r.{s}_text" for s in SEVERITIES) + " END"
 
 
 @dataclass(frozen=True)
@@ -53,14 +54,12 @@ def store(db: Database, profile: Profile, report: JudgeReport, started: datetime
     last_hash = last_profile_hash(db)
     previous_hash = last_hash if last_hash != profile.content_hash else None
     scope = report.scope_params()
+    judged = requester_scope_sql("requester_key")
     con.execute(
-        """
-        DELETE FROM flag_evidence_rows WHERE $everyone OR flag_id IN
-            (SELECT flag_id FROM flag_rows WHERE requester_key IN (SELECT unnest($requesters)))
-    """,
+        f"DELETE FROM flag_evidence_rows WHERE $everyone OR flag_id IN (SELECT flag_id FROM flag_rows WHERE {judged})",
         scope,
     )
-    con.execute("DELETE FROM flag_rows WHERE $everyone OR requester_key IN (SELECT unnest($requesters))", scope)
+    con.execute(f"DELETE FROM flag_rows WHERE {judged}", scope)
     collect_evidence(db, profile)
     con.execute(
         f"""

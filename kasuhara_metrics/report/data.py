@@ -69,14 +69,14 @@ def weekly_data(db: Database, profile: Profile, week: Week, now: datetime) -> We
         SELECT count(*) AS flags,
                count(*) FILTER (WHERE first_at >= $week_start) AS new,
                count(*) FILTER (WHERE first_at < $week_start) AS ongoing,
-               count(*) FILTER (WHERE severity = '{WORST_SEVERITY}') AS {WORST_SEVERITY},
+               count(*) FILTER (WHERE severity = $worst) AS {WORST_SEVERITY},
                count(DISTINCT requester_key) AS requesters,
                count(*) FILTER (WHERE review_status <> 'unreviewed') AS reviewed,
                count(*) FILTER (WHERE review_status = 'dismissed') AS dismissed,
                count(*) FILTER (WHERE needs_review) AS needs_review
         FROM flags WHERE {week_flags_sql()}
     """,
-        params,
+        params | {"worst": WORST_SEVERITY},
     )[0]
     data.by_behaviour = _rows(
         db,

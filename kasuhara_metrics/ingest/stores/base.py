@@ -39,7 +39,7 @@ class RecordStore:
         return {}
 
     def vault_rows(self, con) -> dict[str, pa.Table]:
-        """What of the batch goes to the vault (vault.py table -> rows), read once _new is made:
+        """What of the batch goes to the vault (common/vault.py table -> rows), read once _new is made:
         free text and the raw forms of codes. Written before the records, idempotently."""
         return {}
 

@@ -16,6 +16,7 @@ from datetime import date
 from itertools import pairwise
 from typing import Any, ClassVar
 
+from ...common.sqltext import sql_string
 from ..model import SEVERITIES, SEVERITY_LABELS, Rule
 
 NO_DEFAULT = object()
@@ -140,7 +141,7 @@ class RuleKind:
         for severity in severities:
             params[f"tier_{severity}"] = float(rule.tiers[severity])
         worst_first = list(reversed(severities))
-        severity_case = " ".join(f"WHEN value {compare} $tier_{s} THEN '{s}'" for s in worst_first)
+        severity_case = " ".join(f"WHEN value {compare} $tier_{s} THEN {sql_string(s)}" for s in worst_first)
         threshold_case = " ".join(f"WHEN value {compare} $tier_{s} THEN $tier_{s}" for s in worst_first)
         sql = f"""
             SELECT requester_key, group_key, window_start, window_end, CAST(value AS DOUBLE) AS value,

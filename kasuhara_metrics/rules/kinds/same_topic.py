@@ -9,6 +9,7 @@ call) do not count.
 from __future__ import annotations
 
 from ...common.levels import severity_rank_sql
+from ...common.sqltext import sql_string
 from ..model import SEVERITIES
 from .base import CHANNEL, CONTACT_KINDS, Param, RuleKind
 
@@ -74,7 +75,7 @@ class SameTopic(RuleKind):
     def hits_sql(self, rule):
         measure, params = self.measure_sql(rule)
         windows = self._windows(rule)
-        severity_of = " ".join(f"WHEN {n} THEN '{s}'" for n, (s, _, _) in enumerate(windows))
+        severity_of = " ".join(f"WHEN {n} THEN {sql_string(s)}" for n, (s, _, _) in enumerate(windows))
         sql = f"""
             SELECT requester_key, group_key, window_start, window_end,
                    CAST(arg_max(value, (severity_rank, value)) AS DOUBLE) AS value,
