@@ -209,7 +209,7 @@ def _classify_digits(digits: str, plus: bool, site: SiteSettings) -> CallerIdent
     if national is not None:
         # The common forms (0XXXXXXXXX, +81XXXXXXXXX) are checked against phonenumbers' own JP
         # patterns directly: parsing costs most of the time, and ingest meets every distinct number.
-        if not _JP_NUMBERS.is_valid(national):
+        if not JP_NUMBERS.is_valid(national):
             return CallerIdentity("unusable", None, "invalid phone number")
         return CallerIdentity("external", "+81" + national)
     try:
@@ -238,7 +238,7 @@ def _japanese_national_number(digits: str, plus: bool, region: str) -> str | Non
     return None
 
 
-class _RegionPatterns:
+class RegionPatterns:
     """is_valid_number for one region from phonenumbers' metadata: the general pattern and one type's."""
 
     _TYPES = (
@@ -258,8 +258,8 @@ class _RegionPatterns:
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
         if metadata is None:
             raise ValueError(f"phonenumbers has no metadata for region {region!r}")
-        self._general = self._compile(metadata.general_desc)
-        self._types = [self._compile(desc) for name in self._TYPES if (desc := getattr(metadata, name, None))]
+        self.general = self._compile(metadata.general_desc)
+        self.types = [self._compile(desc) for name in self._TYPES if (desc := getattr(metadata, name, None))]
 
     @staticmethod
     def _compile(desc) -> tuple[re.Pattern | None, frozenset[int]]:
@@ -274,10 +274,10 @@ class _RegionPatterns:
         return pattern.fullmatch(national) is not None
 
     def is_valid(self, national: str) -> bool:
-        return self._matches(national, self._general) and any(self._matches(national, t) for t in self._types)
+        return self._matches(national, self.general) and any(self._matches(national, t) for t in self.types)
 
 
-_JP_NUMBERS = _RegionPatterns("JP")
+JP_NUMBERS = RegionPatterns("JP")
 
 
 class Pseudonymizer:
@@ -296,6 +296,12 @@ class Pseudonymizer:
             digest = hmac.new(self._secret, f"{namespace}:{canonical}".encode(), hashlib.sha256).hexdigest()
             known = self._known[(namespace, canonical)] = "R" + digest[:16]
         return known
+
+    def hmac_pads(self) -> tuple[bytes, bytes]:
+        """The inner and outer HMAC-SHA256 pads of the secret (RFC 2104), for keys computed in SQL."""
+        key = self._secret if len(self._secret) <= 64 else hashlib.sha256(self._secret).digest()
+        key = key.ljust(64, b"\0")
+        return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
 
     def code(self, text: str, kind: str) -> str:
         """A short keyed code for free text the database must not hold (a topic, a department):
@@ -385,16 +391,17 @@ def check_secret(db) -> None:
 _classify_remembered = functools.lru_cache(maxsize=1 << 18)(classify_number)
 
 
-def identify_values(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):
-    """Classify distinct raw values once each; an Arrow table of raw -> class, key, canonical, note.
+def identify_each(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):
+    """Classify distinct raw values one at a time; an Arrow table of raw -> class, key, canonical, note.
 
+    The reference for `bulkidentity.identify_values`, and its path for the values SQL does not read.
     The table lives only in memory during ingest: `canonical` (an E.164 number) is never stored
     for external numbers, only their keyed pseudonym.
     """
     import pyarrow as pa
 
     classes, keys, canonicals, notes = [], [], [], []
-    staff = _staff_numbers(site)
+    staff = staff_numbers(site)
     for value in values:
         identity = _classify_remembered(value, site)
         if identity.caller_class == "external" and identity.canonical in staff:
@@ -415,7 +422,7 @@ def identify_values(values: list[str | None], site: SiteSettings, pseudo: Pseudo
 
 
 @functools.lru_cache(maxsize=16)
-def _staff_numbers(site: SiteSettings) -> frozenset[str]:
+def staff_numbers(site: SiteSettings) -> frozenset[str]:
     """The canonical forms of the site's staff_numbers (E.164, or digits when not a valid number)."""
     forms = set()
     for number in site.staff_numbers:
@@ -426,7 +433,7 @@ def _staff_numbers(site: SiteSettings) -> frozenset[str]:
 
 def identify_phones(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):
     """Visitors' phones: as callers, a blank phone being no phone at all."""
-    table = identify_values([v if v and v.strip() else None for v in values], site, pseudo)
+    table = identify_each([v if v and v.strip() else None for v in values], site, pseudo)
     import pyarrow as pa
 
     return table.set_column(0, "raw", pa.array(values, pa.string()))

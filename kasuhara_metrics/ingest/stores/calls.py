@@ -20,7 +20,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from ...common.identity import identify_dialled, identify_values
+from ...common.bulkidentity import identify_values
+from ...common.identity import identify_dialled
 from ...common.site import SiteSettings
 from ..clock import Clock, night_note
 from ..csvread import LINE_COLUMN
