@@ -27,8 +27,8 @@ browser:
 
 # Lint, format and types first (seconds), then every test.
 lint: install
-	$(BIN)/ruff check kasuhara_metrics tests scripts bench
-	$(BIN)/ruff format --check kasuhara_metrics tests scripts bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 test: install browser lint

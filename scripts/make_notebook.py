@@ -26,8 +26,8 @@ CELLS = [
         "import matplotlib.pyplot as plt\n"
         "import pandas as pd\n\n"
         "from kasuhara_metrics.common.db import connect\n"
-        "from kasuhara_metrics.judge.explain import explain\n"
         "from kasuhara_metrics.judge import judge\n"
+        "from kasuhara_metrics.judge.explain import explain\n"
         "from kasuhara_metrics.rules import load_profile\n\n"
         "db = connect(os.environ.get('KASUHARA_DB', 'kasuhara.duckdb'), read_only=True)\n"
         "profile = load_profile(os.environ.get('KASUHARA_PROFILE'))\n"
@@ -51,7 +51,8 @@ CELLS = [
     ),
     new_code_cell(
         "ax = by_rule.groupby('rule_id')['flags'].sum().sort_values().plot.barh(figsize=(7, 3.5), color='#4c72b0')\n"
-        "ax.set_xlabel('flags'); ax.set_ylabel('')\n"
+        "ax.set_xlabel('flags')\n"
+        "ax.set_ylabel('')\n"
         "plt.tight_layout()"
     ),
     new_markdown_cell(
@@ -59,11 +60,12 @@ CELLS = [
         "The requester with the most flags: what they did, what fired, and what nearly did."
     ),
     new_code_cell(
-        "top = con.sql('SELECT requester_key FROM flags GROUP BY ALL ORDER BY count(*) DESC, requester_key LIMIT 1')"
-        ".fetchall()[0][0]\n"
+        "top = con.sql(\n"
+        "    'SELECT requester_key FROM flags GROUP BY ALL ORDER BY count(*) DESC, requester_key LIMIT 1'\n"
+        ").fetchall()[0][0]\n"
         "story = explain(db, top, profile)\n"
-        "timeline = pd.DataFrame(story.contacts)"
-        "[['started_at', 'channel', 'department', 'kind', 'topic', 'talk_s', 'outcome']]\n"
+        "columns = ['started_at', 'channel', 'department', 'kind', 'topic', 'talk_s', 'outcome']\n"
+        "timeline = pd.DataFrame(story.contacts)[columns]\n"
         "print(top, len(story.contacts), 'contacts;', len(story.flags), 'flags:', "
         "[f['rule_id'] for f in story.flags])\n"
         "print('near misses:', [m.text for m in story.near_misses])\n"
