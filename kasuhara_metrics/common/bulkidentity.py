@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from .identity import JP_NUMBERS, WITHHELD_WORDS, Pseudonymizer, identify_each, staff_numbers
 from .site import SiteSettings
-from .sqltext import sql_list, sql_string
+from .sqltext import sql_string
 
 _COLUMNS = ("raw", "class", "key", "canonical", "note")
 
@@ -44,13 +44,12 @@ def _classified_sql(site: SiteSettings) -> str:
         if prefix
         else "raw"
     )
-    withheld_digits = sql_list(sorted(word for word in WITHHELD_WORDS if word.isdigit())) + "::VARCHAR[]"
     japan = "TRUE" if site.region == "JP" else "FALSE"
     return f"""
         WITH plain AS (
             SELECT raw, {digits} AS digits FROM _values
             WHERE regexp_full_match(raw, '[0-9]+') AND ltrim(raw, '0') <> ''
-              AND NOT list_contains({withheld_digits}, raw)
+              AND NOT list_contains($withheld_digits, raw)
         ), formed AS (
             SELECT raw, substr(digits, 2) AS nsn,
                    CASE WHEN length(raw) <= {int(site.internal_max_digits)} THEN 'extension'
@@ -83,17 +82,16 @@ def identify_values(values: list[str | None], site: SiteSettings, pseudo: Pseudo
         con.execute(
             f"""
             CREATE TEMP TABLE _fast AS
-            WITH classified AS ({_classified_sql(site)})
+            WITH classified AS ({_classified_sql(site)}),
+            -- A staff member's phone that looks like an outside number is staff, never a requester.
+            marked AS (SELECT *, class = 'external' AND list_contains($staff, canonical) AS staff FROM classified)
             SELECT raw,
-                   CASE WHEN class = 'external' AND list_contains($staff, canonical) THEN 'internal' ELSE class END
-                       AS class,
-                   CASE WHEN class = 'external' AND list_contains($staff, canonical) THEN NULL ELSE canonical END
-                       AS canonical,
-                   CASE WHEN class = 'external' AND list_contains($staff, canonical) THEN 'staff number' ELSE note END
-                       AS note
-            FROM classified
+                   CASE WHEN staff THEN 'internal' ELSE class END AS class,
+                   CASE WHEN staff THEN NULL ELSE canonical END AS canonical,
+                   CASE WHEN staff THEN 'staff number' ELSE note END AS note
+            FROM marked
             """,
-            {"staff": staff},
+            {"staff": staff, "withheld_digits": sorted(word for word in WITHHELD_WORDS if word.isdigit())},
         )
         rest = [row[0] for row in con.execute("SELECT raw FROM _values ANTI JOIN _fast USING (raw)").fetchall()]
         con.register("_rest", identify_each(rest, site, pseudo))

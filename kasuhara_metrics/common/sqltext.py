@@ -21,11 +21,7 @@ def sql_list(values: Iterable[str]) -> str:
     return "[" + ", ".join(sql_string(value) for value in values) + "]"
 
 
-def columns_sql(columns: Iterable[str]) -> str:
-    return ", ".join(columns)
-
-
 def insert_values_sql(table: str, columns: Iterable[str]) -> str:
     """INSERT of one row by column name, each value bound as `$column`."""
     names = list(columns)
-    return f"INSERT INTO {table} ({columns_sql(names)}) VALUES ({', '.join('$' + name for name in names)})"
+    return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('$' + name for name in names)})"
