@@ -13,11 +13,12 @@ contacts with no requester, as are withheld and unusable callers: they never mak
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import pyarrow as pa
 
 from .common.db import Database
-from .common.duckutil import drop_temp_tables, drop_temp_views, registered
+from .common.duckutil import drop_temp_tables, drop_temp_views, extend_back_over, registered
 
 # A contact's outcome is its best leg's: answered > machine > dropped > busy > no_answer > failed.
 _OUTCOME_RANK = (
@@ -75,10 +76,19 @@ def are_stale(db: Database) -> bool:
 
 @dataclass
 class Refresh:
-    """What a contacts refresh did: rebuilt everything, or only the requesters whose records came in."""
+    """What a contacts refresh did: rebuilt everything, or only the contacts the new records touch.
+
+    `changed_from` names each requester with a contact added, changed or gone, and the start of
+    the earliest such contact (old or new): the judge needs to look no further back than that.
+    """
 
     contacts: int
-    requesters: list[str] | None  # None: everything was rebuilt
+    changed_from: dict[str, datetime] | None  # None: everything was rebuilt
+
+    @property
+    def requesters(self) -> list[str] | None:
+        """The requesters whose contacts changed (None: possibly anyone's)."""
+        return None if self.changed_from is None else sorted(self.changed_from)
 
 
 def refresh(db: Database, *, full: bool = False) -> Refresh:
@@ -110,23 +120,25 @@ def rebuild(db: Database) -> int:
 def _rebuild(db: Database, after_file: int | None) -> Refresh:
     """Rebuild contacts: all of them, or those of files after `after_file` and of their requesters."""
     con = db.con
+    changed_from = None
     try:
-        requesters = None if after_file is None else _scope(db, after_file)
-        legs, visits = ("call_legs", "visits") if requesters is None else ("_scope_legs", "_scope_visit_rows")
+        scoped = after_file is not None
+        if after_file is not None:
+            _scope(db, after_file)
+        legs, visits = ("_scope_legs", "_scope_visit_rows") if scoped else ("call_legs", "visits")
         for statement in _call_contact_steps(legs):
             con.execute(statement)
-        if requesters is None:
-            con.execute("DELETE FROM contacts")
+        if scoped:
+            # Built aside, then only the rows that differ are written: a day's calls do not rewrite a year.
+            con.execute("CREATE OR REPLACE TEMP TABLE _built AS FROM contacts LIMIT 0")
         else:
-            con.execute("""
-                DELETE FROM contacts WHERE requester_key IN (SELECT requester_key FROM _scope_requesters)
-                   -- and the calls of scoped legs that belong to no requester (an outbound call from a number in scope)
-                   OR contact_id IN (SELECT 'call:' || call_ref FROM _scope_legs)
-                   OR contact_id IN (SELECT 'visit:' || visit_id FROM _scope_visits)
-            """)
-        con.execute(_SIMPLE_CONTACTS_SQL)
-        con.execute(_MERGED_CONTACTS_SQL)
-        con.execute(_visit_contacts_sql(visits))
+            con.execute("DELETE FROM contacts")
+        target = "_built" if scoped else "contacts"
+        con.execute(_simple_contacts_sql(target))
+        con.execute(_merged_contacts_sql(target))
+        con.execute(_visit_contacts_sql(visits, target))
+        if scoped:
+            changed_from = _write_differences(db)
     finally:
         drop_temp_tables(
             con,
@@ -135,51 +147,104 @@ def _rebuild(db: Database, after_file: int | None) -> Refresh:
             "_unit",
             "_unit_order",
             "_scope_requesters",
+            "_scope_aliases",
             "_scope_calls",
             "_scope_call_refs",
             "_scope_visits",
+            "_built",
+            "_stored",
+            "_stale",
+            "_fresh",
         )
         drop_temp_views(con, "_scope_legs", "_scope_visit_rows")
     latest = con.execute("SELECT coalesce(max(file_id), 0) FROM ingest_log").fetchall()[0][0]
     db.set_meta("contacts_built_through_file", str(latest))
-    return Refresh(con.execute("SELECT count(*) FROM contacts").fetchall()[0][0], requesters)
+    return Refresh(con.execute("SELECT count(*) FROM contacts").fetchall()[0][0], changed_from)
 
 
-def _scope(db: Database, after_file: int) -> list[str]:
-    """The legs and visits to rebuild: those of the new files, and every record of their requesters."""
+def _write_differences(db: Database) -> dict[str, datetime]:
+    """Replace the scope's stored contacts by `_built`, writing only rows that differ; what changed from when."""
+    con = db.con
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _stored AS
+        SELECT * FROM contacts WHERE contact_id IN (
+            SELECT c.contact_id FROM contacts c
+            JOIN _scope_requesters r ON r.requester_key = c.requester_key AND c.started_at >= r.rebuild_from
+            -- and the calls of scoped legs that belong to no requester (an outbound call from a number in scope)
+            UNION SELECT 'call:' || call_ref FROM _scope_call_refs
+            UNION SELECT 'visit:' || visit_id FROM _scope_visits
+        )
+    """)
+    con.execute("CREATE OR REPLACE TEMP TABLE _stale AS SELECT * FROM _stored EXCEPT ALL SELECT * FROM _built")
+    con.execute("CREATE OR REPLACE TEMP TABLE _fresh AS SELECT * FROM _built EXCEPT ALL SELECT * FROM _stored")
+    con.execute("DELETE FROM contacts WHERE contact_id IN (SELECT contact_id FROM _stale)")
+    con.execute("INSERT INTO contacts BY NAME SELECT * FROM _fresh")
+    return dict(
+        con.execute("""
+            SELECT requester_key, min(started_at) FROM (
+                SELECT requester_key, started_at FROM _stale UNION ALL SELECT requester_key, started_at FROM _fresh
+            ) WHERE requester_key IS NOT NULL GROUP BY requester_key
+        """).fetchall()
+    )
+
+
+def _scope(db: Database, after_file: int) -> None:
+    """The legs and visits to rebuild: those of the new files, and their requesters' records from
+    the earliest new one on (`_scope_requesters.rebuild_from`), moved back over any contact of
+    theirs still going on then, so no contact is rebuilt from part of its calls."""
     con = db.con
     con.execute(
+        "CREATE OR REPLACE TEMP TABLE _scope_calls AS SELECT DISTINCT call_ref FROM call_legs WHERE file_id > $after",
+        {"after": after_file},
+    )
+    con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE _scope_requesters AS
+        CREATE OR REPLACE TEMP TABLE _scope_aliases AS
         WITH own AS (SELECT number_key FROM departments WHERE number_key IS NOT NULL),
         keys AS (
             SELECT caller_key AS k FROM call_legs WHERE file_id > $after AND caller_key IS NOT NULL
             UNION SELECT phone_key FROM visit_records WHERE file_id > $after AND phone_key IS NOT NULL
             UNION SELECT ref_key FROM visit_records WHERE file_id > $after AND ref_key IS NOT NULL
+        ), requesters AS (
+            SELECT DISTINCT coalesce(l.requester_key, keys.k) AS requester_key
+            FROM keys LEFT JOIN requester_links l ON l.alias_key = keys.k
+            WHERE keys.k NOT IN (SELECT number_key FROM own)
         )
-        SELECT DISTINCT coalesce(l.requester_key, keys.k) AS requester_key
-        FROM keys LEFT JOIN requester_links l ON l.alias_key = keys.k
-        WHERE keys.k NOT IN (SELECT number_key FROM own)
-    """,
+        -- every pseudonym that stands for an affected requester: the requester's own and its aliases
+        SELECT requester_key, requester_key AS alias_key FROM requesters
+        UNION SELECT requester_key, alias_key FROM requester_links SEMI JOIN requesters USING (requester_key)
+        """,
         {"after": after_file},
     )
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE _scope_calls AS SELECT DISTINCT call_ref FROM call_legs WHERE file_id > $after
-    """,
+        CREATE OR REPLACE TEMP TABLE _scope_requesters AS
+        WITH new_calls AS (  -- every leg of a call with a new leg, and when the call started
+            SELECT caller_key, min(started_at) OVER (PARTITION BY call_ref) AS call_start
+            FROM call_legs SEMI JOIN _scope_calls USING (call_ref)
+        ), starts AS (
+            SELECT a.requester_key, n.call_start AS started_at
+            FROM new_calls n JOIN _scope_aliases a ON a.alias_key = n.caller_key
+            UNION ALL SELECT requester_key, arrived_at FROM visits WHERE file_id > $after
+        )
+        SELECT a.requester_key, coalesce(min(s.started_at), '-infinity') AS rebuild_from
+        FROM (SELECT DISTINCT requester_key FROM _scope_aliases) a LEFT JOIN starts s USING (requester_key)
+        GROUP BY a.requester_key
+        """,
         {"after": after_file},
     )
-    # Every pseudonym that stands for an affected requester: the requester's own and its aliases; and
-    # every leg of their calls, as a call's later legs may show another caller (a transfer, a <Dial> leg).
+    contacts_spans = (
+        "SELECT requester_key, started_at, coalesce(ended_at, started_at) AS ended_at FROM contacts "
+        "WHERE requester_key IS NOT NULL"
+    )
+    extend_back_over(con, "_scope_requesters", "requester_key", "rebuild_from", contacts_spans)
+    # Every leg of those calls, as a call's later legs may show another caller (a transfer, a <Dial> leg).
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _scope_call_refs AS
-        WITH aliases AS (
-            SELECT requester_key AS k FROM _scope_requesters
-            UNION SELECT alias_key FROM requester_links
-                  WHERE requester_key IN (SELECT requester_key FROM _scope_requesters)
-        )
-        SELECT DISTINCT call_ref FROM call_legs
-        WHERE caller_key IN (SELECT k FROM aliases) OR call_ref IN (SELECT call_ref FROM _scope_calls)
+        SELECT DISTINCT l.call_ref FROM call_legs l
+        JOIN _scope_aliases a ON a.alias_key = l.caller_key
+        JOIN _scope_requesters r ON r.requester_key = a.requester_key AND l.started_at >= r.rebuild_from
+        UNION SELECT call_ref FROM _scope_calls
     """)
     con.execute(
         "CREATE OR REPLACE TEMP VIEW _scope_legs AS SELECT * FROM call_legs SEMI JOIN _scope_call_refs USING (call_ref)"
@@ -187,16 +252,17 @@ def _scope(db: Database, after_file: int) -> list[str]:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _scope_visits AS
-        SELECT visit_id FROM visits
-        WHERE file_id > $after OR requester_key IN (SELECT requester_key FROM _scope_requesters)
-    """,
+        SELECT visit_id FROM visits v
+        WHERE file_id > $after
+           OR EXISTS (SELECT 1 FROM _scope_requesters r
+                      WHERE r.requester_key = v.requester_key AND v.arrived_at >= r.rebuild_from)
+        """,
         {"after": after_file},
     )
     con.execute("""
         CREATE OR REPLACE TEMP VIEW _scope_visit_rows AS
         SELECT * FROM visits WHERE visit_id IN (SELECT visit_id FROM _scope_visits)
     """)
-    return [row[0] for row in con.execute("SELECT requester_key FROM _scope_requesters").fetchall()]
 
 
 # A call's caller as a requester: only an external number is one.
@@ -310,8 +376,10 @@ def _seconds(expr: str) -> str:
     return f"CAST(least(greatest({expr}, -2147483648), 2147483647) AS INTEGER)"
 
 
-_SIMPLE_CONTACTS_SQL = f"""
-INSERT INTO contacts BY NAME
+def _simple_contacts_sql(target: str) -> str:
+    """One-leg calls that overlap nothing of their requester's: a contact each, as they are."""
+    return f"""
+INSERT INTO {target} BY NAME
 SELECT 'call:' || u.call_ref AS contact_id, 'call' AS channel, u.requester_key, u.caller_class, u.direction,
        u.dialled_department AS department, 'unknown' AS kind, NULL AS topic,
        u.started_at, CASE WHEN u.answered THEN u.answered_at END AS answered_at, u.ended_at,
@@ -322,8 +390,11 @@ FROM _unit u ANTI JOIN _unit_order m USING (call_ref)
 WHERE u.legs = 1
 """
 
-_MERGED_CONTACTS_SQL = f"""
-INSERT INTO contacts BY NAME
+
+def _merged_contacts_sql(target: str) -> str:
+    """Calls of several legs, and calls merged by time: the interval arithmetic."""
+    return f"""
+INSERT INTO {target} BY NAME
 WITH legs AS (
     SELECT l.*, coalesce(m.contact_ref, u.call_ref) AS contact_ref,
            u.requester_key, u.caller_class AS unit_class, u.direction, u.started_at AS unit_start
@@ -369,10 +440,10 @@ GROUP BY contact_ref
 """
 
 
-def _visit_contacts_sql(visits: str) -> str:
+def _visit_contacts_sql(visits: str, target: str) -> str:
     """Visits (all, or those in scope) as contacts: a visit's talk time is its arrival to end."""
     return f"""
-INSERT INTO contacts BY NAME
+INSERT INTO {target} BY NAME
 SELECT 'visit:' || v.visit_id AS contact_id,
        'visit' AS channel,
        v.requester_key,

@@ -146,14 +146,15 @@ def run_nightly(
         # The vault is written before the records; what a run that rolled back left there goes now.
         db.vault().prune([row[0] for row in db.con.execute("SELECT DISTINCT sha256 FROM ingest_log").fetchall()])
         with db.transaction():
-            changed_requesters = _ingest(db, files, profile, report, progress)
+            changed_from = _ingest(db, files, profile, report, progress)
             ingested = [r.file_id for r in report.ingested if r.file_id is not None]
             report.unusable = unusable_callers(db, file_ids=ingested) if ingested else []
             if last_profile_hash(db) != profile.content_hash:
                 report.judged = judge(db, profile)
-            elif changed_requesters is None or changed_requesters:
-                # Only the requesters whose contacts changed can have other flags than last night.
-                report.judged = judge(db, profile, requesters=changed_requesters)
+            elif changed_from is None or changed_from:
+                # Only the requesters whose contacts changed can have other flags than last night,
+                # and only from what the change can reach back to.
+                report.judged = judge(db, profile, changed_from=changed_from)
             report.finished_at = datetime.now(UTC)
             _record(db, inbox, profile, report)
     except KasuharaError as exc:
@@ -175,8 +176,8 @@ def run_nightly(
 
 def _ingest(
     db: Database, files: list[InboxFile], profile: Profile, report: NightlyReport, progress
-) -> list[str] | None:
-    """Ingest the files; the requesters whose contacts changed (None: possibly anyone's)."""
+) -> dict[str, datetime] | None:
+    """Ingest the files; the requesters whose contacts changed, from when (None: possibly anyone's)."""
     for item in files:
         if item.problem:
             report.failures.append(InputFileError(item.problem, SourceLocation(str(item.path))))
@@ -190,8 +191,8 @@ def _ingest(
             for file in result.files:
                 (report.skipped if file.skipped_as else report.ingested).append(file)
     if not contacts.are_stale(db):
-        return []
-    return contacts.refresh(db).requesters
+        return {}
+    return contacts.refresh(db).changed_from
 
 
 def _unchanged_files_skipped(

@@ -50,3 +50,20 @@ def unregister_all(con: duckdb.DuckDBPyConnection, *names: str) -> None:
             con.unregister(name)
         except duckdb.Error:
             pass
+
+
+def extend_back_over(con: duckdb.DuckDBPyConnection, table: str, key: str, column: str, intervals: str) -> None:
+    """Lower each `key`'s `column` in `table` until no interval of that key straddles it.
+
+    `intervals` is a query of (`key`, started_at, ended_at) rows. An
+    interval that ends at or after a key's bound moves the bound back to its start, repeatedly,
+    so that everything of the key from the bound on is whole (a contact, a flag's episode).
+    """
+    while con.execute(f"""
+        UPDATE {table} SET {column} = reaching.started_at
+        FROM (SELECT b.{key}, min(i.started_at) AS started_at
+              FROM {table} b JOIN ({intervals}) i ON i.{key} = b.{key} AND i.ended_at >= b.{column}
+              GROUP BY b.{key}) reaching
+        WHERE reaching.{key} = {table}.{key} AND reaching.started_at < {table}.{column}
+    """).fetchall()[0][0]:
+        pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..common.db import Database
 from ..common.levels import severity_rank_sql
 from .outcome import JudgeReport, RuleOutcome
-from .prepare import requester_scope_sql
+from .scope import Scope
 
 
 def find_episodes(db: Database) -> None:
@@ -32,13 +32,14 @@ def find_episodes(db: Database) -> None:
                                            CAST(epoch_ms(min(window_start)) AS VARCHAR))), 1, 16) AS flag_id,
                rule_id, requester_key, group_key, min(window_start) AS first_at, max(window_end) AS last_at,
                max(value) AS value, arg_max(severity, (severity_rank, value)) AS severity,
-               arg_max(threshold, (severity_rank, value)) AS threshold, count(*) AS hits
+               arg_max(threshold, (severity_rank, value)) AS threshold, count(*) AS hits,
+               min(window_start) AS evidence_from  -- where its evidence still has to be collected
         FROM numbered
         GROUP BY rule_id, requester_key, group_key, episode
     """)
 
 
-def compare_with_previous(db: Database, report: JudgeReport) -> None:
+def compare_with_previous(db: Database, report: JudgeReport, scope: Scope) -> None:
     """Count, per rule, the flags that are new, updated or gone since the stored ones."""
     # A flag someone dismissed is not new again unless its episode grew since.
     counts = db.con.execute("""
@@ -55,14 +56,10 @@ def compare_with_previous(db: Database, report: JudgeReport) -> None:
         GROUP BY e.rule_id
     """).fetchall()
     gone = dict(
-        db.con.execute(
-            f"""
-        SELECT f.rule_id, count(*) FROM flag_rows f ANTI JOIN _episodes e USING (flag_id)
-        WHERE {requester_scope_sql("f.requester_key")}
+        db.con.execute(f"""
+        SELECT f.rule_id, count(*) FROM {scope.stored_flags("f")} ANTI JOIN _episodes e ON e.flag_id = f.flag_id
         GROUP BY f.rule_id
-    """,
-            report.scope_params(),
-        ).fetchall()
+    """).fetchall()
     )
     by_rule = {outcome.rule_id: outcome for outcome in report.rules}
     for rule_id, added, updated, flags in counts:

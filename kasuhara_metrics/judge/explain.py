@@ -16,6 +16,7 @@ from ..common.identity import classify_number, pseudonymizer_for
 from ..rules import RULE_KINDS, Profile, Rule
 from ..rules.kinds import NearMissValues
 from .prepare import prepare_judged
+from .scope import create_scope
 
 
 @dataclass
@@ -72,13 +73,13 @@ def explain(db: Database, requester: str, profile: Profile) -> Explanation:
         [key],
     )
     fired = {f["rule_id"] for f in result.flags}
-    prepare_judged(db, profile, requesters=[key])
+    prepare_judged(db, profile, create_scope(db, profile, [key]))
     try:
         for rule in profile.enabled_rules:
             if rule.id not in fired and (miss := _near_miss(db, rule, profile.site.timezone)):
                 result.near_misses.append(miss)
     finally:
-        drop_temp_tables(db.con, "_judged")
+        drop_temp_tables(db.con, "_judged", "_scope")
     return result
 
 

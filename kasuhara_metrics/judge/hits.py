@@ -6,16 +6,18 @@ from ..common.db import Database
 from ..rules import RULE_KINDS, Rule
 from .outcome import RuleOutcome
 from .prepare import HIT_COLUMNS
+from .scope import Scope
 
 
-def find_hits(db: Database, rule: Rule) -> RuleOutcome:
-    """Add the rule's hits to `_hits`; count the contacts it looked at and the hits it found."""
+def find_hits(db: Database, rule: Rule, scope: Scope) -> RuleOutcome:
+    """Add the rule's hits in scope to `_hits`; count the contacts it looked at and the hits it kept."""
     kind = RULE_KINDS[rule.kind]
     sql, params = kind.hits_sql(rule)
     measured = ", ".join(HIT_COLUMNS[1:])
+    kept = scope.hits(f"({sql})", "h")
     try:
         db.con.execute(
-            f"INSERT INTO _hits ({', '.join(HIT_COLUMNS)}) SELECT $rule_id, {measured} FROM ({sql})",
+            f"INSERT INTO _hits ({', '.join(HIT_COLUMNS)}) SELECT $rule_id, {measured} FROM {kept}",
             {**params, "rule_id": rule.id},
         )
         where, filter_params = kind.contact_filter(rule)

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ..rules import Profile
-from .prepare import scope_params
 
 
 @dataclass
@@ -33,7 +32,3 @@ class JudgeReport:
     dry_run: bool = False
     requesters: list[str] | None = None  # judged only these; None: everyone
     total_flags: int = 0  # current flags after the run, everyone's
-
-    def scope_params(self) -> dict[str, object]:
-        """The SQL parameters `$everyone` and `$requesters` that limit a statement to the judged requesters."""
-        return scope_params(self.requesters)

@@ -10,6 +10,7 @@ from datetime import date
 from ..common.db import Database
 from ..common.sqltext import insert_values_sql
 from ..rules import RULE_KINDS, SEVERITIES, Profile, Rule
+from .scope import Scope
 
 HIT_COLUMNS = ("rule_id", "requester_key", "group_key", "window_start", "window_end", "value", "severity", "threshold")
 # What the store needs of each rule besides its id: texts are rendered by the rule's kind.
@@ -24,20 +25,8 @@ RULE_COLUMNS = (
 )
 
 
-def scope_params(requesters: list[str] | None) -> dict[str, object]:
-    """The parameters `$everyone` and `$requesters` of `requester_scope_sql`: None is everyone."""
-    return {"everyone": requesters is None, "requesters": list(requesters or [])}
-
-
-def requester_scope_sql(column: str) -> str:
-    """True where `column` is a requester being judged (bound by `scope_params`)."""
-    return f"($everyone OR {column} IN (SELECT unnest($requesters)))"
-
-
-def prepare_judged(
-    db: Database, profile: Profile, as_of: date | None = None, requesters: list[str] | None = None
-) -> None:
-    """The temp table `_judged`: requesters' contacts, with local_day, topic_key and closing_at."""
+def prepare_judged(db: Database, profile: Profile, scope: Scope, as_of: date | None = None) -> None:
+    """The temp table `_judged`: the contacts of the requesters in scope, with local_day, topic_key and closing_at."""
     site = profile.site
     hours, minutes = (int(part) for part in site.counter_closing.split(":"))
     db.con.execute(
@@ -46,9 +35,8 @@ def prepare_judged(
         WITH located AS (
             SELECT c.*, CAST(timezone($tz, c.started_at) AS DATE) AS local_day,
                    nullif(lower(trim(regexp_replace(c.topic, '\\s+', ' ', 'g'))), '') AS topic_key
-            FROM contacts c
+            FROM {scope.contacts("c")}
             WHERE c.requester_key IS NOT NULL
-              AND {requester_scope_sql("c.requester_key")}
               AND ($as_of IS NULL OR c.started_at < timezone($tz, CAST(CAST($as_of AS DATE) + 1 AS TIMESTAMP)))
         )
         SELECT *, timezone($tz, CAST(local_day AS TIMESTAMP) + to_minutes($closing_minutes)) AS closing_at
@@ -58,15 +46,14 @@ def prepare_judged(
             "tz": site.timezone,
             "as_of": as_of,
             "closing_minutes": hours * 60 + minutes,
-            **scope_params(requesters),
         },
     )
 
 
-def prepare(db: Database, profile: Profile, as_of: date | None, requesters: list[str] | None) -> None:
+def prepare(db: Database, profile: Profile, scope: Scope, as_of: date | None) -> None:
     """`_judged`, an empty `_hits`, and `_rules` with one row per enabled rule."""
     con = db.con
-    prepare_judged(db, profile, as_of, requesters)
+    prepare_judged(db, profile, scope, as_of)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _hits (
             rule_id VARCHAR, requester_key VARCHAR, group_key VARCHAR, window_start TIMESTAMPTZ,

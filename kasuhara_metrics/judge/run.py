@@ -18,6 +18,7 @@ from .episodes import compare_with_previous, find_episodes
 from .hits import find_hits
 from .outcome import JudgeReport
 from .prepare import prepare
+from .scope import Scope, create_scope
 from .store import last_profile_hash, store
 
 
@@ -28,18 +29,23 @@ def judge(
     as_of: date | None = None,
     dry_run: bool = False,
     requesters: list[str] | None = None,
+    changed_from: dict[str, datetime] | None = None,
 ) -> JudgeReport:
     """Judge every requester's contacts (started before the end of `as_of`, site time) with `profile`.
 
     A dry run computes the same flags and what would change, then leaves the database untouched;
     it works on a read-only database too (what-ifs in an analyst's notebook).
 
-    `requesters` judges only those (the nightly run: the requesters whose contacts changed) and
-    replaces only their flags. Everyone else's contacts did not change, so neither could their
-    flags; the profile must be the one of the last run, or every flag is judged again.
+    `requesters` judges only those and replaces only their flags. `changed_from` (the nightly run:
+    each requester whose contacts changed, with the start of the earliest changed contact) judges
+    only the part of their history that the change can reach (see `scope`). Everyone else's
+    contacts did not change, so neither could their flags; the profile must be the one of the last
+    run, or every flag is judged again.
     """
-    if requesters is not None and last_profile_hash(db) != profile.content_hash:
-        requesters = None
+    if changed_from is not None:
+        requesters = sorted(changed_from)
+    if (requesters is not None or changed_from is not None) and last_profile_hash(db) != profile.content_hash:
+        requesters = changed_from = None
     if db.read_only and not dry_run:
         raise KasuharaError("judge needs the database opened for writing (or --dry-run)")
     report = JudgeReport(None, profile, as_of, dry_run=dry_run, requesters=requesters)
@@ -50,28 +56,29 @@ def judge(
                 raise KasuharaError("a dry run cannot be part of a larger transaction")
             db.con.execute("BEGIN TRANSACTION")
             try:
-                _evaluate(db, profile, as_of, report, requesters)
+                _evaluate(db, profile, as_of, report, create_scope(db, profile, requesters, changed_from))
             finally:
                 db.con.execute("ROLLBACK")
             return report
         with db.transaction():
             if contacts.are_stale(db):  # records stored since the last build (an ingest that failed half-way)
                 contacts.refresh(db)
-                requesters = report.requesters = None
-            _evaluate(db, profile, as_of, report, requesters)
+                requesters = report.requesters = changed_from = None
+            scope = create_scope(db, profile, requesters, changed_from)
+            _evaluate(db, profile, as_of, report, scope)
             report.run_id = db.con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0]
-            store(db, profile, report, started)
+            store(db, profile, report, scope, started)
     finally:
-        drop_temp_tables(db.con, "_judged", "_hits", "_episodes", "_rules")
+        drop_temp_tables(
+            db.con, "_judged", "_hits", "_episodes", "_rules", "_scope", "_unchanged", "_replaced", "_continuing"
+        )
     return report
 
 
-def _evaluate(
-    db: Database, profile: Profile, as_of: date | None, report: JudgeReport, requesters: list[str] | None
-) -> None:
-    prepare(db, profile, as_of, requesters)
+def _evaluate(db: Database, profile: Profile, as_of: date | None, report: JudgeReport, scope: Scope) -> None:
+    prepare(db, profile, scope, as_of)
     report.contacts_judged = db.con.execute("SELECT count(*) FROM _judged").fetchall()[0][0]
     for rule in profile.enabled_rules:
-        report.rules.append(find_hits(db, rule))
+        report.rules.append(find_hits(db, rule, scope))
     find_episodes(db)
-    compare_with_previous(db, report)
+    compare_with_previous(db, report, scope)

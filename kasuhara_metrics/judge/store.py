@@ -13,7 +13,7 @@ from ..common.levels import SEVERITIES
 from ..common.sqltext import insert_values_sql, sql_string
 from ..rules import RULE_KINDS, Profile
 from .outcome import JudgeReport
-from .prepare import requester_scope_sql
+from .scope import Scope
 
 # The flag's value as its detail shows it: whole numbers without ".0", others to one decimal.
 _VALUE_TEXT = (
@@ -49,17 +49,15 @@ def last_profile_hash(db: Database) -> str | None:
     return run.profile_hash if run else None
 
 
-def store(db: Database, profile: Profile, report: JudgeReport, started: datetime) -> None:
+def store(db: Database, profile: Profile, report: JudgeReport, scope: Scope, started: datetime) -> None:
     con = db.con
     last_hash = last_profile_hash(db)
     previous_hash = last_hash if last_hash != profile.content_hash else None
-    scope = report.scope_params()
-    judged = requester_scope_sql("requester_key")
-    con.execute(
-        f"DELETE FROM flag_evidence_rows WHERE $everyone OR flag_id IN (SELECT flag_id FROM flag_rows WHERE {judged})",
-        scope,
-    )
-    con.execute(f"DELETE FROM flag_rows WHERE {judged}", scope)
+    if scope.everyone:
+        con.execute("DELETE FROM flag_evidence_rows")
+        con.execute("DELETE FROM flag_rows")
+    else:
+        _replace_changed_flags(db, scope)
     collect_evidence(db, profile)
     con.execute(
         f"""
@@ -115,8 +113,56 @@ def store(db: Database, profile: Profile, report: JudgeReport, started: datetime
         )
 
 
+def _replace_changed_flags(db: Database, scope: Scope) -> None:
+    """Delete the stored flags that changed, and the evidence that no longer holds.
+
+    A flag that ends before the earliest changed contact and comes out as stored keeps its row,
+    its evidence and the run that made it; it leaves `_episodes`. A flag that goes on under the
+    same id (same requester, rule, group and start) keeps the evidence rows of contacts before
+    the earliest change: those contacts did not change. An increment writes what changed only.
+    """
+    con = db.con
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _unchanged AS
+        SELECT e.flag_id FROM _episodes e
+        JOIN _scope s ON s.requester_key = e.requester_key AND e.last_at < s.changed_from
+        JOIN flag_rows f ON f.flag_id = e.flag_id AND f.rule_id = e.rule_id AND f.requester_key = e.requester_key
+             AND f.group_key IS NOT DISTINCT FROM e.group_key AND f.first_at = e.first_at AND f.last_at = e.last_at
+             AND f.value = e.value AND f.severity = e.severity AND f.threshold = e.threshold
+    """)
+    con.execute("DELETE FROM _episodes WHERE flag_id IN (SELECT flag_id FROM _unchanged)")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _replaced AS
+        SELECT f.flag_id FROM {scope.stored_flags("f")} ANTI JOIN _unchanged u ON u.flag_id = f.flag_id
+    """)
+    # A flag that goes on keeps the evidence of contacts before `cut`: before the change, and
+    # within its stored end (later ones are new to it even when unchanged).
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _continuing AS
+        SELECT e.flag_id, e.last_at, least(s.changed_from, f.last_at) AS cut FROM _episodes e
+        JOIN flag_rows f ON f.flag_id = e.flag_id
+        JOIN _scope s ON s.requester_key = e.requester_key
+        SEMI JOIN _replaced r ON r.flag_id = e.flag_id
+    """)
+    con.execute("""
+        DELETE FROM flag_evidence_rows WHERE rowid IN (
+            SELECT v.rowid FROM flag_evidence_rows v SEMI JOIN _replaced r ON r.flag_id = v.flag_id
+            LEFT JOIN _continuing c ON c.flag_id = v.flag_id
+            WHERE c.flag_id IS NULL OR v.started_at >= c.cut OR v.started_at > c.last_at
+        )
+    """)
+    con.execute("""
+        UPDATE _episodes SET evidence_from = greatest(_episodes.evidence_from, c.cut)
+        FROM _continuing c WHERE c.flag_id = _episodes.flag_id
+    """)
+    con.execute("DELETE FROM flag_rows WHERE flag_id IN (SELECT flag_id FROM _replaced)")
+
+
 def collect_evidence(db: Database, profile: Profile) -> None:
-    """Every contact of the episode's requester, inside its window, that the rule looks at."""
+    """Every contact of the episode's requester, inside its window, that the rule looks at.
+
+    From `evidence_from` on: before it, a flag that goes on kept its evidence rows.
+    """
     for rule in profile.enabled_rules:
         kind = RULE_KINDS[rule.kind]
         where, params = kind.contact_filter(rule)
@@ -128,7 +174,7 @@ def collect_evidence(db: Database, profile: Profile) -> None:
                                             source_ids)
             SELECT e.flag_id, c.contact_id, c.channel, c.started_at, c.ended_at, c.talk_s, c.department, c.source_ids
             FROM _episodes e JOIN _judged c
-              ON c.requester_key = e.requester_key AND c.started_at >= e.first_at AND c.started_at <= e.last_at
+              ON c.requester_key = e.requester_key AND c.started_at >= e.evidence_from AND c.started_at <= e.last_at
             WHERE e.rule_id = $rule_id AND {where} {same_group}
             """,
             {**params, "rule_id": rule.id},

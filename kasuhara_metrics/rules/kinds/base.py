@@ -12,7 +12,7 @@ the requesters' contacts being judged, with `local_day` (the site-local date of 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from itertools import pairwise
 from typing import Any, ClassVar
 
@@ -188,6 +188,14 @@ class RuleKind:
     def min_contacts(self, rule: Rule) -> int | None:
         """Contacts a measurement needs besides its value (distinct_window, daily_total), if any."""
         return self.param_values(rule).get("min_contacts")
+
+    def lookback(self, rule: Rule) -> timedelta:
+        """How long before the contact a measurement ends on its other contacts can start.
+
+        The judge adds a site-local day for measurements per day; an increment judges again what
+        this reaches back to from a changed contact.
+        """
+        return timedelta(0)
 
     def group_sql(self) -> str | None:
         return f"c.{self.grouped_by}" if self.grouped_by else None

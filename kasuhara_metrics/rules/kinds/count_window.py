@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from .base import ANSWERED_ONLY, CHANNEL, Param, RuleKind
 
 
@@ -22,6 +24,10 @@ class CountWindow(RuleKind):
         ),
         Param("window_hours", "number", 24, 'length of the sliding window (period = "sliding")', minimum=0.01),
     )
+
+    def lookback(self, rule):
+        values = self.param_values(rule)
+        return timedelta(hours=values["window_hours"]) if values["period"] == "sliding" else timedelta(0)
 
     def measure_sql(self, rule):
         values = self.param_values(rule)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from .base import ANSWERED_ONLY, CHANNEL, CONTACT_KINDS, Param, RuleKind
 
 
@@ -27,6 +29,9 @@ class DistinctWindow(RuleKind):
         where, params = super().contact_filter(rule)
         field = self.param_values(rule)["field"]
         return f"{where} AND c.{field} IS NOT NULL", params
+
+    def lookback(self, rule):
+        return timedelta(days=self.param_values(rule)["window_days"])
 
     def measure_sql(self, rule):
         values = self.param_values(rule)

@@ -7,6 +7,8 @@ The value is the number of redials within any window_hours (sliding, inclusive).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from .base import Param, RuleKind
 
 
@@ -28,6 +30,11 @@ class Redial(RuleKind):
 
     def contact_filter(self, rule):
         return "c.channel = 'call'", {}
+
+    def lookback(self, rule):
+        # the redials within the window, and the answered call before the first of them
+        values = self.param_values(rule)
+        return timedelta(hours=values["window_hours"], minutes=values["gap_minutes"])
 
     def measure_sql(self, rule):
         values = self.param_values(rule)

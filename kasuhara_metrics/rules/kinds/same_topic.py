@@ -8,6 +8,8 @@ call) do not count.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from ...common.levels import severity_rank_sql
 from ...common.sqltext import sql_string
 from ..model import SEVERITIES
@@ -54,6 +56,9 @@ class SameTopic(RuleKind):
     def _windows(self, rule):
         """(severity, days, contacts) for every window of every tier, mildest first."""
         return [(s, float(w["days"]), int(w["contacts"])) for s in SEVERITIES if s in rule.tiers for w in rule.tiers[s]]
+
+    def lookback(self, rule):
+        return timedelta(days=max(days for _, days, _ in self._windows(rule)))
 
     def measure_sql(self, rule):
         where, params = self.contact_filter(rule)
