@@ -95,7 +95,8 @@ def refresh(db: Database, *, full: bool = False) -> Refresh:
     """Bring `contacts` up to the stored records, rebuilding only what the new files touch.
 
     Everything is rebuilt when asked, when the departments or the links between pseudonyms
-    changed (they reach into old contacts), or when there is no earlier build to start from.
+    changed (they reach into old contacts), when there is no earlier build to start from, or
+    when the new files hold most of the records.
     """
     built = db.meta("contacts_built_through_file")
     links_before = set(db.con.execute("SELECT alias_key, requester_key FROM requester_links").fetchall())
@@ -107,9 +108,21 @@ def refresh(db: Database, *, full: bool = False) -> Refresh:
             "SELECT count(*) FROM ingest_log WHERE file_id > ? AND kind = 'departments'", [int(built)]
         ).fetchall()[0][0]
     )
-    if full or built is None or new_departments or links_before != links_after:
+    if full or built is None or new_departments or links_before != links_after or _mostly_new(db, int(built)):
         return _rebuild(db, None)
     return _rebuild(db, int(built))
+
+
+def _mostly_new(db: Database, built: int) -> bool:
+    """Do the new files hold most of the records? Then building everything is the shorter way."""
+    new, stored = db.con.execute(
+        """
+        SELECT count(*) FILTER (WHERE file_id > $built), count(*)
+        FROM (SELECT file_id FROM call_legs UNION ALL SELECT file_id FROM visit_records)
+        """,
+        {"built": built},
+    ).fetchall()[0]
+    return new * 2 > stored
 
 
 def rebuild(db: Database) -> int:
@@ -170,6 +183,7 @@ def _write_differences(db: Database) -> dict[str, datetime]:
         SELECT * FROM contacts WHERE contact_id IN (
             SELECT c.contact_id FROM contacts c
             JOIN _scope_requesters r ON r.requester_key = c.requester_key AND c.started_at >= r.rebuild_from
+            WHERE c.channel = 'call'
             -- and the calls of scoped legs that belong to no requester (an outbound call from a number in scope)
             UNION SELECT 'call:' || call_ref FROM _scope_call_refs
             UNION SELECT 'visit:' || visit_id FROM _scope_visits
@@ -189,9 +203,9 @@ def _write_differences(db: Database) -> dict[str, datetime]:
 
 
 def _scope(db: Database, after_file: int) -> None:
-    """The legs and visits to rebuild: those of the new files, and their requesters' records from
-    the earliest new one on (`_scope_requesters.rebuild_from`), moved back over any contact of
-    theirs still going on then, so no contact is rebuilt from part of its calls."""
+    """The legs and visits to rebuild: those of the new files, and the calls of their callers from
+    the start of the earliest new call on (`_scope_requesters.rebuild_from`), moved back over any
+    contact of theirs still going on then, so no contact is rebuilt from part of its calls."""
     con = db.con
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _scope_calls AS SELECT DISTINCT call_ref FROM call_legs WHERE file_id > $after",
@@ -201,11 +215,9 @@ def _scope(db: Database, after_file: int) -> None:
         """
         CREATE OR REPLACE TEMP TABLE _scope_aliases AS
         WITH own AS (SELECT number_key FROM departments WHERE number_key IS NOT NULL),
-        keys AS (
-            SELECT caller_key AS k FROM call_legs WHERE file_id > $after AND caller_key IS NOT NULL
-            UNION SELECT phone_key FROM visit_records WHERE file_id > $after AND phone_key IS NOT NULL
-            UNION SELECT ref_key FROM visit_records WHERE file_id > $after AND ref_key IS NOT NULL
-        ), requesters AS (
+        -- A visit is a contact of its own, merged with nothing: only new calls rebuild a requester's calls.
+        keys AS (SELECT DISTINCT caller_key AS k FROM call_legs WHERE file_id > $after AND caller_key IS NOT NULL),
+        requesters AS (
             SELECT DISTINCT coalesce(l.requester_key, keys.k) AS requester_key
             FROM keys LEFT JOIN requester_links l ON l.alias_key = keys.k
             WHERE keys.k NOT IN (SELECT number_key FROM own)
@@ -222,20 +234,15 @@ def _scope(db: Database, after_file: int) -> None:
         WITH new_calls AS (  -- every leg of a call with a new leg, and when the call started
             SELECT caller_key, min(started_at) OVER (PARTITION BY call_ref) AS call_start
             FROM call_legs SEMI JOIN _scope_calls USING (call_ref)
-        ), starts AS (
-            SELECT a.requester_key, n.call_start AS started_at
-            FROM new_calls n JOIN _scope_aliases a ON a.alias_key = n.caller_key
-            UNION ALL SELECT requester_key, arrived_at FROM visits WHERE file_id > $after
         )
-        SELECT a.requester_key, coalesce(min(s.started_at), '-infinity') AS rebuild_from
-        FROM (SELECT DISTINCT requester_key FROM _scope_aliases) a LEFT JOIN starts s USING (requester_key)
+        SELECT a.requester_key, min(n.call_start) AS rebuild_from
+        FROM new_calls n JOIN _scope_aliases a ON a.alias_key = n.caller_key
         GROUP BY a.requester_key
-        """,
-        {"after": after_file},
+        """
     )
     contacts_spans = (
         "SELECT requester_key, started_at, coalesce(ended_at, started_at) AS ended_at FROM contacts "
-        "WHERE requester_key IS NOT NULL"
+        "WHERE requester_key IS NOT NULL AND channel = 'call'"
     )
     extend_back_over(con, "_scope_requesters", "requester_key", "rebuild_from", contacts_spans)
     # Every leg of those calls, as a call's later legs may show another caller (a transfer, a <Dial> leg).
@@ -251,11 +258,7 @@ def _scope(db: Database, after_file: int) -> None:
     )
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE _scope_visits AS
-        SELECT visit_id FROM visits v
-        WHERE file_id > $after
-           OR EXISTS (SELECT 1 FROM _scope_requesters r
-                      WHERE r.requester_key = v.requester_key AND v.arrived_at >= r.rebuild_from)
+        CREATE OR REPLACE TEMP TABLE _scope_visits AS SELECT visit_id FROM visits WHERE file_id > $after
         """,
         {"after": after_file},
     )

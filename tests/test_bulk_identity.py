@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kasuhara_metrics.common.bulkidentity import identify_values
+from kasuhara_metrics.common.bulkidentity import identify_phones, identify_values
 from kasuhara_metrics.common.identity import WITHHELD_WORDS, Pseudonymizer, identify_each
 from kasuhara_metrics.common.site import SiteSettings
 
@@ -55,6 +55,18 @@ def test_bulk_identities_equal_the_python_classifier(values, internal_max_digits
     expected = identify_each(values, site, Pseudonymizer(secret))
     got = identify_values(values, site, Pseudonymizer(secret))
     assert got.to_pylist() == expected.to_pylist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(FORMS, max_size=30, unique=True), secret=st.binary(min_size=16, max_size=40))
+def test_visitors_phones_in_bulk_equal_the_python_classifier_blanks_being_no_phone(values, secret):
+    """A reception log's distinct phones, blanks among them (several blanks are all no phone)."""
+    site = SiteSettings()
+    blanks_as_none = [v if v and v.strip() else None for v in values]
+    expected = identify_each(blanks_as_none, site, Pseudonymizer(secret)).to_pylist()
+    for row, raw in zip(expected, values, strict=True):
+        row["raw"] = raw
+    assert identify_phones(values, site, Pseudonymizer(secret)).to_pylist() == expected
 
 
 def test_a_year_of_callers_keeps_its_keys():

@@ -208,3 +208,66 @@ def test_the_clock_found_is_the_one_the_file_was_written_in(zone, written_in_utc
         assert found.zone in (zone, "UTC")  # both readings give the same instants: either is right
     else:
         assert found.zone == ("UTC" if written_in_utc else zone)
+
+
+start_text = st.one_of(
+    # real times in summer-time zones, gaps and repeated hours included
+    st.datetimes(min_value=datetime(2025, 3, 1), max_value=datetime(2026, 11, 30)).map(
+        lambda d: d.strftime("%Y-%m-%d %H:%M:%S")
+    ),
+    st.sampled_from(
+        [
+            "2026-03-08 02:30:00",  # New York's spring gap
+            "2026-11-01 01:30:00",  # New York's repeated hour
+            "2026-03-29 01:30:00",  # London's gap
+            "2026-02-30 10:00:00",  # no such day (Arrow would roll it over to March)
+            "2026-04-31 10:00:00",
+            "2026-02-29 10:00:00",
+            "2024-02-29 10:00:00",
+            "0999-09-01 10:00:00",
+            "2026-09-01 10:00:61",
+            "2026-09-01 24:00:00",
+            "2026-09-01 10:00:60",
+            "2026-9-1 9:00:00",  # strptime takes one-digit fields
+            " 2026-09-01 10:00:00 ",
+            "2026/09/01 10:00:00",
+            "２０２６-09-01 10:00:00",
+            "",
+        ]
+    ),
+)
+uniqueid_text = st.one_of(
+    st.integers(1_740_000_000, 1_800_000_000).map(lambda e: f"{e}.{e % 97}"),
+    st.integers(1_740_000_000, 1_800_000_000).map(lambda e: f"pbx1-{e}.7"),
+    st.sampled_from(["１７８８２５８４００.1", "pbx\u3000a-1788258400.1", "A2B03-1234.5", "", " 1788258400.3 ", "x"]),
+    st.none(),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES + ["UTC"]),
+    rows=st.lists(st.tuples(start_text, uniqueid_text), max_size=40),
+    near=st.booleans(),
+)
+def test_counting_votes_a_column_at_a_time_equals_counting_them_row_by_row(zone, rows, near):
+    """The column way (Arrow) must give every file the votes the row-by-row reference gives it."""
+    from kasuhara_metrics.ingest.clock import DEFAULT_START_FORMAT, count_votes, row_votes
+
+    starts = [start for start, _ in rows]
+    uniqueids = [uid for _, uid in rows]
+    if near:  # uniqueids that do land on their start, read in the zone or in UTC
+        uniqueids = [
+            f"{_epoch(start, zone if n % 2 else 'UTC')}.{n}" if _epoch(start, zone) is not None else uid
+            for n, (start, uid) in enumerate(zip(starts, uniqueids, strict=True))
+        ]
+    assert count_votes(starts, uniqueids, zone, DEFAULT_START_FORMAT) == row_votes(
+        starts, uniqueids, zone, DEFAULT_START_FORMAT
+    )
+
+
+def _epoch(text: str, zone: str) -> int | None:
+    try:
+        return int(datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=ZoneInfo(zone)).timestamp())
+    except ValueError:
+        return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from .conftest import ingest, rows, write
-from .helpers import cdr18
+from .helpers import SITE, cdr18
 
 T = datetime(2026, 9, 1, 10, 0, 0)
 
@@ -188,3 +188,28 @@ def test_a_refresh_keeps_every_leg_of_a_call_whose_later_leg_shows_another_calle
     with db.transaction():
         contacts.rebuild(db)
     assert _contacts_table(db) == stepwise
+
+
+def test_files_holding_most_records_build_everything_and_a_day_builds_what_it_touches(db, tmp_path):
+    """A refresh takes the shorter way: when the new files hold most records (the first calls after
+    the departments), everything is built; a later day's file rebuilds only what it touches."""
+    from kasuhara_metrics import contacts
+    from kasuhara_metrics.ingest import IngestOptions, ingest_files
+
+    def calls_file(name: str, callers: range, day: int):
+        lines = [cdr18(f"0901000{n:04d}", T + timedelta(days=day, minutes=n)) for n in callers]
+        path = write(tmp_path, name, "\n".join(lines) + "\n")
+        ingest_files(db, "calls", [str(path)], IngestOptions(), rebuild_contacts=False)
+
+    calls_file("first.csv", range(3), 0)
+    with db.transaction():
+        assert contacts.refresh(db).changed_from is None  # no earlier build
+    calls_file("most.csv", range(10, 20), 1)
+    with db.transaction():
+        assert contacts.refresh(db).changed_from is None  # 10 new records of 13: everything
+    calls_file("day.csv", range(10, 12), 2)
+    with db.transaction():
+        done = contacts.refresh(db)
+    assert done.changed_from is not None and len(done.changed_from) == 2
+    assert min(done.changed_from.values()) == (T + timedelta(days=2, minutes=10)).replace(tzinfo=SITE)
+    assert rows(db, "SELECT count(*) FROM contacts") == [(15,)]

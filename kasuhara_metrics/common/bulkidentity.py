@@ -116,3 +116,12 @@ def identify_values(values: list[str | None], site: SiteSettings, pseudo: Pseudo
         ).to_arrow_table()
     finally:
         con.close()
+
+
+def identify_phones(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer) -> pa.Table:
+    """Visitors' phones: as callers, a blank phone being no phone at all."""
+    phones = [v if v and v.strip() else None for v in values]
+    distinct = list(dict.fromkeys(phones))  # blanks are one None: identify_values takes distinct values
+    position = {phone: n for n, phone in enumerate(distinct)}
+    table = identify_values(distinct, site, pseudo).take(pa.array([position[p] for p in phones], pa.int64()))
+    return table.set_column(0, "raw", pa.array(values, pa.string()))

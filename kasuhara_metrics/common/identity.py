@@ -431,14 +431,6 @@ def staff_numbers(site: SiteSettings) -> frozenset[str]:
     return frozenset(forms)
 
 
-def identify_phones(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):
-    """Visitors' phones: as callers, a blank phone being no phone at all."""
-    table = identify_each([v if v and v.strip() else None for v in values], site, pseudo)
-    import pyarrow as pa
-
-    return table.set_column(0, "raw", pa.array(values, pa.string()))
-
-
 def identify_references(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):
     """requester_ref values -> keys; placeholders (-, なし, 不明, ...) are nobody: they must not join strangers."""
     import pyarrow as pa

@@ -13,7 +13,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from ...common.identity import Pseudonymizer, identify_phones, identify_references, identify_texts, normal_text
+from ...common.bulkidentity import identify_phones
+from ...common.identity import Pseudonymizer, identify_references, identify_texts, normal_text
 from ...common.site import SiteSettings
 from ..filelog import shape_sql
 from ..timesql import MAX_SECONDS, ascii_sql, instant_sql, outside_window_sql
