@@ -92,7 +92,9 @@ def run_engine(db_path: Path, stages: bool) -> dict:
             if hasattr(module, name):  # the package is being worked on: a renamed function is just not timed
                 setattr(module, name, timed(timings, name, getattr(module, name)))
         find_hits = judge_module.find_hits
-        judge_module.find_hits = lambda db, rule: timed(timings, f"find_hits {rule.id}", find_hits)(db, rule)
+        judge_module.find_hits = lambda db, rule, *rest: timed(timings, f"find_hits {rule.id}", find_hits)(
+            db, rule, *rest
+        )
 
         class TimedConnection:
             def __init__(self, con):

@@ -138,8 +138,8 @@ def gaps(state: dict, sizes: list) -> list[str]:
                 text = (
                     f"- the increment on {int(size):,} records: {f(med(rs))} s = start-up ~{f(startup)} s + "
                     f"{f(med(rs, 'run_s'))} s in the run, of which the judge {f(med(rs, 'judge_s'))} s for "
-                    f"{rs[-1].get('requesters_judged') or 0:,} requesters (their whole history: "
-                    f"{rs[-1].get('contacts') or 0:,} contacts)"
+                    f"{rs[-1].get('requesters_judged') or 0:,} requesters (what the new day can reach of their "
+                    f"history: {rs[-1].get('contacts') or 0:,} contacts)"
                 )
                 parsed = calls_of(inc.get("profile"), "asterisk.py:read_asterisk")
                 if parsed:
@@ -296,8 +296,8 @@ def write_report(state: dict, out: Path) -> None:
             f"## {int(size):,} records judged month by month",
             "",
             "An inbox that grows by one month's files at a time; `nightly` after each month into one database "
-            "(each run ingests only the new month, rebuilds the contacts of the requesters it touched and judges "
-            "them over their whole history).",
+            "(each run ingests only the new month, rebuilds the contacts its calls can touch and judges what "
+            "they can reach: the longest rule window before them, and the stored flags reaching into it).",
             "",
             "| through | s | peak RSS MB | requesters judged | others' CPU | exit |",
             "|---|---:|---:|---:|---:|---|",

@@ -26,6 +26,7 @@ from .common.db import Database
 from .common.duckutil import registered
 from .common.errors import InputFileError, KasuharaError, SourceLocation
 from .common.outcomes import EXIT_CODES, Outcome
+from .common.progress import Step, silent
 from .common.sqltext import insert_values_sql
 from .desk.analytics import unusable_callers
 from .ingest import IngestOptions, ingest_files
@@ -131,12 +132,19 @@ def _kind_by_content(path: Path) -> tuple[str | None, None, str | None]:
 
 
 def run_nightly(
-    db: Database, inbox: Path, profile: Profile, *, settle_seconds: float = 60, progress=None, recheck: bool = False
+    db: Database,
+    inbox: Path,
+    profile: Profile,
+    *,
+    settle_seconds: float = 60,
+    progress: Step = silent,
+    recheck: bool = False,
 ) -> NightlyReport:
     """Ingest the inbox's new files and judge, as one transaction; record the run either way.
 
     `recheck` reads files again even where path, size and modification time are those of a file an
     earlier run took (content changed in place with its time kept, e.g. restored from a backup).
+    `progress` hears of each file, the contacts and each rule.
     """
     report = NightlyReport()
     inbox = inbox.absolute()  # paths are remembered: the same inbox from another working folder is the same
@@ -150,11 +158,11 @@ def run_nightly(
             ingested = [r.file_id for r in report.ingested if r.file_id is not None]
             report.unusable = unusable_callers(db, file_ids=ingested) if ingested else []
             if last_profile_hash(db) != profile.content_hash:
-                report.judged = judge(db, profile)
+                report.judged = judge(db, profile, progress=progress)
             elif changed_from is None or changed_from:
                 # Only the requesters whose contacts changed can have other flags than last night,
                 # and only from what the change can reach back to.
-                report.judged = judge(db, profile, changed_from=changed_from)
+                report.judged = judge(db, profile, changed_from=changed_from, progress=progress)
             report.finished_at = datetime.now(UTC)
             _record(db, inbox, profile, report)
     except KasuharaError as exc:
@@ -175,9 +183,16 @@ def run_nightly(
 
 
 def _ingest(
-    db: Database, files: list[InboxFile], profile: Profile, report: NightlyReport, progress
+    db: Database, files: list[InboxFile], profile: Profile, report: NightlyReport, progress: Step
 ) -> dict[str, datetime] | None:
     """Ingest the files; the requesters whose contacts changed, from when (None: possibly anyone's)."""
+    total, done = len(files), 0
+
+    def each_file(path: str, stage: str, _fraction: float) -> None:
+        nonlocal done
+        done += stage == "done"
+        progress(f"{stage} {Path(path).name}", done, total)
+
     for item in files:
         if item.problem:
             report.failures.append(InputFileError(item.problem, SourceLocation(str(item.path))))
@@ -186,12 +201,13 @@ def _ingest(
         for mapping in {id(item.mapping): item.mapping for item in group}.values():
             paths = [str(item.path) for item in group if item.mapping is mapping]
             options = IngestOptions(site=profile.site, mapping=mapping)
-            result = ingest_files(db, kind, paths, options, progress, rebuild_contacts=False)
+            result = ingest_files(db, kind, paths, options, each_file, rebuild_contacts=False)
             report.failures.extend(result.failures)
             for file in result.files:
                 (report.skipped if file.skipped_as else report.ingested).append(file)
     if not contacts.are_stale(db):
         return {}
+    progress("building contacts", done, total)
     return contacts.refresh(db).changed_from
 
 

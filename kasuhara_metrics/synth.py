@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from .common.progress import Step, silent
+
 # Asterisk uniqueids carry the instant of the channel's start: site-local times are Tokyo's.
 SITE = ZoneInfo("Asia/Tokyo")
 
@@ -184,7 +186,13 @@ class _Writer:
 
 
 def synthesize(
-    size: int, out: Path, *, days: int = 365, start: date = date(2025, 10, 1), seed: int = 42
+    size: int,
+    out: Path,
+    *,
+    days: int = 365,
+    start: date = date(2025, 10, 1),
+    seed: int = 42,
+    progress: Step = silent,
 ) -> SynthReport:
     """Write about `size` records (call legs and visits) spread over `days` days into `out`."""
     rng = np.random.default_rng(seed)
@@ -212,7 +220,8 @@ def synthesize(
     ext_list = list(extensions.values())
     dept_list = list(extensions)
     planted = _planted_days(working)
-    for day in working:
+    for days_done, day in enumerate(working):
+        progress(f"{day}", days_done, len(working))
         writer = _Writer()
         count = int(rng.poisson(per_day))
         visits = int(count * VISIT_SHARE)

@@ -134,3 +134,36 @@ def test_an_overlapping_export_adds_only_the_new_records(db, tmp_path):
     report = ingest_files(db, "calls", [str(first), str(second)], IngestOptions())
     assert [(f.kept, f.duplicates) for f in report.files] == [(5, 0), (3, 2)]
     assert db.con.execute("SELECT count(*) FROM call_legs").fetchall()[0][0] == 8
+
+
+def test_batches_end_at_their_bytes_and_store_what_one_batch_stores(tmp_path, monkeypatch):
+    """Files are stored in batches bounded by rows, files and input bytes (the Python side's memory):
+    a batch per file stores exactly what one batch of all files stores."""
+    from kasuhara_metrics.ingest import driver
+
+    paths = []
+    for n in range(4):
+        path = tmp_path / f"day{n}.csv"
+        path.write_text("\n".join(POOL[2 * n : 2 * n + 2]) + "\n", encoding="utf-8")
+        paths.append(str(path))
+    batches: list[int] = []
+    store_batch = driver._store_batch
+
+    def counted(db, store, batch, *rest):
+        batches.append(len(batch))
+        return store_batch(db, store, batch, *rest)
+
+    monkeypatch.setattr(driver, "_store_batch", counted)
+    stored = {}
+    for name, limit in (("one batch", driver.BATCH_BYTES), ("a batch per file", 1)):
+        monkeypatch.setattr(driver, "BATCH_BYTES", limit)
+        batches.clear()
+        with connect(str(tmp_path / f"{name}.duckdb")) as db:
+            assert not ingest_files(db, "calls", paths, IngestOptions()).failures
+            stored[name] = (
+                batches.copy(),
+                db.con.execute("SELECT * EXCLUDE (file_id) FROM call_legs ORDER BY call_ref, line").fetchall(),
+                db.con.execute("SELECT * FROM contacts ORDER BY contact_id").fetchall(),
+            )
+    assert stored["one batch"][0] == [4] and stored["a batch per file"][0] == [1, 1, 1, 1]
+    assert stored["one batch"][1:] == stored["a batch per file"][1:]

@@ -75,22 +75,14 @@ def _check(app: AppContext, kind: str, files: tuple[str, ...], options: IngestOp
 
 def _ingest(app: AppContext, kind: str, files: tuple[str, ...], options: IngestOptions) -> None:
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    console = Console(stderr=True)
+    from .progress import progress_bar
+
     sizes = {path: os.path.getsize(path) if os.path.isfile(path) else 0 for path in files}
     done_before: dict[str, int] = {}
     with app.open() as db:
         # A bar over the bytes of all files; shown on a terminal only (cron logs stay clean).
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TaskProgressColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=not console.is_terminal,
-        ) as progress:
+        with progress_bar(Console(stderr=True)) as progress:
             task = progress.add_task("starting", total=max(1, sum(sizes.values())))
 
             def step(path: str, stage: str, fraction: float) -> None:

@@ -14,6 +14,7 @@ from ..judge.explain import Explanation
 from ..judge.explain import explain as explain_requester
 from ..rules import CATEGORIES, SEVERITIES, SEVERITY_LABELS
 from .app import AppContext, emit_rows, format_option, handle_errors, pass_app, profile_option
+from .progress import terminal_progress
 
 date_type = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -38,8 +39,8 @@ def judge(app: AppContext, profile_path: str | None, as_of, dry_run: bool) -> No
     """
     app.use_profile(profile_path)
     profile = app.profile()
-    with app.open(read_only=dry_run, writer="judge") as db:
-        report = run_judge(db, profile, as_of=as_of.date() if as_of else None, dry_run=dry_run)
+    with app.open(read_only=dry_run, writer="judge") as db, terminal_progress("judge") as step:
+        report = run_judge(db, profile, as_of=as_of.date() if as_of else None, dry_run=dry_run, progress=step)
     rows = [(o.rule_id, o.contacts_evaluated, o.hits, o.flags, o.added, o.removed) for o in report.rules]
     emit_rows(
         ["rule", "contacts evaluated", "hits", "flags", "added", "removed"],

@@ -13,6 +13,7 @@ from ..desk.reviews import STATUSES, add_review
 from ..nightly import NightlyReport, run_nightly
 from ..rules import Profile
 from .app import AppContext, handle_errors, pass_app, profile_option
+from .progress import terminal_progress
 
 
 @click.command()
@@ -58,7 +59,8 @@ def nightly(app: AppContext, inbox: Path, profile_path: str | None, settle: int,
     app.use_profile(profile_path)
     profile = app.profile()
     with app.open(writer="nightly", wait_seconds=wait) as db:
-        report = run_nightly(db, inbox, profile, settle_seconds=settle, recheck=recheck)
+        with terminal_progress("nightly") as step:
+            report = run_nightly(db, inbox, profile, settle_seconds=settle, recheck=recheck, progress=step)
     if report.message:  # rolled back: nothing of what it read was kept
         click.echo(
             f"nightly run {report.nightly_id}: failed; the next run reads the {len(report.ingested)} new files again"
@@ -97,7 +99,9 @@ def _echo_summary(report: NightlyReport, profile: Profile) -> None:
     if report.judged:
         judged = report.judged
         scope = (
-            "everyone" if judged.requesters is None else f"the {len(judged.requesters)} requesters with new contacts"
+            "everyone"
+            if judged.requesters is None
+            else f"the {len(judged.requesters)} requesters whose contacts changed, as far back as the change reaches"
         )
         click.echo(
             f"judged {scope} with {profile.name} {profile.version}: {judged.total_flags} flags "
@@ -145,7 +149,8 @@ def export(app: AppContext, out: Path, with_notes: bool) -> None:
         kasuhara export --out exports/2026-11-22
     """
     with app.open(read_only=True) as db:
-        written = export_parquet(db, out, with_notes=with_notes)
+        with terminal_progress("export") as step:
+            written = export_parquet(db, out, with_notes=with_notes, progress=step)
     for path, count in written:
         click.echo(f"{path}: {count} rows")
 
@@ -169,7 +174,8 @@ def synth(size: int, out: Path, days: int, start, seed: int) -> None:
     """
     from ..synth import synthesize
 
-    report = synthesize(size, out, days=days, start=start.date(), seed=seed)
+    with terminal_progress("synth") as step:
+        report = synthesize(size, out, days=days, start=start.date(), seed=seed, progress=step)
     click.echo(
         f"{out}: {report.call_rows} call legs and {report.visit_rows} visits over {report.days} days, "
         f"{report.requesters} requesters, {len(report.planted)} planted patterns (planted.toml)"

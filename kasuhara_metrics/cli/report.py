@@ -9,6 +9,7 @@ import click
 from ..common.levels import WORST_SEVERITY
 from ..report import Week, latest_week, write_report
 from .app import AppContext, handle_errors, pass_app, profile_option
+from .progress import terminal_progress
 
 
 @click.command()
@@ -36,7 +37,8 @@ def report(app: AppContext, week: str, out: Path, profile_path: str | None) -> N
     profile = app.profile()
     with app.open(read_only=True) as db:
         chosen = latest_week(db, profile.site.timezone) if week == "latest" else Week.parse(week, profile.site.timezone)
-        files = write_report(db, profile, chosen, out)
+        with terminal_progress("report") as step:
+            files = write_report(db, profile, chosen, out, progress=step)
     totals = files.data.totals
     click.echo(
         f"{chosen.label}: {totals['flags']} flags ({totals['new']} new, {totals['ongoing']} ongoing, "

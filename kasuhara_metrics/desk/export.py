@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..common.db import Database
+from ..common.progress import Step, silent
 
 EXPORTED = {
     "flags": "SELECT * FROM flags ORDER BY first_at, flag_id",
@@ -16,12 +17,15 @@ EXPORTED = {
 }
 
 
-def export_parquet(db: Database, out: Path, *, with_notes: bool = False) -> list[tuple[Path, int]]:
+def export_parquet(
+    db: Database, out: Path, *, with_notes: bool = False, progress: Step = silent
+) -> list[tuple[Path, int]]:
     """The flags, their evidence and the contacts as Parquet. Review notes (free text, in the vault)
     only when asked for: `flags.parquet` then has a review_note column."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, sql in EXPORTED.items():
+    for number, (name, sql) in enumerate(EXPORTED.items()):
+        progress(name, number, len(EXPORTED))
         table = db.con.sql(sql).to_arrow_table()
         if name == "flags" and with_notes:
             table = _with_notes(db, table)

@@ -49,7 +49,10 @@ class IngestReport:
 Progress = Callable[[str, str, float], None]
 
 # Files are stored in batches: one pass of SQL costs about the same for one small file as for many.
+# A batch ends at whichever comes first: rows, bytes read (the batch's bytes, text and Arrow tables
+# take about 8x its input at peak: ~0.5 GB of the process), or the store's number of files.
 BATCH_ROWS = 250_000
+BATCH_BYTES = 64 * 2**20
 
 
 @dataclass
@@ -59,6 +62,7 @@ class _Pending:
     staged: Staged
     result: FileResult
     started: datetime
+    input_bytes: int = 0
 
     @property
     def batch_key(self) -> tuple:
@@ -120,7 +124,11 @@ def ingest_files(
         if pending and pending[0].batch_key != item.batch_key:
             flush()
         pending.append(item)
-        if sum(p.staged.rows_read for p in pending) >= BATCH_ROWS or len(pending) >= store.files_per_batch:
+        if (
+            sum(p.staged.rows_read for p in pending) >= BATCH_ROWS
+            or sum(p.input_bytes for p in pending) >= BATCH_BYTES
+            or len(pending) >= store.files_per_batch
+        ):
             flush()
     flush()
     # Brought up to date whenever any file was stored since the last build, even by a run that
@@ -140,7 +148,7 @@ def read_file(kind: str, path: str, raw: bytes, options: IngestOptions) -> _Pend
     staged = source_for(path, raw, kind, options).read(path, raw, options)
     result = FileResult(path, kind, staged.format, staged.encoding, clock=staged.clock.describe())
     result.notes.extend(staged.notes)
-    return _Pending(staged, result, started)
+    return _Pending(staged, result, started, len(raw))
 
 
 def _store_batch(

@@ -13,6 +13,7 @@ from .. import contacts
 from ..common.db import Database
 from ..common.duckutil import drop_temp_tables
 from ..common.errors import KasuharaError
+from ..common.progress import Step, silent
 from ..rules import Profile
 from .episodes import compare_with_previous, find_episodes
 from .hits import find_hits
@@ -30,6 +31,7 @@ def judge(
     dry_run: bool = False,
     requesters: list[str] | None = None,
     changed_from: dict[str, datetime] | None = None,
+    progress: Step = silent,
 ) -> JudgeReport:
     """Judge every requester's contacts (started before the end of `as_of`, site time) with `profile`.
 
@@ -56,17 +58,19 @@ def judge(
                 raise KasuharaError("a dry run cannot be part of a larger transaction")
             db.con.execute("BEGIN TRANSACTION")
             try:
-                _evaluate(db, profile, as_of, report, create_scope(db, profile, requesters, changed_from))
+                _evaluate(db, profile, as_of, report, create_scope(db, profile, requesters, changed_from), progress)
             finally:
                 db.con.execute("ROLLBACK")
             return report
         with db.transaction():
             if contacts.are_stale(db):  # records stored since the last build (an ingest that failed half-way)
+                progress("building contacts", 0, None)
                 contacts.refresh(db)
                 requesters = report.requesters = changed_from = None
             scope = create_scope(db, profile, requesters, changed_from)
-            _evaluate(db, profile, as_of, report, scope)
+            _evaluate(db, profile, as_of, report, scope, progress)
             report.run_id = db.con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0]
+            progress("storing flags and evidence", _steps(profile) - 1, _steps(profile))
             store(db, profile, report, scope, started)
     finally:
         drop_temp_tables(
@@ -75,10 +79,21 @@ def judge(
     return report
 
 
-def _evaluate(db: Database, profile: Profile, as_of: date | None, report: JudgeReport, scope: Scope) -> None:
+def _evaluate(
+    db: Database, profile: Profile, as_of: date | None, report: JudgeReport, scope: Scope, progress: Step
+) -> None:
+    steps = _steps(profile)
+    progress("the contacts to judge", 0, steps)
     prepare(db, profile, scope, as_of)
     report.contacts_judged = db.con.execute("SELECT count(*) FROM _judged").fetchall()[0][0]
-    for rule in profile.enabled_rules:
+    for number, rule in enumerate(profile.enabled_rules, start=1):
+        progress(f"rule {rule.id}", number, steps)
         report.rules.append(find_hits(db, rule, scope))
+    progress("episodes", steps - 2, steps)
     find_episodes(db)
     compare_with_previous(db, report, scope)
+
+
+def _steps(profile: Profile) -> int:
+    """Preparing, each rule, episodes, storing."""
+    return len(profile.enabled_rules) + 3

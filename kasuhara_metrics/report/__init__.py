@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from ..common.db import Database
 from ..common.levels import CATEGORIES, SEVERITY_LABELS, WORST_SEVERITY
+from ..common.progress import Step, silent
 from ..desk.weeks import Week
 from ..rules import Profile
 from .data import WeeklyData, weekly_data
@@ -31,7 +32,7 @@ def latest_week(db: Database, timezone_name: str) -> Week:
     return Week.containing(newest or datetime.now(UTC), timezone_name)
 
 
-def write_report(db: Database, profile: Profile, week: Week, out: Path) -> ReportFiles:
+def write_report(db: Database, profile: Profile, week: Week, out: Path, progress: Step = silent) -> ReportFiles:
     # Imported here: matplotlib, Jinja2 and openpyxl cost every other command a second of start-up.
     from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -42,9 +43,11 @@ def write_report(db: Database, profile: Profile, week: Week, out: Path) -> Repor
         loader=PackageLoader("kasuhara_metrics.report", "templates"), autoescape=select_autoescape(["html", "j2"])
     )
     now = datetime.now(ZoneInfo(week.timezone))
+    progress("the week's figures", 0, 3)
     data = weekly_data(db, profile, week, now)
     out.mkdir(parents=True, exist_ok=True)
     html = out / f"kasuhara-report-{week.label}.html"
+    progress("charts and page", 1, 3)
     page = templates.get_template("weekly.html.j2").render(
         data=data,
         labels=SEVERITY_LABELS,
@@ -55,6 +58,7 @@ def write_report(db: Database, profile: Profile, week: Week, out: Path) -> Repor
     )
     html.write_text(page, encoding="utf-8")
     workbook = out / f"kasuhara-report-{week.label}.xlsx"
+    progress("workbook", 2, 3)
     write_workbook(data, workbook)
     return ReportFiles(week, html, workbook, data)
 
