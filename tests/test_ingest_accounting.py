@@ -167,3 +167,33 @@ def test_batches_end_at_their_bytes_and_store_what_one_batch_stores(tmp_path, mo
             )
     assert stored["one batch"][0] == [4] and stored["a batch per file"][0] == [1, 1, 1, 1]
     assert stored["one batch"][1:] == stored["a batch per file"][1:]
+
+
+def test_files_read_ahead_come_in_order_errors_reach_the_reader_and_stopping_frees_the_thread():
+    """Files are read in a thread ahead of the batch being stored: that must change nothing but time."""
+    import itertools
+    import threading
+
+    from kasuhara_metrics.ingest.driver import _read_ahead
+
+    assert list(_read_ahead(iter(range(1000)), depth=3)) == list(range(1000))
+
+    def failing():
+        yield from range(5)
+        raise ValueError("a bug while reading")
+
+    got = []
+    try:
+        for item in _read_ahead(failing(), depth=4):
+            got.append(item)
+    except ValueError as exc:
+        assert str(exc) == "a bug while reading"
+    else:
+        raise AssertionError("the reader's error was lost")
+    assert got == list(range(5))
+
+    before = threading.active_count()
+    endless = _read_ahead(itertools.count(), depth=2)
+    assert [next(endless) for _ in range(3)] == [0, 1, 2]
+    endless.close()  # what an error while storing does
+    assert threading.active_count() == before

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from queue import Full, Queue
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
@@ -95,14 +98,54 @@ def ingest_files(
     step = progress or (lambda _path, _stage, _fraction: None)
     pending: list[_Pending] = []
     earlier = earlier_ingests(db, kind)  # a file is known by its content, under any name
-    first_path_of: dict[str, str] = {}  # sha256 -> path, for the same content twice in one call
 
     def flush() -> None:
         if pending:
             _store_batch(db, store, list(pending), options.site, pseudo, report, step)
             pending.clear()
 
-    for path in map(str, paths):
+    # Files are read (Python and Arrow) in a thread, up to a batch ahead, while the batch before
+    # them is stored (DuckDB, which lets go of the GIL): the two overlap instead of taking turns.
+    reads = _read_ahead(_read_in_order(kind, list(map(str, paths)), options, earlier, step), store.files_per_batch)
+    with closing(reads):  # an error while storing stops the reader too
+        for path, outcome in reads:
+            if isinstance(outcome, FileResult):
+                report.files.append(outcome)
+                step(path, "done", 1.0)
+                continue
+            if isinstance(outcome, Exception):
+                report.failures.append(as_failure(outcome, path))
+                step(path, "done", 1.0)
+                continue
+            item = outcome
+            if pending and pending[0].batch_key != item.batch_key:
+                flush()
+            pending.append(item)
+            if (
+                sum(p.staged.rows_read for p in pending) >= BATCH_ROWS
+                or sum(p.input_bytes for p in pending) >= BATCH_BYTES
+                or len(pending) >= store.files_per_batch
+            ):
+                flush()
+    flush()
+    # Brought up to date whenever any file was stored since the last build, even by a run that
+    # failed half-way: only the new files' requesters are rebuilt, unless more changed.
+    if rebuild_contacts and (options.force or contacts.are_stale(db)):
+        step("", "building contacts", 0.0)
+        with db.transaction():
+            report.contacts = contacts.refresh(db, full=options.force).contacts
+    return report
+
+
+T = TypeVar("T")
+
+
+def _read_in_order(
+    kind: str, paths: list[str], options: IngestOptions, earlier: dict[str, str], step: Progress
+) -> Iterator[tuple[str, _Pending | FileResult | Exception]]:
+    """Each file read and checked, or skipped as known content, or the error that stopped it."""
+    first_path_of: dict[str, str] = {}  # sha256 -> path, for the same content twice in one call
+    for path in paths:
         try:
             step(path, "reading", 0.0)
             raw = file_bytes(path)
@@ -112,32 +155,53 @@ def ingest_files(
                 f"same content as {first_path_of[sha]}, earlier in this run" if sha in first_path_of else None
             )
             if skipped:
-                report.files.append(FileResult(path, kind, "-", "-", skipped_as=skipped))
-                step(path, "done", 1.0)
+                yield path, FileResult(path, kind, "-", "-", skipped_as=skipped)
                 continue
             item = read_file(kind, path, raw, options)
         except Exception as exc:  # an unreadable file, or a bug: the other files go on; this one is named
-            report.failures.append(as_failure(exc, path))
-            step(path, "done", 1.0)
+            yield path, exc
             continue
         first_path_of[sha] = path
-        if pending and pending[0].batch_key != item.batch_key:
-            flush()
-        pending.append(item)
-        if (
-            sum(p.staged.rows_read for p in pending) >= BATCH_ROWS
-            or sum(p.input_bytes for p in pending) >= BATCH_BYTES
-            or len(pending) >= store.files_per_batch
-        ):
-            flush()
-    flush()
-    # Brought up to date whenever any file was stored since the last build, even by a run that
-    # failed half-way: only the new files' requesters are rebuilt, unless more changed.
-    if rebuild_contacts and (options.force or contacts.are_stale(db)):
-        step("", "building contacts", 0.0)
-        with db.transaction():
-            report.contacts = contacts.refresh(db, full=options.force).contacts
-    return report
+        yield path, item
+
+
+def _read_ahead(items: Iterator[T], depth: int) -> Generator[T, None, None]:
+    """The items of `items`, in order, produced by a thread up to `depth` ahead of the consumer."""
+    queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(message: tuple[str, Any]) -> bool:
+        """Hand a message over, unless the consumer has stopped; whether it was handed over."""
+        while not stop.is_set():
+            try:
+                queue.put(message, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(("item", item)):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # a bug in reading: raised where the items are consumed
+            put(("error", exc))
+
+    producer = threading.Thread(target=produce, name="kasuhara-read-ahead", daemon=True)
+    producer.start()
+    try:
+        while True:
+            tag, value = queue.get()
+            if tag == "end":
+                return
+            if tag == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()  # the consumer stopped early (an error while storing): let the reader go
+        producer.join()
 
 
 def read_file(kind: str, path: str, raw: bytes, options: IngestOptions) -> _Pending:
