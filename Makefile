@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB ?= kasuhara.duckdb
 
-.PHONY: install browser demo lint test bench clean
+.PHONY: install browser demo lint test bench clean notebook
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ install: $(STAMP)
 
 demo: install
 	bash scripts/demo.sh $(DEMO_DB)
+
+# JupyterLab on the analysts' notebook, reading the demo's database unless KASUHARA_DB names another.
+notebook: install
+	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[notebook]'
+	KASUHARA_DB="$${KASUHARA_DB:-$(CURDIR)/$(DEMO_DB)}" $(BIN)/jupyter lab notebooks/analyst.ipynb
 
 # The report test renders the page in headless Chromium with a Japanese font, both Debian packages.
 browser:

@@ -8,6 +8,12 @@ REPORTS="${2:-reports}"  # the tests pass a folder of their own: they never writ
 K="${KASUHARA_BIN:-.venv/bin/kasuhara} --db $DB"
 S=data/samples
 
+# The synthetic samples are pseudonymised with a fixed demo secret, so that the ids the README shows
+# are the ones this demo prints. A real site never does this: its secret is made at random on first use.
+if [ -z "${KASUHARA_SECRET:-}${KASUHARA_SECRET_FILE:-}" ] && [ ! -e "$DB" ] && [ ! -e "$DB.secret" ]; then
+  (umask 077 && echo "kasuhara-demo-secret-for-the-synthetic-samples-only" > "$DB.secret")
+fi
+
 echo "== departments"
 $K ingest departments "$S/departments.csv"
 echo "== call detail records, recognised by their content: Asterisk (every layout, one annex writing UTC),"

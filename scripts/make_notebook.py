@@ -16,20 +16,21 @@ CELLS = [
     new_markdown_cell(
         "# The analysts' desk\n\n"
         "Flags are leads for a person to review, never verdicts. This notebook reads the database read-only "
-        "(set `KASUHARA_DB`, default `kasuhara.duckdb`; run `make demo` first for the bundled synthetic ward) "
+        "(`KASUHARA_DB`, else the nearest `kasuhara.duckdb` at or above the working directory, else the "
+        "repository's; run `make demo` first for the bundled synthetic ward, and `make notebook` to open this) "
         "and looks at the flags three ways: how they spread over rules and departments, one requester's timeline, "
         "and what a different threshold would change. Requesters appear as pseudonyms only."
     ),
     new_code_cell(
-        "import os\n"
-        "from dataclasses import replace\n\n"
+        "import os\n\n"
         "import matplotlib.pyplot as plt\n"
         "import pandas as pd\n\n"
-        "from kasuhara_metrics.common.db import connect\n"
+        "from kasuhara_metrics.common.db import connect, find_database\n"
         "from kasuhara_metrics.judge import judge\n"
         "from kasuhara_metrics.judge.explain import explain\n"
         "from kasuhara_metrics.rules import load_profile\n\n"
-        "db = connect(os.environ.get('KASUHARA_DB', 'kasuhara.duckdb'), read_only=True)\n"
+        "db = connect(find_database(), read_only=True)\n"
+        "print('database:', db.path)\n"
         "profile = load_profile(os.environ.get('KASUHARA_PROFILE'))\n"
         "con = db.con"
     ),
@@ -72,19 +73,19 @@ CELLS = [
         "timeline"
     ),
     new_markdown_cell(
-        "## What if: long-call flags at 30, 45 and 60 minutes\n\n"
-        "A dry run judges with a changed profile and writes nothing (it works on this read-only connection)."
+        "## What if: long-call levels moved together\n\n"
+        "注意 (watch) at 30, 45 and 60 minutes, 警告 (alert) at twice that. `with_thresholds` changes the levels "
+        "it names and keeps the others, checked as a profile file is. A dry run judges and writes nothing "
+        "(it works on this read-only connection)."
     ),
     new_code_cell(
         "rows = []\n"
-        "for minutes in (30, 45, 60):\n"
-        "    variant = replace(profile, rules=tuple(\n"
-        "        replace(rule, tiers={'watch': minutes}) if rule.id == 'long_call' else rule "
-        "for rule in profile.rules))\n"
+        "for watch in (30, 45, 60):\n"
+        "    variant = profile.with_thresholds('long_call', watch=watch, alert=2 * watch)\n"
         "    report = judge(db, variant, dry_run=True)\n"
         "    outcome = next(o for o in report.rules if o.rule_id == 'long_call')\n"
-        "    rows.append({'watch at minutes': minutes, 'long_call flags': outcome.flags, 'added': outcome.added,\n"
-        "                 'removed': outcome.removed})\n"
+        "    rows.append({'watch at minutes': watch, 'alert at minutes': 2 * watch, 'long_call flags': outcome.flags,\n"
+        "                 'added': outcome.added, 'removed': outcome.removed})\n"
         "what_if = pd.DataFrame(rows)\n"
         "what_if"
     ),

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from kasuhara_metrics.cli import main
 
-from .conftest import FILES, write
+from .conftest import FILES, SAMPLES, write
 from .helpers import cdr18
 
 
@@ -219,3 +219,26 @@ def test_every_command_refuses_a_secret_that_is_not_the_databases(run, tmp_path,
     # An analyst with no secret at all reads the pseudonyms.
     monkeypatch.delenv("KASUHARA_SECRET")
     assert run("query", "SELECT count(*) FROM calls").exit_code == 0
+
+
+def test_a_failed_first_ingest_leaves_no_database_or_secret_behind(tmp_path, monkeypatch):
+    monkeypatch.delenv("KASUHARA_SECRET")  # the secret file beside the database, made on first use
+    folder = tmp_path / "ward"
+    folder.mkdir()
+    db_path = str(folder / "ward.duckdb")
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(main, ["--db", db_path, *args], catch_exceptions=False)
+
+    bad = write(tmp_path, "bad.csv", "garbage,line\n")
+    for files in ([str(tmp_path / "missing.csv")], [str(bad)], [str(bad), str(tmp_path / "missing.csv")]):
+        assert invoke("ingest", "calls", *files).exit_code == 1
+        assert sorted(p.name for p in folder.iterdir()) == []
+    # Once a file is stored, a later failure keeps the database, its secret and its vault.
+    assert invoke("ingest", "departments", str(SAMPLES / "departments.csv")).exit_code == 0
+    before = sorted(p.name for p in folder.iterdir())
+    assert "ward.duckdb" in before and "ward.duckdb.secret" in before
+    assert invoke("ingest", "calls", str(bad)).exit_code == 1
+    assert sorted(p.name for p in folder.iterdir()) == before
+    assert invoke("query", "SELECT count(*) AS n FROM departments", "--format", "json").output.count('"n": 15') == 1

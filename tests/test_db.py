@@ -73,3 +73,26 @@ def test_read_only_connections_cannot_write(db_path):
     with connect(db_path, read_only=True) as db:
         with pytest.raises(duckdb.Error):
             db.con.execute("DELETE FROM ingest_log")
+
+
+def test_find_database_prefers_the_environment_then_the_nearest_folder_above(tmp_path, monkeypatch):
+    from kasuhara_metrics.common.db import find_database
+
+    deep = tmp_path / "ward" / "notebooks" / "drafts"
+    deep.mkdir(parents=True)
+    monkeypatch.delenv("KASUHARA_DB", raising=False)
+    (tmp_path / "kasuhara.duckdb").write_bytes(b"")
+    (tmp_path / "ward" / "kasuhara.duckdb").write_bytes(b"")
+    assert find_database(deep) == str(tmp_path / "ward" / "kasuhara.duckdb")
+    monkeypatch.setenv("KASUHARA_DB", "/elsewhere/w.duckdb")
+    assert find_database(deep) == "/elsewhere/w.duckdb"
+
+
+def test_find_database_names_the_fix_when_there_is_none(tmp_path, monkeypatch):
+    from kasuhara_metrics.common import db as db_module
+
+    monkeypatch.delenv("KASUHARA_DB", raising=False)
+    # No checkout beside the package either (an installed wheel).
+    monkeypatch.setattr(db_module, "__file__", str(tmp_path / "site" / "kasuhara_metrics" / "common" / "db.py"))
+    with pytest.raises(DatabaseError, match="set KASUHARA_DB"):
+        db_module.find_database(tmp_path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -13,6 +15,7 @@ from click.testing import CliRunner
 
 from kasuhara_metrics.cli import main
 from kasuhara_metrics.common.db import connect
+from kasuhara_metrics.desk.flags import COMPACT_COLUMNS
 from kasuhara_metrics.judge import judge
 from kasuhara_metrics.rules import load_profile
 
@@ -205,7 +208,7 @@ def test_judge_flags_and_explain_through_the_cli(db_path, tmp_path):
 
     assert invoke("ingest", "calls", str(write(tmp_path, "c.csv", "\n".join(lines) + "\n"))).exit_code == 0
     judged = invoke("judge")
-    assert judged.exit_code == 0 and "1 flags are current (1 new" in judged.output
+    assert judged.exit_code == 0 and "1 flag is current (1 new" in judged.output
     listed = json.loads(invoke("flags", "--format", "json").output)
     assert len(listed) == 1
     flag = listed[0]
@@ -231,3 +234,53 @@ def test_judge_flags_and_explain_through_the_cli(db_path, tmp_path):
     by_key = invoke("explain", flag["requester"], "--format", "json")
     sections = {row["section"] for row in json.loads(by_key.output)}
     assert sections == {"flag", "near miss", "contact"}
+
+
+def test_the_desk_reads_well_at_80_columns(db_path, tmp_path):
+    t = datetime(2026, 9, 1, 10, 0)
+    lines = []
+    for n in range(4):  # four calls each 3 minutes after the last ended: one redial flag
+        lines.append(cdr18("09012345678", t, talk=120, ring=0, uniqueid=f"178800000{n}.1"))
+        t += timedelta(minutes=5)
+    runner = CliRunner()
+
+    def invoke(*a, columns=80):
+        result = runner.invoke(main, ["--db", db_path, *a], env={"COLUMNS": str(columns)}, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    invoke("ingest", "calls", str(write(tmp_path, "c.csv", "\n".join(lines) + "\n")))
+    assert "1 flag is current" in invoke("judge")
+    (flag,) = json.loads(invoke("flags", "--format", "json"))
+
+    compact = invoke("flags", columns=160)
+    header = next(line for line in compact.splitlines() if "requester" in line)
+    assert [c.strip() for c in header.strip("┃ ").split("┃")] == list(COMPACT_COLUMNS)
+    # Ids whole on one line, the period in days and the measurement beside its threshold.
+    assert flag["flag_id"] in compact and flag["requester"] in compact
+    assert "2026-09-01" in compact and "3 / 3 redials" in compact and "unreviewed" in compact
+    assert "evidence" not in compact and max(map(len, compact.splitlines())) <= 160
+    # Too narrow for the table: two lines a flag, under a header of the same shape.
+    narrow = invoke("flags").splitlines()
+    assert narrow[0].split() == ["flag", "requester", "level", "period"]
+    assert narrow[2].split()[:4] == [flag["flag_id"], flag["requester"], "watch", "2026-09-01"]
+    assert "3 / 3 redials  (unreviewed)" in narrow[3] and max(map(len, narrow)) <= 80
+    wide = invoke("flags", "--wide", columns=160)
+    assert "evidence" in wide and "178800000" in wide
+
+    csv_rows = list(csv.DictReader(io.StringIO(invoke("flags", "--format", "csv"))))
+    assert csv_rows[0]["evidence"] == ";".join(f"178800000{n}.1" for n in range(4))
+
+    assert invoke("flags", "--category", "拘束").strip() == "No flags match these filters."
+    assert invoke("query", "SELECT * FROM flags WHERE false").strip() == "(no rows)"
+
+    explained = invoke("explain", flag["requester"])
+    assert "4 contacts, 1 flag." in explained
+    latest = invoke("explain", flag["requester"], "--limit", "2")
+    assert "4 contacts (showing 2 of 4), 1 flag." in latest
+    assert "1788000003.1" in latest and "1788000002.1" in latest and "1788000001.1" not in latest
+    later = invoke("explain", flag["requester"], "--since", "2026-09-02")
+    assert "(showing 0 of 4), 0 flags since 2026-09-02" in later
+    assert "No flags in this period." in later and "No contacts in this period." in later
+    # The rule fired before --since: it is no near miss after it.
+    assert "immediate_redial" not in later

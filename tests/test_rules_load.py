@@ -146,3 +146,21 @@ def test_judge_refuses_an_invalid_profile(tmp_path, db_path):
     bad = write(tmp_path, "bad.toml", GOOD.replace('kind = "long_contact"', 'kind = "nope"'))
     result = CliRunner().invoke(main, ["--db", db_path, "judge", "--profile", str(bad)])
     assert result.exit_code == 1 and "unknown rule kind 'nope'" in result.output
+
+
+def test_with_thresholds_changes_the_named_levels_and_keeps_the_others():
+    profile = load_profile()
+    long_call = profile.rule("long_call")
+    moved = profile.with_thresholds("long_call", watch=45)
+    assert moved.rule("long_call").tiers == {**long_call.tiers, "watch": 45}
+    assert moved.rule("long_call").content_hash != long_call.content_hash
+    assert [r.id for r in moved.rules] == [r.id for r in profile.rules]
+    assert profile.rule("long_call") == long_call  # the profile itself is unchanged
+    both = profile.with_thresholds("long_call", watch=90, alert=180)
+    assert both.rule("long_call").tiers == {"watch": 90, "alert": 180}
+    with pytest.raises(ValueError, match="must be above watch"):
+        profile.with_thresholds("long_call", watch=long_call.tiers["alert"])
+    with pytest.raises(ValueError, match="no level severe"):
+        profile.with_thresholds("long_call", severe=5)
+    with pytest.raises(KeyError):
+        profile.with_thresholds("no_such_rule", watch=1)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
+from kasuhara_metrics.common.db import connect
 from kasuhara_metrics.common.identity import classify_number
 from kasuhara_metrics.common.site import SiteSettings
 
@@ -186,3 +188,26 @@ def test_the_demo_script_runs_and_skips_what_it_already_ingested(tmp_path):
     assert (tmp_path / "reports" / "kasuhara-report-2026-W38.html").exists()  # not the checkout's reports/
     second = subprocess.run(["bash", str(script), db, reports], capture_output=True, text=True, env=env, timeout=300)
     assert second.returncode == 0 and second.stdout.count("already ingested") == 16
+
+
+def test_the_readme_examples_name_the_demos_own_ids(tmp_path):
+    """`make demo` on a fresh clone pseudonymises with its fixed demo secret: the README's example
+    requester and flag are ones a newcomer's demo shows."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KASUHARA_")}
+    env["KASUHARA_BIN"] = f"{sys.executable} -m kasuhara_metrics"
+    root = SAMPLES.parent.parent
+    db = str(tmp_path / "kasuhara.duckdb")
+    demo = subprocess.run(
+        ["bash", str(root / "scripts" / "demo.sh"), db, str(tmp_path / "reports")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert demo.returncode == 0, demo.stderr
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    (requester,) = set(re.findall(r"kasuhara explain (R[0-9a-f]{16})", readme))
+    (flag,) = set(re.findall(r"kasuhara review (F[0-9a-f]{16})", readme))
+    assert f"explain {requester}" in demo.stdout  # the one the demo itself suggests
+    with connect(db, read_only=True) as database:
+        assert scalar(database, "SELECT count(*) FROM flags WHERE flag_id = ?", [flag]) == 1

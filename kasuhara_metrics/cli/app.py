@@ -6,9 +6,10 @@ import csv
 import functools
 import json
 import os
+import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,10 +21,11 @@ import click
 from ..common.cells import as_text_cell
 from ..common.db import Database, connect, default_db_path
 from ..common.errors import DatabaseBusy, KasuharaError
-from ..common.identity import check_secret
+from ..common.identity import check_secret, secret_path_for
 from ..common.lock import RunLock
 from ..common.outcomes import EXIT_CODES, Outcome
 from ..common.site import SiteSettings, resolve_site
+from ..common.vault import vault_path
 from ..rules import Profile, default_profile_path, load_profile
 
 # Exit codes, documented in the README: cron and systemd tell them apart.
@@ -77,6 +79,38 @@ class AppContext:
             else:
                 db.on_close = lock.release
                 return _checked(db)
+
+    def files_not_yet_created(self) -> list[Path]:
+        """The files a first write creates here (database, WAL, vault, secret file, run lock) that do not
+        exist yet: what `discard_if_nothing_stored` removes after a first ingest that stored nothing."""
+        if self.db_path == ":memory:":
+            return []
+        candidates = [Path(self.db_path), Path(f"{self.db_path}.wal"), RunLock(self.db_path).path]
+        if (vault := vault_path(self.db_path)) is not None:
+            candidates.append(vault)
+        if not os.environ.get("KASUHARA_SECRET"):
+            candidates.append(secret_path_for(self.db_path))
+        return [path for path in candidates if not path.exists()]
+
+
+def discard_if_nothing_stored(created: list[Path], db_path: str) -> None:
+    """Remove the files of a database this command created, when it holds no file: a first ingest that
+    failed leaves no empty database, and no secret that a later run with the site's real one would refuse."""
+    if Path(db_path) not in created or not Path(db_path).exists():
+        return
+    import duckdb
+
+    try:
+        with duckdb.connect(db_path, read_only=True) as con:
+            (files,) = con.execute("SELECT count(*) FROM ingest_log").fetchone() or (1,)
+    except duckdb.Error:
+        return  # not a database this command can judge empty: leave it for a person
+    if files == 0:
+        for path in created:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
 def _checked(db: Database) -> Database:
@@ -176,9 +210,22 @@ def _cell(value: Any) -> str:
 
 
 def emit_rows(
-    columns: Sequence[str], rows: Sequence[Sequence[Any]], output_format: str, title: str | None = None
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    output_format: str,
+    title: str | None = None,
+    *,
+    empty: str | None = None,
+    wrap: Collection[str] = (),
+    narrow: Callable[[Sequence[str]], str] | None = None,
 ) -> None:
-    """Print rows as a rich table, CSV or JSON lines-free JSON array."""
+    """Print rows as a rich table, CSV or a JSON array.
+
+    `empty` is what a table says when there are no rows (CSV and JSON stay machine-readable: a header,
+    or []). Columns named in `wrap` break over lines to fit the terminal; ids, keys and times never do.
+    On a terminal too narrow for that, `narrow` gives each row's text (its cells as the table shows them),
+    and the header's from the column names.
+    """
     if output_format == "json":
         click.echo(
             json.dumps(
@@ -190,7 +237,12 @@ def emit_rows(
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
-            writer.writerow(["" if v is None else as_text_cell(_plain(v)) for v in row])
+            writer.writerow([_csv_cell(v) for v in row])
+        return
+    if not rows and empty:
+        if title:
+            click.echo(title)
+        click.echo(empty)
         return
     from rich.console import Console
     from rich.table import Table
@@ -199,16 +251,41 @@ def emit_rows(
     table = Table(title=title, show_lines=False)
     for number, column in enumerate(columns):
         longest = max((len(row[number]) for row in cells), default=0)
-        # Ids, keys and times never break (they must stay copyable); only long text wraps in its column.
-        if longest > _WRAP_AT:
+        if column in wrap:
+            table.add_column(str(column), overflow="fold")
+        elif longest > _WRAP_AT:
             table.add_column(str(column), overflow="fold", max_width=_WRAP_AT)
         else:
+            # Ids, keys and times never break: they must stay copyable.
             table.add_column(str(column), no_wrap=True)
     for row in cells:
         table.add_row(*row)
     console = Console()
-    needed = console.measure(table, options=console.options.update_width(10_000)).maximum
-    Console(width=max(100, console.width, needed)).print(table)
+    measured = console.measure(table, options=console.options.update_width(10_000))
+    if narrow is not None and measured.minimum > console.width:
+        for row in [list(columns), *cells]:
+            click.echo(narrow(row))
+        return
+    if wrap:
+        # Fit the terminal by wrapping the wrappable columns; wider only when the rest cannot fit.
+        width = max(console.width, measured.minimum)
+    else:
+        width = max(100, console.width, measured.maximum)
+    Console(width=width).print(table)
+
+
+def counted(number: int, noun: str) -> str:
+    """'1 flag', '3 flags', '0 flags' (English nouns with a plain plural only)."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def _csv_cell(value: Any) -> Any:
+    """A CSV cell: lists as ';'-joined values (ids hold no ';'), text never a spreadsheet formula."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return as_text_cell(";".join("" if v is None else str(_plain(v)) for v in value))
+    return as_text_cell(_plain(value))
 
 
 _WRAP_AT = 60

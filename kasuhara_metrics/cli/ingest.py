@@ -7,10 +7,10 @@ import sys
 
 import click
 
-from ..ingest import IngestOptions, ingest_files
+from ..ingest import IngestOptions, IngestReport, ingest_files
 from ..ingest.check import check_files
 from ..ingest.sources.mapped import load_mapping
-from .app import EXIT_FAILURE, AppContext, emit_rows, handle_errors, pass_app
+from .app import EXIT_FAILURE, AppContext, discard_if_nothing_stored, emit_rows, handle_errors, pass_app
 
 encoding_option = click.option(
     "--encoding",
@@ -74,6 +74,22 @@ def _check(app: AppContext, kind: str, files: tuple[str, ...], options: IngestOp
 
 
 def _ingest(app: AppContext, kind: str, files: tuple[str, ...], options: IngestOptions) -> None:
+    created = app.files_not_yet_created()
+    try:
+        report = _ingest_with_progress(app, kind, files, options)
+    finally:
+        discard_if_nothing_stored(created, app.db_path)
+    for result in report.files:
+        click.echo(result.summary())
+    if report.contacts is not None:
+        click.echo(f"contacts rebuilt: {report.contacts}")
+    for failure in report.failures:
+        click.echo(f"Error: {failure}", err=True)
+    if report.failures:
+        sys.exit(EXIT_FAILURE)
+
+
+def _ingest_with_progress(app: AppContext, kind: str, files: tuple[str, ...], options: IngestOptions) -> IngestReport:
     from rich.console import Console
 
     from .progress import progress_bar
@@ -91,15 +107,7 @@ def _ingest(app: AppContext, kind: str, files: tuple[str, ...], options: IngestO
                 completed = done_before.get(path, sum(sizes.values())) + fraction * sizes.get(path, 0)
                 progress.update(task, description=f"{stage} {os.path.basename(path)}".strip(), completed=completed)
 
-            report = ingest_files(db, kind, list(files), options, step)
-    for result in report.files:
-        click.echo(result.summary())
-    if report.contacts is not None:
-        click.echo(f"contacts rebuilt: {report.contacts}")
-    for failure in report.failures:
-        click.echo(f"Error: {failure}", err=True)
-    if report.failures:
-        sys.exit(EXIT_FAILURE)
+            return ingest_files(db, kind, list(files), options, step)
 
 
 @ingest_command

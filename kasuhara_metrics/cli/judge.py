@@ -13,7 +13,7 @@ from ..judge import judge as run_judge
 from ..judge.explain import Explanation
 from ..judge.explain import explain as explain_requester
 from ..rules import CATEGORIES, SEVERITIES, SEVERITY_LABELS
-from .app import AppContext, emit_rows, format_option, handle_errors, pass_app, profile_option
+from .app import AppContext, counted, emit_rows, format_option, handle_errors, pass_app, profile_option
 from .progress import terminal_progress
 
 date_type = click.DateTime(formats=["%Y-%m-%d"])
@@ -49,10 +49,10 @@ def judge(app: AppContext, profile_path: str | None, as_of, dry_run: bool) -> No
         title=f"{profile.name} {profile.version} ({profile.content_hash})"
         + (" - dry run, nothing written" if dry_run else ""),
     )
-    verb = "would be" if dry_run else "are"
     shown = report.flags if dry_run else report.total_flags
+    verb = "would be" if dry_run else ("is" if shown == 1 else "are")
     click.echo(
-        f"{report.contacts_judged} contacts judged; {shown} flags {verb} current "
+        f"{counted(report.contacts_judged, 'contact')} judged; {counted(shown, 'flag')} {verb} current "
         f"({report.new} new, {report.updated} updated, {report.gone} gone)"
     )
 
@@ -65,6 +65,7 @@ def judge(app: AppContext, profile_path: str | None, as_of, dry_run: bool) -> No
 @click.option("--rule", "rule_id", help="Only this rule id.")
 @click.option("--needs-review", is_flag=True, help="Only flags never reviewed, or grown since their review.")
 @click.option("--week", help="Only flags active in this ISO week (e.g. 2026-W47), as in the weekly report.")
+@click.option("--wide", is_flag=True, help="Every column in the table (CSV and JSON always carry every column).")
 @pass_app
 @handle_errors
 def flags(
@@ -76,11 +77,17 @@ def flags(
     rule_id: str | None,
     needs_review: bool,
     week: str | None,
+    wide: bool,
 ) -> None:
-    """List the flags of the latest judge run, with their evidence.
+    """List the flags of the latest judge run.
+
+    The table shows what a reviewer reads first (flag, requester, behaviour, level, period, value /
+    threshold, review); --wide, CSV and JSON add the rule, the detail and the evidence (source ids,
+    ';'-joined in CSV).
 
     \b
     Example:
+        kasuhara flags --needs-review
         kasuhara flags --since 2026-09-01 --severity alert --format csv
     """
     with app.open(read_only=True) as db:
@@ -93,8 +100,24 @@ def flags(
             rule_id=rule_id,
             needs_review=needs_review,
             week=chosen,
+            wide=wide or output_format != "table",
         )
-    emit_rows(columns, rows, output_format)
+    filtered = any((since, category, severity, rule_id, needs_review, week))
+    none = "No flags: the latest judge run found none, or none has run yet (`kasuhara judge`)."
+    emit_rows(
+        columns,
+        rows,
+        output_format,
+        empty="No flags match these filters." if filtered else none,
+        wrap=() if wide else ("behaviour",),
+        narrow=None if wide else _flag_in_two_lines,
+    )
+
+
+def _flag_in_two_lines(cells) -> str:
+    """A compact flag row for a terminal narrower than the table: ids and period, then what and how far."""
+    flag, requester, behaviour, level, period, measured, review = cells
+    return f"{flag:<17}  {requester:<17}  {level:<5}  {period}\n    {behaviour}  {measured}  ({review})"
 
 
 @click.command()
@@ -108,27 +131,40 @@ def flags(
     show_default=True,
     help="Language of the near misses: en, or ja for 日本語.",
 )
+@click.option("--since", type=date_type, help="Only contacts and flags that last until this day or later.")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the latest N contacts of the timeline.")
 @pass_app
 @handle_errors
-def explain(app: AppContext, requester: str, profile_path: str | None, output_format: str, lang: str) -> None:
+def explain(
+    app: AppContext,
+    requester: str,
+    profile_path: str | None,
+    output_format: str,
+    lang: str,
+    since,
+    limit: int | None,
+) -> None:
     """Show a requester's timeline, the flags that fired, and the near misses.
 
     REQUESTER is a pseudonym (R + 16 hex digits) or, for users holding the site secret, a phone number.
 
     \b
     Example:
-        kasuhara explain R4b3df45ccd8c8adf
-        kasuhara explain R4b3df45ccd8c8adf --lang ja
+        kasuhara explain Rbc83e7bbc0270fe0
+        kasuhara explain Rbc83e7bbc0270fe0 --lang ja --since 2026-09-01 --limit 20
     """
     app.use_profile(profile_path)
     profile = app.profile()
     with app.open(read_only=True) as db:
-        result = explain_requester(db, requester, profile)
+        result = explain_requester(db, requester, profile, since=since.date() if since else None, limit=limit)
     if output_format != "table":
         emit_rows(["section", "when", "what", "detail"], list(_explanation_rows(result, lang)), output_format)
         return
+    shown = len(result.contacts)
+    scope = "" if shown == result.contacts_total else f" (showing {shown} of {result.contacts_total})"
     click.echo(
-        f"Requester {result.requester_key}: {len(result.contacts)} contacts, {len(result.flags)} flags. "
+        f"Requester {result.requester_key}: {counted(result.contacts_total, 'contact')}{scope}, "
+        f"{counted(len(result.flags), 'flag')}{' since ' + since.date().isoformat() if since else ''}. "
         "A flag is a lead for review, never a verdict."
     )
     emit_rows(
@@ -147,12 +183,14 @@ def explain(app: AppContext, requester: str, profile_path: str | None, output_fo
         ],
         "table",
         title="Flags",
+        empty="No flags" + (" in this period." if since else "."),
     )
     emit_rows(
         ["rule", "behaviour", "closest it came"],
         [(m.rule_id, m.behaviour, m.text_ja if lang == "ja" else m.text) for m in result.near_misses],
         "table",
         title="Near misses",
+        empty="No near misses: the other rules measured nothing for this requester.",
     )
     flagged = {source for f in result.flags for source in f["evidence"]}
     emit_rows(
@@ -173,6 +211,7 @@ def explain(app: AppContext, requester: str, profile_path: str | None, output_fo
         ],
         "table",
         title="Timeline",
+        empty="No contacts in this period.",
     )
 
 

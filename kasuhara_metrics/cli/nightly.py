@@ -125,7 +125,7 @@ def review(app: AppContext, flag_id: str, status: str, note: str, reviewer: str)
 
     \b
     Example:
-        kasuhara review F2063d1321514bbc6 --status dismissed --note "moving house" --by 佐藤
+        kasuhara review Fe15de38caa2f2a21 --status dismissed --note "moving house" --by 佐藤
     """
     with app.open(writer="review") as db:
         review_id = add_review(db, flag_id, status, reviewer, note)

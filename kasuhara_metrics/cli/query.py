@@ -17,7 +17,16 @@ from .app import AppContext, emit_rows, format_option, handle_errors, pass_app
 def query(app: AppContext, sql: str, output_format: str) -> None:
     """Run SQL against the database, opened read-only.
 
-    Views: calls, visits, contacts, requesters, rejects, ingest_log (docs/views.md).
+    \b
+    Views (columns in docs/views.md):
+      contacts, requesters        what the rules judge: one row per contact, per requester
+      calls, visits               the records kept, one row per call leg or visit
+      flags, flag_evidence        the latest judge run's flags, the contacts behind each
+      reviews                     decisions on flags, oldest first
+      judge_runs, rule_runs       what judged, and how each rule did
+      runs                        one row per `kasuhara nightly`
+      ingest_log, rejects         the files read, and the rows that could not be used
+      departments                 the departments list
 
     \b
     Example:
@@ -25,7 +34,7 @@ def query(app: AppContext, sql: str, output_format: str) -> None:
     """
     with app.open(read_only=True) as db:
         columns, rows = run_query(db, sql)
-    emit_rows(columns, rows, output_format)
+    emit_rows(columns, rows, output_format, empty="(no rows)")
 
 
 @click.command()
@@ -98,4 +107,4 @@ def rejects(app: AppContext, file_id: int | None, reveal: bool, output_format: s
     """
     with app.open(read_only=True) as db:
         columns, rows = list_rejects(db, file_id=file_id, reveal=reveal)
-    emit_rows(columns, rows, output_format)
+    emit_rows(columns, rows, output_format, empty="No rejects" + (f" in file {file_id}." if file_id else "."))

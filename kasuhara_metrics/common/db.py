@@ -29,6 +29,23 @@ def default_db_path() -> str:
     return os.environ.get("KASUHARA_DB") or DEFAULT_DB
 
 
+def find_database(start: str | Path | None = None) -> str:
+    """The database an analyst means from wherever a notebook starts: $KASUHARA_DB, else the nearest
+    kasuhara.duckdb in `start` (default: the working directory) or a folder above it, else the one in the
+    checkout this package runs from (where `make demo` writes it)."""
+    if os.environ.get("KASUHARA_DB"):
+        return os.environ["KASUHARA_DB"]
+    here = Path(start or Path.cwd()).resolve()
+    checkout = Path(__file__).resolve().parents[2]
+    for folder in (here, *here.parents, checkout):
+        if (folder / DEFAULT_DB).is_file():
+            return str(folder / DEFAULT_DB)
+    raise DatabaseError(
+        f"no {DEFAULT_DB} in {here} or any folder above it - set KASUHARA_DB to the database's path, "
+        "or run `make demo` in the repository for the bundled synthetic ward"
+    )
+
+
 @dataclass
 class Database:
     """An open database and the path it came from."""

@@ -7,6 +7,7 @@ question an analyst asks when a case seems to be missing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from ..common.db import Database
@@ -35,6 +36,8 @@ class Explanation:
     contacts: list[dict[str, Any]] = field(default_factory=list)
     flags: list[dict[str, Any]] = field(default_factory=list)
     near_misses: list[NearMiss] = field(default_factory=list)
+    contacts_total: int = 0
+    """All the requester's contacts; `contacts` holds those shown (after `since` and `limit`)."""
 
 
 def resolve_requester(db: Database, text: str, profile: Profile) -> str:
@@ -55,24 +58,38 @@ def resolve_requester(db: Database, text: str, profile: Profile) -> str:
     return linked[0][0] if linked else key
 
 
-def explain(db: Database, requester: str, profile: Profile) -> Explanation:
+def explain(
+    db: Database, requester: str, profile: Profile, *, since: date | None = None, limit: int | None = None
+) -> Explanation:
+    """The requester's flags, near misses and timeline. `since` keeps the contacts and flags that
+    last until that day (site time) or later; `limit` the latest contacts of those, oldest first."""
     key = resolve_requester(db, requester, profile)
     result = Explanation(key)
+    ((result.contacts_total,),) = db.con.execute(
+        "SELECT count(*) FROM contacts WHERE requester_key = ?", [key]
+    ).fetchall()
+    if not result.contacts_total:
+        raise KasuharaError(f"no contacts for requester {key} - check the pseudonym with `kasuhara flags`")
+    params = {"key": key, "since": since, "limit": limit}
     result.contacts = fetch_dicts(
         db.con,
-        """SELECT contact_id, channel, started_at, ended_at, talk_s, answered, outcome, department, kind, topic,
-                  source_ids FROM contacts WHERE requester_key = ? ORDER BY started_at""",
-        [key],
+        f"""SELECT * FROM (
+                SELECT contact_id, channel, started_at, ended_at, talk_s, answered, outcome, department, kind, topic,
+                       source_ids FROM contacts
+                WHERE requester_key = $key AND ({_SINCE.format(column="coalesce(ended_at, started_at)")})
+                ORDER BY started_at DESC, contact_id DESC LIMIT coalesce($limit, 9223372036854775807)
+            ) ORDER BY started_at, contact_id""",
+        params,
     )
-    if not result.contacts:
-        raise KasuharaError(f"no contacts for requester {key} - check the pseudonym with `kasuhara flags`")
     result.flags = fetch_dicts(
         db.con,
-        """SELECT flag_id, rule_id, behaviour, severity, first_at, last_at, detail, evidence
-           FROM flags WHERE requester_key = ? ORDER BY first_at""",
-        [key],
+        f"""SELECT flag_id, rule_id, behaviour, severity, first_at, last_at, detail, evidence
+           FROM flags WHERE requester_key = $key AND ({_SINCE.format(column="last_at")}) ORDER BY first_at""",
+        {"key": key, "since": since},
     )
-    fired = {f["rule_id"] for f in result.flags}
+    # A rule that fired before `since` is no near miss.
+    fired_rules = db.con.execute("SELECT DISTINCT rule_id FROM flags WHERE requester_key = ?", [key]).fetchall()
+    fired = {row[0] for row in fired_rules}
     prepare_judged(db, profile, create_scope(db, profile, [key]))
     try:
         for rule in profile.enabled_rules:
@@ -81,6 +98,10 @@ def explain(db: Database, requester: str, profile: Profile) -> Explanation:
     finally:
         drop_temp_tables(db.con, "_judged", "_scope")
     return result
+
+
+# A day in the session's zone, which is the site's.
+_SINCE = "$since IS NULL OR {column} >= timezone(current_setting('TimeZone'), CAST($since AS TIMESTAMP))"
 
 
 def _near_miss(db: Database, rule: Rule, timezone: str) -> NearMiss | None:

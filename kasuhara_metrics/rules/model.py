@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..common.errors import SourceLocation
@@ -115,3 +115,20 @@ class Profile:
     @property
     def enabled_rules(self) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if r.enabled)
+
+    def with_thresholds(self, rule_id: str, **thresholds: float) -> Profile:
+        """This profile with some of one rule's thresholds changed, for a what-if; the levels not
+        named keep theirs. Checked as the loader checks a profile, e.g.
+        `profile.with_thresholds("long_call", watch=45)` or `...("long_call", watch=45, alert=90)`."""
+        from .kinds import RULE_KINDS  # the kinds import this module
+
+        rule = self.rule(rule_id)
+        unknown = sorted(set(thresholds) - set(rule.tiers))
+        if unknown:
+            raise ValueError(f"rule {rule_id} has no level {', '.join(unknown)}: its levels are {rule.severities()}")
+        tiers = {severity: thresholds.get(severity, threshold) for severity, threshold in rule.tiers.items()}
+        problems = RULE_KINDS[rule.kind].check_tiers(tiers)
+        if problems:
+            raise ValueError(f"rule {rule_id}: " + "; ".join(f"tiers.{where} {why}" for where, why in problems))
+        changed = replace(rule, tiers=tiers)
+        return replace(self, rules=tuple(changed if r.id == rule_id else r for r in self.rules))
