@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from datetime import datetime
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
@@ -86,10 +86,95 @@ def test_the_numbers_match_the_flags_of_that_week(built):
     book = load_workbook(files.workbook)
     summary = {row[0]: row[1] for row in book["概要"].iter_rows(min_row=2, values_only=True)}
     assert summary["今週のフラグ"] == len(flags) and summary["警告"] == int(page.ids["alert-flags"])
-    assert book["要求者別"].max_row - 1 == len(flags)
-    assert set(book.sheetnames) == {"概要", "類型別", "部署別", "推移", "要求者別", "判定の対象外"}
+    assert book["対象者別"].max_row - 1 == len(flags)
+    assert book.sheetnames == ["概要", "今週の判断", "収集状況", "類型別", "部署別", "推移", "対象者別", "判定の対象外"]
     trend = list(book["推移"].iter_rows(min_row=2, values_only=True))
     assert len(trend) == 8 and trend[-1][0] == "2026-W38"
+
+
+def _decision_order(db, flags: list[dict]) -> list[str]:
+    """This week's decisions by the page's rule, worked out here in Python: the new flags and all alert
+    flags; alert first, then new, then the most handling minutes behind the flag."""
+    minutes = dict(
+        db.con.execute(
+            "SELECT flag_id, CAST(round(sum(talk_s) / 60.0) AS INTEGER) FROM flag_evidence GROUP BY ALL"
+        ).fetchall()
+    )
+    chosen = [f for f in flags if f["first_at"] >= WEEK.start or f["severity"] == "alert"]
+    chosen.sort(key=lambda f: (f["first_at"], f["flag_id"]))
+    chosen.sort(
+        key=lambda f: (f["severity"] == "alert", f["first_at"] >= WEEK.start, minutes.get(f["flag_id"], 0)),
+        reverse=True,
+    )
+    return [f["flag_id"] for f in chosen]
+
+
+def test_the_page_leads_with_this_weeks_decisions_in_order(built):
+    db, files = built
+    columns, rows = list_flags(db, week=WEEK)
+    flags = [dict(zip(columns, row, strict=True)) for row in rows]
+    html = files.html.read_text(encoding="utf-8")
+    expected = _decision_order(db, flags)
+    assert any(f["first_at"] < WEEK.start for f in flags) and len(expected) < len(flags)  # some ongoing watch
+    assert re.findall(r'<tr data-flag="(F[0-9a-f]{16})">', html) == expected
+    assert html.index('id="decisions"') < html.index('id="behaviours"')  # the first thing after the summary
+    book = load_workbook(files.workbook)
+    sheet = list(book["今週の判断"].iter_rows(min_row=2, values_only=True))
+    assert [row[1] for row in sheet] == expected
+    first = next(f for f in flags if f["flag_id"] == expected[0])
+    assert sheet[0][6] == first["first_at"].astimezone(ZoneInfo("Asia/Tokyo")).replace(tzinfo=None)  # a real date
+    assert book["今週の判断"].auto_filter.ref == f"A1:P{len(expected) + 1}"
+    ongoing = [f for f in flags if f["first_at"] < WEEK.start and f["severity"] != "alert"]
+    table = html[html.index('id="ongoing-table"') : html.index("</table>", html.index('id="ongoing-table"'))]
+    counts = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', table)[::3]]
+    assert sum(counts) == len(ongoing)
+
+
+def test_the_page_lists_a_bounded_number_and_the_workbook_all(built, tmp_path, monkeypatch):
+    import kasuhara_metrics.report as report
+
+    db, _ = built
+    monkeypatch.setattr(report, "DECISIONS_ON_PAGE", 2)
+    files = write_report(db, PROFILE, WEEK, tmp_path)
+    html = files.html.read_text(encoding="utf-8")
+    decisions = files.data.decisions
+    assert len(decisions) > 2 and len(re.findall(r"<tr data-flag=", html)) == 2
+    assert f"ほか {len(decisions) - 2} 件は" in html
+    assert html.count('<div class="person"') == 2
+    assert load_workbook(files.workbook)["今週の判断"].max_row - 1 == len(decisions)
+
+
+def test_coverage_counts_each_source_per_day_and_a_week_without_data_says_so(built, tmp_path):
+    db, files = built
+    expected = {
+        (channel, day): n
+        for channel, day, n in db.con.execute(
+            """SELECT channel, CAST(timezone('Asia/Tokyo', started_at) AS DATE), count(*) FROM contacts
+               WHERE started_at >= ? AND started_at < ? GROUP BY ALL""",
+            [WEEK.start, WEEK.end],
+        ).fetchall()
+    }
+    days = [WEEK.monday + timedelta(days=n) for n in range(7)]
+    assert [row["days"] for row in files.data.coverage] == [
+        [expected.get((channel, day), 0) for day in days] for channel in ("call", "visit")
+    ]
+    assert files.data.has_data and 0 in files.data.coverage[0]["days"]  # the samples' weekend
+    html = files.html.read_text(encoding="utf-8")
+    assert 'id="no-data"' not in html and "データなし" in html
+
+    empty = write_report(db, PROFILE, Week.parse("2026-W50", "Asia/Tokyo"), tmp_path)
+    page = empty.html.read_text(encoding="utf-8")
+    assert not empty.data.has_data and 'id="no-data"' in page and "この週のデータはありません" in page
+    assert "今週のフラグはありません" not in page and "判断が必要な新規・警告のフラグはありません" not in page
+    coverage_sheet = list(load_workbook(empty.workbook)["収集状況"].iter_rows(min_row=2, values_only=True))
+    assert [row[-1] for row in coverage_sheet] == [0, 0]
+
+
+def test_the_wording_is_neutral(built):
+    _, files = built
+    for text in (files.html.read_text(encoding="utf-8"), _everything_in_workbook(files.workbook)):
+        assert "要求者" not in text and "該当行為" not in text
+        assert "対象者" in text and "検知された行為" in text
 
 
 def _everything_in_workbook(path) -> str:
@@ -159,10 +244,10 @@ def test_the_page_renders_in_a_real_browser(built, tmp_path):
     page = _Text()
     page.feed(dom)
     assert (
-        page.svgs >= 2 and "過去8週間の推移" in dom and 'id="behaviour-table"' in dom and 'id="department-table"' in dom
+        page.svgs >= 2 and "過去8週間の推移" in dom and 'id="behaviour-table"' in dom and 'id="decision-table"' in dom
     )
     shot = tmp_path / "page.png"
-    subprocess.run([*common, "--window-size=1200,2600", f"--screenshot={shot}", url], capture_output=True, timeout=120)
+    subprocess.run([*common, "--window-size=1200,5200", f"--screenshot={shot}", url], capture_output=True, timeout=120)
     pixels = image.imread(shot)[..., :3]
     assert pixels.shape[0] >= 2000 and pixels.std() > 0.05
     # The charts were drawn: bars in the category colours (#c0504d, #4f81bd) are on the screen.

@@ -94,7 +94,7 @@ def test_ingest_nightly_judge_flags_and_report_give_one_answer_in_a_non_default_
     assert [rule for _, rule, _ in first["week37"]] == ["long_call"]
     assert first["week37"][0][2].startswith("2026-09-13T23:00:00+01:00")  # shown in the site's zone
     assert first["week38"] == []
-    assert first["report"] == "2026-W37: 1 flags (1 new, 0 ongoing, 0 alert)"
+    assert first["report"] == "2026-W37: 1 flag (1 new, 0 ongoing, 0 alert); 1 decision"
 
 
 def test_the_same_database_read_in_tokyo_puts_the_flag_in_the_next_week(tmp_path):

@@ -8,7 +8,7 @@ import click
 
 from ..common.levels import WORST_SEVERITY
 from ..report import Week, latest_week, write_report
-from .app import AppContext, handle_errors, pass_app, profile_option
+from .app import AppContext, counted, handle_errors, pass_app, profile_option
 from .progress import terminal_progress
 
 
@@ -40,9 +40,15 @@ def report(app: AppContext, week: str, out: Path, profile_path: str | None) -> N
         with terminal_progress("report") as step:
             files = write_report(db, profile, chosen, out, progress=step)
     totals = files.data.totals
-    click.echo(
-        f"{chosen.label}: {totals['flags']} flags ({totals['new']} new, {totals['ongoing']} ongoing, "
-        f"{totals[WORST_SEVERITY]} {WORST_SEVERITY})"
-    )
+    if files.data.has_data:
+        click.echo(
+            f"{chosen.label}: {counted(totals['flags'], 'flag')} ({totals['new']} new, {totals['ongoing']} ongoing, "
+            f"{totals[WORST_SEVERITY]} {WORST_SEVERITY}); {counted(len(files.data.decisions), 'decision')}"
+        )
+    else:
+        click.echo(
+            f"{chosen.label}: no contacts in this week - no data was ingested for it "
+            "(the report says so: a week without data is no quiet week)"
+        )
     click.echo(f"report: {files.html}")
     click.echo(f"workbook: {files.workbook}")

@@ -16,6 +16,7 @@ from ..common.progress import Step, silent
 from ..desk.weeks import Week
 from ..rules import Profile
 from .data import WeeklyData, weekly_data
+from .decisions import DECISIONS_ON_PAGE, weekday_labels
 
 
 @dataclass
@@ -53,6 +54,8 @@ def write_report(db: Database, profile: Profile, week: Week, out: Path, progress
         labels=SEVERITY_LABELS,
         worst=WORST_SEVERITY,
         categories=CATEGORIES,
+        decisions_on_page=DECISIONS_ON_PAGE,
+        weekdays=weekday_labels(week),
         trend_svg=trend_chart(data.trend),
         behaviour_svg=behaviour_chart(data.by_behaviour),
     )

@@ -20,7 +20,16 @@ if TYPE_CHECKING:
     from matplotlib.axis import Axis
     from matplotlib.typing import RcKeyType
 
-FONTS = ["IPAGothic", "IPAexGothic", "Noto Sans CJK JP", "Hiragino Sans", "Yu Gothic", "Meiryo", "DejaVu Sans"]
+# Proportional Japanese fonts, as the page's: Windows, macOS, then Linux (IPA P-Gothic, not the fixed-width IPAGothic).
+FONTS = [
+    "Yu Gothic UI",
+    "Meiryo",
+    "Hiragino Sans",
+    "Noto Sans CJK JP",
+    "IPAPGothic",
+    "IPAexGothic",
+    "DejaVu Sans",
+]
 # In the order of the declarations: a new severity or category without its colour fails here.
 COLOURS = dict(zip(CATEGORIES, ("#c0504d", "#4f81bd"), strict=True)) | dict(
     zip(SEVERITIES, ("#f0ad4e", "#c9302c"), strict=True)
@@ -64,15 +73,25 @@ def trend_chart(trend: list[dict[str, Any]]) -> str:
             axes.bar(labels, values, bottom=bottom, color=COLOURS[category], label=category, width=0.6)
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         axes.set_ylabel("新規フラグ数")
+        axes.set_ylim(0, max(1, *bottom))  # counts start at 0, weeks without flags included
         _integer_ticks(axes.yaxis)
-        axes.legend(frameon=False, loc="upper left")
+        _legend_above(axes, len(CATEGORIES))
         return _svg(figure)
 
 
+def _legend_above(axes: Any, entries: int) -> None:
+    """The legend in a row above the plot, right-aligned: clear of every bar, however tall or long."""
+    axes.legend(frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=entries, borderaxespad=0.2)
+
+
 def behaviour_chart(by_behaviour: list[dict[str, Any]]) -> str:
-    """This week's flags per behaviour, split by severity."""
+    """This week's flags per detected behaviour, labelled with its category and split by severity; no
+    chart (an empty string) for a week without flags: the table beside it says so."""
+    if not by_behaviour:
+        return ""
     with matplotlib.rc_context(STYLE):
-        behaviours = list(dict.fromkeys(row["behaviour"] for row in by_behaviour)) or ["(なし)"]
+        behaviours = list(dict.fromkeys(row["behaviour"] for row in by_behaviour))
+        categories = {row["behaviour"]: row["category"] for row in by_behaviour}
         figure = Figure(figsize=(7.5, 0.45 * len(behaviours) + 0.9))
         axes = figure.subplots()
         left = [0] * len(behaviours)
@@ -83,8 +102,9 @@ def behaviour_chart(by_behaviour: list[dict[str, Any]]) -> str:
             ]
             axes.barh(behaviours, values, left=left, color=COLOURS[severity], label=label, height=0.6)
             left = [a + v for a, v in zip(left, values, strict=True)]
+        axes.set_yticks(range(len(behaviours)), [f"{categories[b]}｜{b}" for b in behaviours])
         axes.invert_yaxis()
         axes.set_xlabel("フラグ数")
         _integer_ticks(axes.xaxis)
-        axes.legend(frameon=False, loc="lower right")
+        _legend_above(axes, len(SEVERITY_LABELS))
         return _svg(figure)

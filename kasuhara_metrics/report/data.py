@@ -27,6 +27,7 @@ from ..desk.flags import week_flags_sql, week_params
 from ..desk.weeks import Week
 from ..judge import last_run
 from ..rules import RULE_KINDS, Profile, Rule
+from .decisions import coverage, decision_flags, ongoing_watch
 
 STATUS_LABELS = {"unreviewed": "未確認", "confirmed": "確認済み", "watching": "経過観察", "dismissed": "該当なし"}
 # A flag of a rule no longer in the profile still has a unit: every kind's, in Japanese.
@@ -47,6 +48,15 @@ class WeeklyData:
     requesters: list[dict[str, Any]] = field(default_factory=list)
     # Per source file: the week's calls whose caller is not a valid number (never judged).
     unusable: list[dict[str, Any]] = field(default_factory=list)
+    # This week's decisions (report/decisions.py): all of them; the page shows the first DECISIONS_ON_PAGE.
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    ongoing_watch: list[dict[str, Any]] = field(default_factory=list)
+    coverage: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def has_data(self) -> bool:
+        """Whether any contact of the week was ingested: without, "no flags" would mean nothing."""
+        return any(sum(row["days"]) for row in self.coverage)
 
 
 def _rows(db: Database, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -114,6 +124,9 @@ def weekly_data(db: Database, profile: Profile, week: Week, now: datetime) -> We
         )
         data.trend.append({"week": each.label, **{c: counts.get(c, 0) for c in CATEGORIES}})
     data.requesters = _requesters(db, profile, params)
+    data.decisions = [describe(flag, profile) for flag in decision_flags(db, week)]
+    data.ongoing_watch = ongoing_watch(db, week)
+    data.coverage = coverage(db, week)
     data.unusable = [
         row | {"file": PurePath(row["path"]).name} for row in unusable_callers(db, start=week.start, end=week.end)
     ]
@@ -160,16 +173,19 @@ def _requesters(db: Database, profile: Profile, params: dict) -> list[dict[str, 
                 "evidence": evidence.get(flag["requester_key"], {}),
             },
         )
-        rule = next((r for r in profile.rules if r.id == flag["rule_id"]), None)
-        flag["severity_label"] = SEVERITY_LABELS.get(flag["severity"], flag["severity"])
-        flag["status_label"] = STATUS_LABELS.get(flag["review_status"], flag["review_status"])
-        flag["response"] = (
-            rule.responses.get(flag["severity"]) if rule else None
-        ) or "職員が内容を確認し、対応を判断する"
-        flag["detail"] = detail_ja(flag, rule)
-        person["flags"].append(flag)
+        person["flags"].append(describe(flag, profile))
         person["worst"] = worst_severity([person["worst"], flag["severity"]])
     return sorted(people.values(), key=lambda p: (-severity_rank(p["worst"]), -len(p["flags"]), p["requester"]))
+
+
+def describe(flag: dict[str, Any], profile: Profile) -> dict[str, Any]:
+    """The flag with its Japanese labels, its value against the threshold, and the profile's response."""
+    rule = next((r for r in profile.rules if r.id == flag["rule_id"]), None)
+    flag["severity_label"] = SEVERITY_LABELS.get(flag["severity"], flag["severity"])
+    flag["status_label"] = STATUS_LABELS.get(flag["review_status"], flag["review_status"])
+    flag["response"] = (rule.responses.get(flag["severity"]) if rule else None) or "職員が内容を確認し、対応を判断する"
+    flag["detail"] = detail_ja(flag, rule)
+    return flag
 
 
 def detail_ja(flag: dict[str, Any], rule: Rule | None) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
@@ -11,6 +13,7 @@ from openpyxl.utils import get_column_letter
 from ..common.cells import formula_like
 from ..common.levels import CATEGORIES, SEVERITY_LABELS, WORST_SEVERITY
 from .data import WeeklyData
+from .decisions import weekday_labels
 
 HEADER = PatternFill("solid", fgColor="EEF3FA")
 
@@ -23,15 +26,42 @@ def _sheet(book: Workbook, title: str, header: list[str], rows: list[list]) -> N
         cell.fill = HEADER
     for row in rows:
         sheet.append(row)
-    # A value from the data is text, never a formula (a department or file named "=...").
+    # A value from the data is text, never a formula (a department or file named "=..."); times are
+    # dates Excel can sort and filter.
     for cells in sheet.iter_rows(min_row=2):
         for cell in cells:
             if formula_like(cell.value):
                 cell.data_type = "s"
+            elif isinstance(cell.value, datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm"
     for index, name in enumerate(header, start=1):
         width = max([len(str(name))] + [len(str(r[index - 1])) for r in rows if r[index - 1] is not None])
         sheet.column_dimensions[get_column_letter(index)].width = min(60, max(10, width * 1.6))
     sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{max(1, len(rows) + 1)}"
+
+
+FLAG_HEADER = ["検知された行為", "水準", "新規", "開始", "最終"]
+OUTCOME_HEADER = ["内容", "確認状況", "対応の目安"]
+
+
+def _flag_cells(flag: dict[str, Any]) -> list[Any]:
+    return [
+        flag["behaviour"],
+        flag["severity_label"],
+        "新規" if flag["is_new"] else "継続",
+        _local(flag["first_at"]),
+        _local(flag["last_at"]),
+    ]
+
+
+def _outcome_cells(flag: dict[str, Any]) -> list[Any]:
+    return [flag["detail"], flag["status_label"], flag["response"]]
+
+
+def _local(moment: datetime) -> datetime:
+    """A real Excel date: the site-local wall time (the session's zone), as Excel holds no zone."""
+    return moment.replace(tzinfo=None)
 
 
 def write_workbook(data: WeeklyData, path: Path) -> None:
@@ -48,7 +78,7 @@ def write_workbook(data: WeeklyData, path: Path) -> None:
             ["新規", t["new"]],
             ["継続中", t["ongoing"]],
             [SEVERITY_LABELS[WORST_SEVERITY], t[WORST_SEVERITY]],
-            ["対象の要求者", t["requesters"]],
+            ["対象者", t["requesters"]],
             ["要確認", t["needs_review"]],
             ["確認済み", t["reviewed"]],
             ["うち該当なし", t["dismissed"]],
@@ -56,8 +86,45 @@ def write_workbook(data: WeeklyData, path: Path) -> None:
     )
     _sheet(
         book,
+        "今週の判断",
+        [
+            "順",
+            "フラグ",
+            "対象者（仮名）",
+            *FLAG_HEADER,
+            "根拠となる対応（件）",
+            "電話",
+            "来庁",
+            "部署数",
+            "対応時間（分）",
+            *OUTCOME_HEADER,
+        ],
+        [
+            [
+                rank,
+                f["flag_id"],
+                f["requester_key"],
+                *_flag_cells(f),
+                f["contacts"],
+                f["calls"],
+                f["visits"],
+                f["departments"],
+                f["minutes"],
+                *_outcome_cells(f),
+            ]
+            for rank, f in enumerate(data.decisions, start=1)
+        ],
+    )
+    _sheet(
+        book,
+        "収集状況",
+        ["記録", *weekday_labels(data.week), "計"],
+        [[row["source"], *row["days"], sum(row["days"])] for row in data.coverage],
+    )
+    _sheet(
+        book,
         "類型別",
-        ["区分", "該当行為", "水準", "新規", "継続中", "計"],
+        ["区分", "検知された行為", "水準", "新規", "継続中", "計"],
         [
             [r["category"], r["behaviour"], SEVERITY_LABELS[r["severity"]], r["new"], r["ongoing"], r["total"]]
             for r in data.by_behaviour
@@ -66,29 +133,15 @@ def write_workbook(data: WeeklyData, path: Path) -> None:
     _sheet(
         book,
         "部署別",
-        ["部署", "関係するフラグ", "要求者", "今週の対応件数"],
+        ["部署", "関係するフラグ", "対象者", "今週の対応件数"],
         [[r["department"], r["flags"], r["requesters"], r["contacts_this_week"]] for r in data.by_department],
     )
     _sheet(book, "推移", ["週", *CATEGORIES], [[r["week"], *(r[c] for c in CATEGORIES)] for r in data.trend])
     _sheet(
         book,
-        "要求者別",
-        ["要求者（仮名）", "該当行為", "水準", "新規", "開始", "最終", "内容", "確認状況", "対応の目安"],
-        [
-            [
-                p["requester"],
-                f["behaviour"],
-                f["severity_label"],
-                "新規" if f["is_new"] else "継続",
-                f["first_at"].strftime("%Y-%m-%d %H:%M"),
-                f["last_at"].strftime("%Y-%m-%d %H:%M"),
-                f["detail"],
-                f["status_label"],
-                f["response"],
-            ]
-            for p in data.requesters
-            for f in p["flags"]
-        ],
+        "対象者別",
+        ["対象者（仮名）", *FLAG_HEADER, *OUTCOME_HEADER],
+        [[p["requester"], *_flag_cells(f), *_outcome_cells(f)] for p in data.requesters for f in p["flags"]],
     )
     _sheet(
         book,
