@@ -9,10 +9,11 @@ import click
 
 from ..common.outcomes import EXIT_CODES
 from ..desk.export import export_parquet
+from ..desk.review_workbook import import_reviews
 from ..desk.reviews import STATUSES, add_review
 from ..nightly import NightlyReport, run_nightly
 from ..rules import Profile
-from .app import AppContext, handle_errors, pass_app, profile_option
+from .app import AppContext, counted, handle_errors, pass_app, profile_option
 from .progress import terminal_progress
 
 
@@ -114,19 +115,46 @@ def _echo_summary(report: NightlyReport, profile: Profile) -> None:
 
 
 @click.command()
-@click.argument("flag_id")
-@click.option("--status", required=True, type=click.Choice(STATUSES), help="The decision.")
+@click.argument("flag_id", required=False)
+@click.option("--status", type=click.Choice(STATUSES), help="The decision.")
 @click.option("--note", default="", help="Why (kept with the flag, never in reports).")
-@click.option("--by", "reviewer", required=True, help="Who decided.")
+@click.option("--by", "reviewer", help="Who decided (with --from: for rows whose 確認者 is empty).")
+@click.option(
+    "--from",
+    "workbook",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Import the decisions filled in on a weekly report's workbook (its 確認結果, メモ and 確認者 columns).",
+)
 @pass_app
 @handle_errors
-def review(app: AppContext, flag_id: str, status: str, note: str, reviewer: str) -> None:
+def review(
+    app: AppContext, flag_id: str | None, status: str | None, note: str, reviewer: str | None, workbook: Path | None
+) -> None:
     """Record a review decision on a flag; it survives every later run and re-judging.
+
+    With --from, every decision a manager filled in on the report's workbook is checked first (a wrong
+    value is reported by sheet and cell) and then recorded, all or none.
 
     \b
     Example:
         kasuhara review Fe15de38caa2f2a21 --status dismissed --note "moving house" --by 佐藤
+        kasuhara review --from reports/kasuhara-report-2026-W38.xlsx
     """
+    if workbook is not None:
+        if flag_id or status or note:
+            raise click.UsageError(
+                "--from reads the flags, statuses and notes from the workbook: drop FLAG_ID, --status and --note"
+            )
+        with app.open(writer="review") as db:
+            recorded = import_reviews(db, workbook, reviewer)
+        for decision, review_id in recorded:
+            click.echo(
+                f"review {review_id}: {decision.flag_id} {decision.status} by {decision.reviewer} ({decision.cell})"
+            )
+        click.echo(f"{workbook.name}: {counted(len(recorded), 'decision')} recorded")
+        return
+    if not flag_id or not status or not reviewer:
+        raise click.UsageError("give FLAG_ID, --status and --by (or --from WORKBOOK.xlsx)")
     with app.open(writer="review") as db:
         review_id = add_review(db, flag_id, status, reviewer, note)
     click.echo(f"review {review_id}: {flag_id} {status} by {reviewer}")

@@ -17,6 +17,8 @@ from ..common.db import Database
 from ..common.errors import KasuharaError
 
 STATUSES = ("confirmed", "dismissed", "watching")
+# As managers read and write them (the report, the workbook's 確認結果 column).
+STATUS_LABELS = {"unreviewed": "未確認", "confirmed": "確認済み", "watching": "経過観察", "dismissed": "該当なし"}
 
 
 def add_review(db: Database, flag_id: str, status: str, reviewer: str, note: str | None = None) -> int:

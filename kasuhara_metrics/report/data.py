@@ -24,12 +24,12 @@ from ..common.levels import (
 )
 from ..desk.analytics import unusable_callers
 from ..desk.flags import week_flags_sql, week_params
+from ..desk.reviews import STATUS_LABELS
 from ..desk.weeks import Week
 from ..judge import last_run
 from ..rules import RULE_KINDS, Profile, Rule
 from .decisions import coverage, decision_flags, ongoing_watch
 
-STATUS_LABELS = {"unreviewed": "未確認", "confirmed": "確認済み", "watching": "経過観察", "dismissed": "該当なし"}
 # A flag of a rule no longer in the profile still has a unit: every kind's, in Japanese.
 UNITS_JA = {kind.unit: kind.unit_ja for kind in RULE_KINDS.values()}
 

@@ -9,16 +9,23 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..common.cells import formula_like
 from ..common.levels import CATEGORIES, SEVERITY_LABELS, WORST_SEVERITY
+from ..desk.review_workbook import CHOICES, FLAG_COLUMN, REVIEW_COLUMNS, STATUS_COLUMN
 from .data import WeeklyData
 from .decisions import weekday_labels
 
 HEADER = PatternFill("solid", fgColor="EEF3FA")
 
 
-def _sheet(book: Workbook, title: str, header: list[str], rows: list[list]) -> None:
+def _sheet(book: Workbook, title: str, header: list[str], rows: list[list], *, review: bool = False) -> None:
+    """A sheet of one table. `review` adds the empty columns a manager fills in and `kasuhara review
+    --from` reads back (desk/review_workbook.py); 確認結果 is a drop-down of the review statuses."""
+    if review:
+        header = [*header, *REVIEW_COLUMNS]
+        rows = [[*row, None, None, None] for row in rows]
     sheet = book.create_sheet(title)
     sheet.append(header)
     for cell in sheet[1]:
@@ -37,6 +44,18 @@ def _sheet(book: Workbook, title: str, header: list[str], rows: list[list]) -> N
     for index, name in enumerate(header, start=1):
         width = max([len(str(name))] + [len(str(r[index - 1])) for r in rows if r[index - 1] is not None])
         sheet.column_dimensions[get_column_letter(index)].width = min(60, max(10, width * 1.6))
+    if review:
+        choices = DataValidation(
+            type="list",
+            formula1='"' + ",".join(CHOICES) + '"',
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle="確認結果",
+            error="一覧から選んでください: " + "、".join(CHOICES),
+        )
+        sheet.add_data_validation(choices)
+        letter = get_column_letter(header.index(STATUS_COLUMN) + 1)
+        choices.add(f"{letter}2:{letter}{max(2, len(rows) + 1)}")
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{max(1, len(rows) + 1)}"
 
@@ -89,7 +108,7 @@ def write_workbook(data: WeeklyData, path: Path) -> None:
         "今週の判断",
         [
             "順",
-            "フラグ",
+            FLAG_COLUMN,
             "対象者（仮名）",
             *FLAG_HEADER,
             "根拠となる対応（件）",
@@ -114,6 +133,7 @@ def write_workbook(data: WeeklyData, path: Path) -> None:
             ]
             for rank, f in enumerate(data.decisions, start=1)
         ],
+        review=True,
     )
     _sheet(
         book,
@@ -140,8 +160,13 @@ def write_workbook(data: WeeklyData, path: Path) -> None:
     _sheet(
         book,
         "対象者別",
-        ["対象者（仮名）", *FLAG_HEADER, *OUTCOME_HEADER],
-        [[p["requester"], *_flag_cells(f), *_outcome_cells(f)] for p in data.requesters for f in p["flags"]],
+        [FLAG_COLUMN, "対象者（仮名）", *FLAG_HEADER, *OUTCOME_HEADER],
+        [
+            [f["flag_id"], p["requester"], *_flag_cells(f), *_outcome_cells(f)]
+            for p in data.requesters
+            for f in p["flags"]
+        ],
+        review=True,
     )
     _sheet(
         book,
