@@ -88,3 +88,24 @@ def rows(db, sql: str, params=None) -> list[tuple]:
 
 def scalar(db, sql: str, params=None):
     return db.con.execute(sql, params or []).fetchall()[0][0]
+
+
+@pytest.fixture
+def judged_ward(tmp_path):
+    """The bundled samples ingested and judged into a database of the test's own, and a CLI on it."""
+    from click.testing import CliRunner
+
+    from kasuhara_metrics.cli import main
+    from kasuhara_metrics.judge import judge
+    from kasuhara_metrics.rules import load_profile
+
+    db_path = str(tmp_path / "ward.duckdb")
+    with connect(db_path) as db:
+        ingest_sample_ward(db)
+        judge(db, load_profile())
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(main, ["--db", db_path, *args], catch_exceptions=False)
+
+    return db_path, invoke

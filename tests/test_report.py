@@ -87,7 +87,19 @@ def test_the_numbers_match_the_flags_of_that_week(built):
     summary = {row[0]: row[1] for row in book["概要"].iter_rows(min_row=2, values_only=True)}
     assert summary["今週のフラグ"] == len(flags) and summary["警告"] == int(page.ids["alert-flags"])
     assert book["対象者別"].max_row - 1 == len(flags)
-    assert book.sheetnames == ["概要", "今週の判断", "収集状況", "類型別", "部署別", "推移", "対象者別", "判定の対象外"]
+    assert book.sheetnames == [
+        "概要",
+        "今週の判断",
+        "収集状況",
+        "類型別",
+        "部署別",
+        "推移",
+        "対象者別",
+        "延べ対応時間",
+        "判定の対象外",
+    ]
+    handling = list(book["延べ対応時間"].iter_rows(min_row=2, values_only=True))
+    assert {row[0] for row in handling} == {f["requester"] for f in flags}  # every flagged person, per department
     trend = list(book["推移"].iter_rows(min_row=2, values_only=True))
     assert len(trend) == 8 and trend[-1][0] == "2026-W38"
 
@@ -123,7 +135,7 @@ def test_the_page_leads_with_this_weeks_decisions_in_order(built):
     assert [row[1] for row in sheet] == expected
     first = next(f for f in flags if f["flag_id"] == expected[0])
     assert sheet[0][6] == first["first_at"].astimezone(ZoneInfo("Asia/Tokyo")).replace(tzinfo=None)  # a real date
-    assert book["今週の判断"].auto_filter.ref == f"A1:P{len(expected) + 1}"
+    assert book["今週の判断"].auto_filter.ref == f"A1:S{len(expected) + 1}"  # through the review columns
     ongoing = [f for f in flags if f["first_at"] < WEEK.start and f["severity"] != "alert"]
     table = html[html.index('id="ongoing-table"') : html.index("</table>", html.index('id="ongoing-table"'))]
     counts = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', table)[::3]]

@@ -4,34 +4,24 @@ imported with `kasuhara review --from`, with the rules of `kasuhara review`, all
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from kasuhara_metrics.cli import main
 from kasuhara_metrics.common.db import connect
 from kasuhara_metrics.desk.review_workbook import CHOICES, REVIEW_COLUMNS, STATUS_COLUMN
-from kasuhara_metrics.judge import judge
 from kasuhara_metrics.report import Week, write_report
 from kasuhara_metrics.rules import load_profile
 
-from .conftest import ingest_sample_ward, rows
+from .conftest import rows
 
 WEEK = Week.parse("2026-W38", "Asia/Tokyo")
 NOTE = "山田さんは転居の手続きで来庁"
 
 
 @pytest.fixture
-def ward(tmp_path):
-    db_path = str(tmp_path / "ward.duckdb")
+def ward(judged_ward, tmp_path):
+    db_path, invoke = judged_ward
     with connect(db_path) as db:
-        ingest_sample_ward(db)
-        judge(db, load_profile())
         files = write_report(db, load_profile(), WEEK, tmp_path / "out")
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(main, ["--db", db_path, *args], catch_exceptions=False)
-
     return db_path, files.workbook, invoke
 
 

@@ -8,6 +8,7 @@ import click
 
 from .. import __version__
 from .app import AppContext, db_options
+from .evidence import evidence, preserve
 from .ingest import ingest
 from .judge import explain, flags, judge
 from .nightly import export, nightly, review, synth
@@ -54,4 +55,6 @@ main.add_command(nightly)
 main.add_command(review)
 main.add_command(export)
 main.add_command(report)
+main.add_command(evidence)
+main.add_command(preserve)
 main.add_command(synth)

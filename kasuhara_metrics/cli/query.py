@@ -23,6 +23,7 @@ def query(app: AppContext, sql: str, output_format: str) -> None:
       calls, visits               the records kept, one row per call leg or visit
       flags, flag_evidence        the latest judge run's flags, the contacts behind each
       reviews                     decisions on flags, oldest first
+      reveals                     each time a phone number was put on an evidence file
       judge_runs, rule_runs       what judged, and how each rule did
       runs                        one row per `kasuhara nightly`
       ingest_log, rejects         the files read, and the rows that could not be used

@@ -484,6 +484,21 @@ def migration_8(db) -> None:
         db.con.execute(_MIGRATION_8_SQL)
 
 
+MIGRATION_9 = """
+-- Each time an operator put a requester's phone number on an evidence file (`kasuhara evidence
+-- --reveal`): who, when, as which account, and the file. The number itself is never stored.
+CREATE SEQUENCE reveal_id_seq START 1;
+CREATE TABLE reveal_rows (
+    reveal_id      INTEGER PRIMARY KEY,
+    requester_key  VARCHAR NOT NULL,
+    revealed_by    VARCHAR NOT NULL,     -- the name the operator gave (--by)
+    account        VARCHAR NOT NULL,     -- the operating-system account that ran the command
+    revealed_at    TIMESTAMPTZ NOT NULL,
+    written_to     VARCHAR NOT NULL      -- the evidence file's folder
+);
+CREATE VIEW reveals AS SELECT * FROM reveal_rows;
+"""
+
 MIGRATIONS: list = [
     MIGRATION_1,
     MIGRATION_2,
@@ -493,4 +508,5 @@ MIGRATIONS: list = [
     MIGRATION_6,
     MIGRATION_7,
     migration_8,
+    MIGRATION_9,
 ]

@@ -64,6 +64,9 @@ class SiteSettings:
     plausible_years: int = 5
     # The ward's topics: a visit's topic is held as a code, shown by name when it is one of these.
     topics: tuple[str, ...] = ()
+    # What an hour of a member of staff costs (yen): with it, the evidence file and the report put a
+    # staff cost beside the handling hours (延べ対応時間 x cost, as 大阪市 and 静岡市 reported).
+    staff_hourly_cost: int | None = None
     source: SourceLocation | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -83,6 +86,14 @@ class SiteSettings:
             raise SettingsError(
                 f'counter_closing must be a time such as "17:15", not {self.counter_closing!r}', self.source
             )
+        if self.staff_hourly_cost is not None and (
+            isinstance(self.staff_hourly_cost, bool)
+            or not isinstance(self.staff_hourly_cost, int)
+            or self.staff_hourly_cost < 0
+        ):
+            raise SettingsError(
+                f"staff_hourly_cost must be whole yen (0 or more), not {self.staff_hourly_cost!r}", self.source
+            )
         if self.outside_line_prefix and not self.outside_line_prefix.isdigit():
             raise SettingsError('outside_line_prefix must be digits, e.g. "0"', self.source)
         for name, value in self.clock:
@@ -99,9 +110,10 @@ class SiteSettings:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for f in fields(self):
-            if f.name == "source":
-                continue
             value = getattr(self, f.name)
+            # An unset staff cost is left out, so that profiles hash as they did before the setting.
+            if f.name == "source" or (f.name == "staff_hourly_cost" and value is None):
+                continue
             if f.name == "clock":
                 if value:
                     out[f.name] = dict(value)
@@ -177,6 +189,8 @@ def site_from_document(doc: TomlDocument, base: SiteSettings | None = None) -> S
 def _expected_type(key: str) -> type:
     if key == "clock":
         return dict
+    if key == "staff_hourly_cost":  # unset by default
+        return int
     default = getattr(SiteSettings(), key)
     return list if isinstance(default, tuple) else type(default)
 

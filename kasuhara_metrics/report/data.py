@@ -24,6 +24,7 @@ from ..common.levels import (
 )
 from ..desk.analytics import unusable_callers
 from ..desk.flags import week_flags_sql, week_params
+from ..desk.handling import handling_totals
 from ..desk.reviews import STATUS_LABELS
 from ..desk.weeks import Week
 from ..judge import last_run
@@ -52,6 +53,8 @@ class WeeklyData:
     decisions: list[dict[str, Any]] = field(default_factory=list)
     ongoing_watch: list[dict[str, Any]] = field(default_factory=list)
     coverage: list[dict[str, Any]] = field(default_factory=list)
+    # 延べ対応時間 of the week's flagged requesters, over their whole history, per department.
+    handling: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def has_data(self) -> bool:
@@ -127,6 +130,12 @@ def weekly_data(db: Database, profile: Profile, week: Week, now: datetime) -> We
     data.decisions = [describe(flag, profile) for flag in decision_flags(db, week)]
     data.ongoing_watch = ongoing_watch(db, week)
     data.coverage = coverage(db, week)
+    flagged = {person["requester"] for person in data.requesters}
+    data.handling = [
+        row
+        for row in handling_totals(db, hourly_cost=profile.site.staff_hourly_cost, by_department=True)
+        if row["requester_key"] in flagged
+    ]
     data.unusable = [
         row | {"file": PurePath(row["path"]).name} for row in unusable_callers(db, start=week.start, end=week.end)
     ]

@@ -20,7 +20,7 @@ from .decisions import weekday_labels
 HEADER = PatternFill("solid", fgColor="EEF3FA")
 
 
-def _sheet(book: Workbook, title: str, header: list[str], rows: list[list], *, review: bool = False) -> None:
+def add_table(book: Workbook, title: str, header: list[str], rows: list[list], *, review: bool = False) -> None:
     """A sheet of one table. `review` adds the empty columns a manager fills in and `kasuhara review
     --from` reads back (desk/review_workbook.py); 確認結果 is a drop-down of the review statuses."""
     if review:
@@ -87,7 +87,7 @@ def write_workbook(data: WeeklyData, path: Path) -> None:
     book = Workbook()
     book.remove(book.active)
     t = data.totals
-    _sheet(
+    add_table(
         book,
         "概要",
         ["項目", "件数"],
@@ -103,7 +103,7 @@ def write_workbook(data: WeeklyData, path: Path) -> None:
             ["うち該当なし", t["dismissed"]],
         ],
     )
-    _sheet(
+    add_table(
         book,
         "今週の判断",
         [
@@ -135,13 +135,13 @@ def write_workbook(data: WeeklyData, path: Path) -> None:
         ],
         review=True,
     )
-    _sheet(
+    add_table(
         book,
         "収集状況",
         ["記録", *weekday_labels(data.week), "計"],
         [[row["source"], *row["days"], sum(row["days"])] for row in data.coverage],
     )
-    _sheet(
+    add_table(
         book,
         "類型別",
         ["区分", "検知された行為", "水準", "新規", "継続中", "計"],
@@ -150,14 +150,14 @@ def write_workbook(data: WeeklyData, path: Path) -> None:
             for r in data.by_behaviour
         ],
     )
-    _sheet(
+    add_table(
         book,
         "部署別",
         ["部署", "関係するフラグ", "対象者", "今週の対応件数"],
         [[r["department"], r["flags"], r["requesters"], r["contacts_this_week"]] for r in data.by_department],
     )
-    _sheet(book, "推移", ["週", *CATEGORIES], [[r["week"], *(r[c] for c in CATEGORIES)] for r in data.trend])
-    _sheet(
+    add_table(book, "推移", ["週", *CATEGORIES], [[r["week"], *(r[c] for c in CATEGORIES)] for r in data.trend])
+    add_table(
         book,
         "対象者別",
         [FLAG_COLUMN, "対象者（仮名）", *FLAG_HEADER, *OUTCOME_HEADER],
@@ -168,7 +168,34 @@ def write_workbook(data: WeeklyData, path: Path) -> None:
         ],
         review=True,
     )
-    _sheet(
+    add_table(
+        book,
+        "延べ対応時間",
+        [
+            "対象者（仮名）",
+            "部署",
+            "対応件数",
+            "電話",
+            "来庁",
+            "延べ対応時間（分）",
+            "職員の対応時間（時間）",
+            "人件費の目安（円）",
+        ],
+        [
+            [
+                h["requester_key"],
+                h["department"],
+                h["contacts"],
+                h["calls"],
+                h["visits"],
+                h["handling_minutes"],
+                h["staff_hours"],
+                h["staff_cost_yen"],
+            ]
+            for h in data.handling
+        ],
+    )
+    add_table(
         book,
         "判定の対象外",
         ["ファイル", "形式", "今週の通話", "うち番号として読めない発信者"],
