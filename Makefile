@@ -21,7 +21,8 @@ demo: install
 # JupyterLab on the analysts' notebook, reading the demo's database unless KASUHARA_DB names another.
 notebook: install
 	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[notebook]'
-	KASUHARA_DB="$${KASUHARA_DB:-$(CURDIR)/$(DEMO_DB)}" $(BIN)/jupyter lab notebooks/analyst.ipynb
+	KASUHARA_DB="$${KASUHARA_DB:-$(CURDIR)/$(DEMO_DB)}" $(BIN)/jupyter lab notebooks/analyst.ipynb \
+		$$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # The report test renders the page in headless Chromium with a Japanese font, both Debian packages.
 browser:

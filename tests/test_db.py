@@ -92,7 +92,8 @@ def test_find_database_names_the_fix_when_there_is_none(tmp_path, monkeypatch):
     from kasuhara_metrics.common import db as db_module
 
     monkeypatch.delenv("KASUHARA_DB", raising=False)
-    # No checkout beside the package either (an installed wheel).
+    # A name no folder above the test's holds, and no checkout beside the package (an installed wheel).
+    monkeypatch.setattr(db_module, "DEFAULT_DB", f"kasuhara-{tmp_path.name}.duckdb")
     monkeypatch.setattr(db_module, "__file__", str(tmp_path / "site" / "kasuhara_metrics" / "common" / "db.py"))
     with pytest.raises(DatabaseError, match="set KASUHARA_DB"):
         db_module.find_database(tmp_path)

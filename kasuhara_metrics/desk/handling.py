@@ -19,12 +19,14 @@ def handling_totals(
     db: Database,
     *,
     requester_key: str | None = None,
+    requester_keys: list[str] | None = None,
     since: date | None = None,
     hourly_cost: int | None = None,
     by_department: bool = False,
 ) -> list[dict[str, Any]]:
     """Contacts, calls, visits, handling minutes, staff-hours and (with `hourly_cost`) staff cost, per
-    requester (and department), of the judged requesters' contacts; `since` is a day in site time."""
+    requester (and department), of one requester, of `requester_keys`, or of every requester; `since` is a
+    day in site time."""
     group = "requester_key, coalesce(department, '(不明)')" if by_department else "requester_key"
     return fetch_dicts(
         db.con,
@@ -36,8 +38,9 @@ def handling_totals(
                CAST(round(sum(talk_s) * $cost / 3600.0) AS BIGINT) AS staff_cost_yen
         FROM contacts
         WHERE requester_key IS NOT NULL AND ($key IS NULL OR requester_key = $key)
+          AND ($keys IS NULL OR requester_key IN (SELECT unnest($keys)))
           AND ($since IS NULL OR started_at >= timezone(current_setting('TimeZone'), CAST($since AS TIMESTAMP)))
         GROUP BY {group} ORDER BY handling_minutes DESC, {group}
     """,
-        {"key": requester_key, "since": since, "cost": hourly_cost},
+        {"key": requester_key, "keys": requester_keys, "since": since, "cost": hourly_cost},
     )

@@ -130,12 +130,12 @@ def weekly_data(db: Database, profile: Profile, week: Week, now: datetime) -> We
     data.decisions = [describe(flag, profile) for flag in decision_flags(db, week)]
     data.ongoing_watch = ongoing_watch(db, week)
     data.coverage = coverage(db, week)
-    flagged = {person["requester"] for person in data.requesters}
-    data.handling = [
-        row
-        for row in handling_totals(db, hourly_cost=profile.site.staff_hourly_cost, by_department=True)
-        if row["requester_key"] in flagged
-    ]
+    data.handling = handling_totals(
+        db,
+        requester_keys=[person["requester"] for person in data.requesters],
+        hourly_cost=profile.site.staff_hourly_cost,
+        by_department=True,
+    )
     data.unusable = [
         row | {"file": PurePath(row["path"]).name} for row in unusable_callers(db, start=week.start, end=week.end)
     ]
