@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..desk.evidence import evidence_data, record_reveal
 from ..desk.preserve import preservation_list
+from ..report.evidence import evidence_data, record_reveal
 from ..report.evidence_file import write_evidence
 from .app import AppContext, counted, emit_rows, format_option, handle_errors, pass_app, profile_option
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from ..common.levels import SEVERITY_LABELS
-from ..desk.evidence import EvidenceData
 from ..desk.reviews import STATUS_LABELS
 from .data import detail_ja
+from .evidence import EvidenceData
 
 CHANNELS_JA = {"call": "電話", "visit": "来庁"}
 OUTCOMES_JA = {

@@ -19,9 +19,9 @@ from ..common.db import Database
 from ..common.duckutil import fetch_dicts
 from ..common.errors import KasuharaError
 from ..common.identity import classify_number
+from ..desk.handling import handling_totals
 from ..judge.explain import resolve_requester
 from ..rules import Profile
-from .handling import handling_totals
 
 
 @dataclass
