@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from kasuhara_metrics.common.db import connect
 from kasuhara_metrics.ingest import IngestOptions, ingest_files
@@ -20,6 +22,13 @@ OTHER_SYSTEMS = ("freeswitch", "cucm", "3cx", "amazon_connect", "twilio")
 CALL_EXPORTS = sorted((SAMPLES / "asterisk").glob("*.csv")) + sorted(
     path for system in OTHER_SYSTEMS for path in (SAMPLES / system).iterdir()
 )
+
+
+# Hypothesis keeps the examples it found in the install area, not in the checkout.
+settings.register_profile(
+    "kasuhara", database=DirectoryBasedExampleDatabase(Path(__file__).resolve().parents[1] / ".venv/cache/hypothesis")
+)
+settings.load_profile("kasuhara")
 
 
 @pytest.fixture(autouse=True)
