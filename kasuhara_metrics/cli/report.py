@@ -42,8 +42,9 @@ def report(app: AppContext, week: str, out: Path, profile_path: str | None) -> N
     totals = files.data.totals
     if files.data.has_data:
         click.echo(
-            f"{chosen.label}: {counted(totals['flags'], 'flag')} ({totals['new']} new, {totals['ongoing']} ongoing, "
-            f"{totals[WORST_SEVERITY]} {WORST_SEVERITY}); {counted(len(files.data.decisions), 'decision')}"
+            f"{chosen.label}: {counted(totals['flags'], 'flag')} ({totals['new']:,} new, "
+            f"{totals['ongoing']:,} ongoing, {totals[WORST_SEVERITY]:,} {WORST_SEVERITY}); "
+            f"{counted(len(files.data.decisions), 'decision')}"
         )
     else:
         click.echo(
