@@ -39,7 +39,8 @@ lint: install
 
 # Tests write nothing into the checkout: bytecode and tool caches go to .venv/cache.
 test: install browser lint
-	PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/cache/pycache $(BIN)/python -m pytest -q
+	PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/cache/pycache HYPOTHESIS_STORAGE_DIRECTORY=$(CURDIR)/$(VENV)/cache/hypothesis \
+		$(BIN)/python -m pytest -q
 
 # All benchmarks (25 minutes on 2 cores, most of it the 10M-record year): ingest and judge stages
 # alone, then the scale benchmark (bench/results.md). `make -C bench scale-1m` takes 5 minutes.

@@ -7,8 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
-from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from kasuhara_metrics.common.db import connect
 from kasuhara_metrics.ingest import IngestOptions, ingest_files
@@ -24,11 +23,8 @@ CALL_EXPORTS = sorted((SAMPLES / "asterisk").glob("*.csv")) + sorted(
 )
 
 
-# Hypothesis keeps the examples it found in the install area, not in the checkout.
-settings.register_profile(
-    "kasuhara", database=DirectoryBasedExampleDatabase(Path(__file__).resolve().parents[1] / ".venv/cache/hypothesis")
-)
-settings.load_profile("kasuhara")
+# Hypothesis keeps what it stores (examples found, caches) in the install area, not in the checkout.
+set_hypothesis_home_dir(Path(__file__).resolve().parents[1] / ".venv" / "cache" / "hypothesis")
 
 
 @pytest.fixture(autouse=True)
