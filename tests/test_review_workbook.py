@@ -65,6 +65,8 @@ def test_the_workbook_offers_the_statuses_and_its_decisions_import(ward):
         (confirmed, "confirmed", "佐藤", False),
         (watching, "watching", "田中", False),
     ]
+    again = invoke("review", "--from", str(workbook), "--by", "田中")  # the same workbook again: nothing new
+    assert again.exit_code == 0 and "0 decisions recorded" in again.output and len(_reviews(db_path)) == 3
     with connect(db_path, read_only=True) as db:
         statuses = dict(rows(db, "SELECT flag_id, review_status FROM flags WHERE review_status <> 'unreviewed'"))
         assert statuses == {dismissed: "dismissed", confirmed: "confirmed", watching: "watching"}

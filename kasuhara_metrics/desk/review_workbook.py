@@ -122,10 +122,29 @@ def _filled_rows(
 
 
 def import_reviews(db: Database, path: Path, default_reviewer: str | None = None) -> list[tuple[WorkbookReview, int]]:
-    """Record the workbook's decisions, with the rules of `kasuhara review`: all of them, or none."""
+    """Record the workbook's decisions, with the rules of `kasuhara review`: all of them, or none.
+
+    A row that repeats a flag's latest decision (same status, reviewer and note, the flag not grown
+    since) is already recorded: importing the same workbook again adds nothing."""
     reviews = read_reviews(db, path, default_reviewer)
+    latest = {
+        flag_id: (status, reviewer, note_id)
+        for flag_id, status, reviewer, note_id in db.con.execute(
+            """SELECT r.flag_id, r.status, r.reviewer, r.note_id FROM review_rows r JOIN flags f USING (flag_id)
+               WHERE NOT f.needs_review
+               QUALIFY row_number() OVER (PARTITION BY r.flag_id ORDER BY r.review_id DESC) = 1"""
+        ).fetchall()
+    }
+    note_ids = [note_id for _, _, note_id in latest.values() if note_id]
+    notes = dict(db.vault().rows("SELECT note_id, note FROM review_notes WHERE list_contains(?, note_id)", [note_ids]))
+    new = [
+        r
+        for r in reviews
+        if (known := latest.get(r.flag_id)) is None
+        or (known[0], known[1], notes.get(known[2])) != (r.status, r.reviewer, r.note)
+    ]
     with db.transaction():
-        return [(r, add_review(db, r.flag_id, r.status, r.reviewer, r.note)) for r in reviews]
+        return [(r, add_review(db, r.flag_id, r.status, r.reviewer, r.note)) for r in new]
 
 
 def _text(values: tuple[Any, ...], index: int | None) -> str:
