@@ -125,6 +125,9 @@ def _checked(db: Database) -> Database:
 
 pass_app = click.make_pass_decorator(AppContext)
 
+# A day as options take it: 2026-09-01.
+date_type = click.DateTime(formats=["%Y-%m-%d"])
+
 
 profile_option = click.option(
     "--profile",

@@ -9,9 +9,7 @@ import click
 from ..desk.preserve import preservation_list
 from ..report.evidence import evidence_data, record_reveal
 from ..report.evidence_file import write_evidence
-from .app import AppContext, counted, emit_rows, format_option, handle_errors, pass_app, profile_option
-
-date_type = click.DateTime(formats=["%Y-%m-%d"])
+from .app import AppContext, counted, date_type, emit_rows, format_option, handle_errors, pass_app, profile_option
 
 
 @click.command()

@@ -13,10 +13,8 @@ from ..judge import judge as run_judge
 from ..judge.explain import Explanation
 from ..judge.explain import explain as explain_requester
 from ..rules import CATEGORIES, SEVERITIES, SEVERITY_LABELS
-from .app import AppContext, counted, emit_rows, format_option, handle_errors, pass_app, profile_option
+from .app import AppContext, counted, date_type, emit_rows, format_option, handle_errors, pass_app, profile_option
 from .progress import terminal_progress
-
-date_type = click.DateTime(formats=["%Y-%m-%d"])
 
 
 @click.command()

@@ -13,7 +13,7 @@ from ..desk.review_workbook import import_reviews
 from ..desk.reviews import STATUSES, add_review
 from ..nightly import NightlyReport, run_nightly
 from ..rules import Profile
-from .app import AppContext, counted, handle_errors, pass_app, profile_option
+from .app import AppContext, counted, date_type, handle_errors, pass_app, profile_option
 from .progress import terminal_progress
 
 
@@ -187,7 +187,7 @@ def export(app: AppContext, out: Path, with_notes: bool) -> None:
 @click.option("--size", required=True, type=click.IntRange(1000), help="About how many records (call legs and visits).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write to.")
 @click.option("--days", default=365, show_default=True, type=click.IntRange(7), help="How many days from --start.")
-@click.option("--start", default="2025-10-01", show_default=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--start", default="2025-10-01", show_default=True, type=date_type)
 @click.option("--seed", default=42, show_default=True, type=int)
 @handle_errors
 def synth(size: int, out: Path, days: int, start, seed: int) -> None:

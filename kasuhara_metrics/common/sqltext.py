@@ -21,6 +21,11 @@ def sql_list(values: Iterable[str]) -> str:
     return "[" + ", ".join(sql_string(value) for value in values) + "]"
 
 
+def site_day_start_sql(param: str) -> str:
+    """The start of the day bound as `$param` (a date) in the session's zone, which is the site's."""
+    return f"timezone(current_setting('TimeZone'), CAST(${param} AS TIMESTAMP))"
+
+
 def insert_values_sql(table: str, columns: Iterable[str]) -> str:
     """INSERT of one row by column name, each value bound as `$column`."""
     names = list(columns)

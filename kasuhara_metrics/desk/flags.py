@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ..common.db import Database
+from ..common.sqltext import site_day_start_sql
 from .weeks import Week
 
 
@@ -33,7 +34,7 @@ def list_flags(
     if needs_review:
         conditions.append("needs_review")
     if since is not None:
-        conditions.append("last_at >= timezone(current_setting('TimeZone'), CAST($since AS TIMESTAMP))")
+        conditions.append(f"last_at >= {site_day_start_sql('since')}")
         params["since"] = since
     for column, value in (("category", category), ("severity", severity), ("rule_id", rule_id)):
         if value:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..common.db import Database
 from ..common.duckutil import fetch_dicts
+from ..common.sqltext import site_day_start_sql
 
 
 def handling_totals(
@@ -39,7 +40,7 @@ def handling_totals(
         FROM contacts
         WHERE requester_key IS NOT NULL AND ($key IS NULL OR requester_key = $key)
           AND ($keys IS NULL OR requester_key IN (SELECT unnest($keys)))
-          AND ($since IS NULL OR started_at >= timezone(current_setting('TimeZone'), CAST($since AS TIMESTAMP)))
+          AND ($since IS NULL OR started_at >= {site_day_start_sql("since")})
         GROUP BY {group} ORDER BY handling_minutes DESC, {group}
     """,
         {"key": requester_key, "keys": requester_keys, "since": since, "cost": hourly_cost},

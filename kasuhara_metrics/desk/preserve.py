@@ -11,17 +11,18 @@ from datetime import date
 from typing import Any
 
 from ..common.db import Database
+from ..common.sqltext import site_day_start_sql
 
 
 def preservation_list(db: Database, since: date) -> tuple[list[str], list[tuple[Any, ...]]]:
     cursor = db.con.execute(
-        """
+        f"""
         WITH kept AS (
             SELECT e.contact_id, e.started_at, e.department, unnest(e.source_ids) AS record_id,
                    f.flag_id, f.review_status
             FROM flag_evidence e JOIN flags f USING (flag_id)
             WHERE e.channel = 'call' AND f.review_status <> 'dismissed'
-              AND e.started_at >= timezone(current_setting('TimeZone'), CAST($since AS TIMESTAMP))
+              AND e.started_at >= {site_day_start_sql("since")}
         )
         SELECT k.record_id AS uniqueid, any_value(c.linkedid) AS linkedid, min(k.started_at) AS started_at,
                any_value(k.department) AS department, any_value(k.contact_id) AS contact_id,

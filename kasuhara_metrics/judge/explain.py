@@ -14,6 +14,7 @@ from ..common.db import Database
 from ..common.duckutil import drop_temp_tables, fetch_dicts
 from ..common.errors import KasuharaError
 from ..common.identity import classify_number, pseudonymizer_for
+from ..common.sqltext import site_day_start_sql
 from ..rules import RULE_KINDS, Profile, Rule
 from ..rules.kinds import NearMissValues
 from .prepare import prepare_judged
@@ -100,8 +101,7 @@ def explain(
     return result
 
 
-# A day in the session's zone, which is the site's.
-_SINCE = "$since IS NULL OR {column} >= timezone(current_setting('TimeZone'), CAST($since AS TIMESTAMP))"
+_SINCE = "$since IS NULL OR {column} >= " + site_day_start_sql("since")
 
 
 def _near_miss(db: Database, rule: Rule, timezone: str) -> NearMiss | None:

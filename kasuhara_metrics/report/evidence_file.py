@@ -14,9 +14,9 @@ from typing import Any
 from ..common.levels import SEVERITY_LABELS
 from ..desk.reviews import STATUS_LABELS
 from .data import detail_ja
+from .decisions import CHANNELS_JA
 from .evidence import EvidenceData
 
-CHANNELS_JA = {"call": "電話", "visit": "来庁"}
 OUTCOMES_JA = {
     "answered": "応答",
     "machine": "自動応答のみ",
@@ -99,7 +99,7 @@ def flag_rows(data: EvidenceData) -> list[dict[str, Any]]:
 def _workbook(data: EvidenceData, timeline: list[dict[str, Any]], flags: list[dict[str, Any]], path: Path) -> None:
     from openpyxl import Workbook
 
-    from .excel import add_table
+    from .excel import add_table, excel_time
 
     book = Workbook()
     book.remove(book.active)
@@ -107,7 +107,7 @@ def _workbook(data: EvidenceData, timeline: list[dict[str, Any]], flags: list[di
     cover: list[list[Any]] = [
         ["対象者（仮名）", data.requester_key],
         *([["電話番号（開示）", data.reveal.number], ["開示した者", data.reveal.by]] if data.reveal else []),
-        ["作成", data.generated_at.replace(tzinfo=None)],
+        ["作成", excel_time(data.generated_at)],
         ["判定基準", f"{data.profile.name} {data.profile.version}"],
         ["対応件数", totals["contacts"]],
         ["うち電話", totals["calls"]],
@@ -136,7 +136,7 @@ def _workbook(data: EvidenceData, timeline: list[dict[str, Any]], flags: list[di
         ],
         [
             [
-                r["started_at"].replace(tzinfo=None),
+                excel_time(r["started_at"]),
                 r["start"],
                 r["end"],
                 r["minutes"],

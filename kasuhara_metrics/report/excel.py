@@ -69,8 +69,8 @@ def _flag_cells(flag: dict[str, Any]) -> list[Any]:
         flag["behaviour"],
         flag["severity_label"],
         "新規" if flag["is_new"] else "継続",
-        _local(flag["first_at"]),
-        _local(flag["last_at"]),
+        excel_time(flag["first_at"]),
+        excel_time(flag["last_at"]),
     ]
 
 
@@ -78,7 +78,7 @@ def _outcome_cells(flag: dict[str, Any]) -> list[Any]:
     return [flag["detail"], flag["status_label"], flag["response"]]
 
 
-def _local(moment: datetime) -> datetime:
+def excel_time(moment: datetime) -> datetime:
     """A real Excel date: the site-local wall time (the session's zone), as Excel holds no zone."""
     return moment.replace(tzinfo=None)
 
