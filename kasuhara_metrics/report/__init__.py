@@ -17,6 +17,7 @@ from ..desk.weeks import Week
 from ..rules import Profile
 from .data import WeeklyData, weekly_data
 from .decisions import DECISIONS_ON_PAGE, weekday_labels
+from .pages import render_page
 
 
 @dataclass
@@ -35,21 +36,17 @@ def latest_week(db: Database, timezone_name: str) -> Week:
 
 def write_report(db: Database, profile: Profile, week: Week, out: Path, progress: Step = silent) -> ReportFiles:
     # Imported here: matplotlib, Jinja2 and openpyxl cost every other command a second of start-up.
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
     from .charts import behaviour_chart, trend_chart
     from .excel import write_workbook
 
-    templates = Environment(
-        loader=PackageLoader("kasuhara_metrics.report", "templates"), autoescape=select_autoescape(["html", "j2"])
-    )
     now = datetime.now(ZoneInfo(week.timezone))
     progress("the week's figures", 0, 3)
     data = weekly_data(db, profile, week, now)
     out.mkdir(parents=True, exist_ok=True)
     html = out / f"kasuhara-report-{week.label}.html"
     progress("charts and page", 1, 3)
-    page = templates.get_template("weekly.html.j2").render(
+    page = render_page(
+        "weekly.html.j2",
         data=data,
         labels=SEVERITY_LABELS,
         worst=WORST_SEVERITY,

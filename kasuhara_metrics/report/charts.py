@@ -15,21 +15,12 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import AutoLocator
 
 from ..common.levels import CATEGORIES, SEVERITIES, SEVERITY_LABELS
+from .pages import FONTS
 
 if TYPE_CHECKING:
     from matplotlib.axis import Axis
     from matplotlib.typing import RcKeyType
 
-# Proportional Japanese fonts, as the page's: Windows, macOS, then Linux (IPA P-Gothic, not the fixed-width IPAGothic).
-FONTS = [
-    "Yu Gothic UI",
-    "Meiryo",
-    "Hiragino Sans",
-    "Noto Sans CJK JP",
-    "IPAPGothic",
-    "IPAexGothic",
-    "DejaVu Sans",
-]
 # In the order of the declarations: a new severity or category without its colour fails here.
 COLOURS = dict(zip(CATEGORIES, ("#c0504d", "#4f81bd"), strict=True)) | dict(
     zip(SEVERITIES, ("#f0ad4e", "#c9302c"), strict=True)

@@ -16,6 +16,7 @@ from ..desk.reviews import STATUS_LABELS
 from .data import detail_ja
 from .decisions import CHANNELS_JA
 from .evidence import EvidenceData
+from .pages import render_page
 
 OUTCOMES_JA = {
     "answered": "応答",
@@ -35,18 +36,11 @@ class EvidenceFiles:
 
 
 def write_evidence(data: EvidenceData, out: Path) -> EvidenceFiles:
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
     out.mkdir(parents=True, exist_ok=True)
     rows = timeline_rows(data)
     flags = flag_rows(data)
-    templates = Environment(
-        loader=PackageLoader("kasuhara_metrics.report", "templates"), autoescape=select_autoescape(["html", "j2"])
-    )
     html = out / f"evidence-{data.requester_key}.html"
-    html.write_text(
-        templates.get_template("evidence.html.j2").render(data=data, timeline=rows, flags=flags), encoding="utf-8"
-    )
+    html.write_text(render_page("evidence.html.j2", data=data, timeline=rows, flags=flags), encoding="utf-8")
     workbook = out / f"evidence-{data.requester_key}.xlsx"
     _workbook(data, rows, flags, workbook)
     return EvidenceFiles(html, workbook)
