@@ -29,7 +29,7 @@ from ..desk.reviews import STATUS_LABELS
 from ..desk.weeks import Week
 from ..judge import last_run
 from ..rules import RULE_KINDS, Profile, Rule
-from .decisions import coverage, decision_flags, ongoing_watch
+from .decisions import EVIDENCE_TOTALS_SQL, coverage, decision_flags, ongoing_watch
 
 # A flag of a rule no longer in the profile still has a unit: every kind's, in Japanese.
 UNITS_JA = {kind.unit: kind.unit_ja for kind in RULE_KINDS.values()}
@@ -163,9 +163,7 @@ def _requesters(db: Database, profile: Profile, params: dict) -> list[dict[str, 
             FROM flags f JOIN flag_evidence e USING (flag_id)
             WHERE {week_flags_sql("f")}
         )
-        SELECT requester_key, count(*) AS contacts, count(*) FILTER (WHERE channel = 'call') AS calls,
-               count(*) FILTER (WHERE channel = 'visit') AS visits, count(DISTINCT department) AS departments,
-               CAST(round(sum(talk_s) / 60.0) AS INTEGER) AS minutes
+        SELECT requester_key, {EVIDENCE_TOTALS_SQL}
         FROM contacts GROUP BY ALL
     """,
             params,

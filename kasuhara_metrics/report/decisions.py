@@ -21,6 +21,10 @@ from ..desk.weeks import Week
 DECISIONS_ON_PAGE = 30
 WEEKDAYS_JA = ("月", "火", "水", "木", "金", "土", "日")
 CHANNELS_JA = {"call": "電話", "visit": "来庁"}
+# What the page says of the contacts behind a flag or a person: over rows of flag_evidence.
+EVIDENCE_TOTALS_SQL = """count(*) AS contacts, count(*) FILTER (WHERE channel = 'call') AS calls,
+    count(*) FILTER (WHERE channel = 'visit') AS visits, count(DISTINCT department) AS departments,
+    CAST(round(sum(talk_s) / 60.0) AS INTEGER) AS minutes"""
 
 
 def decision_flags(db: Database, week: Week) -> list[dict[str, Any]]:
@@ -32,9 +36,7 @@ def decision_flags(db: Database, week: Week) -> list[dict[str, Any]]:
         WITH week_flags AS (
             SELECT * FROM flags WHERE ({week_flags_sql()}) AND (first_at >= $week_start OR severity = $worst)
         ), evidence AS (
-            SELECT flag_id, count(*) AS contacts, count(*) FILTER (WHERE channel = 'call') AS calls,
-                   count(*) FILTER (WHERE channel = 'visit') AS visits, count(DISTINCT department) AS departments,
-                   CAST(round(sum(talk_s) / 60.0) AS INTEGER) AS minutes
+            SELECT flag_id, {EVIDENCE_TOTALS_SQL}
             FROM flag_evidence WHERE flag_id IN (SELECT flag_id FROM week_flags) GROUP BY flag_id
         )
         SELECT f.flag_id, f.requester_key, f.rule_id, f.category, f.behaviour, f.severity, f.first_at, f.last_at,
