@@ -20,6 +20,7 @@ from ..common.duckutil import fetch_dicts
 from ..common.errors import KasuharaError
 from ..common.identity import classify_number
 from ..desk.handling import handling_totals
+from ..desk.preserve import leg_of_record_sql
 from ..judge.explain import resolve_requester
 from ..rules import Profile
 
@@ -96,7 +97,7 @@ def _contacts(db: Database, key: str) -> list[dict[str, Any]]:
     the recording on most PBXs, or the visit's id in the reception log; and the flags it is behind."""
     return fetch_dicts(
         db.con,
-        """
+        f"""
         WITH mine AS (SELECT * FROM contacts WHERE requester_key = $key),
         ids AS (
             SELECT contact_id, started_at, ended_at, unnest(source_ids) AS source_id FROM mine WHERE channel = 'call'
@@ -104,10 +105,7 @@ def _contacts(db: Database, key: str) -> list[dict[str, Any]]:
         links AS (
             SELECT ids.contact_id, list(DISTINCT k.linkedid ORDER BY k.linkedid) FILTER (WHERE k.linkedid IS NOT NULL)
                        AS linkedids
-            -- a uniqueid is unique on its PBX only: the leg must also lie within a day of the contact
-            FROM ids JOIN calls k ON k.uniqueid = ids.source_id
-                 AND k.started_at BETWEEN ids.started_at - INTERVAL 1 DAY
-                                      AND coalesce(ids.ended_at, ids.started_at) + INTERVAL 1 DAY
+            FROM ids JOIN calls k ON {leg_of_record_sql("k", "ids")}
             GROUP BY ids.contact_id
         ),
         behind AS (
