@@ -10,9 +10,12 @@ S=data/samples
 
 # The synthetic samples are pseudonymised with a fixed demo secret, so that the ids the README shows
 # are the ones this demo prints. A real site never does this: its secret is made at random on first use.
-if [ -z "${KASUHARA_SECRET:-}${KASUHARA_SECRET_FILE:-}" ] && [ ! -e "$DB" ] && [ ! -e "$DB.secret" ]; then
-  (umask 077 && echo "kasuhara-demo-secret-for-the-synthetic-samples-only" > "$DB.secret")
-fi
+demo_secret() {
+  if [ -z "${KASUHARA_SECRET:-}${KASUHARA_SECRET_FILE:-}" ] && [ ! -e "$1" ] && [ ! -e "$1.secret" ]; then
+    (umask 077 && echo "kasuhara-demo-secret-for-the-synthetic-samples-only" > "$1.secret")
+  fi
+}
+demo_secret "$DB"
 
 echo "== departments"
 $K ingest departments "$S/departments.csv"
@@ -42,3 +45,25 @@ echo "      $K explain $FIRST"
 echo
 echo "== the weekly report for managers (the samples' week 2026-W38: new, ongoing and alert flags)"
 $K report --week 2026-W38 --out "$REPORTS"
+
+# A second ward on the same install: 世田谷区, its own site file, samples and profile. The profile
+# extends Bunkyo's (thresholds/setagaya.toml): its own wording and responses, 生活支援課's long
+# interviews judged by their own tiers, and the off-hours rules switched on.
+SDB="${DB%.duckdb}-setagaya.duckdb"
+SS="$S/setagaya"
+demo_secret "$SDB"
+KS="${KASUHARA_BIN:-.venv/bin/kasuhara} --site $SS/setagaya.site.toml --db $SDB"
+echo
+echo "== 世田谷区: its departments, phone system and reception log"
+$KS ingest departments "$SS/departments.csv"
+$KS ingest calls "$SS"/asterisk/*.csv
+$KS ingest visits "$SS"/visits/*.csv
+echo
+echo "== judge 世田谷区 with its own profile (thresholds/setagaya.toml extends bunkyo.toml)"
+$KS judge --profile thresholds/setagaya.toml
+echo
+$KS flags
+echo
+echo "== 世田谷区's weekly report (2026-W38)"
+$KS report --week 2026-W38 --profile thresholds/setagaya.toml --out "$REPORTS/setagaya"
+echo "Database: $SDB"

@@ -49,6 +49,26 @@ def test_an_older_database_is_upgraded_in_place(db_path, monkeypatch):
         assert schema_version(db.con) == SCHEMA_VERSION + 1
 
 
+def test_flags_judged_before_department_overrides_keep_their_rows_on_upgrade(db_path, monkeypatch):
+    """Schema 10 adds threshold_override to flags: a flag stored at schema 9 shows it as NULL."""
+    from kasuhara_metrics.common import db as db_module
+
+    with monkeypatch.context() as schema_9:
+        schema_9.setattr(db_module, "MIGRATIONS", db_module.MIGRATIONS[:9])
+        schema_9.setattr(db_module, "SCHEMA_VERSION", 9)
+        with connect(db_path) as db:
+            db.con.execute("""
+            INSERT INTO flag_rows VALUES ('F0123456789abcdef', 1, 'R0123456789abcdef', 'long_call', 'h', 'bunkyo',
+                '2026.11', '拘束', '長時間にわたる電話', 'watch', NULL, TIMESTAMPTZ '2026-09-01 10:00+09',
+                TIMESTAMPTZ '2026-09-01 10:40+09', 40, 30, 'minutes', '40 minutes', 1, ['1788220817.572'])
+        """)
+    with connect(db_path) as db:
+        assert schema_version(db.con) == SCHEMA_VERSION
+        assert db.con.execute("SELECT flag_id, threshold_override, review_status FROM flags").fetchall() == [
+            ("F0123456789abcdef", None, "unreviewed")
+        ]
+
+
 def test_a_second_writer_process_is_told_the_database_is_busy(db_path):
     holder = subprocess.Popen(
         [

@@ -154,19 +154,19 @@ def test_changed_thresholds_are_recorded_and_never_mixed(memdb):
     judge(memdb, PROFILE)
     stricter = replace(
         PROFILE,
-        version="2026.12",
+        version="2027.01",
         rules=tuple(replace(r, tiers={"watch": 40, "alert": 90}) if r.id == "long_call" else r for r in PROFILE.rules),
     )
     judge(memdb, stricter)
     runs = rows(memdb, "SELECT profile_version, profile_hash, previous_hash FROM judge_runs ORDER BY run_id")
-    assert runs[0][0] == "2026.11" and runs[1][0] == "2026.12"
+    assert runs[0][0] == PROFILE.version and runs[1][0] == "2027.01"
     assert runs[1][2] == runs[0][1] and runs[1][1] != runs[0][1]
     assert rows(memdb, "SELECT DISTINCT profile_version, rule_hash FROM flag_rows") == [
-        ("2026.12", stricter.rule("long_call").content_hash)
+        ("2027.01", stricter.rule("long_call").content_hash)
     ]
     # Rule health: every rule of every run, those that fired nothing included.
     health = rows(memdb, "SELECT run_id, count(*), sum(flags) FROM rule_runs GROUP BY run_id ORDER BY run_id")
-    assert health == [(1, len(PROFILE.rules), 1), (2, len(PROFILE.rules), 1)]
+    assert health == [(1, len(PROFILE.enabled_rules), 1), (2, len(PROFILE.enabled_rules), 1)]
 
 
 def test_a_dry_run_shows_changes_and_writes_nothing(memdb):
@@ -261,7 +261,8 @@ def test_the_desk_reads_well_at_80_columns(db_path, tmp_path):
     assert "2026-09-01" in compact and "3 / 3 redials" in compact and "unreviewed" in compact
     assert "evidence" not in compact and max(map(len, compact.splitlines())) <= 160
     # Too narrow for the table: two lines a flag, under a header of the same shape.
-    narrow = invoke("flags").splitlines()
+    title, *narrow = invoke("flags").splitlines()
+    assert title.startswith(f"Judged by profile bunkyo {PROFILE.version} on 2")  # which criteria made them
     assert narrow[0].split() == ["flag", "requester", "level", "period"]
     assert narrow[2].split()[:4] == [flag["flag_id"], flag["requester"], "watch", "2026-09-01"]
     assert "3 / 3 redials  (unreviewed)" in narrow[3] and max(map(len, narrow)) <= 80

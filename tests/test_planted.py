@@ -66,4 +66,4 @@ def test_nobody_but_the_planted_is_flagged(judged):
 
 def test_every_behaviour_of_the_policy_is_planted():
     rules = {rule for case in MANIFEST["planted"] for rule in case["rules"]}
-    assert rules == {rule.id for rule in load_profile().rules}
+    assert rules == {rule.id for rule in load_profile().enabled_rules}

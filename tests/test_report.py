@@ -173,6 +173,16 @@ def test_coverage_counts_each_source_per_day_and_a_week_without_data_says_so(bui
     assert files.data.has_data and 0 in files.data.coverage[0]["days"]  # the samples' weekend
     html = files.html.read_text(encoding="utf-8")
     assert 'id="no-data"' not in html and "データなし" in html
+    # closed days come from the site's business calendar: the holidays of 2026-W39 by name
+    holidays = write_report(db, PROFILE, Week.parse("2026-W39", "Asia/Tokyo"), tmp_path)
+    assert holidays.data.closed == {
+        0: "敬老の日",
+        1: "国民の休日",
+        2: "秋分の日",
+        5: "土曜日",
+        6: "日曜日",
+    }
+    assert "閉庁日（土曜日）" in holidays.html.read_text(encoding="utf-8")
 
     empty = write_report(db, PROFILE, Week.parse("2026-W50", "Asia/Tokyo"), tmp_path)
     page = empty.html.read_text(encoding="utf-8")

@@ -48,6 +48,7 @@ TIER_TEXTS = {
     "redial": ({"watch": 4, "alert": 8}, "at least 4 redials", "4回以上"),
     "distinct_window": ({"watch": 2.5}, "at least 2.5 departments", "2.5部署以上"),
     "count_window": ({"watch": 9}, "at least 9 contacts", "9件以上"),
+    "off_hours": ({"watch": 3}, "at least 3 contacts", "3件以上"),
     "same_topic": (
         {"watch": [{"days": 3, "contacts": 2}, {"days": 14, "contacts": 4}]},
         "2 contacts within 3 days or 4 contacts within 14 days",

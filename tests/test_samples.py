@@ -187,7 +187,11 @@ def test_the_demo_script_runs_and_skips_what_it_already_ingested(tmp_path):
     assert "rows read" in first.stdout and "18 flags are current" in first.stdout and " explain R" in first.stdout
     assert (tmp_path / "reports" / "kasuhara-report-2026-W38.html").exists()  # not the checkout's reports/
     second = subprocess.run(["bash", str(script), db, reports], capture_output=True, text=True, env=env, timeout=300)
-    assert second.returncode == 0 and second.stdout.count("already ingested") == 16
+    # the second ward on the same install: its own database beside the first, its own report
+    assert "setagaya 2026.12" in first.stdout and "6 flags are current" in first.stdout
+    assert (tmp_path / "demo-setagaya.duckdb").exists()
+    assert (tmp_path / "reports" / "setagaya" / "kasuhara-report-2026-W38.html").exists()
+    assert second.returncode == 0 and second.stdout.count("already ingested") == 16 + 3
 
 
 def test_the_readme_examples_name_the_demos_own_ids(tmp_path):

@@ -26,7 +26,7 @@ from ..common.lock import RunLock
 from ..common.outcomes import EXIT_CODES, Outcome
 from ..common.site import SiteSettings, resolve_site
 from ..common.vault import vault_path
-from ..rules import Profile, default_profile_path, load_profile
+from ..rules import Profile, default_profile_path, find_profile, load_profile, profile_site
 
 # Exit codes, documented in the README: cron and systemd tell them apart.
 EXIT_FAILURE = EXIT_CODES[Outcome.FAILED]
@@ -54,7 +54,7 @@ class AppContext:
         """Defaults, the profile's [site], the site file (--site), --timezone: resolved once, the same for
         every command (site.resolve_site)."""
         path = self.profile_path or os.environ.get("KASUHARA_PROFILE") or str(default_profile_path())
-        base = resolve_site(SiteSettings(), path) if Path(path).exists() else SiteSettings()
+        base = profile_site(path) if find_profile(path).exists() else SiteSettings()
         return resolve_site(base, self.site_path, self.timezone)
 
     def open(self, *, read_only: bool = False, writer: str = "kasuhara", wait_seconds: float = 0) -> Database:
@@ -134,7 +134,8 @@ profile_option = click.option(
     "profile_path",
     envvar="KASUHARA_PROFILE",
     type=click.Path(dir_okay=False),
-    help="Threshold profile (TOML). Default: thresholds/bunkyo.toml. Env: KASUHARA_PROFILE.",
+    help="Threshold profile: a TOML file, or a shipped profile by name (bunkyo, setagaya). Default: bunkyo. "
+    "Env: KASUHARA_PROFILE.",
 )
 
 
@@ -266,6 +267,8 @@ def emit_rows(
     console = Console()
     measured = console.measure(table, options=console.options.update_width(10_000))
     if narrow is not None and measured.minimum > console.width:
+        if title:
+            click.echo(title)
         for row in [list(columns), *cells]:
             click.echo(narrow(row))
         return

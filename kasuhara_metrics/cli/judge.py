@@ -10,6 +10,7 @@ import click
 from ..desk.flags import list_flags
 from ..desk.weeks import Week
 from ..judge import judge as run_judge
+from ..judge import last_run
 from ..judge.explain import Explanation
 from ..judge.explain import explain as explain_requester
 from ..rules import CATEGORIES, SEVERITIES, SEVERITY_LABELS
@@ -90,6 +91,7 @@ def flags(
     """
     with app.open(read_only=True) as db:
         chosen = Week.parse(week, app.site().timezone) if week else None
+        run = last_run(db)
         columns, rows = list_flags(
             db,
             since=since.date() if since else None,
@@ -109,6 +111,9 @@ def flags(
         empty="No flags match these filters." if filtered else none,
         wrap=() if wide else ("behaviour",),
         narrow=None if wide else _flag_in_two_lines,
+        title=f"Judged by profile {run.profile_name} {run.profile_version} on {run.finished_at:%Y-%m-%d %H:%M}"
+        if run and rows
+        else None,
     )
 
 
@@ -165,6 +170,12 @@ def explain(
         f"{counted(len(result.flags), 'flag')}{' since ' + since.date().isoformat() if since else ''}. "
         "A flag is a lead for review, never a verdict."
     )
+    if result.judged_by:
+        click.echo(
+            f"Flags judged by profile {result.judged_by}; near misses measured by {profile.name} {profile.version}."
+        )
+    for line in result.override_notes:
+        click.echo(line)
     emit_rows(
         ["flag", "rule", "behaviour", "severity", "from", "to", "detail"],
         [

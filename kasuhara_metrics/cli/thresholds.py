@@ -25,6 +25,7 @@ def check(path: str | None) -> None:
     \b
     Example:
         kasuhara thresholds check thresholds/bunkyo.toml
+        kasuhara thresholds check setagaya
     """
     path = path or str(default_profile_path())
     profile, issues = check_profile(path)
@@ -39,8 +40,13 @@ def check(path: str | None) -> None:
     for result in results:
         click.echo(str(result))
     failed = [r for r in results if not r.passed]
+    switched_off = [rule.id for rule in profile.rules if not rule.enabled]
     click.echo(
-        f"{path}: {len(profile.rules)} rules valid; {len(results) - len(failed)} of {len(results)} examples pass"
+        f"{path}: {len(profile.rules)} rules valid"
+        + (f" ({len(switched_off)} switched off: {', '.join(switched_off)})" if switched_off else "")
+        + f"; {len(results) - len(failed)} of {len(results)} examples pass"
     )
+    if len(profile.lineage) > 1:
+        click.echo(f"{profile.name} {profile.version} extends " + " <- ".join(profile.lineage[1:]))
     if failed:
         sys.exit(EXIT_FAILURE)

@@ -499,6 +499,13 @@ CREATE TABLE reveal_rows (
 CREATE VIEW reveals AS SELECT * FROM reveal_rows;
 """
 
+MIGRATION_10 = """
+-- A rule may take other tiers for some departments (a profile's [rules.X.overrides.NAME]): the
+-- flag names the override whose tiers it was judged by, NULL when the rule's own. The flags view
+-- selects f.*, which DuckDB binds when queried: it shows the new column as it is.
+ALTER TABLE flag_rows ADD COLUMN threshold_override VARCHAR;
+"""
+
 MIGRATIONS: list = [
     MIGRATION_1,
     MIGRATION_2,
@@ -509,4 +516,5 @@ MIGRATIONS: list = [
     MIGRATION_7,
     migration_8,
     MIGRATION_9,
+    MIGRATION_10,
 ]

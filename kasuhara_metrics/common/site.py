@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -67,6 +68,14 @@ class SiteSettings:
     # What an hour of a member of staff costs (yen): with it, the evidence file and the report put a
     # staff cost beside the handling hours (延べ対応時間 x cost, as 大阪市 and 静岡市 reported).
     staff_hourly_cost: int | None = None
+    # The business calendar of the off-hours rule: opening hours (HH:MM-HH:MM, site time) on the
+    # business days, closed on Japanese public holidays (jpholiday, 振替休日 and 国民の休日 included)
+    # and on the closure days of every year (MM-DD; 12/29-1/3 by 行政機関の休日に関する法律 and the
+    # wards' 休日条例).
+    business_hours: str = "08:30-17:15"
+    business_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    public_holidays: bool = True
+    closure_days: tuple[str, ...] = ("12-29", "12-30", "12-31", "01-01", "01-02", "01-03")
     source: SourceLocation | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -94,6 +103,16 @@ class SiteSettings:
             raise SettingsError(
                 f"staff_hourly_cost must be whole yen (0 or more), not {self.staff_hourly_cost!r}", self.source
             )
+        opens, _, closes = self.business_hours.partition("-")
+        if not (_is_clock_time(opens) and _is_clock_time(closes) and _minutes(opens) < _minutes(closes)):
+            raise SettingsError(
+                f'business_hours must be opening and closing times such as "08:30-17:15", not {self.business_hours!r}',
+                self.source,
+            )
+        if wrong := [d for d in self.business_days if d not in WEEKDAYS]:
+            raise SettingsError(f"business_days: {wrong[0]!r} is not one of {', '.join(WEEKDAYS)}", self.source)
+        if wrong := [d for d in self.closure_days if not _is_month_day(d)]:
+            raise SettingsError(f'closure_days: {wrong[0]!r} is not a month and day such as "12-29"', self.source)
         if self.outside_line_prefix and not self.outside_line_prefix.isdigit():
             raise SettingsError('outside_line_prefix must be digits, e.g. "0"', self.source)
         for name, value in self.clock:
@@ -103,6 +122,12 @@ class SiteSettings:
                 )
             if problem := check_clock_setting(value):
                 raise SettingsError(f"clock.{name}: {problem}", self.source)
+
+    @property
+    def business_minutes(self) -> tuple[int, int]:
+        """Opening and closing time as minutes after midnight, site time."""
+        opens, _, closes = self.business_hours.partition("-")
+        return _minutes(opens), _minutes(closes)
 
     def clock_for(self, source_name: str) -> str:
         return dict(self.clock).get(source_name, "auto")
@@ -145,6 +170,23 @@ def check_clock_setting(value: str) -> str | None:
     except (ZoneInfoNotFoundError, ValueError):
         return f"clock '{value}' is not auto, site, utc or a time zone name such as Asia/Tokyo"
     return None
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _minutes(text: str) -> int:
+    hours, _, minutes = text.partition(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _is_month_day(text: str) -> bool:
+    month, _, day = text.partition("-")
+    try:
+        date(2000, int(month), int(day))  # a leap year: 02-29 is a day
+    except ValueError:
+        return False
+    return len(month) == 2 and len(day) == 2
 
 
 def _is_clock_time(text: str) -> bool:
@@ -196,7 +238,13 @@ def _expected_type(key: str) -> type:
 
 
 def _type_words(kind: type) -> str:
-    return {str: "a string", int: "an integer", list: "a list of strings", dict: "a table: [site.clock]"}[kind]
+    return {
+        str: "a string",
+        int: "an integer",
+        bool: "true or false",
+        list: "a list of strings",
+        dict: "a table: [site.clock]",
+    }[kind]
 
 
 def load_site(path: str | None = None, timezone: str | None = None) -> SiteSettings:

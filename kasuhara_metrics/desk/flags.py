@@ -49,7 +49,8 @@ def list_flags(
 
 
 _WIDE = """flag_id, requester_key AS requester, category, behaviour, rule_id, severity, first_at, last_at,
-           round(value, 1) AS value, threshold, unit, group_key, detail, evidence, review_status, needs_review"""
+           round(value, 1) AS value, threshold, unit, group_key, threshold_override, detail, evidence,
+           profile_name || ' ' || profile_version AS profile, review_status, needs_review"""
 
 # Days in the session's zone (the site's); one day when the episode starts and ends on it. A review
 # made before the episode grew is marked, since the flag needs another look.

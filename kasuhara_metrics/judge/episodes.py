@@ -32,7 +32,10 @@ def find_episodes(db: Database) -> None:
                                            CAST(epoch_ms(min(window_start)) AS VARCHAR))), 1, 16) AS flag_id,
                rule_id, requester_key, group_key, min(window_start) AS first_at, max(window_end) AS last_at,
                max(value) AS value, arg_max(severity, (severity_rank, value)) AS severity,
-               arg_max(threshold, (severity_rank, value)) AS threshold, count(*) AS hits,
+               -- of worst hits alike, the highest tier and then the override's name decide: runs agree
+               arg_max(threshold, (severity_rank, value, threshold, coalesce(override_id, ''))) AS threshold,
+               arg_max_null(override_id, (severity_rank, value, threshold, coalesce(override_id, ''))) AS override_id,
+               count(*) AS hits,
                min(window_start) AS evidence_from  -- where its evidence still has to be collected
         FROM numbered
         GROUP BY rule_id, requester_key, group_key, episode

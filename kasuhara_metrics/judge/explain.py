@@ -19,6 +19,7 @@ from ..rules import RULE_KINDS, Profile, Rule
 from ..rules.kinds import NearMissValues
 from .prepare import prepare_judged
 from .scope import create_scope
+from .store import last_run
 
 
 @dataclass
@@ -39,6 +40,10 @@ class Explanation:
     near_misses: list[NearMiss] = field(default_factory=list)
     contacts_total: int = 0
     """All the requester's contacts; `contacts` holds those shown (after `since` and `limit`)."""
+    judged_by: str | None = None
+    """The profile (name and version) of the run that made the flags."""
+    override_notes: list[str] = field(default_factory=list)
+    """For each flag judged by a department override's tiers: which, where, and why."""
 
 
 def resolve_requester(db: Database, text: str, profile: Profile) -> str:
@@ -84,10 +89,13 @@ def explain(
     )
     result.flags = fetch_dicts(
         db.con,
-        f"""SELECT flag_id, rule_id, behaviour, severity, first_at, last_at, detail, evidence
+        f"""SELECT flag_id, rule_id, behaviour, severity, first_at, last_at, detail, evidence, threshold_override
            FROM flags WHERE requester_key = $key AND ({_SINCE.format(column="last_at")}) ORDER BY first_at""",
         {"key": key, "since": since},
     )
+    run = last_run(db)
+    result.judged_by = f"{run.profile_name} {run.profile_version}" if run else None
+    result.override_notes = [_override_note(flag, profile) for flag in result.flags if flag["threshold_override"]]
     # A rule that fired before `since` is no near miss.
     fired_rules = db.con.execute("SELECT DISTINCT rule_id FROM flags WHERE requester_key = ?", [key]).fetchall()
     fired = {row[0] for row in fired_rules}
@@ -97,8 +105,18 @@ def explain(
             if rule.id not in fired and (miss := _near_miss(db, rule, profile.site.timezone)):
                 result.near_misses.append(miss)
     finally:
-        drop_temp_tables(db.con, "_judged", "_scope")
+        drop_temp_tables(db.con, "_judged", "_closed_days", "_scope")
     return result
+
+
+def _override_note(flag: dict[str, Any], profile: Profile) -> str:
+    note = f"{flag['flag_id']}: {flag['rule_id']} judged by its override {flag['threshold_override']}"
+    rule = next((r for r in profile.rules if r.id == flag["rule_id"]), None)
+    override = rule.override(flag["threshold_override"]) if rule else None
+    if rule is None or override is None:  # the profile at hand is not the one that judged
+        return note
+    tiers = ", ".join(f"{s} {t:g}" for s, t in (override.tiers or {}).items())
+    return f"{note} for {', '.join(override.departments)} ({tiers} {RULE_KINDS[rule.kind].unit}): {override.reason}"
 
 
 _SINCE = "$since IS NULL OR {column} >= " + site_day_start_sql("since")

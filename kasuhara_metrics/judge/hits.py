@@ -20,7 +20,7 @@ def find_hits(db: Database, rule: Rule, scope: Scope) -> RuleOutcome:
             f"INSERT INTO _hits ({', '.join(HIT_COLUMNS)}) SELECT $rule_id, {measured} FROM {kept}",
             {**params, "rule_id": rule.id},
         )
-        where, filter_params = kind.contact_filter(rule)
+        where, filter_params = kind.looked_at(rule)
         evaluated = db.con.execute(f"SELECT count(*) FROM _judged c WHERE {where}", filter_params).fetchall()[0][0]
         hits = db.con.execute("SELECT count(*) FROM _hits WHERE rule_id = ?", [rule.id]).fetchall()[0][0]
     except Exception as exc:

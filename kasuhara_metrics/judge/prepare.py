@@ -5,17 +5,31 @@ Only requesters' contacts are judged: withheld, staff, outbound and unusable cal
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
+from ..common.calendar import closed_days
 from ..common.db import Database
 from ..common.sqltext import insert_values_sql
 from ..rules import RULE_KINDS, SEVERITIES, Profile, Rule
 from .scope import Scope
 
-HIT_COLUMNS = ("rule_id", "requester_key", "group_key", "window_start", "window_end", "value", "severity", "threshold")
-# What the store needs of each rule besides its id: texts are rendered by the rule's kind.
+HIT_COLUMNS = (
+    "rule_id",
+    "requester_key",
+    "group_key",
+    "window_start",
+    "window_end",
+    "value",
+    "severity",
+    "threshold",
+    "override_id",
+)
+# What the store needs of each rule besides its id: texts are rendered by the rule's kind. A rule
+# with department overrides has a row for each of them too (override_id), with that override's texts.
 RULE_COLUMNS = (
     "rule_id",
+    "override_id",
     "rule_hash",
     "kind",
     "category",
@@ -26,9 +40,19 @@ RULE_COLUMNS = (
 
 
 def prepare_judged(db: Database, profile: Profile, scope: Scope, as_of: date | None = None) -> None:
-    """The temp table `_judged`: the contacts of the requesters in scope, with local_day, topic_key and closing_at."""
+    """The temp table `_judged`: the contacts of the requesters in scope, with local_day, topic_key and
+    closing_at, and `off_hours` when a rule needs the business calendar (`_closed_days`)."""
     site = profile.site
     hours, minutes = (int(part) for part in site.counter_closing.split(":"))
+    calendar = any(RULE_KINDS[rule.kind].needs_calendar for rule in profile.enabled_rules)
+    params = {"tz": site.timezone, "as_of": as_of, "closing_minutes": hours * 60 + minutes}
+    off_hours = ""
+    if calendar:
+        _closed_days(db, profile, scope)
+        opens, closes = site.business_minutes
+        params.update(opens_s=opens * 60, closes_s=closes * 60)
+        off_hours = """, local_day IN (SELECT day FROM _closed_days)
+            OR NOT (second_of_day >= $opens_s AND second_of_day < $closes_s) AS off_hours"""
     db.con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _judged AS
@@ -39,37 +63,61 @@ def prepare_judged(db: Database, profile: Profile, scope: Scope, as_of: date | N
             WHERE c.requester_key IS NOT NULL
               AND ($as_of IS NULL OR c.started_at < timezone($tz, CAST(CAST($as_of AS DATE) + 1 AS TIMESTAMP)))
         )
-        SELECT *, timezone($tz, CAST(local_day AS TIMESTAMP) + to_minutes($closing_minutes)) AS closing_at
-        FROM located
+        SELECT * EXCLUDE (second_of_day) FROM (
+            SELECT *, timezone($tz, CAST(local_day AS TIMESTAMP) + to_minutes($closing_minutes)) AS closing_at,
+                   epoch(timezone($tz, started_at)) - epoch(CAST(local_day AS TIMESTAMP)) AS second_of_day
+                   {off_hours}
+            FROM located
+        )
         """,
-        {
-            "tz": site.timezone,
-            "as_of": as_of,
-            "closing_minutes": hours * 60 + minutes,
-        },
+        params,
     )
 
 
+def _closed_days(db: Database, profile: Profile, scope: Scope) -> None:
+    """The temp table `_closed_days` (day, reason) over the days of the contacts in scope."""
+    db.con.execute("CREATE OR REPLACE TEMP TABLE _closed_days (day DATE, reason VARCHAR)")
+    ((first, last),) = db.con.execute(
+        f"""SELECT CAST(timezone($tz, min(c.started_at)) AS DATE), CAST(timezone($tz, max(c.started_at)) AS DATE)
+            FROM {scope.contacts("c")} WHERE c.requester_key IS NOT NULL""",
+        {"tz": profile.site.timezone},
+    ).fetchall()
+    if first is not None:
+        days = closed_days(profile.site, first, last)
+        if days:
+            db.con.executemany("INSERT INTO _closed_days VALUES (?, ?)", days)
+
+
 def prepare(db: Database, profile: Profile, scope: Scope, as_of: date | None) -> None:
-    """`_judged`, an empty `_hits`, and `_rules` with one row per enabled rule."""
+    """`_judged`, an empty `_hits`, and `_rules` with a row per enabled rule and override."""
     con = db.con
     prepare_judged(db, profile, scope, as_of)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _hits (
             rule_id VARCHAR, requester_key VARCHAR, group_key VARCHAR, window_start TIMESTAMPTZ,
-            window_end TIMESTAMPTZ, value DOUBLE, severity VARCHAR, threshold DOUBLE)
+            window_end TIMESTAMPTZ, value DOUBLE, severity VARCHAR, threshold DOUBLE,
+            override_id VARCHAR)
     """)
     # A plain table: registering an Arrow table would make DuckDB import pandas on every run.
     con.execute("CREATE OR REPLACE TEMP TABLE _rules (" + ", ".join(f"{c} VARCHAR" for c in RULE_COLUMNS) + ")")
-    rows = [rule_row(rule) for rule in profile.enabled_rules]
+    rows = [row for rule in profile.enabled_rules for row in rule_rows(rule)]
     if rows:
         con.executemany(insert_values_sql("_rules", RULE_COLUMNS), rows)
 
 
-def rule_row(rule: Rule) -> dict[str, str | None]:
+def rule_rows(rule: Rule) -> list[dict[str, str | None]]:
+    """The rule's row, and one for each override that gives it other tiers."""
+    rows = [_rule_row(rule, None)]
+    for override in rule.tier_overrides:
+        rows.append(_rule_row(replace(rule, tiers=override.tiers or {}), override.id))
+    return rows
+
+
+def _rule_row(rule: Rule, override_id: str | None) -> dict[str, str | None]:
     kind = RULE_KINDS[rule.kind]
     return {
         "rule_id": rule.id,
+        "override_id": override_id,
         "rule_hash": rule.content_hash,
         "kind": rule.kind,
         "category": rule.category,

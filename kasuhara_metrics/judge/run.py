@@ -74,7 +74,9 @@ def judge(
             store(db, profile, report, scope, started)
     finally:
         drop_temp_tables(
-            db.con, "_judged", "_hits", "_episodes", "_rules", "_scope", "_unchanged", "_replaced", "_continuing"
+            db.con,
+            *("_judged", "_closed_days", "_hits", "_episodes", "_rules", "_scope"),
+            *("_unchanged", "_replaced", "_continuing"),
         )
     return report
 

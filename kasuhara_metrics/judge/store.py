@@ -67,9 +67,11 @@ def store(db: Database, profile: Profile, report: JudgeReport, scope: Scope, sta
                r.category, r.behaviour, e.severity, e.group_key, e.first_at, e.last_at, e.value, e.threshold, r.unit,
                {_VALUE_TEXT} || ' ' || r.unit
                    || CASE WHEN e.group_key IS NOT NULL THEN ' (' || e.group_key || ')' ELSE '' END
-                   || '; ' || e.severity || ' is ' || {_THRESHOLD_TEXT} AS detail,
+                   || '; ' || e.severity || ' is ' || {_THRESHOLD_TEXT}
+                   || CASE WHEN e.override_id IS NOT NULL THEN ' (override ' || e.override_id || ')' ELSE '' END
+                   AS detail, e.override_id AS threshold_override,
                coalesce(v.contacts, 0) AS contacts, coalesce(v.evidence, []) AS evidence
-        FROM _episodes e JOIN _rules r USING (rule_id)
+        FROM _episodes e JOIN _rules r ON r.rule_id = e.rule_id AND r.override_id IS NOT DISTINCT FROM e.override_id
         LEFT JOIN (SELECT flag_id, count(*) AS contacts,
                           flatten(list(source_ids ORDER BY started_at, contact_id)) AS evidence
                    FROM flag_evidence_rows SEMI JOIN _episodes USING (flag_id) GROUP BY flag_id) v USING (flag_id)
@@ -165,7 +167,7 @@ def collect_evidence(db: Database, profile: Profile) -> None:
     """
     for rule in profile.enabled_rules:
         kind = RULE_KINDS[rule.kind]
-        where, params = kind.contact_filter(rule)
+        where, params = kind.looked_at(rule)
         group = kind.group_sql()
         same_group = f"AND {group} = e.group_key" if group else ""
         db.con.execute(

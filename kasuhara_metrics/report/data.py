@@ -7,10 +7,11 @@ and ongoing (it started earlier and went on into the week). `kasuhara flags --we
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import PurePath
 from typing import Any
 
+from ..common.calendar import closed_days
 from ..common.db import Database
 from ..common.duckutil import fetch_dicts
 from ..common.levels import (
@@ -53,6 +54,8 @@ class WeeklyData:
     decisions: list[dict[str, Any]] = field(default_factory=list)
     ongoing_watch: list[dict[str, Any]] = field(default_factory=list)
     coverage: list[dict[str, Any]] = field(default_factory=list)
+    # The week's closed days (0 = Monday) and why, from the site's business calendar.
+    closed: dict[int, str] = field(default_factory=dict)
     # 延べ対応時間 of the week's flagged requesters, over their whole history, per department.
     handling: list[dict[str, Any]] = field(default_factory=list)
 
@@ -130,6 +133,10 @@ def weekly_data(db: Database, profile: Profile, week: Week, now: datetime) -> We
     data.decisions = [describe(flag, profile) for flag in decision_flags(db, week)]
     data.ongoing_watch = ongoing_watch(db, week)
     data.coverage = coverage(db, week)
+    data.closed = {
+        (day - week.monday).days: reason
+        for day, reason in closed_days(profile.site, week.monday, week.monday + timedelta(days=6))
+    }
     data.handling = handling_totals(
         db,
         requester_keys=[person["requester"] for person in data.requesters],
@@ -147,7 +154,7 @@ def _requesters(db: Database, profile: Profile, params: dict) -> list[dict[str, 
         db,
         f"""
         SELECT flag_id, requester_key, rule_id, category, behaviour, severity, first_at, last_at, value, threshold,
-               unit, group_key, review_status, needs_review, first_at >= $week_start AS is_new
+               unit, group_key, threshold_override, review_status, needs_review, first_at >= $week_start AS is_new
         FROM flags WHERE {week_flags_sql()}
         ORDER BY requester_key, {severity_rank_sql("severity")} DESC, first_at
     """,
@@ -205,4 +212,6 @@ def detail_ja(flag: dict[str, Any], rule: Rule | None) -> str:
     else:
         basis = f"{flag['threshold']:g}{unit}以上"
     about = f"（{flag['group_key']}）" if flag.get("group_key") else ""
-    return f"{value}{unit}{about}（{label}の基準: {basis}）"
+    override = rule.override(flag.get("threshold_override")) if rule else None
+    where = f"・{'、'.join(override.departments)}の基準" if override else ""
+    return f"{value}{unit}{about}（{label}の基準: {basis}{where}）"

@@ -66,7 +66,8 @@ def evidence_data(db: Database, requester: str, profile: Profile, *, reveal_by: 
     data.flags = fetch_dicts(
         db.con,
         """SELECT flag_id, rule_id, category, behaviour, severity, first_at, last_at, value, threshold, unit,
-                  group_key, contacts, review_status FROM flags WHERE requester_key = ? ORDER BY first_at, flag_id""",
+                  group_key, threshold_override, contacts, review_status
+           FROM flags WHERE requester_key = ? ORDER BY first_at, flag_id""",
         [key],
     )
     data.reviews = fetch_dicts(

@@ -1,7 +1,8 @@
 """Threshold rules as validated data: the model, the loader and the registry of kinds."""
 
+from .inherit import find_profile
 from .kinds import RULE_KINDS, RuleKind
-from .load import check_profile, default_profile_path, load_profile, minutes_of
+from .load import check_profile, default_profile_path, load_profile, minutes_of, profile_site
 from .model import CATEGORIES, SEVERITIES, SEVERITY_LABELS, Example, Profile, Rule
 
 __all__ = [
@@ -15,6 +16,8 @@ __all__ = [
     "RuleKind",
     "check_profile",
     "default_profile_path",
+    "find_profile",
     "load_profile",
     "minutes_of",
+    "profile_site",
 ]

@@ -14,9 +14,10 @@ from typing import Any
 
 from ..common.errors import KasuharaError, ProfileError, ProfileIssue, SettingsError, SourceLocation
 from ..common.site import SiteSettings, site_from_document
-from ..common.tomlfile import TomlDocument, load_toml
+from ..common.tomlfile import TomlDocument
+from .inherit import LayeredDocument, find_profile, load_layered
 from .kinds import CONTACT_KINDS, RULE_KINDS
-from .model import CATEGORIES, SEVERITIES, Example, ExampleContact, Profile, Rule
+from .model import CATEGORIES, SEVERITIES, DepartmentOverride, Example, ExampleContact, Profile, Rule
 
 # The shipped profile is package data (thresholds/ is the package kasuhara_metrics.thresholds):
 # found the same way in a checkout, an editable install and an installed wheel.
@@ -33,9 +34,24 @@ RULE_KEYS = {
     "examples",
     "enabled",
     "responses",
+    "overrides",
 }
+OVERRIDE_KEYS = {"departments", "tiers", "enabled", "reason"}
 EXAMPLE_KEYS = {"name", "expect", "start", "contacts"}
-CONTACT_KEYS = {"at", "channel", "talk", "answered", "department", "kind", "topic", "exit_request", "requester"}
+CONTACT_KEYS = {
+    "at",
+    "channel",
+    "talk",
+    "answered",
+    "outcome",
+    "department",
+    "kind",
+    "topic",
+    "exit_request",
+    "requester",
+}
+# What an example call's `outcome` may say besides answered: "machine" reached only an announcement.
+UNANSWERED_OUTCOMES = ("busy", "no_answer", "machine")
 _DURATION = re.compile(
     r"^\s*(?:(\d+(?:\.\d+)?)d)?\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*$"
 )
@@ -46,8 +62,20 @@ def default_profile_path() -> Path:
     return DEFAULT_PROFILE
 
 
+def profile_site(path: str | Path | None = None) -> SiteSettings:
+    """A profile's [site] settings, with what it inherits, without checking its rules: where the
+    site settings of every command start (ingest needs them, not the rules)."""
+    try:
+        return site_from_document(load_layered(find_profile(path or DEFAULT_PROFILE)))
+    except SettingsError:
+        raise
+    except KasuharaError as exc:
+        raise SettingsError(exc.message, exc.source) from None
+
+
 def load_profile(path: str | Path | None = None) -> Profile:
-    """The profile at `path` (default thresholds/bunkyo.toml); ProfileError lists every problem."""
+    """The profile at `path`, or a shipped one by name (default thresholds/bunkyo.toml); ProfileError
+    lists every problem."""
     profile, issues = check_profile(path)
     if profile is None:
         raise ProfileError(issues, str(path or DEFAULT_PROFILE))
@@ -56,9 +84,9 @@ def load_profile(path: str | Path | None = None) -> Profile:
 
 def check_profile(path: str | Path | None = None) -> tuple[Profile | None, list[ProfileIssue]]:
     """The profile and no issues, or None and every issue found."""
-    path = Path(path or DEFAULT_PROFILE)
+    path = find_profile(path or DEFAULT_PROFILE)
     try:
-        doc = load_toml(path, KasuharaError)
+        doc = load_layered(path)
     except KasuharaError as exc:
         return None, [ProfileIssue(exc.message, exc.source)]
     loader = _Loader(doc)
@@ -105,7 +133,7 @@ class _Loader:
 
     def profile(self) -> Profile | None:
         data = self.doc.data
-        self.unknown_keys(data, {"profile", "site", "rules"}, "")
+        self.unknown_keys(data, {"profile", "site", "rules", "extends"}, "")
         head = data.get("profile")
         if not isinstance(head, dict):
             self.problem("profile", "a profile starts with a [profile] table: name, version, title")
@@ -114,6 +142,7 @@ class _Loader:
         name = self.string(head, "name", "profile.name")
         version = self.string(head, "version", "profile.version")
         title = self.string(head, "title", "profile.title", required=False, default=name)
+        policy = self.string(head, "policy", "profile.policy", required=False)
         try:
             site = site_from_document(self.doc)
         except SettingsError as exc:
@@ -126,7 +155,18 @@ class _Loader:
         rules = [rule for rule_id, table in rules_table.items() if (rule := self.rule(rule_id, table))]
         if self.issues:
             return None
-        return Profile(name, version, title, str(self.doc.path), site, tuple(rules), SourceLocation(self.doc.path, 1))
+        layers = self.doc.layers if isinstance(self.doc, LayeredDocument) else (self.doc,)
+        return Profile(
+            name,
+            version,
+            title,
+            str(self.doc.path),
+            site,
+            tuple(rules),
+            SourceLocation(self.doc.path, 1),
+            policy=policy,
+            lineage=tuple(str(layer.path) for layer in layers),
+        )
 
     def rule(self, rule_id: str, table: Any) -> Rule | None:
         prefix = f"rules.{rule_id}"
@@ -195,6 +235,7 @@ class _Loader:
                 f'{prefix}.responses maps this rule\'s severities to what the ward does, e.g. {{ watch = "..." }}',
             )
             responses = {}
+        overrides = self.overrides(prefix, table.get("overrides", {}), kind, tiers)
         if len(self.issues) > before:
             return None
         return Rule(
@@ -210,7 +251,66 @@ class _Loader:
             enabled,
             dict(responses),
             self.doc.locate(prefix),
+            overrides,
         )
+
+    def overrides(self, prefix: str, tables: Any, kind: Any, tiers: dict) -> tuple[DepartmentOverride, ...]:
+        """[rules.X.overrides.NAME]: departments = [...], reason, and tiers = {...} or enabled = false."""
+        where = f"{prefix}.overrides"
+        if not isinstance(tables, dict):
+            self.problem(where, f"{where} holds named tables: [{where}.long_interviews] with departments = [...]")
+            return ()
+        made: list[DepartmentOverride] = []
+        seen: dict[str, str] = {}
+        for name, table in tables.items():
+            at = f"{where}.{name}"
+            if not _RULE_ID.match(name):
+                self.problem(at, f"override name '{name}' must be lower-case letters, digits and _")
+            if not isinstance(table, dict):
+                self.problem(at, f"{at} must be a table with departments and tiers (or enabled = false)")
+                continue
+            self.unknown_keys(table, OVERRIDE_KEYS, at)
+            departments = table.get("departments")
+            if (
+                not isinstance(departments, list)
+                or not departments
+                or not all(isinstance(d, str) and d.strip() for d in departments)
+            ):
+                self.problem(at, f'{at}.departments must list department names, e.g. ["生活支援課"]')
+                departments = []
+            for department in departments:
+                if department in seen:
+                    self.problem(at, f"{department} is already in override {seen[department]} of {prefix}")
+                seen[department] = name
+            reason = self.string(table, "reason", f"{at}.reason")
+            enabled = table.get("enabled", True)
+            own_tiers = table.get("tiers")
+            if enabled is False:
+                if own_tiers is not None:
+                    self.problem(at, f"{at}: an override either switches the rule off or gives tiers, not both")
+                made.append(DepartmentOverride(name, tuple(departments), reason, None, self.doc.locate(at)))
+                continue
+            if enabled is not True:
+                self.problem(at, f"{at}.enabled must be true or false")
+            if not isinstance(own_tiers, dict) or not own_tiers:
+                self.problem(at, f"{at} needs tiers = {{ watch = ..., alert = ... }} or enabled = false")
+                continue
+            if kind is not None and not kind.per_department:
+                self.problem(
+                    at,
+                    f"{at}: kind {kind.name} measures across departments, so an override can only switch "
+                    "the listed departments off (enabled = false); other tiers need a kind measured per "
+                    f"department ({', '.join(k.name for k in RULE_KINDS.values() if k.per_department)})",
+                )
+                continue
+            for severity in own_tiers:
+                if severity not in tiers:
+                    self.problem(at, f"{at}.tiers.{severity}: the rule has no {severity} tier to override")
+            if kind is not None:
+                for severity, why in kind.check_tiers({s: t for s, t in own_tiers.items() if s in SEVERITIES}):
+                    self.problem(at, f"{at}.tiers.{severity} {why}")
+            made.append(DepartmentOverride(name, tuple(departments), reason, dict(own_tiers), self.doc.locate(at)))
+        return tuple(made)
 
     def examples(self, prefix: str, items: Any, tiers: dict) -> tuple[Example, ...]:
         if not isinstance(items, list):
@@ -269,13 +369,22 @@ class _Loader:
         if channel not in ("call", "visit") or kind not in CONTACT_KINDS:
             self.problem(where, f"{label}: channel is call or visit, kind one of {', '.join(CONTACT_KINDS)}")
             return None
-        answered = contact.get("answered", True)
+        outcome = contact.get("outcome")
+        if outcome is not None and outcome not in ("answered", *UNANSWERED_OUTCOMES):
+            self.problem(where, f"{label}: outcome is answered, {', '.join(UNANSWERED_OUTCOMES)}, not {outcome!r}")
+            return None
+        answered = contact.get("answered", outcome in (None, "answered"))
+        if outcome is None:
+            outcome = "answered" if answered else "busy"
+        elif answered != (outcome == "answered"):
+            self.problem(where, f"{label}: answered = {str(answered).lower()} contradicts outcome = {outcome!r}")
+            return None
         return ExampleContact(
             offset_minutes=at,
             channel=channel,
             talk_minutes=talk if answered else 0.0,
             answered=bool(answered),
-            outcome="answered" if answered else "busy",
+            outcome=outcome,
             department=contact.get("department", "区民課"),
             kind=kind,
             topic=contact.get("topic"),

@@ -16,7 +16,16 @@ from ..common.errors import SourceLocation
 from ..common.levels import CATEGORIES, SEVERITIES, SEVERITY_LABELS
 from ..common.site import SiteSettings
 
-__all__ = ["CATEGORIES", "SEVERITIES", "SEVERITY_LABELS", "Example", "ExampleContact", "Profile", "Rule"]
+__all__ = [
+    "CATEGORIES",
+    "SEVERITIES",
+    "SEVERITY_LABELS",
+    "DepartmentOverride",
+    "Example",
+    "ExampleContact",
+    "Profile",
+    "Rule",
+]
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,29 @@ class Example:
 
 
 @dataclass(frozen=True)
+class DepartmentOverride:
+    """A rule's own tiers for some departments, or the rule switched off for them.
+
+    For work whose ordinary form is long (生活支援課 interviews, 相談 counters): a rule whose
+    measurement belongs to one department (`RuleKind.per_department`) may take other tiers there;
+    any rule may leave those departments' contacts alone (`enabled = false`).
+    """
+
+    id: str
+    departments: tuple[str, ...]
+    reason: str
+    tiers: dict[str, Any] | None = None  # None: switched off for these departments
+    source: SourceLocation | None = field(default=None, compare=False)
+
+    @property
+    def enabled(self) -> bool:
+        return self.tiers is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"departments": list(self.departments), "reason": self.reason, "tiers": self.tiers}
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     category: str
@@ -61,8 +93,11 @@ class Rule:
     # What the ward does at each severity (report text for managers), e.g. 対応をお断りする.
     responses: dict[str, str] = field(default_factory=dict)
     source: SourceLocation | None = field(default=None, compare=False)
+    overrides: tuple[DepartmentOverride, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        # Overrides only when there are some, so that rules without them hash as before they existed.
+        extra = {"overrides": {o.id: o.to_dict() for o in self.overrides}} if self.overrides else {}
         return {
             "id": self.id,
             "category": self.category,
@@ -74,18 +109,33 @@ class Rule:
             "tiers": self.tiers,
             "enabled": self.enabled,
             "responses": self.responses,
+            **extra,
         }
 
     @property
     def content_hash(self) -> str:
-        """Identifies what the rule judges: a changed threshold or parameter changes it."""
-        judged = {k: v for k, v in self.to_dict().items() if k in ("id", "kind", "params", "tiers", "enabled")}
+        """Identifies what the rule judges: a changed threshold, parameter or override changes it."""
+        judged = {
+            k: v for k, v in self.to_dict().items() if k in ("id", "kind", "params", "tiers", "enabled", "overrides")
+        }
         text = json.dumps(judged, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def severities(self) -> list[str]:
         """This rule's severities, mildest first."""
         return [s for s in SEVERITIES if s in self.tiers]
+
+    @property
+    def switched_off_departments(self) -> list[str]:
+        """Departments whose contacts this rule does not look at."""
+        return [d for o in self.overrides if not o.enabled for d in o.departments]
+
+    @property
+    def tier_overrides(self) -> tuple[DepartmentOverride, ...]:
+        return tuple(o for o in self.overrides if o.enabled)
+
+    def override(self, override_id: str | None) -> DepartmentOverride | None:
+        return next((o for o in self.overrides if o.id == override_id), None)
 
 
 @dataclass(frozen=True)
@@ -97,6 +147,10 @@ class Profile:
     site: SiteSettings
     rules: tuple[Rule, ...]
     source: SourceLocation | None = field(default=None, compare=False)
+    # The policy the profile serves, as the report names it.
+    policy: str = ""
+    # The files this profile was built from, itself first, then what it extends (`extends = ...`).
+    lineage: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def content_hash(self) -> str:

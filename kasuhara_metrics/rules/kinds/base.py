@@ -90,6 +90,13 @@ class RuleKind:
     params: ClassVar[tuple[Param, ...]] = ()
     strict: ClassVar[bool] = False  # tiers are grace periods: the value must exceed them
     grouped_by: ClassVar[str | None] = None  # contacts column the measurement is per (department, topic)
+    # A measurement belongs to one department (its `department` column): overrides may give it other tiers.
+    per_department: ClassVar[bool] = False
+    # What a near miss says when the measurement lacked contacts besides its value (min_contacts).
+    too_few: ClassVar[str] = ", over {got} of the {needed} contacts needed"
+    too_few_ja: ClassVar[str] = "、必要な{needed}件のうち{got}件の対応"
+    # The measurement reads `_judged.off_hours`, which the judge adds from the site's business calendar.
+    needs_calendar: ClassVar[bool] = False
 
     # -- checks -----------------------------------------------------------------------------
     def param_values(self, rule: Rule) -> dict[str, Any]:
@@ -130,36 +137,87 @@ class RuleKind:
             params["f_kinds"] = list(values["kinds"])
         return " AND ".join(conditions), params
 
+    def looked_at(self, rule: Rule) -> tuple[str, dict[str, Any]]:
+        """`contact_filter`, less the contacts of departments an override switched the rule off for."""
+        where, params = self.contact_filter(rule)
+        if off := rule.switched_off_departments:
+            where += " AND (c.department IS NULL OR NOT list_contains($f_off_departments, c.department))"
+            params = {**params, "f_off_departments": off}
+        return where, params
+
     def measure_sql(self, rule: Rule) -> tuple[str, dict[str, Any]]:
         raise NotImplementedError
 
-    def hits_sql(self, rule: Rule) -> tuple[str, dict[str, Any]]:
-        """The measurements that reach a tier, with severity and threshold."""
+    def tiered_sql(self, rule: Rule) -> tuple[str, dict[str, Any]]:
+        """The measurements with the tiers that apply to each: `tier_<severity>` columns (NULL where
+        the severity does not apply) and `override_id`, the department override that set them."""
         measure, params = self.measure_sql(rule)
-        compare = ">" if self.strict else ">="
-        severities = rule.severities()
-        for severity in severities:
+        overrides = rule.tier_overrides
+        for severity in rule.severities():
             params[f"tier_{severity}"] = float(rule.tiers[severity])
-        worst_first = list(reversed(severities))
-        severity_case = " ".join(f"WHEN value {compare} $tier_{s} THEN {sql_string(s)}" for s in worst_first)
-        threshold_case = " ".join(f"WHEN value {compare} $tier_{s} THEN $tier_{s}" for s in worst_first)
+        override_case = "NULL"
+        tier_columns = [f"$tier_{s} AS tier_{s}" for s in rule.severities()]
+        if overrides:
+            whens = []
+            for number, override in enumerate(overrides):
+                params[f"ov_{number}_departments"] = list(override.departments)
+                params[f"ov_{number}_id"] = override.id
+                for severity, threshold in (override.tiers or {}).items():
+                    params[f"ov_{number}_{severity}"] = float(threshold)
+                whens.append(f"WHEN list_contains($ov_{number}_departments, department) THEN {number}")
+            override_case = f"CASE {' '.join(whens)} END"
+            tier_columns = []
+            for severity in rule.severities():
+                per_override = " ".join(
+                    f"WHEN {number} THEN " + (f"$ov_{number}_{severity}" if severity in (o.tiers or {}) else "NULL")
+                    for number, o in enumerate(overrides)
+                )
+                tier_columns.append(
+                    f"CAST(CASE override_number {per_override} ELSE $tier_{severity} END AS DOUBLE) AS tier_{severity}"
+                )
+            ids = " ".join(f"WHEN {number} THEN $ov_{number}_id" for number in range(len(overrides)))
+            tier_columns.append(f"CASE override_number {ids} END AS override_id")
+        else:
+            tier_columns.append("CAST(NULL AS VARCHAR) AS override_id")
         sql = f"""
-            SELECT requester_key, group_key, window_start, window_end, CAST(value AS DOUBLE) AS value,
-                   CASE {severity_case} END AS severity,
-                   CAST(CASE {threshold_case} END AS DOUBLE) AS threshold
-            FROM ({measure}) measured
-            WHERE eligible AND value {compare} $tier_{severities[0]}
+            SELECT *, {", ".join(tier_columns)}
+            FROM (SELECT *, {override_case} AS override_number FROM ({measure}) measured)
+        """
+        return sql, params
+
+    def hits_sql(self, rule: Rule) -> tuple[str, dict[str, Any]]:
+        """The measurements that reach a tier, with severity, threshold and the override behind them."""
+        tiered, params = self.tiered_sql(rule)
+        compare = ">" if self.strict else ">="
+        worst_first = list(reversed(rule.severities()))
+        severity_case = " ".join(f"WHEN value {compare} tier_{s} THEN {sql_string(s)}" for s in worst_first)
+        threshold_case = " ".join(f"WHEN value {compare} tier_{s} THEN tier_{s}" for s in worst_first)
+        sql = f"""
+            SELECT requester_key, group_key, window_start, window_end, value, severity, threshold, override_id
+            FROM (
+                SELECT requester_key, group_key, window_start, window_end, CAST(value AS DOUBLE) AS value,
+                       CASE {severity_case} END AS severity, CAST(CASE {threshold_case} END AS DOUBLE) AS threshold,
+                       override_id, eligible
+                FROM ({tiered}) tiered
+            )
+            WHERE eligible AND severity IS NOT NULL
         """
         return sql, params
 
     def near_miss_sql(self, rule: Rule) -> tuple[str, dict[str, Any]]:
         """Every measurement with what its mildest tier needs (`needed`) and how close it came (`closeness`).
 
-        Explain keeps the closest one: "2 of 3 redials" when a case seems to be missing.
+        Explain keeps the closest one: "2 of 3 redials" when a case seems to be missing. Where a
+        department override sets other tiers, closeness is the share of its own tier reached.
         """
-        measure, params = self.measure_sql(rule)
-        params["near_needed"] = float(rule.tiers[rule.severities()[0]])
-        return f"SELECT *, $near_needed AS needed, value AS closeness FROM ({measure}) measured", params
+        tiered, params = self.tiered_sql(rule)
+        needed = "coalesce(" + ", ".join(f"tier_{s}" for s in rule.severities()) + ")"
+        closeness = "value / nullif(needed, 0)" if rule.tier_overrides else "value"
+        return (
+            f"SELECT *, {closeness} AS closeness FROM (SELECT *, {needed} AS needed FROM ({tiered}) tiered) "
+            "WHERE needed IS NOT NULL",
+            params,
+        )
 
     def near_miss_text(self, rule: Rule, near: NearMissValues, language: str = "en") -> str:
         """The closest measurement against the mildest tier, in English or Japanese."""
@@ -171,7 +229,7 @@ class RuleKind:
             )
             fewest = self.min_contacts(rule)
             if fewest and near.contacts < fewest:
-                text += f"、必要な{fewest}件のうち{near.contacts}件の対応"
+                text += self.too_few_ja.format(needed=fewest, got=near.contacts)
             return text
         if self.strict:
             text = (
@@ -182,7 +240,7 @@ class RuleKind:
             text = f"{near.value:g} of {near.needed:g} {self.unit} on {near.day}"
         fewest = self.min_contacts(rule)
         if fewest and near.contacts < fewest:
-            text += f", over {near.contacts} of the {fewest} contacts needed"
+            text += self.too_few.format(needed=fewest, got=near.contacts)
         return text
 
     def min_contacts(self, rule: Rule) -> int | None:

@@ -31,7 +31,7 @@ class CountWindow(RuleKind):
 
     def measure_sql(self, rule):
         values = self.param_values(rule)
-        where, params = self.contact_filter(rule)
+        where, params = self.looked_at(rule)
         if values["period"] == "day":
             return (
                 f"""

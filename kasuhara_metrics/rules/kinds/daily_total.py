@@ -11,6 +11,7 @@ class DailyTotal(RuleKind):
     unit = "minutes"
     unit_ja = "分"
     grouped_by = "department"
+    per_department = True
     params = (
         CHANNEL,
         ANSWERED_ONLY,
@@ -22,13 +23,13 @@ class DailyTotal(RuleKind):
         return f"{where} AND c.department IS NOT NULL", params
 
     def measure_sql(self, rule):
-        where, params = self.contact_filter(rule)
+        where, params = self.looked_at(rule)
         params["min_contacts"] = self.param_values(rule)["min_contacts"]
         return (
             f"""
             SELECT c.requester_key, c.department AS group_key, min(c.started_at) AS window_start,
                    max(coalesce(c.ended_at, c.started_at)) AS window_end, sum(c.talk_s) / 60.0 AS value,
-                   count(*) >= $min_contacts AS eligible, count(*) AS contacts
+                   count(*) >= $min_contacts AS eligible, count(*) AS contacts, c.department
             FROM _judged c WHERE {where}
             GROUP BY c.requester_key, c.department, c.local_day
         """,

@@ -35,7 +35,7 @@ class DistinctWindow(RuleKind):
 
     def measure_sql(self, rule):
         values = self.param_values(rule)
-        where, params = self.contact_filter(rule)
+        where, params = self.looked_at(rule)
         params.update(window_seconds=float(values["window_days"]) * 86400, min_contacts=values["min_contacts"])
         field = values["field"]
         return (

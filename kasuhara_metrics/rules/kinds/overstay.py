@@ -15,6 +15,7 @@ class Overstay(RuleKind):
     unit = "minutes"
     unit_ja = "分"
     strict = True
+    per_department = True
     params = (
         Param(
             "reference",
@@ -35,11 +36,12 @@ class Overstay(RuleKind):
             reference = "c.exit_requested_at"
         else:
             reference = "c.closing_at"
-        where, params = self.contact_filter(rule)
+        where, params = self.looked_at(rule)
         return (
             f"""
             SELECT c.requester_key, NULL AS group_key, c.started_at AS window_start, c.ended_at AS window_end,
-                   (epoch(c.ended_at) - epoch({reference})) / 60.0 AS value, TRUE AS eligible, 1 AS contacts
+                   (epoch(c.ended_at) - epoch({reference})) / 60.0 AS value, TRUE AS eligible, 1 AS contacts,
+                   c.department
             FROM _judged c WHERE {where} AND c.ended_at IS NOT NULL
         """,
             params,

@@ -38,18 +38,20 @@ class Redial(RuleKind):
 
     def measure_sql(self, rule):
         values = self.param_values(rule)
+        where, filter_params = self.looked_at(rule)
         params = {
+            **filter_params,
             "gap_seconds": float(values["gap_minutes"]) * 60,
             "window_seconds": float(values["window_hours"]) * 3600,
         }
         return (
-            """
+            f"""
             WITH calls AS (
                 SELECT c.requester_key, c.started_at, coalesce(c.ended_at, c.started_at) AS ended_at,
                        lag(c.answered) OVER w AS previous_answered,
                        lag(coalesce(c.ended_at, c.started_at)) OVER w AS previous_end,
                        lag(c.started_at) OVER w AS previous_start
-                FROM _judged c WHERE c.channel = 'call'
+                FROM _judged c WHERE {where}
                 WINDOW w AS (PARTITION BY c.requester_key ORDER BY c.started_at, c.contact_id)
             ), redials AS (
                 SELECT * FROM calls

@@ -61,7 +61,7 @@ class SameTopic(RuleKind):
         return timedelta(days=max(days for _, days, _ in self._windows(rule)))
 
     def measure_sql(self, rule):
-        where, params = self.contact_filter(rule)
+        where, params = self.looked_at(rule)
         selects = []
         for number, (_, days, contacts) in enumerate(self._windows(rule)):
             params[f"days_{number}"] = days * 86400
@@ -85,7 +85,8 @@ class SameTopic(RuleKind):
             SELECT requester_key, group_key, window_start, window_end,
                    CAST(arg_max(value, (severity_rank, value)) AS DOUBLE) AS value,
                    arg_max(severity, (severity_rank, value)) AS severity,
-                   CAST(arg_max(need, (severity_rank, value)) AS DOUBLE) AS threshold
+                   CAST(arg_max(need, (severity_rank, value)) AS DOUBLE) AS threshold,
+                   CAST(NULL AS VARCHAR) AS override_id
             FROM (
                 SELECT *, CASE window_number {severity_of} END AS severity,
                        {severity_rank_sql(f"CASE window_number {severity_of} END")} AS severity_rank
