@@ -52,7 +52,8 @@ $K report --week 2026-W38 --out "$REPORTS"
 SDB="${DB%.duckdb}-setagaya.duckdb"
 SS="$S/setagaya"
 demo_secret "$SDB"
-KS="${KASUHARA_BIN:-.venv/bin/kasuhara} --site $SS/setagaya.site.toml --db $SDB"
+# KASUHARA_PROFILE: every command, ingest included, reads the ward's [site] (its visit topics) there.
+KS="env KASUHARA_PROFILE=thresholds/setagaya.toml ${KASUHARA_BIN:-.venv/bin/kasuhara} --site $SS/setagaya.site.toml --db $SDB"
 echo
 echo "== 世田谷区: its departments, phone system and reception log"
 $KS ingest departments "$SS/departments.csv"

@@ -6,9 +6,10 @@ into the flags the rule should make. They are written for clarity, not speed, st
 rule definitions in docs/thresholds.md.
 
 Department overrides: an override with `enabled = false` takes its departments' contacts away from
-every kind (`looked_at`, through `passes_filter`; redial and overstay call it themselves, so
-redial's call sequence skips them too); an override with tiers gives the measurements of its
-departments those tiers instead of the rule's, for the kinds measured per department (`tiers_for`).
+every kind (`looked_at`, through `passes_filter`; redial and overstay call it themselves: redial
+keeps every call in the sequence and drops the pairs that hold one of them); an override with
+tiers gives the measurements of its departments those tiers instead of the rule's, for the kinds
+measured per department (`tiers_for`).
 """
 
 from __future__ import annotations
@@ -143,14 +144,15 @@ def count_window(contacts, rule):
 
 def redial(contacts, rule):
     values = RULE_KINDS[rule.kind].param_values(rule)
-    # a switched-off department's calls are not in the sequence at all: the call after one follows
-    # the call before it
-    calls = [c for c in contacts if c["channel"] == "call" and looked_at(c, rule)]
+    # the call before is the one before among all calls; a pair with a call of a switched-off
+    # department is no redial (switching off only ever takes flags away)
+    calls = [c for c in contacts if c["channel"] == "call"]
     for requester, mine in by_requester(calls).items():
         redials = []
         for previous, call in zip(mine, mine[1:], strict=False):
             gap = (call["started_at"] - end_of(previous)).total_seconds()
-            if previous["answered"] and 0 <= gap <= values["gap_minutes"] * 60:
+            both_looked_at = looked_at(call, rule) and looked_at(previous, rule)
+            if previous["answered"] and 0 <= gap <= values["gap_minutes"] * 60 and both_looked_at:
                 redials.append((call, previous))
         for call, _ in redials:
             window = [

@@ -240,10 +240,12 @@ def setagaya(tmp_path_factory):
         ["judge", "--profile", str(SETAGAYA)],
     ]
     with fixture_secret():
-        for command in commands:
-            result = runner.invoke(main, base + command, catch_exceptions=False)
+        for command in commands:  # as the demo does: ingest reads the ward's [site], its topics
+            result = runner.invoke(main, base + command, env={"KASUHARA_PROFILE": "setagaya"}, catch_exceptions=False)
             assert result.exit_code == 0, result.output
         with connect(db_path, read_only=True) as db:
+            topics = {row[0] for row in db.con.execute("SELECT DISTINCT topic FROM visits").fetchall()}
+            assert {"印鑑登録", "国民年金", "区政への意見"} <= topics  # Setagaya's own, not codes
             flags = {}
             for rule_id, requester, severity in db.con.execute(
                 "SELECT rule_id, requester_key, severity FROM flags"
@@ -316,3 +318,58 @@ def test_explain_names_the_off_hours_near_miss_of_a_trap(setagaya):
     assert result.exit_code == 0, result.output
     assert "off_hours_contacts" in result.output and "2 of 3 contacts" in result.output
     assert "0 flags" in result.output
+
+
+def test_switching_a_department_off_never_makes_a_retry_a_redial(tmp_path):
+    """Answered call to 区民課, an unanswered one to 福祉課 (switched off), a retry to 区民課, three
+    times over: the retries follow an unanswered call, so they are no redials with or without 福祉課."""
+    rounds = ", ".join(
+        f'{{ at = "{r * 30}m", talk = "2m" }}, {{ at = "{r * 30 + 3}m", answered = false, department = "福祉課" }}, '
+        f'{{ at = "{r * 30 + 4}m", talk = "2m" }}'
+        for r in range(3)
+    )
+    path = write_profile(
+        tmp_path,
+        "third.toml",
+        'extends = "bunkyo"\n' + HEAD + "[rules.immediate_redial]\ninherit_examples = false\n"
+        '[rules.immediate_redial.overrides.welfare]\ndepartments = ["福祉課"]\nenabled = false\nreason = "r"\n'
+        '[[rules.immediate_redial.examples]]\nname = "retries after an unanswered call"\nexpect = "none"\n'
+        f"contacts = [{rounds}]\n",
+    )
+    profile = load_profile(path)
+    assert len(profile.rule("immediate_redial").examples) == 1  # inherit_examples = false
+    [result] = run_examples(profile, [profile.rule("immediate_redial")])
+    assert result.passed, str(result)
+
+
+def test_the_report_speaks_the_words_of_the_profile_that_judged(setagaya, tmp_path):
+    """No --profile: the report, explain and the evidence file take the profile of the stored flags,
+    not the default's, so 世田谷区's managers read their own policy and responses."""
+    db_path, _, _ = setagaya
+    runner = CliRunner()
+    base = ["--site", str(SITE_FILE), "--db", db_path]
+    with fixture_secret():
+        result = runner.invoke(main, [*base, "report", "--week", "2026-W37", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "kasuhara-report-2026-W37.html").read_text(encoding="utf-8")
+    assert "世田谷区職員に対するカスタマー・ハラスメントの防止に関する基本方針" in page
+    assert "文京区カスタマーハラスメント対策基本方針" not in page
+    assert page.count("180分以上・生活支援課の基準") >= 2  # in the decisions and beside the person
+    assert "所属長等による組織的対応" in page
+
+
+def test_judge_warns_of_an_override_department_no_contact_has(tmp_path):
+    """A misspelt department leaves the rule's own tiers in force there: judge says so."""
+    db_path = str(tmp_path / "w.duckdb")
+    visits = tmp_path / "visits.csv"
+    visits.write_text(
+        "visit_id,arrived_at,ended_at,department,kind,topic,phone,requester_ref,exit_requested_at,summary\n"
+        "X1,2026-09-01 09:00,2026-09-01 09:30,区民課,手続,,09011110001,,,\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    with fixture_secret():
+        assert runner.invoke(main, ["--db", db_path, "ingest", "visits", str(visits)]).exit_code == 0
+        result = runner.invoke(main, ["--db", db_path, "judge", "--profile", "setagaya"])
+    assert result.exit_code == 0, result.output
+    assert "warning: long_visit's overrides name 生活支援課, which no contact has" in result.output

@@ -26,6 +26,7 @@ from kasuhara_metrics.judge.explain import explain
 from kasuhara_metrics.report.data import detail_ja
 from kasuhara_metrics.rules import RULE_KINDS, load_profile
 from kasuhara_metrics.rules.kinds import NearMissValues
+from kasuhara_metrics.rules.model import DepartmentOverride
 
 from .test_judge import add_contacts
 
@@ -89,8 +90,19 @@ def test_near_misses_read_in_both_languages():
     assert redial.near_miss_text(rule, NEAR, "ja") == "2026-09-01に2回（注意の基準: 3回以上）"
     overstay = RULE_KINDS["overstay"]
     rule = rule_of("overstay", tiers={"watch": 15})
-    assert overstay.near_miss_text(rule, NEAR) == "2 minutes on 2026-09-01; 注意 needs more than 15 minutes"
-    assert overstay.near_miss_text(rule, NEAR, "ja") == "2026-09-01に2分（注意の基準: 15分超）"
+    late = replace(NEAR, needed=15)
+    assert overstay.near_miss_text(rule, late) == "2 minutes on 2026-09-01; 注意 needs more than 15 minutes"
+    assert overstay.near_miss_text(rule, late, "ja") == "2026-09-01に2分（注意の基準: 15分超）"
+    # measured against a department override's tiers: its number and its departments
+    interviews = DepartmentOverride("long_interviews", ("生活支援課",), "r", {"alert": 180})
+    rule = rule_of("long_contact", tiers={"watch": 60, "alert": 120}, overrides=(interviews,))
+    near = NearMissValues(value=110, needed=180, day=DAY, contacts=1, severity="alert", override_id="long_interviews")
+    assert RULE_KINDS["long_contact"].near_miss_text(rule, near) == (
+        "110 of 180 minutes on 2026-09-01 (override long_interviews for 生活支援課)"
+    )
+    assert RULE_KINDS["long_contact"].near_miss_text(rule, near, "ja") == (
+        "2026-09-01に110分（警告の基準: 180分以上・生活支援課の基準）"
+    )
     daily = RULE_KINDS["daily_total"]
     rule = rule_of("daily_total", tiers={"watch": 3}, params={"min_contacts": 2})
     assert daily.near_miss_text(rule, NEAR) == "2 of 3 minutes on 2026-09-01, over 1 of the 2 contacts needed"

@@ -175,43 +175,42 @@ def test_one_resident_in_several_written_forms_is_one_requester(ward):
     assert {f for (f,) in formats} == {"asterisk-cdr_csv-18", "mapped:pbx-example"}
 
 
-def test_the_demo_script_runs_and_skips_what_it_already_ingested(tmp_path):
-    env = dict(
-        os.environ, KASUHARA_BIN=f"{sys.executable} -m kasuhara_metrics", KASUHARA_SECRET="demo-secret-0123456789abcdef"
-    )
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """`make demo`'s script run twice into a folder of the test's own, as a newcomer runs it: no
+    KASUHARA_ setting, so the demo pseudonymises with its fixed demo secret."""
+    folder = tmp_path_factory.mktemp("demo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KASUHARA_")}
+    env["KASUHARA_BIN"] = f"{sys.executable} -m kasuhara_metrics"
     script = SAMPLES.parent.parent / "scripts" / "demo.sh"
-    db = str(tmp_path / "demo.duckdb")
-    reports = str(tmp_path / "reports")
-    first = subprocess.run(["bash", str(script), db, reports], capture_output=True, text=True, env=env, timeout=300)
+    db, reports = str(folder / "kasuhara.duckdb"), str(folder / "reports")
+    runs = [
+        subprocess.run(["bash", str(script), db, reports], capture_output=True, text=True, env=env, timeout=300)
+        for _ in range(2)
+    ]
+    return folder, db, runs
+
+
+def test_the_demo_script_runs_and_skips_what_it_already_ingested(demo):
+    folder, _, (first, second) = demo
     assert first.returncode == 0, first.stderr
     assert "rows read" in first.stdout and "18 flags are current" in first.stdout and " explain R" in first.stdout
-    assert (tmp_path / "reports" / "kasuhara-report-2026-W38.html").exists()  # not the checkout's reports/
-    second = subprocess.run(["bash", str(script), db, reports], capture_output=True, text=True, env=env, timeout=300)
+    assert (folder / "reports" / "kasuhara-report-2026-W38.html").exists()  # not the checkout's reports/
     # the second ward on the same install: its own database beside the first, its own report
     assert "setagaya 2026.12" in first.stdout and "6 flags are current" in first.stdout
-    assert (tmp_path / "demo-setagaya.duckdb").exists()
-    assert (tmp_path / "reports" / "setagaya" / "kasuhara-report-2026-W38.html").exists()
+    assert (folder / "kasuhara-setagaya.duckdb").exists()
+    assert (folder / "reports" / "setagaya" / "kasuhara-report-2026-W38.html").exists()
     assert second.returncode == 0 and second.stdout.count("already ingested") == 16 + 3
 
 
-def test_the_readme_examples_name_the_demos_own_ids(tmp_path):
+def test_the_readme_examples_name_the_demos_own_ids(demo):
     """`make demo` on a fresh clone pseudonymises with its fixed demo secret: the README's example
     requester and flag are ones a newcomer's demo shows."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KASUHARA_")}
-    env["KASUHARA_BIN"] = f"{sys.executable} -m kasuhara_metrics"
-    root = SAMPLES.parent.parent
-    db = str(tmp_path / "kasuhara.duckdb")
-    demo = subprocess.run(
-        ["bash", str(root / "scripts" / "demo.sh"), db, str(tmp_path / "reports")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert demo.returncode == 0, demo.stderr
-    readme = (root / "README.md").read_text(encoding="utf-8")
+    _, db, (first, _) = demo
+    assert first.returncode == 0, first.stderr
+    readme = (SAMPLES.parent.parent / "README.md").read_text(encoding="utf-8")
     (requester,) = set(re.findall(r"kasuhara explain (R[0-9a-f]{16})", readme))
     (flag,) = set(re.findall(r"kasuhara review (F[0-9a-f]{16})", readme))
-    assert f"explain {requester}" in demo.stdout  # the one the demo itself suggests
-    with connect(db, read_only=True) as database:
+    assert f"explain {requester}" in first.stdout  # the one the demo itself suggests
+    with fixture_secret(), connect(db, read_only=True) as database:
         assert scalar(database, "SELECT count(*) FROM flags WHERE flag_id = ?", [flag]) == 1

@@ -57,6 +57,7 @@ def test_a_built_wheel_installs_and_runs_the_demo_without_the_checkout(tmp_path)
     wheel = next(dist.glob("kasuhara_metrics-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "kasuhara_metrics/thresholds/bunkyo.toml" in names
+    assert "kasuhara_metrics/thresholds/setagaya.toml" in names  # `--profile setagaya` from a wheel
     assert "kasuhara_metrics/report/templates/weekly.html.j2" in names
     # A fresh venv, as a server gets one. Its dependencies are this interpreter's (the suite runs
     # offline): a .pth adds their folder, whose own .pth files (the checkout's editable install) a

@@ -26,6 +26,7 @@ from ..common.lock import RunLock
 from ..common.outcomes import EXIT_CODES, Outcome
 from ..common.site import SiteSettings, resolve_site
 from ..common.vault import vault_path
+from ..judge.store import last_run
 from ..rules import Profile, default_profile_path, find_profile, load_profile, profile_site
 
 # Exit codes, documented in the README: cron and systemd tell them apart.
@@ -50,11 +51,27 @@ class AppContext:
         profile = load_profile(self.profile_path)
         return replace(profile, site=resolve_site(profile.site, self.site_path, self.timezone))
 
+    def profile_that_judged(self, db: Database) -> Profile:
+        """The profile of a command that reads stored flags (report, explain, evidence): the one named
+        (--profile, $KASUHARA_PROFILE), else the one that made the flags, so that a ward's page speaks
+        its own policy's words; the default before any run."""
+        if self.profile_path or os.environ.get("KASUHARA_PROFILE"):
+            return self.profile()
+        run = last_run(db)
+        if run is not None and run.profile_name != load_profile().name:
+            for candidate in (run.profile_path, run.profile_name):
+                if find_profile(candidate).is_file():
+                    self.profile_path = candidate
+                    if self.profile().name == run.profile_name:
+                        return self.profile()
+            self.profile_path = None
+        return self.profile()
+
     def site(self) -> SiteSettings:
         """Defaults, the profile's [site], the site file (--site), --timezone: resolved once, the same for
         every command (site.resolve_site)."""
         path = self.profile_path or os.environ.get("KASUHARA_PROFILE") or str(default_profile_path())
-        base = profile_site(path) if find_profile(path).exists() else SiteSettings()
+        base = profile_site(path) if find_profile(path).is_file() else SiteSettings()
         return resolve_site(base, self.site_path, self.timezone)
 
     def open(self, *, read_only: bool = False, writer: str = "kasuhara", wait_seconds: float = 0) -> Database:
@@ -133,7 +150,7 @@ profile_option = click.option(
     "--profile",
     "profile_path",
     envvar="KASUHARA_PROFILE",
-    type=click.Path(dir_okay=False),
+    metavar="PROFILE",
     help="Threshold profile: a TOML file, or a shipped profile by name (bunkyo, setagaya). Default: bunkyo. "
     "Env: KASUHARA_PROFILE.",
 )
@@ -151,7 +168,7 @@ def db_options(function: Callable) -> Callable:
         "site_path",
         envvar="KASUHARA_SITE",
         type=click.Path(dir_okay=False),
-        help="TOML file with a [site] table (time zone, internal numbers). Env: KASUHARA_SITE.",
+        help="TOML file with a [site] table (time zone, internal numbers, business calendar). Env: KASUHARA_SITE.",
     )(function)
     function = click.option(
         "--db",

@@ -42,8 +42,8 @@ def evidence(
     if reveal and not revealed_by:
         raise click.UsageError("--reveal needs --by NAME: who reveals the number is recorded")
     app.use_profile(profile_path)
-    profile = app.profile()
     with app.open(read_only=not reveal, writer="evidence") as db:
+        profile = app.profile_that_judged(db)
         data = evidence_data(db, requester, profile, reveal_by=revealed_by if reveal else None)
         files = write_evidence(data, out)
         record_reveal(db, data, out)

@@ -48,6 +48,13 @@ def judge(app: AppContext, profile_path: str | None, as_of, dry_run: bool) -> No
         title=f"{profile.name} {profile.version} ({profile.content_hash})"
         + (" - dry run, nothing written" if dry_run else ""),
     )
+    for rule_id, departments in report.unknown_departments.items():
+        click.echo(
+            f"warning: {rule_id}'s overrides name {', '.join(departments)}, which no contact has - check the "
+            'spelling against `kasuhara query "SELECT DISTINCT department FROM contacts"`; until then the '
+            "rule's own tiers apply there",
+            err=True,
+        )
     shown = report.flags if dry_run else report.total_flags
     verb = "would be" if dry_run else ("is" if shown == 1 else "are")
     click.echo(
@@ -157,8 +164,8 @@ def explain(
         kasuhara explain Rbc83e7bbc0270fe0 --lang ja --since 2026-09-01 --limit 20
     """
     app.use_profile(profile_path)
-    profile = app.profile()
     with app.open(read_only=True) as db:
+        profile = app.profile_that_judged(db)
         result = explain_requester(db, requester, profile, since=since.date() if since else None, limit=limit)
     if output_format != "table":
         emit_rows(["section", "when", "what", "detail"], list(_explanation_rows(result, lang)), output_format)

@@ -34,8 +34,8 @@ def report(app: AppContext, week: str, out: Path, profile_path: str | None) -> N
         kasuhara report --week 2026-W47 --out reports/
     """
     app.use_profile(profile_path)
-    profile = app.profile()
     with app.open(read_only=True) as db:
+        profile = app.profile_that_judged(db)
         chosen = latest_week(db, profile.site.timezone) if week == "latest" else Week.parse(week, profile.site.timezone)
         with terminal_progress("report") as step:
             files = write_report(db, profile, chosen, out, progress=step)

@@ -17,7 +17,7 @@ def thresholds() -> None:
 
 
 @thresholds.command()
-@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@click.argument("path", required=False, metavar="[PROFILE]")
 @handle_errors
 def check(path: str | None) -> None:
     """Report every error in a profile (file:line and the fix), then run each rule's examples.

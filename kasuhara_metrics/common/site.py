@@ -111,6 +111,8 @@ class SiteSettings:
             )
         if wrong := [d for d in self.business_days if d not in WEEKDAYS]:
             raise SettingsError(f"business_days: {wrong[0]!r} is not one of {', '.join(WEEKDAYS)}", self.source)
+        if not self.business_days:
+            raise SettingsError('business_days must name at least one day, e.g. ["mon", "tue"]', self.source)
         if wrong := [d for d in self.closure_days if not _is_month_day(d)]:
             raise SettingsError(f'closure_days: {wrong[0]!r} is not a month and day such as "12-29"', self.source)
         if self.outside_line_prefix and not self.outside_line_prefix.isdigit():
@@ -225,7 +227,12 @@ def site_from_document(doc: TomlDocument, base: SiteSettings | None = None) -> S
     base = base or SiteSettings()
     merged = base.to_dict() | table
     merged["clock"] = dict(base.clock) | table.get("clock", {})  # per source: a file names only the ones it sets
-    return SiteSettings.from_dict(merged, SourceLocation(doc.path))
+    try:
+        return SiteSettings.from_dict(merged, SourceLocation(doc.path))
+    except SettingsError as exc:
+        # Every check names its key first: point at the line (and file, for a profile that extends) that set it.
+        key = next((k for k in table if exc.message.startswith((f"{k} ", f"{k}:", f"{k}."))), None)
+        raise SettingsError(exc.message, doc.locate(f"site.{key}") if key else exc.source) from None
 
 
 def _expected_type(key: str) -> type:

@@ -127,14 +127,14 @@ def _near_miss(db: Database, rule: Rule, timezone: str) -> NearMiss | None:
     sql, params = kind.near_miss_sql(rule)
     # Of equally close measurements, the latest: every run names the same one.
     rows = db.con.execute(
-        f"""SELECT value, needed, CAST(timezone($tz_name, window_end) AS DATE), contacts
+        f"""SELECT value, needed, CAST(timezone($tz_name, window_end) AS DATE), contacts, needed_severity, override_id
             FROM ({sql}) WHERE value > 0 ORDER BY closeness DESC, contacts DESC, window_end DESC LIMIT 1""",
         {**params, "tz_name": timezone},
     ).fetchall()
     if not rows:
         return None
-    value, needed, day, contacts = rows[0]
-    near = NearMissValues(float(value), float(needed), day, contacts)
+    value, needed, day, contacts, severity, override_id = rows[0]
+    near = NearMissValues(float(value), float(needed), day, contacts, severity, override_id)
     return NearMiss(
         rule.id,
         rule.behaviour,

@@ -32,3 +32,6 @@ class JudgeReport:
     dry_run: bool = False
     requesters: list[str] | None = None  # judged only these; None: everyone
     total_flags: int = 0  # current flags after the run, everyone's
+    # Departments a rule's override names that no stored contact has: a typo leaves the rule's own
+    # tiers in force there, which would flag ordinary work of that department.
+    unknown_departments: dict[str, list[str]] = field(default_factory=dict)

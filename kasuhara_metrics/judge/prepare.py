@@ -107,13 +107,14 @@ def prepare(db: Database, profile: Profile, scope: Scope, as_of: date | None) ->
 
 def rule_rows(rule: Rule) -> list[dict[str, str | None]]:
     """The rule's row, and one for each override that gives it other tiers."""
-    rows = [_rule_row(rule, None)]
+    rows = [_rule_row(rule, rule, None)]
     for override in rule.tier_overrides:
-        rows.append(_rule_row(replace(rule, tiers=override.tiers or {}), override.id))
+        rows.append(_rule_row(rule, replace(rule, tiers=override.tiers or {}), override.id))
     return rows
 
 
-def _rule_row(rule: Rule, override_id: str | None) -> dict[str, str | None]:
+def _rule_row(rule: Rule, tiered: Rule, override_id: str | None) -> dict[str, str | None]:
+    """`rule`'s row with the threshold texts of `tiered` (the rule under an override's tiers)."""
     kind = RULE_KINDS[rule.kind]
     return {
         "rule_id": rule.id,
@@ -124,7 +125,7 @@ def _rule_row(rule: Rule, override_id: str | None) -> dict[str, str | None]:
         "behaviour": rule.behaviour,
         "unit": kind.unit,
         **{
-            f"{severity}_text": kind.threshold_text(rule, severity) if severity in rule.tiers else None
+            f"{severity}_text": kind.threshold_text(tiered, severity) if severity in tiered.tiers else None
             for severity in SEVERITIES
         },
     }

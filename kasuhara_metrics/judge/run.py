@@ -88,12 +88,23 @@ def _evaluate(
     progress("the contacts to judge", 0, steps)
     prepare(db, profile, scope, as_of)
     report.contacts_judged = db.con.execute("SELECT count(*) FROM _judged").fetchall()[0][0]
+    report.unknown_departments = unknown_override_departments(db, profile)
     for number, rule in enumerate(profile.enabled_rules, start=1):
         progress(f"rule {rule.id}", number, steps)
         report.rules.append(find_hits(db, rule, scope))
     progress("episodes", steps - 2, steps)
     find_episodes(db)
     compare_with_previous(db, report, scope)
+
+
+def unknown_override_departments(db: Database, profile: Profile) -> dict[str, list[str]]:
+    """rule id -> the departments its overrides name that no stored contact has."""
+    named = {rule.id: [d for o in rule.overrides for d in o.departments] for rule in profile.enabled_rules}
+    if not any(named.values()):
+        return {}
+    known = {row[0] for row in db.con.execute("SELECT DISTINCT department FROM contacts").fetchall()}
+    unknown = {rule_id: [d for d in departments if d not in known] for rule_id, departments in named.items()}
+    return {rule_id: departments for rule_id, departments in unknown.items() if departments}
 
 
 def _steps(profile: Profile) -> int:

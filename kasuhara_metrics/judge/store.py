@@ -32,12 +32,13 @@ class LastRun:
     profile_name: str
     profile_version: str
     profile_hash: str
+    profile_path: str
 
 
 def last_run(db: Database) -> LastRun | None:
     """The latest judge run, or None before the first."""
     rows = db.con.execute(
-        "SELECT run_id, finished_at, profile_name, profile_version, profile_hash FROM judge_runs "
+        "SELECT run_id, finished_at, profile_name, profile_version, profile_hash, profile_path FROM judge_runs "
         "ORDER BY run_id DESC LIMIT 1"
     ).fetchall()
     return LastRun(*rows[0]) if rows else None

@@ -40,7 +40,7 @@ def decision_flags(db: Database, week: Week) -> list[dict[str, Any]]:
             FROM flag_evidence WHERE flag_id IN (SELECT flag_id FROM week_flags) GROUP BY flag_id
         )
         SELECT f.flag_id, f.requester_key, f.rule_id, f.category, f.behaviour, f.severity, f.first_at, f.last_at,
-               f.value, f.threshold, f.unit, f.group_key, f.review_status, f.needs_review,
+               f.value, f.threshold, f.unit, f.group_key, f.threshold_override, f.review_status, f.needs_review,
                f.first_at >= $week_start AS is_new, coalesce(e.contacts, 0) AS contacts,
                coalesce(e.calls, 0) AS calls, coalesce(e.visits, 0) AS visits,
                coalesce(e.departments, 0) AS departments, coalesce(e.minutes, 0) AS minutes

@@ -7,7 +7,8 @@ it writes replace the inherited ones. The merged data is checked like any profil
 is reported at the file and line that set the key's effective value.
 
 Examples travel with the numbers they test: an inherited rule keeps its examples while the ward
-leaves its kind, params and tiers alone; the ward's own examples are added to them.
+leaves its kind, params and tiers alone (and does not write `inherit_examples = false`); the ward's
+own examples are added to them.
 """
 
 from __future__ import annotations
@@ -54,9 +55,9 @@ def _holds(data: Any, parts: list[str]) -> bool:
 def resolve_extends(name: str, extending: Path) -> Path:
     """The profile file `name` names: a path relative to the extending file, or a shipped profile
     ("bunkyo" or "bunkyo.toml")."""
-    candidate = extending.parent / name
-    if candidate.is_file():
-        return candidate
+    for candidate in (extending.parent / name, extending.parent / f"{name}.toml"):
+        if candidate.is_file():
+            return candidate
     shipped = SHIPPED_PROFILES / (name if name.endswith(".toml") else f"{name}.toml")
     if "/" not in name and shipped.is_file():
         return shipped
@@ -69,10 +70,11 @@ def resolve_extends(name: str, extending: Path) -> Path:
 
 
 def find_profile(name: str | Path) -> Path:
-    """A profile file by its path, or a shipped profile by its name (`--profile setagaya`)."""
+    """A profile file by its path, or a shipped profile by its name (`--profile setagaya`, even
+    where a folder of that name is at hand)."""
     path = Path(name)
     shipped = SHIPPED_PROFILES / (path.name if path.suffix == ".toml" else f"{path.name}.toml")
-    if not path.exists() and path.parent == Path(".") and shipped.is_file():
+    if not path.is_file() and path.parent == Path(".") and shipped.is_file():
         return shipped
     return path
 
@@ -136,7 +138,9 @@ def _merge_rule(inherited: dict[str, Any], table: dict[str, Any]) -> dict[str, A
         if isinstance(inherited.get(key), dict) and isinstance(table.get(key), dict):
             rule[key] = inherited[key] | table[key]
     same_measurement = all(rule.get(key) == inherited.get(key) for key in _JUDGED_KEYS)
-    examples = list(inherited.get("examples", [])) if same_measurement else []
+    # inherit_examples = false: examples that test a calendar or a counter the ward does not share
+    keep = same_measurement and table.get("inherit_examples", True) is not False
+    examples = list(inherited.get("examples", [])) if keep else []
     own = table.get("examples", [])
     rule["examples"] = examples + own if isinstance(own, list) else own
     return rule

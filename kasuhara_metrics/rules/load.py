@@ -35,6 +35,7 @@ RULE_KEYS = {
     "enabled",
     "responses",
     "overrides",
+    "inherit_examples",
 }
 OVERRIDE_KEYS = {"departments", "tiers", "enabled", "reason"}
 EXAMPLE_KEYS = {"name", "expect", "start", "contacts"}
@@ -160,7 +161,7 @@ class _Loader:
             name,
             version,
             title,
-            str(self.doc.path),
+            str(Path(self.doc.path).resolve()),  # judge_runs records it: a later command finds it from anywhere
             site,
             tuple(rules),
             SourceLocation(self.doc.path, 1),
@@ -196,6 +197,8 @@ class _Loader:
         enabled = table.get("enabled", True)
         if not isinstance(enabled, bool):
             self.problem(f"{prefix}.enabled", "enabled must be true or false")
+        if not isinstance(table.get("inherit_examples", True), bool):
+            self.problem(f"{prefix}.inherit_examples", "inherit_examples must be true or false")
         params = table.get("params", {})
         if not isinstance(params, dict):
             self.problem(f"{prefix}.params", 'params must be a table, e.g. params = { channel = "call" }')

@@ -115,9 +115,9 @@ class Rule:
     @property
     def content_hash(self) -> str:
         """Identifies what the rule judges: a changed threshold, parameter or override changes it."""
-        judged = {
-            k: v for k, v in self.to_dict().items() if k in ("id", "kind", "params", "tiers", "enabled", "overrides")
-        }
+        judged = {k: v for k, v in self.to_dict().items() if k in ("id", "kind", "params", "tiers", "enabled")}
+        if self.overrides:  # their departments and tiers; a reason is wording
+            judged["overrides"] = {o.id: {"departments": list(o.departments), "tiers": o.tiers} for o in self.overrides}
         text = json.dumps(judged, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -30,6 +30,8 @@ class NearMissValues:
     needed: float
     day: date
     contacts: int
+    severity: str | None = None  # the mildest level that applies to it (its override may lack one)
+    override_id: str | None = None  # the department override whose tiers it was measured against
 
 
 CONTACT_KINDS = ("complaint", "demand", "inquiry", "procedure", "consultation", "other", "unknown")
@@ -140,10 +142,16 @@ class RuleKind:
     def looked_at(self, rule: Rule) -> tuple[str, dict[str, Any]]:
         """`contact_filter`, less the contacts of departments an override switched the rule off for."""
         where, params = self.contact_filter(rule)
+        kept, off = self.not_switched_off(rule, "c.department")
+        return f"{where} AND {kept}", {**params, **off}
+
+    def not_switched_off(self, rule: Rule, department: str) -> tuple[str, dict[str, Any]]:
+        """SQL true when `department` is not one the rule is switched off for (NULL is none)."""
         if off := rule.switched_off_departments:
-            where += " AND (c.department IS NULL OR NOT list_contains($f_off_departments, c.department))"
-            params = {**params, "f_off_departments": off}
-        return where, params
+            return f"({department} IS NULL OR NOT list_contains($f_off_departments, {department}))", {
+                "f_off_departments": off
+            }
+        return "TRUE", {}
 
     def measure_sql(self, rule: Rule) -> tuple[str, dict[str, Any]]:
         raise NotImplementedError
@@ -212,20 +220,27 @@ class RuleKind:
         """
         tiered, params = self.tiered_sql(rule)
         needed = "coalesce(" + ", ".join(f"tier_{s}" for s in rule.severities()) + ")"
+        needed_severity = (
+            "CASE " + " ".join(f"WHEN tier_{s} IS NOT NULL THEN {sql_string(s)}" for s in rule.severities()) + " END"
+        )
         closeness = "value / nullif(needed, 0)" if rule.tier_overrides else "value"
         return (
-            f"SELECT *, {closeness} AS closeness FROM (SELECT *, {needed} AS needed FROM ({tiered}) tiered) "
-            "WHERE needed IS NOT NULL",
+            f"""SELECT *, {closeness} AS closeness FROM (
+                    SELECT *, {needed} AS needed, {needed_severity} AS needed_severity FROM ({tiered}) tiered
+                ) WHERE needed IS NOT NULL""",
             params,
         )
 
     def near_miss_text(self, rule: Rule, near: NearMissValues, language: str = "en") -> str:
-        """The closest measurement against the mildest tier, in English or Japanese."""
-        mildest = rule.severities()[0]
+        """The closest measurement against the mildest tier that applies to it (a department
+        override's, where one set them), in English or Japanese."""
+        mildest = near.severity or rule.severities()[0]
+        override = rule.override(near.override_id)
         if language == "ja":
+            where = f"・{'、'.join(override.departments)}の基準" if override else ""
             text = (
                 f"{near.day}に{near.value:g}{self.unit_ja}"
-                f"（{SEVERITY_LABELS[mildest]}の基準: {self.threshold_text_ja(rule, mildest)}）"
+                f"（{SEVERITY_LABELS[mildest]}の基準: {self.threshold_text_ja(rule, mildest, near.needed)}{where}）"
             )
             fewest = self.min_contacts(rule)
             if fewest and near.contacts < fewest:
@@ -234,10 +249,12 @@ class RuleKind:
         if self.strict:
             text = (
                 f"{near.value:g} {self.unit} on {near.day}; "
-                f"{SEVERITY_LABELS[mildest]} needs {self.threshold_text(rule, mildest)}"
+                f"{SEVERITY_LABELS[mildest]} needs {self.threshold_text(rule, mildest, near.needed)}"
             )
         else:
             text = f"{near.value:g} of {near.needed:g} {self.unit} on {near.day}"
+        if override:
+            text += f" (override {override.id} for {', '.join(override.departments)})"
         fewest = self.min_contacts(rule)
         if fewest and near.contacts < fewest:
             text += self.too_few.format(needed=fewest, got=near.contacts)
@@ -258,10 +275,12 @@ class RuleKind:
     def group_sql(self) -> str | None:
         return f"c.{self.grouped_by}" if self.grouped_by else None
 
-    def threshold_text(self, rule: Rule, severity: str) -> str:
-        """The tier in English, as flag details say it: "at least 60 minutes"."""
+    def threshold_text(self, rule: Rule, severity: str, threshold: float | None = None) -> str:
+        """The tier in English, as flag details say it: "at least 60 minutes" (`threshold`: the
+        number to show instead of the profile's tier)."""
         compare = "more than" if self.strict else "at least"
-        return f"{compare} {rule.tiers[severity]:g} {self.unit}"
+        number = rule.tiers[severity] if threshold is None else threshold
+        return f"{compare} {number:g} {self.unit}"
 
     def threshold_text_ja(self, rule: Rule, severity: str, threshold: float | None = None) -> str:
         """The tier in Japanese, as the report says it: 「60分以上」, 「15分超」.

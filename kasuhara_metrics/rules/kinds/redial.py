@@ -38,9 +38,14 @@ class Redial(RuleKind):
 
     def measure_sql(self, rule):
         values = self.param_values(rule)
-        where, filter_params = self.looked_at(rule)
+        # The call before is the one before among ALL calls: leaving a department alone must never
+        # make a retry after an unanswered call into a redial. Pairs with its calls are dropped after.
+        where, filter_params = self.contact_filter(rule)
+        kept, off_params = self.not_switched_off(rule, "department")
+        previous_kept, _ = self.not_switched_off(rule, "previous_department")
         params = {
             **filter_params,
+            **off_params,
             "gap_seconds": float(values["gap_minutes"]) * 60,
             "window_seconds": float(values["window_hours"]) * 3600,
         }
@@ -50,13 +55,14 @@ class Redial(RuleKind):
                 SELECT c.requester_key, c.started_at, coalesce(c.ended_at, c.started_at) AS ended_at,
                        lag(c.answered) OVER w AS previous_answered,
                        lag(coalesce(c.ended_at, c.started_at)) OVER w AS previous_end,
-                       lag(c.started_at) OVER w AS previous_start
+                       lag(c.started_at) OVER w AS previous_start,
+                       c.department, lag(c.department) OVER w AS previous_department
                 FROM _judged c WHERE {where}
                 WINDOW w AS (PARTITION BY c.requester_key ORDER BY c.started_at, c.contact_id)
             ), redials AS (
                 SELECT * FROM calls
                 WHERE previous_answered AND started_at >= previous_end
-                  AND epoch(started_at) - epoch(previous_end) <= $gap_seconds
+                  AND epoch(started_at) - epoch(previous_end) <= $gap_seconds AND {kept} AND {previous_kept}
             )
             SELECT requester_key, NULL AS group_key,
                    min(previous_start) OVER w AS window_start, ended_at AS window_end,

@@ -99,9 +99,14 @@ class SameTopic(RuleKind):
     def near_miss_sql(self, rule):
         # Each window needs its own count: closeness is the share of it reached.
         measure, params = self.measure_sql(rule)
-        return f"SELECT *, need AS needed, value / need AS closeness FROM ({measure}) measured", params
+        return (
+            f"""SELECT *, need AS needed, value / need AS closeness, CAST(NULL AS VARCHAR) AS needed_severity,
+                       CAST(NULL AS VARCHAR) AS override_id
+                FROM ({measure}) measured""",
+            params,
+        )
 
-    def threshold_text(self, rule, severity):
+    def threshold_text(self, rule, severity, threshold=None):
         return " or ".join(f"{w['contacts']} contacts within {w['days']:g} days" for w in rule.tiers[severity])
 
     def threshold_text_ja(self, rule, severity, threshold=None):
