@@ -285,3 +285,28 @@ def test_the_desk_reads_well_at_80_columns(db_path, tmp_path):
     assert "No flags in this period." in later and "No contacts in this period." in later
     # The rule fired before --since: it is no near miss after it.
     assert "immediate_redial" not in later
+
+
+def test_a_topic_repeated_enough_for_both_watch_windows_names_the_larger_one_every_time(memdb):
+    """Five visits on one topic in a week meet "3 within 7 days" and "5 within 30 days" alike (both
+    watch, value 5): the flag's threshold is 5 on every run, however DuckDB's threads order the rows."""
+    add_contacts(
+        memdb,
+        [
+            {
+                "contact_id": f"v{n}",
+                "requester_key": "RA",
+                "channel": "visit",
+                "kind": "complaint",
+                "topic": "住民税",
+                "started_at": T0 + timedelta(days=n),
+                "ended_at": T0 + timedelta(days=n, minutes=10),
+            }
+            for n in range(5)
+        ],
+    )
+    thresholds = set()
+    for _ in range(5):
+        judge(memdb, PROFILE)
+        thresholds |= set(rows(memdb, "SELECT value, threshold FROM flag_rows WHERE rule_id = 'same_topic'"))
+    assert thresholds == {(5.0, 5.0)}

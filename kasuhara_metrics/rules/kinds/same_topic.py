@@ -83,9 +83,11 @@ class SameTopic(RuleKind):
         severity_of = " ".join(f"WHEN {n} THEN {sql_string(s)}" for n, (s, _, _) in enumerate(windows))
         sql = f"""
             SELECT requester_key, group_key, window_start, window_end,
-                   CAST(arg_max(value, (severity_rank, value)) AS DOUBLE) AS value,
-                   arg_max(severity, (severity_rank, value)) AS severity,
-                   CAST(arg_max(need, (severity_rank, value)) AS DOUBLE) AS threshold,
+                   CAST(arg_max(value, (severity_rank, value, need)) AS DOUBLE) AS value,
+                   arg_max(severity, (severity_rank, value, need)) AS severity,
+                   -- windows of one level met alike (3 in 7 days and 5 in 30): the larger count
+                   -- decides, not the order rows arrive in
+                   CAST(arg_max(need, (severity_rank, value, need)) AS DOUBLE) AS threshold,
                    CAST(NULL AS VARCHAR) AS override_id
             FROM (
                 SELECT *, CASE window_number {severity_of} END AS severity,
