@@ -373,3 +373,28 @@ def test_judge_warns_of_an_override_department_no_contact_has(tmp_path):
         result = runner.invoke(main, ["--db", db_path, "judge", "--profile", "setagaya"])
     assert result.exit_code == 0, result.output
     assert "warning: long_visit's overrides name 生活支援課, which no contact has" in result.output
+
+
+def test_the_nightly_run_warns_of_an_override_department_too(tmp_path):
+    inbox = tmp_path / "inbox" / "visits"
+    inbox.mkdir(parents=True)
+    (inbox / "visits.csv").write_text(
+        "visit_id,arrived_at,ended_at,department,kind,topic,phone,requester_ref,exit_requested_at,summary\n"
+        "X1,2026-09-01 09:00,2026-09-01 09:30,区民課,手続,,09011110001,,,\n",
+        encoding="utf-8",
+    )
+    with fixture_secret():
+        result = CliRunner().invoke(
+            main,
+            [
+                "--db",
+                str(tmp_path / "w.duckdb"),
+                "nightly",
+                "--inbox",
+                str(tmp_path / "inbox"),
+                "--profile",
+                "setagaya",
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    assert "warning: long_visit's overrides name 生活支援課, which no contact has" in result.output

@@ -9,8 +9,8 @@ import click
 
 from ..desk.flags import list_flags
 from ..desk.weeks import Week
+from ..judge import JudgeReport, last_run
 from ..judge import judge as run_judge
-from ..judge import last_run
 from ..judge.explain import Explanation
 from ..judge.explain import explain as explain_requester
 from ..rules import CATEGORIES, SEVERITIES, SEVERITY_LABELS
@@ -48,6 +48,17 @@ def judge(app: AppContext, profile_path: str | None, as_of, dry_run: bool) -> No
         title=f"{profile.name} {profile.version} ({profile.content_hash})"
         + (" - dry run, nothing written" if dry_run else ""),
     )
+    warn_of_unknown_departments(report)
+    shown = report.flags if dry_run else report.total_flags
+    verb = "would be" if dry_run else ("is" if shown == 1 else "are")
+    click.echo(
+        f"{counted(report.contacts_judged, 'contact')} judged; {counted(shown, 'flag')} {verb} current "
+        f"({report.new} new, {report.updated} updated, {report.gone} gone)"
+    )
+
+
+def warn_of_unknown_departments(report: JudgeReport) -> None:
+    """On stderr (cron mails it): override departments no contact has, where the rule's own tiers apply."""
     for rule_id, departments in report.unknown_departments.items():
         click.echo(
             f"warning: {rule_id}'s overrides name {', '.join(departments)}, which no contact has - check the "
@@ -55,12 +66,6 @@ def judge(app: AppContext, profile_path: str | None, as_of, dry_run: bool) -> No
             "rule's own tiers apply there",
             err=True,
         )
-    shown = report.flags if dry_run else report.total_flags
-    verb = "would be" if dry_run else ("is" if shown == 1 else "are")
-    click.echo(
-        f"{counted(report.contacts_judged, 'contact')} judged; {counted(shown, 'flag')} {verb} current "
-        f"({report.new} new, {report.updated} updated, {report.gone} gone)"
-    )
 
 
 @click.command()

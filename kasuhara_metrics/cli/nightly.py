@@ -14,6 +14,7 @@ from ..desk.reviews import STATUSES, add_review
 from ..nightly import NightlyReport, run_nightly
 from ..rules import Profile
 from .app import AppContext, counted, date_type, handle_errors, pass_app, profile_option
+from .judge import warn_of_unknown_departments
 from .progress import terminal_progress
 
 
@@ -110,6 +111,7 @@ def _echo_summary(report: NightlyReport, profile: Profile) -> None:
         )
         health = ", ".join(f"{o.rule_id} {o.contacts_evaluated}->{o.flags}" for o in judged.rules)
         click.echo(f"rule health (contacts evaluated -> flags): {health}")
+        warn_of_unknown_departments(judged)
     else:
         click.echo("nothing new to judge")
 
