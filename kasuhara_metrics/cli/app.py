@@ -58,13 +58,14 @@ class AppContext:
         if self.profile_path or os.environ.get("KASUHARA_PROFILE"):
             return self.profile()
         run = last_run(db)
-        if run is not None and run.profile_name != load_profile().name:
-            for candidate in (run.profile_path, run.profile_name):
-                if find_profile(candidate).is_file():
-                    self.profile_path = candidate
-                    if self.profile().name == run.profile_name:
-                        return self.profile()
-            self.profile_path = None
+        judged_by = run.profile_name if run else None
+        for candidate in (run.profile_path, run.profile_name) if run else ():
+            if find_profile(candidate).is_file():
+                self.profile_path = candidate  # its [site] too, for the rest of the command
+                profile = self.profile()
+                if profile.name == judged_by:
+                    return profile
+        self.profile_path = None
         return self.profile()
 
     def site(self) -> SiteSettings:
