@@ -163,8 +163,8 @@ class RuleKind:
         overrides = rule.tier_overrides
         for severity in rule.severities():
             params[f"tier_{severity}"] = float(rule.tiers[severity])
-        override_case = "NULL"
         tier_columns = [f"$tier_{s} AS tier_{s}" for s in rule.severities()]
+        override_id = "CAST(NULL AS VARCHAR)"
         if overrides:
             whens = []
             for number, override in enumerate(overrides):
@@ -172,24 +172,21 @@ class RuleKind:
                 params[f"ov_{number}_id"] = override.id
                 for severity, threshold in (override.tiers or {}).items():
                     params[f"ov_{number}_{severity}"] = float(threshold)
-                whens.append(f"WHEN list_contains($ov_{number}_departments, department) THEN {number}")
-            override_case = f"CASE {' '.join(whens)} END"
+                whens.append(f"WHEN list_contains($ov_{number}_departments, department) THEN $ov_{number}_id")
+            override_id = f"CASE {' '.join(whens)} END"
             tier_columns = []
             for severity in rule.severities():
-                per_override = " ".join(
-                    f"WHEN {number} THEN " + (f"$ov_{number}_{severity}" if severity in (o.tiers or {}) else "NULL")
-                    for number, o in enumerate(overrides)
+                # an override that leaves a severity out: that severity does not apply there (NULL)
+                own = " ".join(
+                    f"WHEN $ov_{n}_id THEN {f'$ov_{n}_{severity}' if severity in (o.tiers or {}) else 'NULL'}"
+                    for n, o in enumerate(overrides)
                 )
                 tier_columns.append(
-                    f"CAST(CASE override_number {per_override} ELSE $tier_{severity} END AS DOUBLE) AS tier_{severity}"
+                    f"CAST(CASE override_id {own} ELSE $tier_{severity} END AS DOUBLE) AS tier_{severity}"
                 )
-            ids = " ".join(f"WHEN {number} THEN $ov_{number}_id" for number in range(len(overrides)))
-            tier_columns.append(f"CASE override_number {ids} END AS override_id")
-        else:
-            tier_columns.append("CAST(NULL AS VARCHAR) AS override_id")
         sql = f"""
             SELECT *, {", ".join(tier_columns)}
-            FROM (SELECT *, {override_case} AS override_number FROM ({measure}) measured)
+            FROM (SELECT *, {override_id} AS override_id FROM ({measure}) measured)
         """
         return sql, params
 
