@@ -51,8 +51,10 @@ def prepare_judged(db: Database, profile: Profile, scope: Scope, as_of: date | N
         _closed_days(db, profile, scope)
         opens, closes = site.business_minutes
         params.update(opens_s=opens * 60, closes_s=closes * 60)
-        off_hours = """, local_day IN (SELECT day FROM _closed_days)
-            OR NOT (second_of_day >= $opens_s AND second_of_day < $closes_s) AS off_hours"""
+        # the start's wall-clock second of its site-local day, against the opening hours
+        second_of_day = "(epoch(timezone($tz, started_at)) - epoch(CAST(local_day AS TIMESTAMP)))"
+        off_hours = f""", local_day IN (SELECT day FROM _closed_days)
+            OR NOT ({second_of_day} >= $opens_s AND {second_of_day} < $closes_s) AS off_hours"""
     db.con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _judged AS
@@ -63,12 +65,9 @@ def prepare_judged(db: Database, profile: Profile, scope: Scope, as_of: date | N
             WHERE c.requester_key IS NOT NULL
               AND ($as_of IS NULL OR c.started_at < timezone($tz, CAST(CAST($as_of AS DATE) + 1 AS TIMESTAMP)))
         )
-        SELECT * EXCLUDE (second_of_day) FROM (
-            SELECT *, timezone($tz, CAST(local_day AS TIMESTAMP) + to_minutes($closing_minutes)) AS closing_at,
-                   epoch(timezone($tz, started_at)) - epoch(CAST(local_day AS TIMESTAMP)) AS second_of_day
-                   {off_hours}
-            FROM located
-        )
+        SELECT *, timezone($tz, CAST(local_day AS TIMESTAMP) + to_minutes($closing_minutes)) AS closing_at
+               {off_hours}
+        FROM located
         """,
         params,
     )
