@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB ?= kasuhara.duckdb
 
-.PHONY: install browser demo lint test bench clean notebook
+.PHONY: install browser java demo lint test bench clean notebook
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,16 +31,24 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null; \
 	else echo "note: Chromium or a Japanese font is missing and cannot be installed here (not root): the browser test will say it skipped"; fi
 
+# The Spark judge's tests start Spark, which needs Java 17 or later: Debian's default-jre-headless.
+java:
+	@if command -v java >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; \
+	else echo "note: Java is missing and cannot be installed here (not root): the Spark tests will say they skipped"; fi
+
 # Lint, format and types first (seconds), then every test.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Tests write nothing into the checkout: bytecode and tool caches go to .venv/cache.
-test: install browser lint
+# Tests write nothing into the checkout: bytecode and tool caches go to .venv/cache. The test files
+# run in parallel, one process per core.
+test: install browser java lint
 	PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/cache/pycache HYPOTHESIS_STORAGE_DIRECTORY=$(CURDIR)/$(VENV)/cache/hypothesis \
-		$(BIN)/python -m pytest -q
+		$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # All benchmarks (25 minutes on 2 cores, most of it the 10M-record year): ingest and judge stages
 # alone, then the scale benchmark (bench/results.md). `make -C bench scale-1m` takes 5 minutes.

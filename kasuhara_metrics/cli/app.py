@@ -24,6 +24,7 @@ from ..common.errors import DatabaseBusy, KasuharaError
 from ..common.identity import check_secret, secret_path_for
 from ..common.lock import RunLock
 from ..common.outcomes import EXIT_CODES, Outcome
+from ..common.parquet import refuse_writing_to_judged_folder
 from ..common.site import SiteSettings, resolve_site
 from ..common.vault import vault_path
 from ..judge.store import last_run
@@ -81,6 +82,7 @@ class AppContext:
         timezone = self.site().timezone
         if read_only:
             return _checked(connect(self.db_path, read_only=True, timezone=timezone))
+        refuse_writing_to_judged_folder(self.db_path)  # before a lock file appears beside it
         lock = RunLock(self.db_path).acquire(writer)
         deadline = time.monotonic() + wait_seconds
         while True:

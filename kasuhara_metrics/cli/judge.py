@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
 
+from ..common.errors import KasuharaError
 from ..desk.flags import list_flags
 from ..desk.weeks import Week
 from ..judge import JudgeReport, last_run
@@ -24,22 +26,63 @@ from .progress import terminal_progress
 @click.option(
     "--dry-run", is_flag=True, help="Show what would change (flags added and removed per rule); write nothing."
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"]),
+    default="duckdb",
+    show_default=True,
+    help="duckdb: the database's contacts, flags stored in it. spark: Parquet contacts (--from), flags to --out.",
+)
+@click.option(
+    "--from",
+    "sources",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="spark: a `kasuhara export` folder or contacts Parquet (file or folder); repeat for several shards.",
+)
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), help="spark: folder for flags.parquet and evidence."
+)
+@click.option(
+    "--spark-master",
+    help="spark: a cluster's master URL; default local[*] (all cores here), or spark-submit's --master under it.",
+)
+@click.option("--spark-conf", multiple=True, metavar="KEY=VALUE", help="spark: a Spark setting; repeat for more.")
 @pass_app
 @handle_errors
-def judge(app: AppContext, profile_path: str | None, as_of, dry_run: bool) -> None:
+def judge(
+    app: AppContext,
+    profile_path: str | None,
+    as_of,
+    dry_run: bool,
+    engine: str,
+    sources: tuple[Path, ...],
+    out: Path | None,
+    spark_master: str | None,
+    spark_conf: tuple[str, ...],
+) -> None:
     """Apply a threshold profile to every requester's contacts and store the flags.
 
-    A flag is a lead for a person to review, never a verdict.
+    A flag is a lead for a person to review, never a verdict. With --engine spark the same profile
+    runs on Apache Spark over Parquet contacts (docs/scale.md) and writes flags.parquet,
+    flag_evidence/ and judge_run.json to --out instead of the database.
 
     \b
     Example:
         kasuhara judge
         kasuhara judge --profile thresholds/bunkyo.toml --as-of 2026-09-30 --dry-run
+        kasuhara judge --engine spark --from exports/ --out judged/
     """
     app.use_profile(profile_path)
     profile = app.profile()
+    day = as_of.date() if as_of else None
+    if engine == "spark":
+        _judge_on_spark(profile, day, dry_run, sources, out, spark_master, spark_conf)
+        return
+    if sources or out:
+        raise KasuharaError("--from and --out are for --engine spark; the DuckDB judge reads and writes the database")
     with app.open(read_only=dry_run, writer="judge") as db, terminal_progress("judge") as step:
-        report = run_judge(db, profile, as_of=as_of.date() if as_of else None, dry_run=dry_run, progress=step)
+        report = run_judge(db, profile, as_of=day, dry_run=dry_run, progress=step)
     rows = [(o.rule_id, o.contacts_evaluated, o.hits, o.flags, o.added, o.removed) for o in report.rules]
     emit_rows(
         ["rule", "contacts evaluated", "hits", "flags", "added", "removed"],
@@ -55,6 +98,39 @@ def judge(app: AppContext, profile_path: str | None, as_of, dry_run: bool) -> No
         f"{counted(report.contacts_judged, 'contact')} judged; {counted(shown, 'flag')} {verb} current "
         f"({report.new} new, {report.updated} updated, {report.gone} gone)"
     )
+
+
+def _judge_on_spark(
+    profile,
+    as_of,
+    dry_run: bool,
+    sources: tuple[Path, ...],
+    out: Path | None,
+    master: str | None,
+    conf: tuple[str, ...],
+) -> None:
+    from ..judge.spark import judge_parquet, spark_session
+    from ..judge.spark.session import parse_conf
+
+    if dry_run:
+        raise KasuharaError("--dry-run is for the database; a Spark run writes only to --out, which you can discard")
+    if not sources or out is None:
+        raise KasuharaError("--engine spark needs --from (a `kasuhara export` folder or contacts Parquet) and --out")
+    settings = parse_conf(conf)
+    with terminal_progress("judge") as step:
+        step("starting Spark", 0, None)
+        spark = spark_session(master, settings)
+        report, written = judge_parquet(spark, profile, list(sources), out, as_of=as_of, progress=step)
+    emit_rows(
+        ["rule", "contacts evaluated", "hits", "flags"],
+        [(o.rule_id, o.contacts_evaluated, o.hits, o.flags) for o in report.rules],
+        "table",
+        title=f"{profile.name} {profile.version} ({profile.content_hash}) on Spark {spark.version}, "
+        f"{spark.sparkContext.master}",
+    )
+    click.echo(f"{counted(report.contacts_judged, 'contact')} judged; {counted(report.flags, 'flag')}")
+    for path in (written.flags, written.evidence, written.run):
+        click.echo(f"wrote {path}")
 
 
 def warn_of_unknown_departments(report: JudgeReport) -> None:

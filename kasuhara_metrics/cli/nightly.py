@@ -169,18 +169,27 @@ def review(
     is_flag=True,
     help="Add the review notes (free text, from the vault: operators only) to flags.parquet.",
 )
+@click.option(
+    "--buckets",
+    type=click.IntRange(1, 4096),
+    help="Contacts as contacts/bucket=K/ folders by requester (K = 0..N-1; -1: nobody's), for the Spark judge.",
+)
 @pass_app
 @handle_errors
-def export(app: AppContext, out: Path, with_notes: bool) -> None:
+def export(app: AppContext, out: Path, with_notes: bool, buckets: int | None) -> None:
     """Write flags, flag evidence and contacts as Parquet files (pseudonyms only) for other tools.
+
+    The contacts are what `kasuhara judge --engine spark --from` reads; shards of a consolidation
+    export the same --buckets, and each bucket can be judged alone (docs/scale.md).
 
     \b
     Example:
         kasuhara export --out exports/2026-11-22
+        kasuhara export --out exports/shard-a --buckets 16
     """
     with app.open(read_only=True) as db:
         with terminal_progress("export") as step:
-            written = export_parquet(db, out, with_notes=with_notes, progress=step)
+            written = export_parquet(db, out, with_notes=with_notes, buckets=buckets, progress=step)
     for path, count in written:
         click.echo(f"{path}: {count} rows")
 

@@ -123,6 +123,12 @@ _LOCK_PID = re.compile(r"PID (\d+)")
 def connect(path: str | None = None, *, read_only: bool = False, timezone: str = "Asia/Tokyo") -> Database:
     """Open (and for writers, create and migrate) the database at `path`."""
     path = path or default_db_path()
+    from .parquet import is_judged_folder, open_judged_folder, refuse_writing_to_judged_folder
+
+    if is_judged_folder(path):  # a Spark judge's output: read-only
+        if not read_only:
+            refuse_writing_to_judged_folder(path)
+        return open_judged_folder(Path(path), timezone)
     if read_only and path != ":memory:" and not Path(path).exists():
         raise DatabaseError(f"{path} does not exist - ingest some files first, or pass --db PATH")
     try:

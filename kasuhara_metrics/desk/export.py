@@ -2,37 +2,57 @@
 
 from __future__ import annotations
 
+import shutil
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..common.db import Database
+from ..common.parquet import EXPORTED, write_view
 from ..common.progress import Step, silent
-
-EXPORTED = {
-    "flags": "SELECT * FROM flags ORDER BY first_at, flag_id",
-    "flag_evidence": "SELECT * FROM flag_evidence ORDER BY flag_id, started_at",
-    "contacts": "SELECT * FROM contacts ORDER BY started_at, contact_id",
-}
+from ..common.sqltext import sql_string
 
 
 def export_parquet(
-    db: Database, out: Path, *, with_notes: bool = False, progress: Step = silent
+    db: Database, out: Path, *, with_notes: bool = False, buckets: int | None = None, progress: Step = silent
 ) -> list[tuple[Path, int]]:
     """The flags, their evidence and the contacts as Parquet. Review notes (free text, in the vault)
-    only when asked for: `flags.parquet` then has a review_note column."""
+    only when asked for: `flags.parquet` then has a review_note column. With `buckets`, the contacts
+    go to `contacts/bucket=K/` by requester (see `bucketed_contacts`) instead of contacts.parquet."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for number, (name, sql) in enumerate(EXPORTED.items()):
+    for number, name in enumerate(EXPORTED):
         progress(name, number, len(EXPORTED))
-        table = db.con.sql(sql).to_arrow_table()
-        if name == "flags" and with_notes:
-            table = _with_notes(db, table)
+        if name == "contacts":
+            for stale in (out / "contacts.parquet", out / "contacts"):  # the other layout, from an earlier export
+                shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
+        if name == "contacts" and buckets:
+            written.append((out / "contacts", bucketed_contacts(db, out / "contacts", buckets)))
+            continue
         path = out / f"{name}.parquet"
-        pq.write_table(table, path)
-        written.append((path, table.num_rows))
+        rows = write_view(db, name, path, add=partial(_with_notes, db) if with_notes and name == "flags" else None)
+        written.append((path, rows))
     return written
+
+
+def bucket_sql(key: str, buckets: int) -> str:
+    """A requester's bucket, 0 to buckets - 1, from the md5 of its key: the same in every shard and every
+    version (DuckDB's own hash() may change), and in Spark as `conv(substr(md5(key), 1, 8), 16, 10) % N`.
+    Contacts of nobody (withheld, staff) have no requester and go to bucket -1."""
+    return f"coalesce(CAST(CAST('0x' || substr(md5({key}), 1, 8) AS UBIGINT) % {int(buckets)} AS INTEGER), -1)"
+
+
+def bucketed_contacts(db: Database, folder: Path, buckets: int) -> int:
+    """The contacts as Parquet files under `folder`/bucket=K/, a requester's contacts all in one bucket:
+    shards of a consolidation write the same buckets, and a bucket of every shard can be judged alone."""
+    ((rows,),) = db.con.execute("SELECT count(*) FROM contacts").fetchall()
+    db.con.execute(
+        f"""COPY (SELECT *, {bucket_sql("requester_key", buckets)} AS bucket FROM contacts
+                  ORDER BY bucket, requester_key, started_at, contact_id)
+            TO {sql_string(str(folder))} (FORMAT PARQUET, PARTITION_BY (bucket))"""
+    )
+    return rows
 
 
 def _with_notes(db: Database, flags: pa.Table) -> pa.Table:

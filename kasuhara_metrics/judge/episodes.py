@@ -7,39 +7,39 @@ from ..common.levels import severity_rank_sql
 from .outcome import JudgeReport, RuleOutcome
 from .scope import Scope
 
+# One row per flag from the hits of `_hits`, its id from (requester, rule, group, episode start).
+# A streak that keeps firing is one flag whose window grows; its severity and threshold are those
+# of its worst hit, so the same data always gives the same flags.
+EPISODES_SQL = f"""
+WITH ordered AS (
+    SELECT *, {severity_rank_sql("severity")} AS severity_rank,
+           max(window_end) OVER (PARTITION BY rule_id, requester_key, group_key
+                                 ORDER BY window_start, window_end
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_end
+    FROM _hits
+), numbered AS (
+    SELECT *, sum(CASE WHEN window_start <= previous_end THEN 0 ELSE 1 END)
+                  OVER (PARTITION BY rule_id, requester_key, group_key
+                        ORDER BY window_start, window_end) AS episode
+    FROM ordered
+)
+SELECT 'F' || substr(md5(concat_ws('|', requester_key, rule_id, coalesce(group_key, ''),
+                                   CAST(epoch_ms(min(window_start)) AS VARCHAR))), 1, 16) AS flag_id,
+       rule_id, requester_key, group_key, min(window_start) AS first_at, max(window_end) AS last_at,
+       max(value) AS value, arg_max(severity, (severity_rank, value)) AS severity,
+       -- of worst hits alike, the highest tier and then the override's name decide: runs agree
+       arg_max(threshold, (severity_rank, value, threshold, coalesce(override_id, ''))) AS threshold,
+       arg_max_null(override_id, (severity_rank, value, threshold, coalesce(override_id, ''))) AS override_id,
+       count(*) AS hits,
+       min(window_start) AS evidence_from  -- where its evidence still has to be collected
+FROM numbered
+GROUP BY rule_id, requester_key, group_key, episode
+"""
+
 
 def find_episodes(db: Database) -> None:
-    """The temp table `_episodes`: one row per flag, its id from (requester, rule, group, episode start).
-
-    A streak that keeps firing is one flag whose window grows; its severity and threshold are those
-    of its worst hit, so the same data always gives the same flags.
-    """
-    db.con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _episodes AS
-        WITH ordered AS (
-            SELECT *, {severity_rank_sql("severity")} AS severity_rank,
-                   max(window_end) OVER (PARTITION BY rule_id, requester_key, group_key
-                                         ORDER BY window_start, window_end
-                                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_end
-            FROM _hits
-        ), numbered AS (
-            SELECT *, sum(CASE WHEN window_start <= previous_end THEN 0 ELSE 1 END)
-                          OVER (PARTITION BY rule_id, requester_key, group_key
-                                ORDER BY window_start, window_end) AS episode
-            FROM ordered
-        )
-        SELECT 'F' || substr(md5(concat_ws('|', requester_key, rule_id, coalesce(group_key, ''),
-                                           CAST(epoch_ms(min(window_start)) AS VARCHAR))), 1, 16) AS flag_id,
-               rule_id, requester_key, group_key, min(window_start) AS first_at, max(window_end) AS last_at,
-               max(value) AS value, arg_max(severity, (severity_rank, value)) AS severity,
-               -- of worst hits alike, the highest tier and then the override's name decide: runs agree
-               arg_max(threshold, (severity_rank, value, threshold, coalesce(override_id, ''))) AS threshold,
-               arg_max_null(override_id, (severity_rank, value, threshold, coalesce(override_id, ''))) AS override_id,
-               count(*) AS hits,
-               min(window_start) AS evidence_from  -- where its evidence still has to be collected
-        FROM numbered
-        GROUP BY rule_id, requester_key, group_key, episode
-    """)
+    """The temp table `_episodes`: one row per flag (EPISODES_SQL)."""
+    db.con.execute(f"CREATE OR REPLACE TEMP TABLE _episodes AS {EPISODES_SQL}")
 
 
 def compare_with_previous(db: Database, report: JudgeReport, scope: Scope) -> None:

@@ -5,8 +5,9 @@ Only requesters' contacts are judged: withheld, staff, outbound and unusable cal
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 from ..common.calendar import closed_days
 from ..common.db import Database
@@ -39,38 +40,75 @@ RULE_COLUMNS = (
 )
 
 
-def prepare_judged(db: Database, profile: Profile, scope: Scope, as_of: date | None = None) -> None:
-    """The temp table `_judged`: the contacts of the requesters in scope, with local_day, topic_key and
-    closing_at, and `off_hours` when a rule needs the business calendar (`_closed_days`)."""
+@dataclass(frozen=True)
+class Clock:
+    """How an engine's SQL moves between instants and the site's wall clock.
+
+    DuckDB's `timezone()` goes either way depending on its argument's type, which a dialect
+    translator cannot see; the judge therefore names the direction it means.
+    """
+
+    wall_clock: str  # the site's wall-clock TIMESTAMP of the instant {ts} in zone {tz}
+    instant: str  # the instant of the wall-clock TIMESTAMP {ts} in zone {tz}
+
+
+DUCKDB_CLOCK = Clock(wall_clock="timezone({tz}, {ts})", instant="timezone({tz}, {ts})")
+
+# What folds a topic's runs of white space into one space: RE2's \s, spelt out so that engines whose
+# \s means more (Java's also matches a vertical tab) fold the same characters.
+_WHITE_SPACE = "[ \\t\\n\\f\\r]+"
+
+
+def judged_sql(
+    profile: Profile,
+    contacts: str,
+    as_of: date | None = None,
+    clock: Clock = DUCKDB_CLOCK,
+    closed_days: str = "local_day IN (SELECT day FROM _closed_days)",
+) -> tuple[str, dict[str, Any]]:
+    """The SELECT of `_judged` from the FROM item `contacts` (named c): requesters' contacts with
+    local_day, topic_key and closing_at, and `off_hours` when a rule needs the business calendar
+    (`closed_days`: SQL true on the site's closed days)."""
     site = profile.site
     hours, minutes = (int(part) for part in site.counter_closing.split(":"))
-    calendar = any(RULE_KINDS[rule.kind].needs_calendar for rule in profile.enabled_rules)
-    params = {"tz": site.timezone, "as_of": as_of, "closing_minutes": hours * 60 + minutes}
+    params: dict[str, Any] = {"tz": site.timezone, "as_of": as_of, "closing_minutes": hours * 60 + minutes}
+    wall_clock = clock.wall_clock.format(tz="$tz", ts="c.started_at")
     off_hours = ""
-    if calendar:
-        _closed_days(db, profile, scope)
+    if needs_calendar(profile):
         opens, closes = site.business_minutes
         params.update(opens_s=opens * 60, closes_s=closes * 60)
         # the start's wall-clock second of its site-local day, against the opening hours
-        second_of_day = "(epoch(timezone($tz, started_at)) - epoch(CAST(local_day AS TIMESTAMP)))"
-        off_hours = f""", local_day IN (SELECT day FROM _closed_days)
-            OR NOT ({second_of_day} >= $opens_s AND {second_of_day} < $closes_s) AS off_hours"""
-    db.con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _judged AS
-        WITH located AS (
-            SELECT c.*, CAST(timezone($tz, c.started_at) AS DATE) AS local_day,
-                   nullif(lower(trim(regexp_replace(c.topic, '\\s+', ' ', 'g'))), '') AS topic_key
-            FROM {scope.contacts("c")}
-            WHERE c.requester_key IS NOT NULL
-              AND ($as_of IS NULL OR c.started_at < timezone($tz, CAST(CAST($as_of AS DATE) + 1 AS TIMESTAMP)))
+        second_of_day = (
+            f"(epoch({clock.wall_clock.format(tz='$tz', ts='started_at')}) - epoch(CAST(local_day AS TIMESTAMP)))"
         )
-        SELECT *, timezone($tz, CAST(local_day AS TIMESTAMP) + to_minutes($closing_minutes)) AS closing_at
-               {off_hours}
+        off_hours = f""", {closed_days}
+            OR NOT ({second_of_day} >= $opens_s AND {second_of_day} < $closes_s) AS off_hours"""
+    day_after_as_of = clock.instant.format(tz="$tz", ts="CAST(CAST($as_of AS DATE) + 1 AS TIMESTAMP)")
+    closing_at = clock.instant.format(tz="$tz", ts="CAST(local_day AS TIMESTAMP) + to_minutes($closing_minutes)")
+    sql = f"""
+        WITH located AS (
+            SELECT c.*, CAST({wall_clock} AS DATE) AS local_day,
+                   nullif(lower(trim(regexp_replace(c.topic, '{_WHITE_SPACE}', ' ', 'g'))), '') AS topic_key
+            FROM {contacts}
+            WHERE c.requester_key IS NOT NULL AND ($as_of IS NULL OR c.started_at < {day_after_as_of})
+        )
+        SELECT *, {closing_at} AS closing_at {off_hours}
         FROM located
-        """,
-        params,
-    )
+    """
+    return sql, params
+
+
+def needs_calendar(profile: Profile) -> bool:
+    """Whether a rule reads `_judged.off_hours`, for which the judge needs `_closed_days`."""
+    return any(RULE_KINDS[rule.kind].needs_calendar for rule in profile.enabled_rules)
+
+
+def prepare_judged(db: Database, profile: Profile, scope: Scope, as_of: date | None = None) -> None:
+    """The temp table `_judged` (see `judged_sql`) of the requesters in scope, and `_closed_days`."""
+    if needs_calendar(profile):
+        _closed_days(db, profile, scope)
+    sql, params = judged_sql(profile, scope.contacts("c"), as_of)
+    db.con.execute(f"CREATE OR REPLACE TEMP TABLE _judged AS {sql}", params)
 
 
 def _closed_days(db: Database, profile: Profile, scope: Scope) -> None:

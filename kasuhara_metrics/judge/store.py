@@ -5,22 +5,45 @@ Every insert names its columns, so a migration that adds one cannot shift values
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from ..common.db import Database
 from ..common.levels import SEVERITIES
 from ..common.sqltext import insert_values_sql, sql_string
-from ..rules import RULE_KINDS, Profile
+from ..rules import RULE_KINDS, Profile, Rule
 from .outcome import JudgeReport
 from .scope import Scope
 
-# The flag's value as its detail shows it: whole numbers without ".0", others to one decimal.
+# The flag's value as its detail shows it: whole numbers without ".0", others to one decimal, half
+# up. Written from whole tenths with integer arithmetic only, so every engine writes the same text
+# (Spark rounds and prints doubles otherwise than DuckDB: 34.65 minutes, 1.0E7).
+_TENTHS = "CAST(round(e.value * 10) AS BIGINT)"
 _VALUE_TEXT = (
-    "CASE WHEN e.value = round(e.value) THEN CAST(CAST(e.value AS BIGINT) AS VARCHAR) "
-    "ELSE CAST(round(e.value, 1) AS VARCHAR) END"
+    f"CAST({_TENTHS} // 10 AS VARCHAR) "
+    f"|| CASE WHEN {_TENTHS} % 10 <> 0 THEN '.' || CAST({_TENTHS} % 10 AS VARCHAR) ELSE '' END"
 )
 _THRESHOLD_TEXT = "CASE e.severity " + " ".join(f"WHEN {sql_string(s)} THEN r.{s}_text" for s in SEVERITIES) + " END"
+# The flag rows of `_episodes`, with the texts of `_rules` and what `flag_evidence_rows` holds for them.
+FLAG_ROWS_SQL = f"""
+SELECT e.flag_id, $run_id AS run_id, e.requester_key, e.rule_id, r.rule_hash,
+       $profile_name AS profile_name, $profile_version AS profile_version,
+       r.category, r.behaviour, e.severity, e.group_key, e.first_at, e.last_at, e.value, e.threshold, r.unit,
+       {_VALUE_TEXT} || ' ' || r.unit
+           || CASE WHEN e.group_key IS NOT NULL THEN ' (' || e.group_key || ')' ELSE '' END
+           || '; ' || e.severity || ' is ' || {_THRESHOLD_TEXT}
+           || CASE WHEN e.override_id IS NOT NULL THEN ' (override ' || e.override_id || ')' ELSE '' END
+           AS detail, e.override_id AS threshold_override,
+       coalesce(v.contacts, 0) AS contacts, coalesce(v.evidence, []) AS evidence
+FROM _episodes e JOIN _rules r ON r.rule_id = e.rule_id AND r.override_id IS NOT DISTINCT FROM e.override_id
+LEFT JOIN (SELECT flag_id, count(*) AS contacts,
+                  flatten(list(source_ids ORDER BY started_at, contact_id)) AS evidence
+           FROM flag_evidence_rows SEMI JOIN _episodes USING (flag_id) GROUP BY flag_id) v USING (flag_id)
+ORDER BY e.first_at, e.flag_id
+"""
 
 
 @dataclass(frozen=True)
@@ -61,23 +84,7 @@ def store(db: Database, profile: Profile, report: JudgeReport, scope: Scope, sta
         _replace_changed_flags(db, scope)
     collect_evidence(db, profile)
     con.execute(
-        f"""
-        INSERT INTO flag_rows BY NAME
-        SELECT e.flag_id, $run_id AS run_id, e.requester_key, e.rule_id, r.rule_hash,
-               $profile_name AS profile_name, $profile_version AS profile_version,
-               r.category, r.behaviour, e.severity, e.group_key, e.first_at, e.last_at, e.value, e.threshold, r.unit,
-               {_VALUE_TEXT} || ' ' || r.unit
-                   || CASE WHEN e.group_key IS NOT NULL THEN ' (' || e.group_key || ')' ELSE '' END
-                   || '; ' || e.severity || ' is ' || {_THRESHOLD_TEXT}
-                   || CASE WHEN e.override_id IS NOT NULL THEN ' (override ' || e.override_id || ')' ELSE '' END
-                   AS detail, e.override_id AS threshold_override,
-               coalesce(v.contacts, 0) AS contacts, coalesce(v.evidence, []) AS evidence
-        FROM _episodes e JOIN _rules r ON r.rule_id = e.rule_id AND r.override_id IS NOT DISTINCT FROM e.override_id
-        LEFT JOIN (SELECT flag_id, count(*) AS contacts,
-                          flatten(list(source_ids ORDER BY started_at, contact_id)) AS evidence
-                   FROM flag_evidence_rows SEMI JOIN _episodes USING (flag_id) GROUP BY flag_id) v USING (flag_id)
-        ORDER BY e.first_at, e.flag_id
-        """,
+        f"INSERT INTO flag_rows BY NAME {FLAG_ROWS_SQL}",
         {"run_id": report.run_id, "profile_name": profile.name, "profile_version": profile.version},
     )
     report.total_flags = con.execute("SELECT count(*) FROM flag_rows").fetchall()[0][0]
@@ -166,19 +173,33 @@ def collect_evidence(db: Database, profile: Profile) -> None:
 
     From `evidence_from` on: before it, a flag that goes on kept its evidence rows.
     """
-    for rule in profile.enabled_rules:
+    sql, params = evidence_sql(profile.enabled_rules)
+    db.con.execute(f"INSERT INTO flag_evidence_rows ({', '.join(EVIDENCE_COLUMNS)}) {sql}", params)
+
+
+EVIDENCE_COLUMNS = ("flag_id", "contact_id", "channel", "started_at", "ended_at", "talk_s", "department", "source_ids")
+
+
+def evidence_sql(rules: Sequence[Rule]) -> tuple[str, dict[str, Any]]:
+    """The evidence rows (EVIDENCE_COLUMNS) of the flags in `_episodes`, from `_judged`: in one join,
+    each episode keeps the contacts of its window that its rule looks at, in its group if it has one."""
+    whens, params = [], {}
+    for number, rule in enumerate(rules):
         kind = RULE_KINDS[rule.kind]
-        where, params = kind.looked_at(rule)
+        where, own = kind.looked_at(rule)
         group = kind.group_sql()
-        same_group = f"AND {group} = e.group_key" if group else ""
-        db.con.execute(
-            f"""
-            INSERT INTO flag_evidence_rows (flag_id, contact_id, channel, started_at, ended_at, talk_s, department,
-                                            source_ids)
-            SELECT e.flag_id, c.contact_id, c.channel, c.started_at, c.ended_at, c.talk_s, c.department, c.source_ids
-            FROM _episodes e JOIN _judged c
-              ON c.requester_key = e.requester_key AND c.started_at >= e.evidence_from AND c.started_at <= e.last_at
-            WHERE e.rule_id = $rule_id AND {where} {same_group}
-            """,
-            {**params, "rule_id": rule.id},
-        )
+        if group:
+            where = f"{where} AND {group} = e.group_key"
+        # each rule's parameters under names of its own: the rules share one statement
+        where = re.sub(r"\$(\w+)", rf"$r{number}_\1", where)
+        params.update({f"r{number}_{name}": value for name, value in own.items()})
+        params[f"r{number}_rule_id"] = rule.id
+        whens.append(f"WHEN $r{number}_rule_id THEN {where}")
+    columns = ", ".join(f"c.{column}" for column in EVIDENCE_COLUMNS[1:])
+    sql = f"""
+        SELECT e.flag_id, {columns}
+        FROM _episodes e JOIN _judged c
+          ON c.requester_key = e.requester_key AND c.started_at >= e.evidence_from AND c.started_at <= e.last_at
+        WHERE {f"CASE e.rule_id {' '.join(whens)} ELSE FALSE END" if whens else "FALSE"}
+    """
+    return sql, params

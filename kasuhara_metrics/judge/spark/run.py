@@ -1,0 +1,239 @@
+"""Judge contacts read from Parquet on Spark: the same profile and SQL as DuckDB's judge, the same flags.
+
+The contacts are read once, kept in Spark's memory partitioned by requester (every measurement is
+per requester, so each rule's windows run where the contacts already are), and judged by all rules
+in one job. Flags go to `flags.parquet` through the same writer as `kasuhara export`, so the two
+engines' files can be compared byte for byte; evidence rows go to `flag_evidence/`, written in
+parallel by Spark. No Python runs on the executors: a cluster needs Spark only.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ...common.calendar import closed_days
+from ...common.db import connect
+from ...common.errors import KasuharaError
+from ...common.parquet import EVIDENCE_FOLDER, RUN_FILE, contacts_paths, write_view
+from ...common.progress import Step, silent
+from ...rules import RULE_KINDS, Profile
+from ..episodes import EPISODES_SQL
+from ..outcome import JudgeReport, RuleOutcome
+from ..prepare import HIT_COLUMNS, RULE_COLUMNS, Clock, judged_sql, needs_calendar, rule_rows
+from ..store import FLAG_ROWS_SQL, evidence_sql
+from .dialect import literal, to_spark
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+SPARK_CLOCK = Clock(wall_clock="from_utc_timestamp({ts}, {tz})", instant="to_utc_timestamp({ts}, {tz})")
+
+# The columns of `contacts` (docs/views.md) the judge reads, as Spark types.
+JUDGED_COLUMNS = {
+    "contact_id": "STRING",
+    "channel": "STRING",
+    "requester_key": "STRING",
+    "department": "STRING",
+    "kind": "STRING",
+    "topic": "STRING",
+    "started_at": "TIMESTAMP",
+    "ended_at": "TIMESTAMP",
+    "talk_s": "INT",
+    "answered": "BOOLEAN",
+    "outcome": "STRING",
+    "source_ids": "ARRAY<STRING>",
+    "exit_requested_at": "TIMESTAMP",
+}
+HITS_SCHEMA = (
+    "rule_id STRING, requester_key STRING, group_key STRING, window_start TIMESTAMP, window_end TIMESTAMP, "
+    "value DOUBLE, severity STRING, threshold DOUBLE, override_id STRING"
+)
+# The run's number in the files it writes: each output folder holds one run.
+RUN_ID = 1
+
+
+@dataclass(frozen=True)
+class SparkOutput:
+    """What a Spark judge run wrote."""
+
+    flags: Path
+    evidence: Path
+    run: Path
+
+
+def read_contacts(spark: SparkSession, sources: list[Path]) -> DataFrame:
+    """The contacts of every source, with the judge's columns checked and typed."""
+    frames = []
+    for source in sources:
+        if not source.exists():
+            raise KasuharaError(f"{source}: no such file or folder (give a `kasuhara export` folder or Parquet)")
+    for path in map(str, contacts_paths(sources)):
+        try:
+            frame = spark.read.parquet(path)
+        except Exception as exc:
+            raise KasuharaError(f"{path}: Spark cannot read it as Parquet ({exc.__class__.__name__})") from exc
+        types = dict(frame.dtypes)
+        missing = [column for column in JUDGED_COLUMNS if column not in types]
+        if missing:
+            raise KasuharaError(
+                f"{path}: no column {', '.join(missing)}; the Spark judge reads the contacts columns of "
+                "docs/views.md (write them with `kasuhara export`)"
+            )
+        naive = [
+            column for column, kind in JUDGED_COLUMNS.items() if kind == "TIMESTAMP" and types[column] != "timestamp"
+        ]
+        if naive:
+            raise KasuharaError(
+                f"{path}: {', '.join(naive)} must be time-zone-aware timestamps (Parquet isAdjustedToUTC, DuckDB "
+                f"TIMESTAMPTZ), not {', '.join(types[c] for c in naive)}: a time without its zone is ambiguous"
+            )
+        frames.append(
+            frame.selectExpr(*(f"CAST({column} AS {kind}) AS {column}" for column, kind in JUDGED_COLUMNS.items()))
+        )
+    contacts = frames[0]
+    for frame in frames[1:]:
+        contacts = contacts.unionByName(frame)
+    return contacts
+
+
+def judge_parquet(
+    spark: SparkSession,
+    profile: Profile,
+    sources: list[Path],
+    out: Path,
+    *,
+    as_of: date | None = None,
+    progress: Step = silent,
+) -> tuple[JudgeReport, SparkOutput]:
+    """Judge the contacts of `sources` with `profile` on `spark`; write flags and evidence under `out`."""
+    started = datetime.now(UTC)
+    rules = profile.enabled_rules
+    steps = 5
+    progress("reading contacts", 0, steps)
+    contacts = read_contacts(spark, sources)
+    contacts.createOrReplaceTempView("contacts")
+    site = profile.site
+    closed = "FALSE"
+    if needs_calendar(profile):
+        closed = _closed_days_sql(spark, profile)
+    sql, params = judged_sql(profile, "contacts c", as_of, SPARK_CLOCK, closed_days=closed)
+    partitions = spark.conf.get("spark.sql.shuffle.partitions")
+    judged = spark.sql(to_spark(sql, params)).repartition(int(partitions or 200), "requester_key").cache()
+    judged.createOrReplaceTempView("_judged")
+    report = JudgeReport(None, profile, as_of)
+    progress("judging every rule", 1, steps)
+    hits = _union([_hits_sql(rule) for rule in rules], spark).cache()
+    hits.createOrReplaceTempView("_hits")
+    looked_at = ", ".join(
+        f"count_if({to_spark(*RULE_KINDS[rule.kind].looked_at(rule))}) AS r{number}"
+        for number, rule in enumerate(rules)
+    )
+    counts = spark.sql(
+        f"SELECT count(*) AS contacts, {looked_at} FROM _judged c" if rules else "SELECT count(*) FROM _judged"
+    ).collect()[0]
+    report.contacts_judged = counts[0]
+    hit_counts: dict[str, int] = dict(spark.sql("SELECT rule_id, count(*) FROM _hits GROUP BY rule_id").collect())
+    progress("episodes and evidence", 2, steps)
+    episodes = spark.sql(to_spark(EPISODES_SQL)).cache()
+    episodes.createOrReplaceTempView("_episodes")
+    evidence = spark.sql(to_spark(*evidence_sql(rules))).cache()
+    evidence.createOrReplaceTempView("flag_evidence_rows")
+    rule_table = [row for rule in rules for row in rule_rows(rule)]
+    spark.createDataFrame(rule_table, ", ".join(f"{column} STRING" for column in RULE_COLUMNS)).createOrReplaceTempView(
+        "_rules"
+    )
+    progress("writing flags", 3, steps)
+    flag_rows = spark.sql(
+        to_spark(FLAG_ROWS_SQL, {"run_id": RUN_ID, "profile_name": profile.name, "profile_version": profile.version})
+    )
+    flags_arrow = flag_rows.toArrow()
+    out.mkdir(parents=True, exist_ok=True)
+    output = SparkOutput(out / "flags.parquet", out / EVIDENCE_FOLDER, out / RUN_FILE)
+    flags_per_rule: dict[str, int] = {}
+    with connect(":memory:", timezone=site.timezone) as db:
+        db.con.register("_spark_flags", flags_arrow)
+        db.con.execute("INSERT INTO flag_rows BY NAME SELECT * FROM _spark_flags")
+        db.con.unregister("_spark_flags")
+        flags_per_rule = dict(db.con.execute("SELECT rule_id, count(*) FROM flag_rows GROUP BY rule_id").fetchall())
+        write_view(db, "flags", output.flags)
+    progress("writing evidence", 4, steps)
+    partial = out / ".flag_evidence.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    evidence.orderBy("flag_id", "started_at", "contact_id").write.parquet(str(partial))
+    shutil.rmtree(output.evidence, ignore_errors=True)
+    partial.rename(output.evidence)
+    for number, rule in enumerate(rules):
+        report.rules.append(
+            RuleOutcome(rule.id, counts[number + 1], hit_counts.get(rule.id, 0), flags_per_rule.get(rule.id, 0))
+        )
+        report.rules[-1].added = flags_per_rule.get(rule.id, 0)
+    report.flags = report.total_flags = report.new = sum(flags_per_rule.values())
+    _write_run(output.run, profile, report, sources, spark, started)
+    for frame in (judged, hits, episodes, evidence):
+        frame.unpersist()
+    return report, output
+
+
+def _hits_sql(rule) -> tuple[str, dict[str, Any]]:
+    sql, params = RULE_KINDS[rule.kind].hits_sql(rule)
+    return f"SELECT $rule_id AS rule_id, {', '.join(HIT_COLUMNS[1:])} FROM ({sql}) h", {**params, "rule_id": rule.id}
+
+
+def _union(queries: list[tuple[str, dict[str, Any]]], spark: SparkSession) -> DataFrame:
+    """The hits of every rule: each rule's SQL translated on its own (parameters are per rule), and
+    analysed by Spark as one statement."""
+    if not queries:
+        return spark.createDataFrame([], HITS_SCHEMA)
+    return spark.sql(" UNION ALL ".join(f"SELECT * FROM ({to_spark(sql, params)})" for sql, params in queries))
+
+
+def _closed_days_sql(spark: SparkSession, profile: Profile) -> str:
+    """SQL true for a contact on one of the site's closed days, over the days the contacts span."""
+    tz = literal(profile.site.timezone).sql(dialect="spark")
+    local = SPARK_CLOCK.wall_clock.format(tz=tz, ts="started_at")
+    first, last = spark.sql(
+        f"SELECT CAST(min({local}) AS DATE), CAST(max({local}) AS DATE) FROM contacts WHERE requester_key IS NOT NULL"
+    ).collect()[0]
+    days = closed_days(profile.site, first, last) if first is not None else []
+    if not days:
+        return "FALSE"
+    return f"local_day IN ({', '.join(f'DATE {day.isoformat()!r}' for day, _reason in days)})"
+
+
+def _write_run(
+    path: Path, profile: Profile, report: JudgeReport, sources: list[Path], spark: SparkSession, started
+) -> None:
+    """What made the files: the profile, the sources, the engine, and the counts per rule."""
+    run = {
+        "run_id": RUN_ID,
+        "engine": "spark",
+        "spark_version": spark.version,
+        "master": spark.sparkContext.master,
+        "started_at": started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "profile_path": str(profile.path),
+        "profile_name": profile.name,
+        "profile_version": profile.version,
+        "profile_hash": profile.content_hash,
+        "as_of": report.as_of.isoformat() if report.as_of else None,
+        "sources": [str(source.resolve()) for source in sources],
+        "contacts_judged": report.contacts_judged,
+        "flags": report.flags,
+        "rules": [
+            {
+                "rule_id": rule.id,
+                "rule_hash": rule.content_hash,
+                "kind": rule.kind,
+                "contacts_evaluated": outcome.contacts_evaluated,
+                "hits": outcome.hits,
+                "flags": outcome.flags,
+            }
+            for rule, outcome in zip(profile.enabled_rules, report.rules, strict=True)
+        ],
+    }
+    path.write_text(json.dumps(run, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

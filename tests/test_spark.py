@@ -1,0 +1,334 @@
+"""The Spark judge gives the DuckDB judge's flags, byte for byte, and its evidence, row for row.
+
+Each test judges the same contacts twice: DuckDB over the database, then `kasuhara export`, then
+Spark (local mode, one session for the module) over the exported Parquet; the two flags.parquet
+files must be the same bytes. The sets: the bundled samples (Bunkyo's profile), the Setagaya
+samples (its profile: department overrides, the business calendar), a synthetic ward, two shards
+of the samples exported in buckets, and random histories for every rule kind. The translation's
+rewrites are tested on their own first, without Spark.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from kasuhara_metrics.cli import main
+from kasuhara_metrics.common.db import connect
+from kasuhara_metrics.common.errors import KasuharaError
+from kasuhara_metrics.desk.export import export_parquet
+from kasuhara_metrics.ingest import IngestOptions, ingest_files
+from kasuhara_metrics.ingest.sources.mapped import load_mapping
+from kasuhara_metrics.judge import judge
+from kasuhara_metrics.judge.spark.dialect import SparkTranslationError, to_spark
+from kasuhara_metrics.rules import RULE_KINDS, load_profile
+from kasuhara_metrics.synth import synthesize
+
+from . import test_rules_property as histories
+from .conftest import CALL_EXPORTS, SAMPLES, fixture_secret, ingest_sample_ward
+
+ROOT = Path(__file__).resolve().parents[1]
+needs_java = pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java 17+ (`make java` installs it)")
+
+
+# -- the translation, without Spark ------------------------------------------------------------
+
+
+def test_a_window_frame_gets_a_literal_interval_from_its_inlined_parameter():
+    sql = "SELECT count(*) OVER (ORDER BY t RANGE BETWEEN to_seconds($m * 60) PRECEDING AND CURRENT ROW) FROM x"
+    assert "RANGE BETWEEN INTERVAL '5400' SECOND PRECEDING" in to_spark(sql, {"m": 90.0})
+    assert "INTERVAL '0.5' SECOND" in to_spark(sql, {"m": 1 / 120})
+
+
+def test_a_frame_bound_that_is_no_constant_is_refused():
+    sql = "SELECT count(*) OVER (ORDER BY t RANGE BETWEEN to_seconds(x.s) PRECEDING AND CURRENT ROW) FROM x"
+    with pytest.raises(SparkTranslationError, match="needs a constant"):
+        to_spark(sql)
+
+
+def test_rounding_to_places_is_refused_for_it_differs_between_the_engines():
+    with pytest.raises(SparkTranslationError, match="round a double to places differently"):
+        to_spark("SELECT round(v, 1) FROM t")
+
+
+def test_a_missing_parameter_is_named():
+    with pytest.raises(SparkTranslationError, match=r"\$tier_watch"):
+        to_spark("SELECT $tier_watch", {})
+
+
+def test_what_the_engines_spell_differently_is_rewritten():
+    spark = to_spark(
+        "SELECT count(DISTINCT d) OVER w, epoch(a), epoch_ms(b), list_position(['watch', 'alert'], s), "
+        "arg_max(v, (r, v)), arg_max_null(o, r), list(x ORDER BY a, b), a / 60.0, NULL AS g, $kinds "
+        "FROM t WINDOW w AS (PARTITION BY k ORDER BY a)",
+        {"kinds": ["complaint", "demand"]},
+    )
+    assert "SIZE(COLLECT_SET(d) OVER w)" in spark
+    assert "CAST(UNIX_MICROS(a) AS DOUBLE) / 1000000" in spark  # epoch keeps its fractions
+    assert "UNIX_MILLIS(b)" in spark
+    assert "NULLIF(ARRAY_POSITION(ARRAY('watch', 'alert'), s), 0)" in spark
+    assert "MAX_BY(v, CASE WHEN NOT v IS NULL THEN STRUCT(r, v) END)" in spark
+    assert "MAX_BY(o, r)" in spark
+    assert "TRANSFORM(ARRAY_SORT(COLLECT_LIST(NAMED_STRUCT('k0', a, 'k1', b, 'v', x))), item -> item.v)" in spark
+    assert "a / CAST(60.0 AS DOUBLE)" in spark
+    assert "CAST(NULL AS STRING) AS g" in spark
+    assert "CAST(ARRAY('complaint', 'demand') AS ARRAY<STRING>)" in spark
+
+
+# -- the same flags on Spark --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spark():
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java 17+ (`make java` installs it)")
+    from kasuhara_metrics.judge.spark import spark_session
+
+    session = spark_session("local[2]", {"spark.sql.shuffle.partitions": "2"})
+    yield session
+    session.stop()
+
+
+@needs_java
+def test_a_flags_value_reads_the_same_from_both_engines(spark):
+    """Rounding to one place (34.65 is 34.6499... in binary) and numbers as text, as flag details show them."""
+    from kasuhara_metrics.judge.store import _VALUE_TEXT
+
+    values = [34.65, 1.005, 0.15, 2.675, 34.75, 34.85, 12.0, 0.05, 0.95, 123456.75, 1 / 3, 2 / 3, 1e-7, 9999999.96]
+    values += [minutes / 60 for minutes in range(0, 6000, 7)]  # talk seconds in minutes, as values are
+    select = f"SELECT {_VALUE_TEXT} AS text FROM (SELECT unnest($values) AS value) e ORDER BY e.value"
+    duck = [row[0] for row in duckdb.execute(select.replace("$values", "?"), [values]).fetchall()]
+    on_spark = [row[0] for row in spark.sql(to_spark(select, {"values": values})).collect()]
+    assert on_spark == duck
+
+
+def judge_on_spark(spark, profile, sources: list[Path], out: Path):
+    from kasuhara_metrics.judge.spark import judge_parquet
+
+    return judge_parquet(spark, profile, sources, out)
+
+
+def assert_same_flags(exported: Path, judged: Path) -> int:
+    """The DuckDB judge's export and the Spark judge's output agree; the number of flags."""
+    ours = pq.read_table(exported / "flags.parquet")
+    theirs = pq.read_table(judged / "flags.parquet")
+    assert theirs.schema == ours.schema
+    assert theirs.to_pylist() == ours.to_pylist()
+    assert (judged / "flags.parquet").read_bytes() == (exported / "flags.parquet").read_bytes()
+    con = duckdb.connect()
+    order = "ORDER BY flag_id, started_at, contact_id"
+    evidence = [
+        con.sql(f"SELECT * FROM read_parquet('{path}') {order}")
+        for path in (exported / "flag_evidence.parquet", judged / "flag_evidence" / "*.parquet")
+    ]
+    assert evidence[1].types == evidence[0].types and evidence[1].columns == evidence[0].columns
+    assert evidence[1].fetchall() == evidence[0].fetchall()
+    return ours.num_rows
+
+
+def judged_and_exported(db, profile, out: Path) -> Path:
+    judge(db, profile)
+    export_parquet(db, out)
+    return out
+
+
+@needs_java
+def test_the_samples_give_the_same_flags_on_spark_through_the_command_line(spark, tmp_path):
+    db_path = str(tmp_path / "ward.duckdb")
+    with fixture_secret(), connect(db_path) as db:
+        ingest_sample_ward(db)
+    runner = CliRunner()
+    for command in (["judge"], ["export", "--out", str(tmp_path / "export")]):
+        result = runner.invoke(main, ["--db", db_path, *command], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    out = tmp_path / "judged"
+    command = ["judge", "--engine", "spark", "--from", str(tmp_path / "export"), "--out", str(out)]
+    result = runner.invoke(main, [*command, "--spark-master", "local[2]"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    flags = assert_same_flags(tmp_path / "export", out)
+    assert flags >= 15  # every planted case of the samples
+    assert f"{flags} flags" in result.output and "on Spark" in result.output
+    run = (out / "judge_run.json").read_text(encoding="utf-8")
+    assert '"engine": "spark"' in run and load_profile().content_hash in run
+    # the output folder reads as a database: the same flags listed, the same weekly report
+    with connect(db_path, read_only=True) as db:
+        flagged = db.con.execute("SELECT requester_key FROM flags ORDER BY contacts DESC LIMIT 1").fetchall()[0][0]
+    for command in (
+        ["flags", "--format", "csv"],
+        ["explain", flagged],
+        ["query", "SELECT rule_id, count(*) FROM flags GROUP BY ALL ORDER BY ALL"],
+    ):
+        from_db = runner.invoke(main, ["--db", db_path, *command], catch_exceptions=False)
+        from_spark = runner.invoke(main, ["--db", str(out), *command], catch_exceptions=False)
+        assert from_spark.exit_code == 0 and from_spark.output == from_db.output, command
+    reports = [
+        runner.invoke(main, ["--db", source, "report", "--week", "latest", "--out", str(tmp_path / name)])
+        for source, name in ((db_path, "report-db"), (str(out), "report-spark"))
+    ]
+    assert reports[1].exit_code == 0, reports[1].output
+    assert reports[1].output.splitlines()[0] == reports[0].output.splitlines()[0]  # "2026-W..: N flags (...)"
+    refused = runner.invoke(main, ["--db", str(out), "ingest", "departments", str(SAMPLES / "departments.csv")])
+    assert refused.exit_code != 0 and "output of a Spark judge run" in refused.output
+    assert not (tmp_path / "judged.lock").exists()
+
+
+@needs_java
+def test_the_setagaya_samples_give_the_same_flags_with_overrides_and_the_calendar(spark, tmp_path):
+    from kasuhara_metrics.common.site import resolve_site
+
+    from .test_profiles import SETAGAYA, SETAGAYA_SAMPLES, SITE_FILE
+
+    profile = load_profile(SETAGAYA)
+    profile = replace(profile, site=resolve_site(profile.site, str(SITE_FILE), None))
+    with fixture_secret(), connect(str(tmp_path / "setagaya.duckdb"), timezone=profile.site.timezone) as db:
+        for kind, pattern in (
+            ("departments", "departments.csv"),
+            ("calls", "asterisk/*.csv"),
+            ("visits", "visits/*.csv"),
+        ):
+            paths = [str(p) for p in sorted(SETAGAYA_SAMPLES.glob(pattern))]
+            assert not ingest_files(db, kind, paths, IngestOptions(site=profile.site)).failures
+        exported = judged_and_exported(db, profile, tmp_path / "export")
+        kinds = {row[0] for row in db.con.execute("SELECT DISTINCT rule_id FROM flags").fetchall()}
+        overridden = db.con.execute("SELECT count(*) FROM flags WHERE threshold_override IS NOT NULL").fetchall()
+    report, _ = judge_on_spark(spark, profile, [exported], tmp_path / "judged")
+    assert assert_same_flags(exported, tmp_path / "judged") == report.flags
+    assert {"off_hours_contacts", "off_hours_attempts"} <= kinds and overridden[0][0] >= 1
+
+
+@needs_java
+def test_a_synthetic_ward_gives_the_same_flags(spark, tmp_path):
+    inbox = tmp_path / "inbox"
+    synthesize(6000, inbox, days=42, start=date(2026, 9, 1), seed=7)
+    with fixture_secret(), connect(str(tmp_path / "synth.duckdb")) as db:
+        for kind, paths in (
+            ("departments", [inbox / "departments.csv"]),
+            ("calls", sorted((inbox / "calls").iterdir())),
+            ("visits", sorted((inbox / "visits").iterdir())),
+        ):
+            assert not ingest_files(db, kind, [str(p) for p in paths], IngestOptions()).failures
+        exported = judged_and_exported(db, load_profile(), tmp_path / "export")
+    judge_on_spark(spark, load_profile(), [exported], tmp_path / "judged")
+    assert assert_same_flags(exported, tmp_path / "judged") >= 10
+
+
+@needs_java
+def test_shards_built_apart_and_exported_in_buckets_give_the_flags_of_one_database(spark, tmp_path):
+    """Two sites' own databases (Asterisk; the other systems, the mapped PBX and the visits), each
+    exported by requester bucket, judged together on Spark: the flags of one database holding all."""
+    mapping = load_mapping(SAMPLES / "mapping-example.toml")
+    asterisk = sorted((SAMPLES / "asterisk").glob("*.csv"))
+    shards = {
+        "a": [("calls", asterisk, IngestOptions())],
+        "b": [
+            ("calls", [p for p in CALL_EXPORTS if p not in asterisk], IngestOptions()),
+            ("calls", [SAMPLES / "pbx" / "calls-cp932.csv"], IngestOptions(mapping=mapping)),
+            ("visits", sorted((SAMPLES / "visits").glob("*.csv")), IngestOptions()),
+        ],
+    }
+    runner = CliRunner()
+    with fixture_secret():
+        for name, batches in shards.items():
+            with connect(str(tmp_path / f"{name}.duckdb")) as db:
+                ingest_files(db, "departments", [str(SAMPLES / "departments.csv")], IngestOptions())
+                for kind, paths, options in batches:
+                    assert not ingest_files(db, kind, [str(p) for p in paths], options).failures
+            export = ["--db", str(tmp_path / f"{name}.duckdb"), "export", "--out", str(tmp_path / name)]
+            assert runner.invoke(main, [*export, "--buckets", "4"], catch_exceptions=False).exit_code == 0
+        with connect(str(tmp_path / "all.duckdb")) as db:
+            ingest_sample_ward(db)
+            exported = judged_and_exported(db, load_profile(), tmp_path / "all")
+    buckets = sorted(path.name for path in (tmp_path / "a" / "contacts").iterdir())
+    assert buckets == ["bucket=-1", "bucket=0", "bucket=1", "bucket=2", "bucket=3"]
+    judge_on_spark(spark, load_profile(), [tmp_path / "a", tmp_path / "b"], tmp_path / "judged")
+    assert assert_same_flags(exported, tmp_path / "judged") >= 15
+    # a requester is in one bucket in every shard: a bucket of all shards can be judged alone
+    con = duckdb.connect()
+    spread = con.sql(
+        f"SELECT requester_key, count(DISTINCT bucket) FROM read_parquet('{tmp_path}/*/contacts/*/*.parquet', "
+        "hive_partitioning = true) WHERE requester_key IS NOT NULL GROUP BY ALL HAVING count(DISTINCT bucket) > 1"
+    ).fetchall()
+    assert spread == []
+
+
+def test_the_random_histories_meet_every_rule_kind():
+    assert {rule.kind for rule in MANY_KINDS.rules} == set(RULE_KINDS)
+
+
+def history(index: int, bursts: list[dict]) -> list[dict]:
+    """A random history (tests/test_rules_property.py) whose requesters and ids are the index's own."""
+    rows = histories.build(bursts)
+    for row in rows:
+        row["requester_key"] = f"H{index}{row['requester_key']}"
+        row["contact_id"] = f"h{index}{row['contact_id']}"
+        row["source_ids"] = [f"h{index}{source}" for source in row["source_ids"]]
+    return rows
+
+
+# The property test's rules of every kind, tightened to fire often, with department overrides (other
+# tiers, and switched off for one department) and the business calendar's off-hours rules.
+MANY_KINDS = replace(histories.PROFILE, rules=tuple(r for r in histories.PROFILE.rules if r.id.endswith("_ov")))
+
+
+@needs_java
+@settings(
+    max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(many=st.lists(st.lists(histories.burst, min_size=1, max_size=8), min_size=6, max_size=16))
+@example(many=[histories.CALENDAR_EDGES])
+def test_random_histories_give_the_same_flags_for_every_rule_kind(spark, tmp_path_factory, many):
+    """Each example judges 6 to 16 random histories at once, their requesters apart (a Spark run
+    takes seconds, so many histories share one), with rules of every kind."""
+    folder = tmp_path_factory.mktemp("histories")
+    rows = [row for index, bursts in enumerate(many) for row in history(index, bursts)]
+    with connect(":memory:") as db:
+        db.con.register("_generated", pa.Table.from_pylist(rows))
+        db.con.execute("INSERT INTO contacts BY NAME SELECT * FROM _generated")
+        exported = judged_and_exported(db, MANY_KINDS, folder / "export")
+    judge_on_spark(spark, MANY_KINDS, [exported], folder / "judged")
+    assert_same_flags(exported, folder / "judged")
+
+
+# -- what the Spark judge refuses ----------------------------------------------------------------
+
+
+@needs_java
+def test_parquet_without_a_contacts_column_or_with_naive_times_is_named(spark, tmp_path):
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT 'c1' AS contact_id, 'call' AS channel) TO '{tmp_path / 'few.parquet'}'")
+    with pytest.raises(KasuharaError, match=r"few.parquet: no column requester_key, .*kasuhara export"):
+        judge_on_spark(spark, load_profile(), [tmp_path / "few.parquet"], tmp_path / "out")
+    with fixture_secret(), connect(str(tmp_path / "ward.duckdb")) as db:
+        ingest_sample_ward(db)
+        export_parquet(db, tmp_path / "export")
+    con.execute(
+        f"COPY (SELECT * REPLACE (CAST(started_at AS TIMESTAMP) AS started_at) "
+        f"FROM '{tmp_path / 'export' / 'contacts.parquet'}') TO '{tmp_path / 'naive.parquet'}'"
+    )
+    with pytest.raises(KasuharaError, match=r"naive.parquet: started_at must be time-zone-aware"):
+        judge_on_spark(spark, load_profile(), [tmp_path / "naive.parquet"], tmp_path / "out")
+    assert not (tmp_path / "out" / "flags.parquet").exists()
+
+
+def test_the_engines_options_belong_to_their_engine(tmp_path):
+    runner = CliRunner()
+    base = ["--db", str(tmp_path / "ward.duckdb"), "judge"]
+    wrong = runner.invoke(main, [*base, "--out", str(tmp_path / "x")])
+    assert wrong.exit_code != 0 and "--from and --out are for --engine spark" in wrong.output
+    missing = runner.invoke(main, [*base, "--engine", "spark", "--from", str(tmp_path)])
+    assert missing.exit_code != 0 and "needs --from" in missing.output
+    conf = runner.invoke(
+        main,
+        [*base, "--engine", "spark", "--from", str(tmp_path), "--out", str(tmp_path / "o"), "--spark-conf", "novalue"],
+    )
+    assert conf.exit_code != 0 and "write KEY=VALUE" in conf.output
