@@ -8,7 +8,9 @@ closing not timed, as in bench/judge_bench.py), and the Spark judge over the exp
 is sampled every 0.2 s over the process and its children (the JVM). The last Spark run's flags.parquet must
 equal DuckDB's export byte for byte, and its evidence row for row.
 
-    python bench/spark_bench.py [--sizes 1000000,10000000] [--repeat 3] [--workdir bench/work]
+    python bench/spark_bench.py [--sizes 1000000,10000000x1] [--repeat 3] [--workdir bench/work]
+
+(10M contacts: one run of each engine by default, about half an hour on 2 cores.)
 """
 
 import argparse
@@ -29,6 +31,11 @@ sys.path.insert(0, str(HERE))
 import judge_bench  # noqa: E402  (a sibling script: its synthetic year, its DuckDB measurement)
 
 SPARK_CONF = {"spark.driver.memory": "12g"}
+HEADER = (
+    "| contacts | DuckDB judge median s | Spark start median s | Spark judge median s | Spark/DuckDB "
+    "| DuckDB peak RSS MB | Spark peak RSS MB | DuckDB runs s | Spark runs s |\n"
+    "|---:|---:|---:|---:|---:|---:|---:|---|---|"
+)
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -121,7 +128,7 @@ def same_output(export: Path, judged: Path) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sizes", default="1000000,10000000")
+    ap.add_argument("--sizes", default="1000000,10000000x1", help="contacts; xN: that size's own --repeat")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workdir", type=Path, default=HERE / "work")
     ap.add_argument("--spark-one", nargs=2, metavar=("EXPORT", "OUT"), help=argparse.SUPPRESS)  # a child
@@ -131,10 +138,12 @@ def main() -> None:
         return
     args.workdir.mkdir(parents=True, exist_ok=True)
     rows, checks, version = [], [], "?"
-    for size in (int(s) for s in args.sizes.split(",")):
+    for item in args.sizes.split(","):
+        size, _, times = item.partition("x")
+        size, repeat = int(size), int(times or args.repeat)
         cached, export = prepared(size, args.workdir)
         duck, spark = [], []
-        for i in range(args.repeat):
+        for i in range(repeat):
             for mode in ("duckdb", "spark") if i % 2 == 0 else ("spark", "duckdb"):
                 if mode == "duckdb":
                     db = args.workdir / "judge-run-engine.duckdb"
@@ -164,11 +173,11 @@ def main() -> None:
 The judge benchmark's synthetic year (bench/judge_data.sql), profile thresholds/bunkyo.toml (9 rules), judged by
 DuckDB (the `judge` call on the database, as in bench/results-judge.md) and by Spark in local mode over the
 same contacts exported as Parquet (`judge_parquet`: reading, judging, writing flags.parquet and flag_evidence/).
-Medians of {args.repeat} alternating runs, each in a fresh process. Spark's start (the JVM and the session) is
-timed apart from the judge. Peak RSS: the process and its children (Spark's JVM), sampled every 0.2 s.
+Medians of alternating runs (as many as the runs columns list), each in a fresh process. Spark's start
+(the JVM and the session) is timed apart from the judge. Peak RSS: the process and its children (Spark's
+JVM), sampled every 0.2 s.
 
-| contacts | DuckDB judge median s | Spark start median s | Spark judge median s | Spark/DuckDB | DuckDB peak RSS MB | Spark peak RSS MB | DuckDB runs s | Spark runs s |
-|---:|---:|---:|---:|---:|---:|---:|---|---|
+{HEADER}
 {chr(10).join(rows)}
 
 Same flags: {"; ".join(checks)}.

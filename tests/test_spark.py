@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from kasuhara_metrics.cli import main
 from kasuhara_metrics.common.db import connect
-from kasuhara_metrics.common.errors import KasuharaError
+from kasuhara_metrics.common.errors import DatabaseError, KasuharaError
 from kasuhara_metrics.desk.export import export_parquet
 from kasuhara_metrics.ingest import IngestOptions, ingest_files
 from kasuhara_metrics.ingest.sources.mapped import load_mapping
@@ -218,8 +218,11 @@ def test_a_synthetic_ward_gives_the_same_flags(spark, tmp_path):
         ):
             assert not ingest_files(db, kind, [str(p) for p in paths], IngestOptions()).failures
         exported = judged_and_exported(db, load_profile(), tmp_path / "export")
-    judge_on_spark(spark, load_profile(), [exported], tmp_path / "judged")
+    # named as a URI, as a cluster names its data lake (hdfs://, s3a://): Spark reads it, not Python
+    judge_on_spark(spark, load_profile(), [f"file://{exported / 'contacts.parquet'}"], tmp_path / "judged")
     assert assert_same_flags(exported, tmp_path / "judged") >= 10
+    with pytest.raises(DatabaseError, match="only a run over local contacts opens as a database"):
+        connect(str(tmp_path / "judged"), read_only=True)
 
 
 @needs_java

@@ -37,8 +37,8 @@ from .progress import terminal_progress
     "--from",
     "sources",
     multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="spark: a `kasuhara export` folder or contacts Parquet (file or folder); repeat for several shards.",
+    help="spark: a `kasuhara export` folder or contacts Parquet (a file or folder, or a URI such as "
+    "hdfs://.../contacts); repeat for several shards.",
 )
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), help="spark: folder for flags.parquet and evidence."
@@ -56,7 +56,7 @@ def judge(
     as_of,
     dry_run: bool,
     engine: str,
-    sources: tuple[Path, ...],
+    sources: tuple[str, ...],
     out: Path | None,
     spark_master: str | None,
     spark_conf: tuple[str, ...],
@@ -104,7 +104,7 @@ def _judge_on_spark(
     profile,
     as_of,
     dry_run: bool,
-    sources: tuple[Path, ...],
+    sources: tuple[str, ...],
     out: Path | None,
     master: str | None,
     conf: tuple[str, ...],

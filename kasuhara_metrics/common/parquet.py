@@ -76,6 +76,12 @@ def open_judged_folder(folder: Path, timezone: str) -> Database:
     run = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
     db = connect(":memory:", timezone=timezone)
     con = db.con
+    if any("://" in source for source in run["sources"]):
+        db.close()
+        raise DatabaseError(
+            f"{folder / RUN_FILE}: the run read its contacts from {', '.join(run['sources'])}; only a run over "
+            "local contacts opens as a database (its flags.parquet and flag_evidence/ read anywhere)"
+        )
     contacts = [parquet_glob(path) for path in contacts_paths([Path(source) for source in run["sources"]])]
     missing = [path for path in contacts if not glob.glob(path, recursive=True)]
     if missing:

@@ -66,13 +66,23 @@ class SparkOutput:
     run: Path
 
 
-def read_contacts(spark: SparkSession, sources: list[Path]) -> DataFrame:
-    """The contacts of every source, with the judge's columns checked and typed."""
+def is_uri(source: str | Path) -> bool:
+    """A location for Spark's file systems (hdfs://, s3a://, file://) rather than a local path."""
+    return "://" in str(source)
+
+
+def read_contacts(spark: SparkSession, sources: list[str | Path]) -> DataFrame:
+    """The contacts of every source, with the judge's columns checked and typed.
+
+    A local source may be an export folder; a URI (hdfs://, s3a://) names the contacts Parquet itself.
+    """
     frames = []
-    for source in sources:
+    local = [Path(source) for source in sources if not is_uri(source)]
+    for source in local:
         if not source.exists():
             raise KasuharaError(f"{source}: no such file or folder (give a `kasuhara export` folder or Parquet)")
-    for path in map(str, contacts_paths(sources)):
+    resolved = dict(zip(local, contacts_paths(local), strict=True))
+    for path in (str(source) if is_uri(source) else str(resolved[Path(source)]) for source in sources):
         try:
             frame = spark.read.parquet(path)
         except Exception as exc:
@@ -104,7 +114,7 @@ def read_contacts(spark: SparkSession, sources: list[Path]) -> DataFrame:
 def judge_parquet(
     spark: SparkSession,
     profile: Profile,
-    sources: list[Path],
+    sources: list[str | Path],
     out: Path,
     *,
     as_of: date | None = None,
@@ -206,7 +216,7 @@ def _closed_days_sql(spark: SparkSession, profile: Profile) -> str:
 
 
 def _write_run(
-    path: Path, profile: Profile, report: JudgeReport, sources: list[Path], spark: SparkSession, started
+    path: Path, profile: Profile, report: JudgeReport, sources: list[str | Path], spark: SparkSession, started
 ) -> None:
     """What made the files: the profile, the sources, the engine, and the counts per rule."""
     run = {
@@ -221,7 +231,7 @@ def _write_run(
         "profile_version": profile.version,
         "profile_hash": profile.content_hash,
         "as_of": report.as_of.isoformat() if report.as_of else None,
-        "sources": [str(source.resolve()) for source in sources],
+        "sources": [str(source) if is_uri(source) else str(Path(source).resolve()) for source in sources],
         "contacts_judged": report.contacts_judged,
         "flags": report.flags,
         "rules": [
