@@ -61,6 +61,11 @@ def test_rounding_to_places_is_refused_for_it_differs_between_the_engines():
         to_spark("SELECT round(v, 1) FROM t")
 
 
+def test_a_time_zone_conversion_must_say_which_way_it_goes():
+    with pytest.raises(SparkTranslationError, match="prepare.Clock"):
+        to_spark("SELECT timezone('Asia/Tokyo', started_at) FROM contacts")
+
+
 def test_a_missing_parameter_is_named():
     with pytest.raises(SparkTranslationError, match=r"\$tier_watch"):
         to_spark("SELECT $tier_watch", {})
@@ -112,10 +117,24 @@ def test_a_flags_value_reads_the_same_from_both_engines(spark):
     assert on_spark == duck
 
 
-def judge_on_spark(spark, profile, sources: list[Path], out: Path):
+@needs_java
+def test_topics_fold_the_same_white_space_and_case_in_both_engines(spark):
+    from kasuhara_metrics.judge.prepare import topic_key_sql
+
+    topics = ["住民税", " 住民税 ", "住民税\t", "住\n\n民税", "住民税\x0b", "\u3000住民税", "住民\u3000 税", "ＡＢＣ"]
+    topics += ["Ａbc \r\f DEF", "\u00a0", " ", ""]
+    select = f"SELECT t, {topic_key_sql('t')} FROM (SELECT unnest($topics) AS t) ORDER BY t"
+    duck = duckdb.execute(select.replace("$topics", "?"), [topics]).fetchall()
+    on_spark = [tuple(row) for row in spark.sql(to_spark(select, {"topics": topics})).collect()]
+    assert on_spark == duck
+    assert ("住\n\n民税", "住 民税") in duck and ("住民\u3000 税", "住民 税") in duck
+    assert ("住民税\x0b", "住民税\x0b") in duck  # a vertical tab is no white space here, in either engine
+
+
+def judge_on_spark(spark, profile, sources: list, out: Path, as_of: date | None = None):
     from kasuhara_metrics.judge.spark import judge_parquet
 
-    return judge_parquet(spark, profile, sources, out)
+    return judge_parquet(spark, profile, sources, out, as_of=as_of)
 
 
 def assert_same_flags(exported: Path, judged: Path) -> int:
@@ -136,8 +155,8 @@ def assert_same_flags(exported: Path, judged: Path) -> int:
     return ours.num_rows
 
 
-def judged_and_exported(db, profile, out: Path) -> Path:
-    judge(db, profile)
+def judged_and_exported(db, profile, out: Path, as_of: date | None = None) -> Path:
+    judge(db, profile, as_of=as_of)
     export_parquet(db, out)
     return out
 
@@ -180,6 +199,20 @@ def test_the_samples_give_the_same_flags_on_spark_through_the_command_line(spark
     refused = runner.invoke(main, ["--db", str(out), "ingest", "departments", str(SAMPLES / "departments.csv")])
     assert refused.exit_code != 0 and "output of a Spark judge run" in refused.output
     assert not (tmp_path / "judged.lock").exists()
+    # and the analysts' notebook runs on it, its what-if included
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(ROOT / "notebooks" / "analyst.ipynb", as_version=4)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KASUHARA_DB", str(out))
+        NotebookClient(notebook, timeout=300, kernel_name="python3").execute()
+    printed = "".join(
+        str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+        for cell in notebook.cells
+        for o in cell.get("outputs", [])
+    )
+    assert f"database: {out}" in printed and "immediate_redial" in printed
 
 
 @needs_java
@@ -207,7 +240,9 @@ def test_the_setagaya_samples_give_the_same_flags_with_overrides_and_the_calenda
 
 
 @needs_java
-def test_a_synthetic_ward_gives_the_same_flags(spark, tmp_path):
+def test_a_synthetic_ward_gives_the_same_flags_as_of_a_day(spark, tmp_path):
+    """Six weeks, judged as of the fifth week's Wednesday (contacts after its end in site time wait)."""
+    as_of = date(2026, 10, 7)
     inbox = tmp_path / "inbox"
     synthesize(6000, inbox, days=42, start=date(2026, 9, 1), seed=7)
     with fixture_secret(), connect(str(tmp_path / "synth.duckdb")) as db:
@@ -217,9 +252,14 @@ def test_a_synthetic_ward_gives_the_same_flags(spark, tmp_path):
             ("visits", sorted((inbox / "visits").iterdir())),
         ):
             assert not ingest_files(db, kind, [str(p) for p in paths], IngestOptions()).failures
-        exported = judged_and_exported(db, load_profile(), tmp_path / "export")
+        exported = judged_and_exported(db, load_profile(), tmp_path / "export", as_of)
+        (judged,) = db.con.execute("SELECT contacts_judged FROM judge_runs").fetchall()[0]
+        later = db.con.execute("SELECT count(*) FROM contacts WHERE started_at >= '2026-10-08 00:00+09'").fetchall()
+    assert later[0][0] > 0
     # named as a URI, as a cluster names its data lake (hdfs://, s3a://): Spark reads it, not Python
-    judge_on_spark(spark, load_profile(), [f"file://{exported / 'contacts.parquet'}"], tmp_path / "judged")
+    source = f"file://{exported / 'contacts.parquet'}"
+    report, _ = judge_on_spark(spark, load_profile(), [source], tmp_path / "judged", as_of)
+    assert report.contacts_judged == judged
     assert assert_same_flags(exported, tmp_path / "judged") >= 10
     with pytest.raises(DatabaseError, match="only a run over local contacts opens as a database"):
         connect(str(tmp_path / "judged"), read_only=True)

@@ -121,7 +121,7 @@ def open_judged_folder(folder: Path, timezone: str) -> Database:
                 rule["flags"],
             ],
         )
-    db.read_only = True
+    db.read_only, db.path = True, str(folder)
     return db
 
 

@@ -54,9 +54,16 @@ class Clock:
 
 DUCKDB_CLOCK = Clock(wall_clock="timezone({tz}, {ts})", instant="timezone({tz}, {ts})")
 
-# What folds a topic's runs of white space into one space: RE2's \s, spelt out so that engines whose
-# \s means more (Java's also matches a vertical tab) fold the same characters.
-_WHITE_SPACE = "[ \\t\\n\\f\\r]+"
+# What folds a topic's runs of white space into one space, spelt out so that both engines fold the
+# same characters: tabs and line breaks, and every Unicode space (Zs: the ideographic space U+3000
+# that Japanese input puts in, no-break spaces), which DuckDB's trim() removes and Spark's does not.
+# (\s differs too: Java's also matches a vertical tab.)
+_WHITE_SPACE = "[\\t\\n\\f\\r\\p{Zs}]+"
+
+
+def topic_key_sql(topic: str) -> str:
+    """The topic as same_topic compares it: white space folded and trimmed, lower case, NULL if empty."""
+    return f"nullif(lower(trim(regexp_replace({topic}, '{_WHITE_SPACE}', ' ', 'g'))), '')"
 
 
 def judged_sql(
@@ -88,7 +95,7 @@ def judged_sql(
     sql = f"""
         WITH located AS (
             SELECT c.*, CAST({wall_clock} AS DATE) AS local_day,
-                   nullif(lower(trim(regexp_replace(c.topic, '{_WHITE_SPACE}', ' ', 'g'))), '') AS topic_key
+                   {topic_key_sql("c.topic")} AS topic_key
             FROM {contacts}
             WHERE c.requester_key IS NOT NULL AND ($as_of IS NULL OR c.started_at < {day_after_as_of})
         )

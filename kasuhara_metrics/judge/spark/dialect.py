@@ -92,6 +92,8 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
             )
         if name == "arg_max_null":
             return exp.Anonymous(this="max_by", expressions=[args[0], _key(args[1])])
+        if name == "timezone":  # which way it converts depends on its argument's type, unseen here
+            raise SparkTranslationError("timezone() is ambiguous for Spark: convert through prepare.Clock")
     if isinstance(node, exp.ArgMax):
         value, key = node.this, _key(node.expression)
         # DuckDB's arg_max skips rows whose value is NULL; Spark's max_by would return one

@@ -14,14 +14,14 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ...common.calendar import closed_days
 from ...common.db import connect
 from ...common.errors import KasuharaError
 from ...common.parquet import EVIDENCE_FOLDER, RUN_FILE, contacts_paths, write_view
 from ...common.progress import Step, silent
-from ...rules import RULE_KINDS, Profile
+from ...rules import RULE_KINDS, Profile, Rule
 from ..episodes import EPISODES_SQL
 from ..outcome import JudgeReport, RuleOutcome
 from ..prepare import HIT_COLUMNS, RULE_COLUMNS, Clock, judged_sql, needs_calendar, rule_rows
@@ -123,83 +123,97 @@ def judge_parquet(
     """Judge the contacts of `sources` with `profile` on `spark`; write flags and evidence under `out`."""
     started = datetime.now(UTC)
     rules = profile.enabled_rules
-    steps = 5
-    progress("reading contacts", 0, steps)
-    contacts = read_contacts(spark, sources)
-    contacts.createOrReplaceTempView("contacts")
-    site = profile.site
-    closed = "FALSE"
-    if needs_calendar(profile):
-        closed = _closed_days_sql(spark, profile)
-    sql, params = judged_sql(profile, "contacts c", as_of, SPARK_CLOCK, closed_days=closed)
-    partitions = spark.conf.get("spark.sql.shuffle.partitions")
-    judged = spark.sql(to_spark(sql, params)).repartition(int(partitions or 200), "requester_key").cache()
-    judged.createOrReplaceTempView("_judged")
-    report = JudgeReport(None, profile, as_of)
-    progress("judging every rule", 1, steps)
-    hits = _union([_hits_sql(rule) for rule in rules], spark).cache()
-    hits.createOrReplaceTempView("_hits")
-    looked_at = ", ".join(
-        f"count_if({to_spark(*RULE_KINDS[rule.kind].looked_at(rule))}) AS r{number}"
-        for number, rule in enumerate(rules)
-    )
-    counts = spark.sql(
-        f"SELECT count(*) AS contacts, {looked_at} FROM _judged c" if rules else "SELECT count(*) FROM _judged"
-    ).collect()[0]
-    report.contacts_judged = counts[0]
-    hit_counts: dict[str, int] = dict(spark.sql("SELECT rule_id, count(*) FROM _hits GROUP BY rule_id").collect())
-    progress("episodes and evidence", 2, steps)
-    episodes = spark.sql(to_spark(EPISODES_SQL)).cache()
-    episodes.createOrReplaceTempView("_episodes")
-    evidence = spark.sql(to_spark(*evidence_sql(rules))).cache()
-    evidence.createOrReplaceTempView("flag_evidence_rows")
-    rule_table = [row for rule in rules for row in rule_rows(rule)]
-    spark.createDataFrame(rule_table, ", ".join(f"{column} STRING" for column in RULE_COLUMNS)).createOrReplaceTempView(
+    progress("reading contacts", 0, STEPS)
+    read_contacts(spark, sources).createOrReplaceTempView("contacts")
+    kept = [_judged(spark, profile, as_of)]
+    progress("judging every rule", 1, STEPS)
+    kept.append(_view(_all_hits(spark, rules), "_hits"))
+    report = _counted(spark, profile, as_of)
+    progress("episodes and evidence", 2, STEPS)
+    kept.append(_view(spark.sql(to_spark(EPISODES_SQL)), "_episodes"))
+    evidence = _view(spark.sql(to_spark(*evidence_sql(rules))), "flag_evidence_rows")
+    kept.append(evidence)
+    rule_rows_schema = ", ".join(f"{column} STRING" for column in RULE_COLUMNS)
+    spark.createDataFrame([row for rule in rules for row in rule_rows(rule)], rule_rows_schema).createOrReplaceTempView(
         "_rules"
     )
-    progress("writing flags", 3, steps)
-    flag_rows = spark.sql(
-        to_spark(FLAG_ROWS_SQL, {"run_id": RUN_ID, "profile_name": profile.name, "profile_version": profile.version})
-    )
-    flags_arrow = flag_rows.toArrow()
     out.mkdir(parents=True, exist_ok=True)
     output = SparkOutput(out / "flags.parquet", out / EVIDENCE_FOLDER, out / RUN_FILE)
-    flags_per_rule: dict[str, int] = {}
-    with connect(":memory:", timezone=site.timezone) as db:
-        db.con.register("_spark_flags", flags_arrow)
-        db.con.execute("INSERT INTO flag_rows BY NAME SELECT * FROM _spark_flags")
-        db.con.unregister("_spark_flags")
-        flags_per_rule = dict(db.con.execute("SELECT rule_id, count(*) FROM flag_rows GROUP BY rule_id").fetchall())
-        write_view(db, "flags", output.flags)
-    progress("writing evidence", 4, steps)
-    partial = out / ".flag_evidence.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    evidence.orderBy("flag_id", "started_at", "contact_id").write.parquet(str(partial))
-    shutil.rmtree(output.evidence, ignore_errors=True)
-    partial.rename(output.evidence)
-    for number, rule in enumerate(rules):
-        report.rules.append(
-            RuleOutcome(rule.id, counts[number + 1], hit_counts.get(rule.id, 0), flags_per_rule.get(rule.id, 0))
-        )
-        report.rules[-1].added = flags_per_rule.get(rule.id, 0)
+    progress("writing flags", 3, STEPS)
+    flags_per_rule = _write_flags(spark, profile, output.flags)
+    for outcome in report.rules:
+        outcome.flags = outcome.added = flags_per_rule.get(outcome.rule_id, 0)
     report.flags = report.total_flags = report.new = sum(flags_per_rule.values())
+    progress("writing evidence", 4, STEPS)
+    _write_evidence(evidence, output.evidence)
     _write_run(output.run, profile, report, sources, spark, started)
-    for frame in (judged, hits, episodes, evidence):
+    for frame in kept:
         frame.unpersist()
     return report, output
 
 
-def _hits_sql(rule) -> tuple[str, dict[str, Any]]:
-    sql, params = RULE_KINDS[rule.kind].hits_sql(rule)
-    return f"SELECT $rule_id AS rule_id, {', '.join(HIT_COLUMNS[1:])} FROM ({sql}) h", {**params, "rule_id": rule.id}
+STEPS = 5  # reading, rules, episodes and evidence, flags, evidence written
 
 
-def _union(queries: list[tuple[str, dict[str, Any]]], spark: SparkSession) -> DataFrame:
+def _view(frame: DataFrame, name: str) -> DataFrame:
+    """`frame` kept in memory under `name`, for the statements after it."""
+    frame = frame.cache()
+    frame.createOrReplaceTempView(name)
+    return frame
+
+
+def _judged(spark: SparkSession, profile: Profile, as_of: date | None) -> DataFrame:
+    """`_judged`, as prepare.judged_sql defines it, partitioned by requester: every measurement is per
+    requester, so each rule's windows run where its contacts are, without another shuffle."""
+    closed = _closed_days_sql(spark, profile) if needs_calendar(profile) else "FALSE"
+    sql, params = judged_sql(profile, "contacts c", as_of, SPARK_CLOCK, closed_days=closed)
+    partitions = int(spark.conf.get("spark.sql.shuffle.partitions") or 200)
+    return _view(spark.sql(to_spark(sql, params)).repartition(partitions, "requester_key"), "_judged")
+
+
+def _all_hits(spark: SparkSession, rules: tuple[Rule, ...]) -> DataFrame:
     """The hits of every rule: each rule's SQL translated on its own (parameters are per rule), and
     analysed by Spark as one statement."""
-    if not queries:
+    if not rules:
         return spark.createDataFrame([], HITS_SCHEMA)
-    return spark.sql(" UNION ALL ".join(f"SELECT * FROM ({to_spark(sql, params)})" for sql, params in queries))
+    queries = []
+    for rule in rules:
+        sql, params = RULE_KINDS[rule.kind].hits_sql(rule)
+        measured = f"SELECT $rule_id AS rule_id, {', '.join(HIT_COLUMNS[1:])} FROM ({sql}) h"
+        queries.append(f"SELECT * FROM ({to_spark(measured, {**params, 'rule_id': rule.id})})")
+    return spark.sql(" UNION ALL ".join(queries))
+
+
+def _counted(spark: SparkSession, profile: Profile, as_of: date | None) -> JudgeReport:
+    """The run's report: contacts judged, and per rule the contacts it looked at and its hits."""
+    rules = profile.enabled_rules
+    looked_at = "".join(f", count_if({to_spark(*RULE_KINDS[rule.kind].looked_at(rule))})" for rule in rules)
+    judged, *evaluated = spark.sql(f"SELECT count(*) {looked_at} FROM _judged c").collect()[0]
+    hits: dict[str, int] = dict(spark.sql("SELECT rule_id, count(*) FROM _hits GROUP BY rule_id").collect())
+    report = JudgeReport(None, profile, as_of, contacts_judged=judged)
+    report.rules = [RuleOutcome(rule.id, n, hits.get(rule.id, 0)) for rule, n in zip(rules, evaluated, strict=True)]
+    return report
+
+
+def _write_flags(spark: SparkSession, profile: Profile, path: Path) -> dict[str, int]:
+    """flags.parquet through `kasuhara export`'s writer (flags are few: one per episode); flags per rule."""
+    params = {"run_id": RUN_ID, "profile_name": profile.name, "profile_version": profile.version}
+    flags = spark.sql(to_spark(FLAG_ROWS_SQL, params)).toArrow()
+    with connect(":memory:", timezone=profile.site.timezone) as db:
+        db.con.register("_spark_flags", flags)
+        db.con.execute("INSERT INTO flag_rows BY NAME SELECT * FROM _spark_flags")
+        db.con.unregister("_spark_flags")
+        write_view(db, "flags", path)
+        return dict(db.con.execute("SELECT rule_id, count(*) FROM flag_rows GROUP BY rule_id").fetchall())
+
+
+def _write_evidence(evidence: DataFrame, folder: Path) -> None:
+    """The evidence rows, written in parallel by Spark; the folder is replaced only once complete."""
+    partial = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    evidence.orderBy("flag_id", "started_at", "contact_id").write.parquet(str(partial))
+    shutil.rmtree(folder, ignore_errors=True)
+    partial.rename(folder)
 
 
 def _closed_days_sql(spark: SparkSession, profile: Profile) -> str:
