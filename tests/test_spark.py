@@ -10,7 +10,10 @@ rewrites are tested on their own first, without Spark.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -35,7 +38,7 @@ from kasuhara_metrics.rules import RULE_KINDS, load_profile
 from kasuhara_metrics.synth import synthesize
 
 from . import test_rules_property as histories
-from .conftest import CALL_EXPORTS, SAMPLES, fixture_secret, ingest_sample_ward
+from .conftest import CALL_EXPORTS, SAMPLES, TEST_SECRET, fixture_secret, ingest_sample_ward
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_java = pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java 17+ (`make java` installs it)")
@@ -115,6 +118,10 @@ def test_a_flags_value_reads_the_same_from_both_engines(spark):
     duck = [row[0] for row in duckdb.execute(select.replace("$values", "?"), [values]).fetchall()]
     on_spark = [row[0] for row in spark.sql(to_spark(select, {"values": values})).collect()]
     assert on_spark == duck
+    # half up from the value as written, whole numbers without ".0"
+    pinned = f"SELECT {_VALUE_TEXT} FROM (SELECT unnest(?) AS value) e"
+    texts = [row[0] for row in duckdb.execute(pinned, [[0.15, 34.65, 12.04, 0.96, 12.0, 1 / 3, 9999999.96]]).fetchall()]
+    assert texts == ["0.2", "34.7", "12", "1", "12", "0.3", "10000000"]
 
 
 @needs_java
@@ -343,6 +350,79 @@ def test_random_histories_give_the_same_flags_for_every_rule_kind(spark, tmp_pat
 
 
 # -- what the Spark judge refuses ----------------------------------------------------------------
+
+
+@needs_java
+def test_contacts_given_twice_or_an_output_over_its_sources_are_refused_and_a_rerun_replaces_all(spark, tmp_path):
+    with fixture_secret(), connect(str(tmp_path / "ward.duckdb")) as db:
+        ingest_sample_ward(db)
+        exported = judged_and_exported(db, load_profile(), tmp_path / "export")
+    with pytest.raises(KasuharaError, match="contacts appear more than once in --from"):
+        judge_on_spark(spark, load_profile(), [exported, exported / "contacts.parquet"], tmp_path / "twice")
+    for out in (exported, exported / "inside"):
+        with pytest.raises(KasuharaError, match="holds contacts"):
+            judge_on_spark(spark, load_profile(), [exported], out)
+    assert (exported / "flags.parquet").read_bytes() == (tmp_path / "export" / "flags.parquet").read_bytes()
+    # a second run into the same folder, with a profile that flags less, leaves nothing of the first
+    out = tmp_path / "judged"
+    judge_on_spark(spark, load_profile(), [exported], out)
+    fewer = load_profile().with_thresholds("long_call", watch=600, alert=900)
+    report, _ = judge_on_spark(spark, fewer, [exported], out)
+    con = duckdb.connect()
+    assert con.sql(f"SELECT count(*) FROM '{out / 'flags.parquet'}'").fetchall()[0][0] == report.flags
+    stale = con.sql(
+        f"SELECT count(*) FROM '{out / 'flag_evidence' / '*.parquet'}' ANTI JOIN '{out / 'flags.parquet'}' f "
+        "USING (flag_id)"
+    )
+    assert stale.fetchall()[0][0] == 0 and not list(out.glob(".*partial"))
+
+
+@needs_java
+def test_spark_submit_runs_the_judge_with_its_own_master_and_the_site_options(tmp_path):
+    """The cluster path of docs/scale.md, on a local master: spark-submit, the package's application."""
+    from kasuhara_metrics.cli import spark_submit
+
+    assert spark_submit.command_line(["--profile", "p", "--site", "s.toml", "--timezone=UTC", "--out", "o"]) == [
+        "--site",
+        "s.toml",
+        "--timezone=UTC",
+        "judge",
+        "--engine",
+        "spark",
+        "--profile",
+        "p",
+        "--out",
+        "o",
+    ]
+    with fixture_secret(), connect(str(tmp_path / "ward.duckdb")) as db:
+        ingest_sample_ward(db)
+        exported = judged_and_exported(db, load_profile(), tmp_path / "export")
+    venv = Path(sys.executable).parent  # spark-submit finds Spark through the `python` first on PATH
+    env = {**os.environ, "PATH": f"{venv}{os.pathsep}{os.environ['PATH']}", "KASUHARA_SECRET": TEST_SECRET}
+    site = SAMPLES / "setagaya" / "setagaya.site.toml"  # Asia/Tokyo and 17:15, as Bunkyo's own
+    done = subprocess.run(
+        [
+            str(venv / "spark-submit"),
+            "--master",
+            "local[1]",
+            "--conf",
+            "spark.sql.shuffle.partitions=2",
+            spark_submit.__file__,
+            "--site",
+            str(site),
+            "--from",
+            str(exported),
+            "--out",
+            str(tmp_path / "judged"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "on Spark" in done.stdout and "local[1]" in done.stdout
+    assert_same_flags(exported, tmp_path / "judged")
 
 
 @needs_java

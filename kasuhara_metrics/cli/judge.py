@@ -41,7 +41,9 @@ from .progress import terminal_progress
     "hdfs://.../contacts); repeat for several shards.",
 )
 @click.option(
-    "--out", type=click.Path(file_okay=False, path_type=Path), help="spark: folder for flags.parquet and evidence."
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="spark: folder for flags.parquet, flag_evidence/ and judge_run.json (an earlier run's are replaced).",
 )
 @click.option(
     "--spark-master",

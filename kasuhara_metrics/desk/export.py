@@ -24,9 +24,10 @@ def export_parquet(
     written = []
     for number, name in enumerate(EXPORTED):
         progress(name, number, len(EXPORTED))
-        if name == "contacts":
-            for stale in (out / "contacts.parquet", out / "contacts"):  # the other layout, from an earlier export
-                shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
+        if name == "contacts":  # the other layout, from an earlier export: only what an export wrote
+            (out / "contacts.parquet").unlink(missing_ok=True)
+            if (out / "contacts").is_dir():
+                _remove_buckets(out / "contacts")
         if name == "contacts" and buckets:
             written.append((out / "contacts", bucketed_contacts(db, out / "contacts", buckets)))
             continue
@@ -34,6 +35,14 @@ def export_parquet(
         rows = write_view(db, name, path, add=partial(_with_notes, db) if with_notes and name == "flags" else None)
         written.append((path, rows))
     return written
+
+
+def _remove_buckets(folder: Path) -> None:
+    """An earlier `--buckets` export's contacts/: its bucket=K folders, and the folder once empty."""
+    for bucket in folder.glob("bucket=*"):
+        shutil.rmtree(bucket)
+    if not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def bucket_sql(key: str, buckets: int) -> str:

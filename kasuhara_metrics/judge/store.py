@@ -193,8 +193,8 @@ def evidence_sql(rules: Sequence[Rule]) -> tuple[str, dict[str, Any]]:
         # each rule's parameters under names of its own: the rules share one statement
         where = re.sub(r"\$(\w+)", rf"$r{number}_\1", where)
         params.update({f"r{number}_{name}": value for name, value in own.items()})
-        params[f"r{number}_rule_id"] = rule.id
-        whens.append(f"WHEN $r{number}_rule_id THEN {where}")
+        params[f"rule_{number}"] = rule.id  # never an r{number}_ name: those are the rule's own
+        whens.append(f"WHEN $rule_{number} THEN {where}")
     columns = ", ".join(f"c.{column}" for column in EVIDENCE_COLUMNS[1:])
     sql = f"""
         SELECT e.flag_id, {columns}

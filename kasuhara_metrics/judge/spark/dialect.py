@@ -26,6 +26,7 @@ only, and its time zone conversions go through `prepare.Clock`, which names the 
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Any
 
@@ -66,6 +67,10 @@ def literal(value: Any) -> exp.Expression:
     if isinstance(value, int):
         return exp.Literal.number(value)
     if isinstance(value, float):
+        if not math.isfinite(value):  # a tier of inf (TOML allows it): Spark reads it from a string
+            return exp.cast(
+                exp.Literal.string("NaN" if math.isnan(value) else f"{value:+}".replace("inf", "Infinity")), "DOUBLE"
+            )
         return exp.cast(exp.Literal.number(repr(value)), "DOUBLE")
     if isinstance(value, str):
         return exp.Literal.string(value)

@@ -10,6 +10,7 @@ parallel by Spark. No Python runs on the executors: a cluster needs Spark only.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -81,8 +82,9 @@ def read_contacts(spark: SparkSession, sources: list[str | Path]) -> DataFrame:
     for source in local:
         if not source.exists():
             raise KasuharaError(f"{source}: no such file or folder (give a `kasuhara export` folder or Parquet)")
-    resolved = dict(zip(local, contacts_paths(local), strict=True))
-    for path in (str(source) if is_uri(source) else str(resolved[Path(source)]) for source in sources):
+    # local paths as file:// URIs: on a cluster a bare path would mean the cluster's file system (HDFS)
+    resolved = {source: path.resolve().as_uri() for source, path in zip(local, contacts_paths(local), strict=True)}
+    for path in (str(source) if is_uri(source) else resolved[Path(source)] for source in sources):
         try:
             frame = spark.read.parquet(path)
         except Exception as exc:
@@ -111,6 +113,20 @@ def read_contacts(spark: SparkSession, sources: list[str | Path]) -> DataFrame:
     return contacts
 
 
+def refuse_repeated_contacts(spark: SparkSession) -> None:
+    """A contact read twice (the same export given twice, a shard and one of its own buckets) would be
+    counted twice: more contacts in a day, more minutes, a flag nobody earned. DuckDB's ingest keeps
+    one of each; here the sources must not overlap."""
+    repeated = spark.sql(
+        "SELECT count(*), count(DISTINCT contact_id) FROM contacts WHERE requester_key IS NOT NULL"
+    ).collect()[0]
+    if repeated[0] != repeated[1]:
+        raise KasuharaError(
+            f"{repeated[0] - repeated[1]:,} contacts appear more than once in --from (the same export twice, "
+            "overlapping exports, or a shard and one of its own buckets): give each contact's source once"
+        )
+
+
 def judge_parquet(
     spark: SparkSession,
     profile: Profile,
@@ -124,7 +140,9 @@ def judge_parquet(
     started = datetime.now(UTC)
     rules = profile.enabled_rules
     progress("reading contacts", 0, STEPS)
+    refuse_writing_over_sources(out, sources)
     read_contacts(spark, sources).createOrReplaceTempView("contacts")
+    refuse_repeated_contacts(spark)
     kept = [_judged(spark, profile, as_of)]
     progress("judging every rule", 1, STEPS)
     kept.append(_view(_all_hits(spark, rules), "_hits"))
@@ -139,6 +157,9 @@ def judge_parquet(
     )
     out.mkdir(parents=True, exist_ok=True)
     output = SparkOutput(out / "flags.parquet", out / EVIDENCE_FOLDER, out / RUN_FILE)
+    # The run file goes first and comes back last: a run that fails half-way leaves a folder that does
+    # not open as a database, never new flags beside old evidence.
+    output.run.unlink(missing_ok=True)
     progress("writing flags", 3, STEPS)
     flags_per_rule = _write_flags(spark, profile, output.flags)
     for outcome in report.rules:
@@ -153,6 +174,21 @@ def judge_parquet(
 
 
 STEPS = 5  # reading, rules, episodes and evidence, flags, evidence written
+
+
+def refuse_writing_over_sources(out: Path, sources: list[str | Path]) -> None:
+    """--out is replaced file by file: it must not be, lie in, or hold the contacts being read."""
+    target = out.resolve()
+    inside = [
+        source
+        for source in sources
+        if not is_uri(source) and (target == Path(source).resolve() or Path(source).resolve() in target.parents)
+    ]
+    if inside or (out / "contacts.parquet").exists() or (out / "contacts").exists():
+        raise KasuharaError(
+            f"--out {out} holds contacts (a `kasuhara export` folder, or a --from): write the flags to a folder "
+            "of their own"
+        )
 
 
 def _view(frame: DataFrame, name: str) -> DataFrame:
@@ -199,19 +235,22 @@ def _write_flags(spark: SparkSession, profile: Profile, path: Path) -> dict[str,
     """flags.parquet through `kasuhara export`'s writer (flags are few: one per episode); flags per rule."""
     params = {"run_id": RUN_ID, "profile_name": profile.name, "profile_version": profile.version}
     flags = spark.sql(to_spark(FLAG_ROWS_SQL, params)).toArrow()
+    partial = path.with_name(f".{path.name}.partial")
     with connect(":memory:", timezone=profile.site.timezone) as db:
         db.con.register("_spark_flags", flags)
         db.con.execute("INSERT INTO flag_rows BY NAME SELECT * FROM _spark_flags")
         db.con.unregister("_spark_flags")
-        write_view(db, "flags", path)
-        return dict(db.con.execute("SELECT rule_id, count(*) FROM flag_rows GROUP BY rule_id").fetchall())
+        write_view(db, "flags", partial)
+        per_rule = dict(db.con.execute("SELECT rule_id, count(*) FROM flag_rows GROUP BY rule_id").fetchall())
+    os.replace(partial, path)
+    return per_rule
 
 
 def _write_evidence(evidence: DataFrame, folder: Path) -> None:
     """The evidence rows, written in parallel by Spark; the folder is replaced only once complete."""
     partial = folder.with_name(f".{folder.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
-    evidence.orderBy("flag_id", "started_at", "contact_id").write.parquet(str(partial))
+    evidence.orderBy("flag_id", "started_at", "contact_id").write.parquet(partial.resolve().as_uri())
     shutil.rmtree(folder, ignore_errors=True)
     partial.rename(folder)
 
@@ -244,6 +283,7 @@ def _write_run(
         "profile_name": profile.name,
         "profile_version": profile.version,
         "profile_hash": profile.content_hash,
+        "site": {"timezone": profile.site.timezone, "counter_closing": profile.site.counter_closing},
         "as_of": report.as_of.isoformat() if report.as_of else None,
         "sources": [str(source) if is_uri(source) else str(Path(source).resolve()) for source in sources],
         "contacts_judged": report.contacts_judged,
