@@ -82,13 +82,14 @@ def open_judged_folder(folder: Path, timezone: str) -> Database:
             f"{folder / RUN_FILE}: the run read its contacts from {', '.join(run['sources'])}; only a run over "
             "local contacts opens as a database (its flags.parquet and flag_evidence/ read anywhere)"
         )
-    contacts = [parquet_glob(path) for path in contacts_paths([Path(source) for source in run["sources"]])]
+    sources = contacts_paths([Path(source) for source in run["sources"]])
+    contacts = [parquet_glob(path) for path in sources]
     missing = [path for path in contacts if not glob.glob(path, recursive=True)]
     if missing:
         db.close()
         raise DatabaseError(f"{folder / RUN_FILE} names contacts that are gone: {', '.join(missing)}")
     # The views read these files even where a reader shuts off other file access (`kasuhara query`).
-    readable = [folder, *contacts_paths([Path(source) for source in run["sources"]])]
+    readable = [folder, *sources]
     con.execute("SET allowed_directories = $dirs", {"dirs": [f"{p.resolve()}/" for p in readable if p.is_dir()]})
     con.execute("SET allowed_paths = $paths", {"paths": [str(p.resolve()) for p in readable if p.is_file()]})
     # each table a view over its files, with the table's own columns (flags.parquet also holds the
@@ -110,7 +111,8 @@ def open_judged_folder(folder: Path, timezone: str) -> Database:
     )
     for rule in run["rules"]:
         con.execute(
-            "INSERT INTO rule_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO rule_runs (run_id, rule_id, rule_hash, kind, contacts_evaluated, hits, flags) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 run["run_id"],
                 rule["rule_id"],
