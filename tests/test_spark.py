@@ -5,15 +5,13 @@ Spark (local mode, one session for the module) over the exported Parquet; the tw
 files must be the same bytes. The sets: the bundled samples (Bunkyo's profile), the Setagaya
 samples (its profile: department overrides, the business calendar), a synthetic ward, two shards
 of the samples exported in buckets, and random histories for every rule kind. The translation's
-rewrites are tested on their own first, without Spark.
+rewrites are tested on their own in tests/test_spark_dialect.py, spark-submit in
+tests/test_spark_submit.py.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -33,64 +31,15 @@ from kasuhara_metrics.desk.export import export_parquet
 from kasuhara_metrics.ingest import IngestOptions, ingest_files
 from kasuhara_metrics.ingest.sources.mapped import load_mapping
 from kasuhara_metrics.judge import judge
-from kasuhara_metrics.judge.spark.dialect import SparkTranslationError, to_spark
+from kasuhara_metrics.judge.spark.dialect import to_spark
 from kasuhara_metrics.rules import RULE_KINDS, load_profile
 from kasuhara_metrics.synth import synthesize
 
 from . import test_rules_property as histories
-from .conftest import CALL_EXPORTS, SAMPLES, TEST_SECRET, fixture_secret, ingest_sample_ward
+from .conftest import CALL_EXPORTS, SAMPLES, fixture_secret, ingest_sample_ward
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_java = pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java 17+ (`make java` installs it)")
-
-
-# -- the translation, without Spark ------------------------------------------------------------
-
-
-def test_a_window_frame_gets_a_literal_interval_from_its_inlined_parameter():
-    sql = "SELECT count(*) OVER (ORDER BY t RANGE BETWEEN to_seconds($m * 60) PRECEDING AND CURRENT ROW) FROM x"
-    assert "RANGE BETWEEN INTERVAL '5400' SECOND PRECEDING" in to_spark(sql, {"m": 90.0})
-    assert "INTERVAL '0.5' SECOND" in to_spark(sql, {"m": 1 / 120})
-
-
-def test_a_frame_bound_that_is_no_constant_is_refused():
-    sql = "SELECT count(*) OVER (ORDER BY t RANGE BETWEEN to_seconds(x.s) PRECEDING AND CURRENT ROW) FROM x"
-    with pytest.raises(SparkTranslationError, match="needs a constant"):
-        to_spark(sql)
-
-
-def test_rounding_to_places_is_refused_for_it_differs_between_the_engines():
-    with pytest.raises(SparkTranslationError, match="round a double to places differently"):
-        to_spark("SELECT round(v, 1) FROM t")
-
-
-def test_a_time_zone_conversion_must_say_which_way_it_goes():
-    with pytest.raises(SparkTranslationError, match="prepare.Clock"):
-        to_spark("SELECT timezone('Asia/Tokyo', started_at) FROM contacts")
-
-
-def test_a_missing_parameter_is_named():
-    with pytest.raises(SparkTranslationError, match=r"\$tier_watch"):
-        to_spark("SELECT $tier_watch", {})
-
-
-def test_what_the_engines_spell_differently_is_rewritten():
-    spark = to_spark(
-        "SELECT count(DISTINCT d) OVER w, epoch(a), epoch_ms(b), list_position(['watch', 'alert'], s), "
-        "arg_max(v, (r, v)), arg_max_null(o, r), list(x ORDER BY a, b), a / 60.0, NULL AS g, $kinds "
-        "FROM t WINDOW w AS (PARTITION BY k ORDER BY a)",
-        {"kinds": ["complaint", "demand"]},
-    )
-    assert "SIZE(COLLECT_SET(d) OVER w)" in spark
-    assert "CAST(UNIX_MICROS(a) AS DOUBLE) / 1000000" in spark  # epoch keeps its fractions
-    assert "UNIX_MILLIS(b)" in spark
-    assert "NULLIF(ARRAY_POSITION(ARRAY('watch', 'alert'), s), 0)" in spark
-    assert "MAX_BY(v, CASE WHEN NOT v IS NULL THEN STRUCT(r, v) END)" in spark
-    assert "MAX_BY(o, r)" in spark
-    assert "TRANSFORM(ARRAY_SORT(COLLECT_LIST(NAMED_STRUCT('k0', a, 'k1', b, 'v', x))), item -> item.v)" in spark
-    assert "a / CAST(60.0 AS DOUBLE)" in spark
-    assert "CAST(NULL AS STRING) AS g" in spark
-    assert "CAST(ARRAY('complaint', 'demand') AS ARRAY<STRING>)" in spark
 
 
 # -- the same flags on Spark --------------------------------------------------------------------
@@ -378,54 +327,6 @@ def test_contacts_given_twice_or_an_output_over_its_sources_are_refused_and_a_re
 
 
 @needs_java
-def test_spark_submit_runs_the_judge_with_its_own_master_and_the_site_options(tmp_path):
-    """The cluster path of docs/scale.md, on a local master: spark-submit, the package's application."""
-    from kasuhara_metrics.cli import spark_submit
-
-    assert spark_submit.command_line(["--profile", "p", "--site", "s.toml", "--timezone=UTC", "--out", "o"]) == [
-        "--site",
-        "s.toml",
-        "--timezone=UTC",
-        "judge",
-        "--engine",
-        "spark",
-        "--profile",
-        "p",
-        "--out",
-        "o",
-    ]
-    with fixture_secret(), connect(str(tmp_path / "ward.duckdb")) as db:
-        ingest_sample_ward(db)
-        exported = judged_and_exported(db, load_profile(), tmp_path / "export")
-    venv = Path(sys.executable).parent  # spark-submit finds Spark through the `python` first on PATH
-    env = {**os.environ, "PATH": f"{venv}{os.pathsep}{os.environ['PATH']}", "KASUHARA_SECRET": TEST_SECRET}
-    site = SAMPLES / "setagaya" / "setagaya.site.toml"  # Asia/Tokyo and 17:15, as Bunkyo's own
-    done = subprocess.run(
-        [
-            str(venv / "spark-submit"),
-            "--master",
-            "local[1]",
-            "--conf",
-            "spark.sql.shuffle.partitions=2",
-            spark_submit.__file__,
-            "--site",
-            str(site),
-            "--from",
-            str(exported),
-            "--out",
-            str(tmp_path / "judged"),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "on Spark" in done.stdout and "local[1]" in done.stdout
-    assert_same_flags(exported, tmp_path / "judged")
-
-
-@needs_java
 def test_parquet_without_a_contacts_column_or_with_naive_times_is_named(spark, tmp_path):
     con = duckdb.connect()
     con.execute(f"COPY (SELECT 'c1' AS contact_id, 'call' AS channel) TO '{tmp_path / 'few.parquet'}'")
@@ -441,17 +342,3 @@ def test_parquet_without_a_contacts_column_or_with_naive_times_is_named(spark, t
     with pytest.raises(KasuharaError, match=r"naive.parquet: started_at must be time-zone-aware"):
         judge_on_spark(spark, load_profile(), [tmp_path / "naive.parquet"], tmp_path / "out")
     assert not (tmp_path / "out" / "flags.parquet").exists()
-
-
-def test_the_engines_options_belong_to_their_engine(tmp_path):
-    runner = CliRunner()
-    base = ["--db", str(tmp_path / "ward.duckdb"), "judge"]
-    wrong = runner.invoke(main, [*base, "--out", str(tmp_path / "x")])
-    assert wrong.exit_code != 0 and "--from and --out are for --engine spark" in wrong.output
-    missing = runner.invoke(main, [*base, "--engine", "spark", "--from", str(tmp_path)])
-    assert missing.exit_code != 0 and "needs --from" in missing.output
-    conf = runner.invoke(
-        main,
-        [*base, "--engine", "spark", "--from", str(tmp_path), "--out", str(tmp_path / "o"), "--spark-conf", "novalue"],
-    )
-    assert conf.exit_code != 0 and "write KEY=VALUE" in conf.output
