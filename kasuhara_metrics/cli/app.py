@@ -22,9 +22,9 @@ from ..common.cells import as_text_cell
 from ..common.db import Database, connect, default_db_path
 from ..common.errors import DatabaseBusy, KasuharaError
 from ..common.identity import check_secret, secret_path_for
+from ..common.judged_folder import refuse_writing_to_judged_folder
 from ..common.lock import RunLock
 from ..common.outcomes import EXIT_CODES, Outcome
-from ..common.parquet import refuse_writing_to_judged_folder
 from ..common.site import SiteSettings, resolve_site
 from ..common.vault import vault_path
 from ..judge.store import last_run

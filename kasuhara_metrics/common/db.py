@@ -123,7 +123,7 @@ _LOCK_PID = re.compile(r"PID (\d+)")
 def connect(path: str | None = None, *, read_only: bool = False, timezone: str = "Asia/Tokyo") -> Database:
     """Open (and for writers, create and migrate) the database at `path`."""
     path = path or default_db_path()
-    from .parquet import is_judged_folder, open_judged_folder, refuse_writing_to_judged_folder
+    from .judged_folder import is_judged_folder, open_judged_folder, refuse_writing_to_judged_folder
 
     if is_judged_folder(path):  # a Spark judge's output: read-only
         if not read_only:

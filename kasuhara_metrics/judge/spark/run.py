@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 from ...common.calendar import closed_days
 from ...common.db import connect
 from ...common.errors import KasuharaError
-from ...common.parquet import EVIDENCE_FOLDER, RUN_FILE, contacts_paths, write_view
+from ...common.judged_folder import EVIDENCE_FOLDER, RUN_FILE, contacts_paths
+from ...common.parquet import write_view
 from ...common.progress import Step, silent
 from ...rules import RULE_KINDS, Profile, Rule
 from ..episodes import EPISODES_SQL
