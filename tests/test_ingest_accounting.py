@@ -197,3 +197,66 @@ def test_files_read_ahead_come_in_order_errors_reach_the_reader_and_stopping_fre
     assert [next(endless) for _ in range(3)] == [0, 1, 2]
     endless.close()  # what an error while storing does
     assert threading.active_count() == before
+
+
+def test_files_read_ahead_wait_within_their_byte_budget():
+    """The reader stops a budget's worth of input ahead, whatever the count; one heavy file still passes."""
+    import time
+
+    from kasuhara_metrics.ingest.driver import _read_ahead
+
+    produced = []
+
+    def sizes():
+        for size in (40, 40, 40, 500, 10):
+            produced.append(size)
+            yield size
+
+    reads = _read_ahead(sizes(), depth=100, weigh=lambda size: size, budget=100)
+    assert next(reads) == 40
+    time.sleep(0.3)  # the reader ran as far as the budget lets it
+    # taken: 40; waiting: 40 + 40 = 80, and the 500 read but held back until there is room
+    assert produced == [40, 40, 40, 500]
+    assert list(reads) == [40, 40, 500, 10]
+
+
+def test_batches_inside_one_transaction_leave_nothing_behind(tmp_path, monkeypatch):
+    """The nightly run stores every batch in one transaction: a batch's scratch (staged rows, typed
+    rows, identities) must be let go when the batch is stored, not when the transaction ends, or a
+    year of batches piles up in memory. Measured as Arrow's allocations and DuckDB's temp tables."""
+    import gc
+
+    import pyarrow as pa
+
+    from kasuhara_metrics.ingest import driver
+
+    paths = []
+    for n in range(6):
+        path = tmp_path / f"day{n}.csv"
+        start = T0 + timedelta(days=n)
+        lines = [cdr18(f"0901{n}{i:06d}", start + timedelta(seconds=20 * i), talk=30) for i in range(2000)]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        paths.append(str(path))
+    monkeypatch.setattr(driver, "BATCH_BYTES", 1)  # a batch per file
+    held_after: list[int] = []
+    store_batch = driver._store_batch
+
+    def measured(*args):
+        store_batch(*args)
+        gc.collect()
+        held_after.append(pa.total_allocated_bytes())
+
+    monkeypatch.setattr(driver, "_store_batch", measured)
+    with connect(str(tmp_path / "one.duckdb")) as db, db.transaction():
+        report = ingest_files(db, "calls", paths, IngestOptions(), rebuild_contacts=False)
+        assert not report.failures and sum(f.kept for f in report.files) == 12_000
+        temp_tables = db.con.execute(
+            "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'"
+        ).fetchall()[0][0]
+    # Measured as each batch is stored: the six files are all read (and held) at the first; after
+    # that, one file fewer each time, until only the batch being stored is left.
+    one_file = held_after[0] / 6
+    assert held_after == sorted(held_after, reverse=True) and held_after[-1] < 1.2 * one_file, held_after
+    # DuckDB's in-memory tables hold the transaction's stored legs (~400 bytes each), and no batch's
+    # typed rows besides (which took ~1,500 bytes a leg more when they piled up)
+    assert temp_tables < 600 * 12_000

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def drop_temp_tables(con: duckdb.DuckDBPyConnection, *names: str) -> None:
@@ -34,9 +37,37 @@ def fetch_dicts(
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
+class ArrowScope:
+    """Arrow tables that the statements run through this scope read by name, as if they were tables.
+
+    Not `con.register`: inside a transaction DuckDB keeps a registered table, and so its memory,
+    until the transaction ends, even once unregistered, and a nightly run stores a year of batches
+    in one transaction. Here each statement finds the tables through DuckDB's replacement scan,
+    which looks a name up among the variables of the Python frame that runs the statement: the
+    namespace it is run in below. Nothing outlives the statement.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table] | None = None):
+        self.con = con
+        self.tables: dict[str, pa.Table] = dict(tables or {})
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+        return self._run("_con.execute(_sql, _params)", sql, params)
+
+    def arrow(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
+        """The rows of a query as an Arrow table."""
+        return self._run("_con.sql(_sql, params=_params).to_arrow_table()", sql, params)
+
+    def _run(self, call: str, sql: str, params: dict[str, Any] | None) -> Any:
+        namespace = self.tables | {"_con": self.con, "_sql": sql, "_params": params or {}}
+        exec(f"_result = {call}", namespace)  # a fixed call: only the tables' names are new
+        return namespace["_result"]
+
+
 @contextmanager
 def registered(con: duckdb.DuckDBPyConnection, name: str, table):
-    """Expose an Arrow table to SQL as `name` for the statements inside the block."""
+    """Expose an Arrow table to SQL as `name` for the statements inside the block (kept until the
+    transaction ends, see ArrowScope: for small tables, once per run)."""
     con.register(name, table)
     try:
         yield name

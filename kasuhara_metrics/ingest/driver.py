@@ -15,17 +15,18 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable, Generator, Iterator
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from queue import Full, Queue
 from typing import Any, TypeVar
 
+import duckdb
 import pyarrow as pa
 
 from .. import contacts
 from ..common.db import Database
-from ..common.duckutil import drop_temp_tables, unregister_all
+from ..common.duckutil import ArrowScope
 from ..common.errors import InputFileError, KasuharaError, SourceLocation
 from ..common.identity import Pseudonymizer, pseudonymizer_for
 from ..common.site import SiteSettings
@@ -56,6 +57,9 @@ Progress = Callable[[str, str, float], None]
 # take about 8x its input at peak: ~0.5 GB of the process), or the store's number of files.
 BATCH_ROWS = 250_000
 BATCH_BYTES = 64 * 2**20
+# Files read ahead of the batch being stored wait in memory too: at most a batch's input (large
+# daily files would otherwise queue a batch's count of them, 100 files: gigabytes of Arrow tables).
+READ_AHEAD_BYTES = BATCH_BYTES
 
 
 @dataclass
@@ -106,7 +110,12 @@ def ingest_files(
 
     # Files are read (Python and Arrow) in a thread, up to a batch ahead, while the batch before
     # them is stored (DuckDB, which lets go of the GIL): the two overlap instead of taking turns.
-    reads = _read_ahead(_read_in_order(kind, list(map(str, paths)), options, earlier, step), store.files_per_batch)
+    reads = _read_ahead(
+        _read_in_order(kind, list(map(str, paths)), options, earlier, step),
+        store.files_per_batch,
+        weigh=lambda read: read[1].input_bytes if isinstance(read[1], _Pending) else 0,
+        budget=READ_AHEAD_BYTES,
+    )
     with closing(reads):  # an error while storing stops the reader too
         for path, outcome in reads:
             if isinstance(outcome, FileResult):
@@ -165,13 +174,24 @@ def _read_in_order(
         yield path, item
 
 
-def _read_ahead(items: Iterator[T], depth: int) -> Generator[T, None, None]:
-    """The items of `items`, in order, produced by a thread up to `depth` ahead of the consumer."""
-    queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
+def _read_ahead(
+    items: Iterator[T], depth: int, weigh: Callable[[T], int] = lambda _item: 0, budget: int = 0
+) -> Generator[T, None, None]:
+    """The items of `items`, in order, produced by a thread ahead of the consumer: up to `depth`
+    items, and (when `weigh` gives sizes) up to `budget` of their weight, whichever ends first.
+    One item is always let through, however heavy."""
+    queue: Queue[tuple[str, Any, int]] = Queue(maxsize=depth)
     stop = threading.Event()
+    room = threading.Condition()
+    waiting = 0  # the weight handed over and not yet taken
 
-    def put(message: tuple[str, Any]) -> bool:
+    def put(message: tuple[str, Any, int]) -> bool:
         """Hand a message over, unless the consumer has stopped; whether it was handed over."""
+        nonlocal waiting
+        with room:
+            while waiting and waiting + message[2] > budget and not stop.is_set():
+                room.wait(0.1)
+            waiting += message[2]
         while not stop.is_set():
             try:
                 queue.put(message, timeout=0.1)
@@ -183,17 +203,20 @@ def _read_ahead(items: Iterator[T], depth: int) -> Generator[T, None, None]:
     def produce() -> None:
         try:
             for item in items:
-                if not put(("item", item)):
+                if not put(("item", item, weigh(item))):
                     return
-            put(("end", None))
+            put(("end", None, 0))
         except BaseException as exc:  # a bug in reading: raised where the items are consumed
-            put(("error", exc))
+            put(("error", exc, 0))
 
     producer = threading.Thread(target=produce, name="kasuhara-read-ahead", daemon=True)
     producer.start()
     try:
         while True:
-            tag, value = queue.get()
+            tag, value, weight = queue.get()
+            with room:
+                waiting -= weight
+                room.notify()
             if tag == "end":
                 return
             if tag == "error":
@@ -249,6 +272,14 @@ def _store_batch(
         step(item.staged.path, "done", 1.0)
 
 
+# A check's reasons (`_rejected`: _batch, _line, reason) written into the rows of _typed they name.
+_REJECTED_SQL = """
+SELECT t.* REPLACE (coalesce(t.reject_reason, r.reason) AS reject_reason)
+FROM _typed t LEFT JOIN (SELECT _batch, _line, min(reason) AS reason FROM _rejected GROUP BY ALL) r
+  ON r._batch = t._batch AND r._line = t._line
+"""
+
+
 def _bound(sql: str, params: dict[str, Any]) -> dict[str, Any]:
     """The parameters a statement names: DuckDB refuses others."""
     return {name: value for name, value in params.items() if re.search(rf"\${name}\b", sql)}
@@ -282,40 +313,55 @@ def store_records(
         ),
     } | store.helper_tables(first.typing, site, pseudo)
     params = store.params(first.typing, site) | {"clock_zone": first.clock.zone}
-    identities = [f"_ids_{column}" for column in store.identities]
-    for name, table in tables.items():
-        con.register(name, table)
+    scope = ArrowScope(con, tables)
 
-    def run(statements: list[str]) -> None:
-        for sql in statements:
-            con.execute(sql, _bound(sql, params))
+    def run(sql: str) -> None:
+        scope.execute(sql, _bound(sql, params))
 
+    def hold(name: str, sql: str) -> None:
+        """`sql`'s rows as `name`, held by Python: nothing of a batch stays in the transaction."""
+        scope.tables[name] = scope.arrow(sql, _bound(sql, params))
+
+    def check(checks: list[str]) -> None:
+        """Write each check's reasons into _typed, one check after the other."""
+        for sql in checks:
+            rejected = scope.arrow(sql, _bound(sql, params))
+            if rejected.num_rows:
+                scope.tables["_rejected"] = rejected
+                hold("_typed", _REJECTED_SQL)
+
+    # Fingerprints (UHUGEINT) would come back from Arrow as decimals that do not fit them.
+    con.execute("SET arrow_lossless_conversion = true")
     try:
-        run(store.type_statements(first.typing))
+        hold("_typed", store.type_sql(first.typing))
+        check(store.type_checks(first.typing))
         for column, identify in store.identities.items():
             values = [
                 row[0]
-                for row in con.execute(f'SELECT DISTINCT "{column}" FROM _typed WHERE reject_reason IS NULL').fetchall()
+                for row in scope.execute(
+                    f'SELECT DISTINCT "{column}" FROM _typed WHERE reject_reason IS NULL'
+                ).fetchall()
             ]
-            con.register(f"_ids_{column}", identify(values, site, pseudo))
-        run(store.check_statements())
+            scope.tables[f"_ids_{column}"] = identify(values, site, pseudo)
+        check(store.identity_checks())
         bad: dict[int, list[tuple[int, str]]] = {}
-        for number, line, reason in con.execute(
+        for number, line, reason in scope.execute(
             "SELECT _batch, _line, reject_reason FROM _typed WHERE reject_reason IS NOT NULL ORDER BY _line"
         ).fetchall():
             bad.setdefault(number, []).append((line, reason))
-        run(store.dedupe_statements())
+        hold("_new", store.new_sql())
         usable = dict(
-            con.execute("SELECT _batch, count(*) FROM _typed WHERE reject_reason IS NULL GROUP BY ALL").fetchall()
+            scope.execute("SELECT _batch, count(*) FROM _typed WHERE reject_reason IS NULL GROUP BY ALL").fetchall()
         )
-        kept = dict(con.execute("SELECT _batch, count(*) FROM _new GROUP BY ALL").fetchall())
-        notes = store.file_notes(con, first.typing, site, {n: staged.clock for n, (staged, _) in enumerate(files)})
-        for table, vault_rows in store.vault_rows(con).items():  # first: a record never stands without its text
+        kept = dict(scope.execute("SELECT _batch, count(*) FROM _new GROUP BY ALL").fetchall())
+        notes = store.file_notes(scope, first.typing, site, {n: staged.clock for n, (staged, _) in enumerate(files)})
+        for table, vault_rows in store.vault_rows(scope).items():  # first: a record never stands without its text
             db.vault().put(table, vault_rows)
-        run(store.insert_statements())
+        for sql in store.insert_statements():
+            run(sql)
     finally:
-        unregister_all(con, *tables, *identities)
-        drop_temp_tables(con, "_typed", "_new", *store.scratch_tables)
+        with suppress(duckdb.Error):  # an aborted transaction refuses even this; its rollback comes next
+            con.execute("RESET arrow_lossless_conversion")
     for number, (staged, result) in enumerate(files):
         rejects = list(staged.rejects)
         if number in bad:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 
 from ..common.db import Database
-from ..common.duckutil import registered
+from ..common.duckutil import ArrowScope
 from .csvread import BadLine
 
 # A value quoted in a reason shows its form only: digits as 9, letters as x. The reasons sit in the
@@ -101,17 +101,16 @@ def write_rejects(db: Database, file_id: int, path: str, rejects: list[BadLine],
             "reason": pa.array([r.reason for r in rejects], pa.string()),
         }
     )
-    with registered(db.con, "_new_rejects", table):
-        db.con.execute(
-            """
-            INSERT INTO reject_rows (file_id, path, line, reason)
-            SELECT $file_id, $path, n.line, n.reason FROM _new_rejects n
-            WHERE NOT EXISTS (SELECT 1 FROM reject_rows r JOIN ingest_log l USING (file_id)
-                              WHERE l.sha256 = $sha256 AND r.line = n.line AND r.reason = n.reason)
-            ORDER BY n.line
-            """,
-            {"file_id": file_id, "path": path, "sha256": sha256},
-        )
+    ArrowScope(db.con, {"_new_rejects": table}).execute(
+        """
+        INSERT INTO reject_rows (file_id, path, line, reason)
+        SELECT $file_id, $path, n.line, n.reason FROM _new_rejects n
+        WHERE NOT EXISTS (SELECT 1 FROM reject_rows r JOIN ingest_log l USING (file_id)
+                          WHERE l.sha256 = $sha256 AND r.line = n.line AND r.reason = n.reason)
+        ORDER BY n.line
+        """,
+        {"file_id": file_id, "path": path, "sha256": sha256},
+    )
 
 
 def write_logs(db: Database, entries: list[tuple[FileResult, str, datetime]], timezone_name: str) -> None:
@@ -134,5 +133,6 @@ def write_logs(db: Database, entries: list[tuple[FileResult, str, datetime]], ti
         "finished_at": [finished] * len(entries),
         "notes": ["; ".join(r.notes) or None for r, _, _ in entries],
     }
-    with registered(db.con, "_new_logs", pa.table(columns)):
-        db.con.execute("INSERT INTO ingest_log BY NAME SELECT * FROM _new_logs")
+    ArrowScope(db.con, {"_new_logs": pa.table(columns)}).execute(
+        "INSERT INTO ingest_log BY NAME SELECT * FROM _new_logs"
+    )

@@ -108,14 +108,14 @@ MAX_SECONDS = 86_400
 
 
 def outside_window_sql(column: str, what: str) -> str:
-    """An UPDATE rejecting rows of _typed whose `column` lies further than $plausible_years from the
-    median of their file's `column`: a 2126 among 2026s is a typo, never a record to keep."""
+    """A check (stores/base.py) rejecting rows of _typed whose `column` lies further than $plausible_years
+    from the median of their file's `column`: a 2126 among 2026s is a typo, never a record to keep."""
     return f"""
-UPDATE _typed t SET reject_reason = '{what} ' || strftime(t.{column}, '%Y-%m-%d %H:%M') || ' is more than '
+SELECT t._batch, t._line, '{what} ' || strftime(t.{column}, '%Y-%m-%d %H:%M') || ' is more than '
     || $plausible_years || ' years from this file''s other records (around ' || strftime(w.middle, '%Y-%m-%d')
-    || ') - a typo? correct it and ingest the row again'
-FROM (SELECT _batch, to_timestamp(median(epoch({column}))) AS middle FROM _typed
-      WHERE reject_reason IS NULL GROUP BY _batch) w
-WHERE t.reject_reason IS NULL AND t._batch = w._batch
-  AND abs(epoch(t.{column}) - epoch(w.middle)) > $plausible_years * 365.25 * 86400
+    || ') - a typo? correct it and ingest the row again' AS reason
+FROM _typed t
+JOIN (SELECT _batch, to_timestamp(median(epoch({column}))) AS middle FROM _typed
+      WHERE reject_reason IS NULL GROUP BY _batch) w ON t._batch = w._batch
+WHERE t.reject_reason IS NULL AND abs(epoch(t.{column}) - epoch(w.middle)) > $plausible_years * 365.25 * 86400
 """

@@ -4,11 +4,17 @@ The driver (ingest/driver.py) runs the same steps for every kind, over a batch o
 
     stage -> type -> identify -> check -> reject -> dedupe -> vault -> insert -> account
 
-A store supplies the SQL of each step as data. Its statements read `_stage` (the files' canonical
+A store supplies the SQL of each step as data. Its queries read `_stage` (the files' canonical
 string columns, `_line` and `_batch`) and `_files` (`_batch`, `file_id`, `file_key`, `sha256`,
-`path`, `format`), and must leave:
-- `_typed`: every staged row, typed, with `reject_reason` (NULL for a usable row);
-- `_new`: the rows to store, with `_batch`; usable rows not in `_new` are duplicates.
+`path`, `format`):
+- `type_sql`: `_typed`, every staged row, typed, with `reject_reason` (NULL for a usable row);
+- checks: the rows of `_typed` a check rejects, as `_batch, _line, reason` (only rows that are
+  not rejected yet); the driver writes the reasons into `_typed`, one check after the other;
+- `new_sql`: `_new`, the rows to store, with `_batch`; usable rows not in `_new` are duplicates.
+
+`_typed` and `_new` are held by the driver as Arrow tables, not as DuckDB temp tables: a nightly
+run stores every batch in one transaction, and DuckDB keeps a dropped table's rows until the
+transaction ends, so a year's batches would pile up in memory.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
+from ...common.duckutil import ArrowScope
 from ...common.identity import Pseudonymizer
 from ...common.site import SiteSettings
 
@@ -31,14 +38,12 @@ class RecordStore:
     files_per_batch: ClassVar[int] = 100
     # column of _typed -> how its distinct values are identified; registered as _ids_<column>.
     identities: ClassVar[dict[str, Identify]] = {}
-    # Scratch tables the statements create besides _typed and _new.
-    scratch_tables: ClassVar[tuple[str, ...]] = ()
 
     def helper_tables(self, typing: Any, site: SiteSettings, pseudo: Pseudonymizer) -> dict[str, pa.Table]:
         """Small tables the statements join (dispositions, kinds, machine applications, topic names)."""
         return {}
 
-    def vault_rows(self, con) -> dict[str, pa.Table]:
+    def vault_rows(self, scope: ArrowScope) -> dict[str, pa.Table]:
         """What of the batch goes to the vault (common/vault.py table -> rows), read once _new is made:
         free text and the raw forms of codes. Written before the records, idempotently."""
         return {}
@@ -46,19 +51,23 @@ class RecordStore:
     def params(self, typing: Any, site: SiteSettings) -> dict[str, Any]:
         return {}
 
-    def type_statements(self, typing: Any) -> list[str]:
+    def type_sql(self, typing: Any) -> str:
         raise NotImplementedError
 
-    def check_statements(self) -> list[str]:
-        """Statements that reject more rows of _typed once identities are known (conflicts, ...)."""
+    def type_checks(self, typing: Any) -> list[str]:
+        """Checks of the typed rows (a time far from the file's others, ...)."""
         return []
 
-    def dedupe_statements(self) -> list[str]:
+    def identity_checks(self) -> list[str]:
+        """Checks once identities are known (conflicts, numbers that are none, ...)."""
+        return []
+
+    def new_sql(self) -> str:
         raise NotImplementedError
 
     def insert_statements(self) -> list[str]:
         raise NotImplementedError
 
-    def file_notes(self, con, typing: Any, site: SiteSettings, clocks: dict) -> dict[int, list[str]]:
+    def file_notes(self, scope: ArrowScope, typing: Any, site: SiteSettings, clocks: dict) -> dict[int, list[str]]:
         """Warnings about whole files of the batch (by _batch), after typing; `clocks` by _batch."""
         return {}

@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from ...common.bulkidentity import identify_values
+from ...common.duckutil import ArrowScope
 from ...common.identity import identify_dialled
 from ...common.site import SiteSettings
 from ..clock import Clock, night_note
@@ -120,7 +121,6 @@ _FINGERPRINT_SQL = f"md5_number(concat_ws(chr(31), {_FINGERPRINT_FIELDS}))"
 class CallStore(RecordStore):
     kind = "calls"
     identities = {"caller": identify_values, "dialled": identify_dialled}
-    scratch_tables = ("_legs",)
 
     def helper_tables(self, typing: CallTyping, site: SiteSettings, pseudo) -> dict[str, pa.Table]:
         tables = {"_machine_apps": pa.table({"app": pa.array(list(site.machine_apps), pa.string())})}
@@ -142,7 +142,7 @@ class CallStore(RecordStore):
             "plausible_years": site.plausible_years,
         }
 
-    def type_statements(self, typing: CallTyping) -> list[str]:
+    def type_sql(self, typing: CallTyping) -> str:
         formats = typing.time_formats
         fmt = typing.duration_format
         example = DURATION_EXAMPLES[fmt]
@@ -158,9 +158,7 @@ class CallStore(RecordStore):
             if typing.caller_device_in_channel
             else "coalesce(s.staff_device = '1', FALSE)"
         )
-        return [
-            f"""
-CREATE OR REPLACE TEMP TABLE _typed AS
+        return f"""
 WITH parsed AS (
     SELECT s.*,
            {instant_sql("s.start", formats)} AS start_at,
@@ -236,14 +234,14 @@ SELECT *,
            ELSE 'failed'
        END AS outcome
 FROM timed
-""",
-            outside_window_sql("start_at", "start time"),
-        ]
+"""
 
-    def dedupe_statements(self) -> list[str]:
-        return [
+    def type_checks(self, typing: CallTyping) -> list[str]:
+        return [outside_window_sql("start_at", "start time")]
+
+    def new_sql(self) -> str:
+        return (
             """
-CREATE OR REPLACE TEMP TABLE _legs AS
 WITH fingerprinted AS (
     SELECT _batch, _line, caller, dialled, uniqueid, linkedid, leg_sequence, call_id, direction_hint, dcontext,
            lastapp, disposition, status_outcome, staff_phone, version_at, start_at, answer_at, end_at, duration_s,
@@ -252,31 +250,30 @@ WITH fingerprinted AS (
             + """ AS fp
     FROM _typed WHERE reject_reason IS NULL
 ),
-     repeated AS (SELECT fp FROM fingerprinted GROUP BY fp HAVING count(*) > 1)
+     repeated AS (SELECT fp FROM fingerprinted GROUP BY fp HAVING count(*) > 1),
 -- Identical records without ids inside one file are separate calls, numbered copy 1, 2, ...;
 -- a record with a uniqueid, linkedid or call id is one call however often it is written.
 -- A record seen once is copy 1 (no sort needed); of copies in several files, the first file's stays.
-SELECT *, 1 AS occ, TRUE AS first_copy FROM fingerprinted ANTI JOIN repeated USING (fp)
-UNION ALL
-SELECT *, row_number() OVER (PARTITION BY fp, occ ORDER BY _batch, _line) = 1 AS first_copy FROM (
-    SELECT *, CASE WHEN coalesce(trim(uniqueid), '') <> '' OR coalesce(trim(linkedid), '') <> ''
-                        OR coalesce(trim(call_id), '') <> '' THEN 1
-                   ELSE row_number() OVER (PARTITION BY _batch, fp ORDER BY _line) END AS occ
-    FROM fingerprinted SEMI JOIN repeated USING (fp)
+     legs AS (
+    SELECT *, 1 AS occ, TRUE AS first_copy FROM fingerprinted ANTI JOIN repeated USING (fp)
+    UNION ALL
+    SELECT *, row_number() OVER (PARTITION BY fp, occ ORDER BY _batch, _line) = 1 AS first_copy FROM (
+        SELECT *, CASE WHEN coalesce(trim(uniqueid), '') <> '' OR coalesce(trim(linkedid), '') <> ''
+                            OR coalesce(trim(call_id), '') <> '' THEN 1
+                       ELSE row_number() OVER (PARTITION BY _batch, fp ORDER BY _line) END AS occ
+        FROM fingerprinted SEMI JOIN repeated USING (fp)
+    )
 )
-""",
-            """
-CREATE OR REPLACE TEMP TABLE _new AS
-SELECT l.* FROM _legs l
+SELECT l.* FROM legs l
 -- A stored copy starts when this record starts: only that stretch of a year's legs is read, give
 -- or take a day, as the same record read in another file's clock starts some hours apart.
 ANTI JOIN (SELECT record_fp, record_occ FROM call_legs
-           WHERE started_at BETWEEN (SELECT min(start_at) - INTERVAL 1 DAY FROM _legs)
-                                AND (SELECT max(start_at) + INTERVAL 1 DAY FROM _legs)) x
+           WHERE started_at BETWEEN (SELECT min(start_at) - INTERVAL 1 DAY FROM _typed WHERE reject_reason IS NULL)
+                                AND (SELECT max(start_at) + INTERVAL 1 DAY FROM _typed WHERE reject_reason IS NULL)) x
     ON x.record_fp = l.fp AND x.record_occ = l.occ
 WHERE l.first_copy
-""",
-        ]
+"""
+        )
 
     def insert_statements(self) -> list[str]:
         return [
@@ -314,11 +311,13 @@ FROM identified
 """
         ]
 
-    def file_notes(self, con, typing: CallTyping, site: SiteSettings, clocks: dict[int, Clock]) -> dict[int, list[str]]:
+    def file_notes(
+        self, scope: ArrowScope, typing: CallTyping, site: SiteSettings, clocks: dict[int, Clock]
+    ) -> dict[int, list[str]]:
         unproven = [batch for batch, clock in clocks.items() if not clock.proven]
         if not unproven:
             return {}
-        counts = con.execute(
+        counts = scope.execute(
             """
             SELECT _batch, count(*) FILTER (WHERE hour(timezone($tz, start_at)) NOT BETWEEN 6 AND 21), count(*)
             FROM _typed WHERE reject_reason IS NULL AND list_contains($batches, _batch) GROUP BY _batch

@@ -22,38 +22,34 @@ class DepartmentStore(RecordStore):
     files_per_batch = 1
     identities = {"number": identify_own_numbers, "department": identify_texts("department")}
 
-    def type_statements(self, typing: Any) -> list[str]:
-        return [
-            """
-CREATE OR REPLACE TEMP TABLE _typed AS
+    def type_sql(self, typing: Any) -> str:
+        return """
 SELECT _batch, _line, trim(c0) AS number, trim(c1) AS department,
        CASE WHEN trim(c1) = '' THEN 'no department name' END AS reject_reason
 FROM _stage
 """
-        ]
 
-    def check_statements(self) -> list[str]:
+    def identity_checks(self) -> list[str]:
         return [
             f"""
-UPDATE _typed t
-SET reject_reason = 'the number (of the form ''' || {shape_sql("t.number")} || ''') is not an extension or phone number'
-FROM _ids_number i
-WHERE t.reject_reason IS NULL AND i.raw IS NOT DISTINCT FROM t.number AND i.class = 'unusable'
+SELECT t._batch, t._line,
+       'the number (of the form ''' || {shape_sql("t.number")} || ''') is not an extension or phone number' AS reason
+FROM _typed t JOIN _ids_number i ON i.raw IS NOT DISTINCT FROM t.number
+WHERE t.reject_reason IS NULL AND i.class = 'unusable'
 """,
             """
-UPDATE _typed t SET reject_reason = 'the number is mapped to ' || f.department || ' on line ' || f._line || ' already'
-FROM (SELECT i.canonical, arg_min(t.department, t._line) AS department, min(t._line) AS _line
-      FROM _typed t JOIN _ids_number i ON i.raw = t.number WHERE t.reject_reason IS NULL GROUP BY i.canonical) f,
-     _ids_number i
-WHERE t.reject_reason IS NULL AND i.raw = t.number AND i.canonical = f.canonical AND t.department <> f.department
+SELECT t._batch, t._line, 'the number is mapped to ' || f.department || ' on line ' || f._line || ' already' AS reason
+FROM _typed t JOIN _ids_number i ON i.raw = t.number
+JOIN (SELECT i.canonical, arg_min(t.department, t._line) AS department, min(t._line) AS _line
+      FROM _typed t JOIN _ids_number i ON i.raw = t.number WHERE t.reject_reason IS NULL GROUP BY i.canonical) f
+  ON f.canonical = i.canonical
+WHERE t.reject_reason IS NULL AND t.department <> f.department
 """,
         ]
 
-    def dedupe_statements(self) -> list[str]:
+    def new_sql(self) -> str:
         # The first line of each number; one already stored with the same department is unchanged.
-        return [
-            """
-CREATE OR REPLACE TEMP TABLE _new AS
+        return """
 WITH first_lines AS (
     SELECT t._batch, t._line, i.canonical, i.key, t.department
     FROM _typed t JOIN _ids_number i ON i.raw = t.number
@@ -62,7 +58,6 @@ WITH first_lines AS (
 )
 SELECT n.* FROM first_lines n ANTI JOIN departments d ON d.number = n.canonical AND d.department = n.department
 """
-        ]
 
     def insert_statements(self) -> list[str]:
         return [

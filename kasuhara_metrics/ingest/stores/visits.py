@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from ...common.bulkidentity import identify_phones
+from ...common.duckutil import ArrowScope
 from ...common.identity import Pseudonymizer, identify_references, identify_texts, normal_text
 from ...common.site import SiteSettings
 from ..filelog import shape_sql
@@ -70,7 +71,6 @@ def _blank(column: str) -> str:
 
 
 _TYPED_SQL = f"""
-CREATE OR REPLACE TEMP TABLE _typed AS
 WITH parsed AS (
     SELECT s.*, {_time("arrived_at")} AS arrived, {_time("ended_at")} AS ended,
            {_time("exit_requested_at")} AS exit_requested,
@@ -105,20 +105,22 @@ FROM parsed
 # The same visit_id with other content, stored before or earlier in the batch, is a conflict, not a copy.
 _CONFLICT_SQL = [
     """
-UPDATE _typed t SET reject_reason = 'visit_id ' || t.vid || ' was already ingested with different content (file '
-    || x.file_id || ' line ' || x.line || ') - give a corrected record a new visit_id'
-FROM (SELECT visit_id, min(file_id) AS file_id, arg_min(line, (file_id, line)) AS line, list(record_fp) AS fps
-      FROM visit_records WHERE visit_id IN (SELECT vid FROM _typed) GROUP BY visit_id) x
-WHERE t.reject_reason IS NULL AND x.visit_id = t.vid AND NOT list_contains(x.fps, t.fp)
+SELECT t._batch, t._line, 'visit_id ' || t.vid || ' was already ingested with different content (file '
+    || x.file_id || ' line ' || x.line || ') - give a corrected record a new visit_id' AS reason
+FROM _typed t
+JOIN (SELECT visit_id, min(file_id) AS file_id, arg_min(line, (file_id, line)) AS line, list(record_fp) AS fps
+      FROM visit_records WHERE visit_id IN (SELECT vid FROM _typed) GROUP BY visit_id) x ON x.visit_id = t.vid
+WHERE t.reject_reason IS NULL AND NOT list_contains(x.fps, t.fp)
 """,
     """
-UPDATE _typed t SET reject_reason = 'visit_id ' || t.vid || ' appears earlier ('
+SELECT t._batch, t._line, 'visit_id ' || t.vid || ' appears earlier ('
     || CASE WHEN f.first_batch = t._batch THEN 'in this file' ELSE 'in ' || f.first_path END
-    || ', line ' || f.first_line || ') with different content'
-FROM (SELECT vid, arg_min(fp, (_batch, _line)) AS first_fp, arg_min(_batch, (_batch, _line)) AS first_batch,
+    || ', line ' || f.first_line || ') with different content' AS reason
+FROM _typed t
+JOIN (SELECT vid, arg_min(fp, (_batch, _line)) AS first_fp, arg_min(_batch, (_batch, _line)) AS first_batch,
              arg_min(_line, (_batch, _line)) AS first_line, arg_min(path, (_batch, _line)) AS first_path
-      FROM _typed JOIN _files USING (_batch) WHERE reject_reason IS NULL GROUP BY vid) f
-WHERE t.reject_reason IS NULL AND f.vid = t.vid AND t.fp <> f.first_fp
+      FROM _typed JOIN _files USING (_batch) WHERE reject_reason IS NULL GROUP BY vid) f ON f.vid = t.vid
+WHERE t.reject_reason IS NULL AND t.fp <> f.first_fp
 """,
 ]
 
@@ -144,31 +146,32 @@ class VisitStore(RecordStore):
             ),
         }
 
-    def vault_rows(self, con) -> dict[str, pa.Table]:
-        summaries = con.sql("""
+    def vault_rows(self, scope: ArrowScope) -> dict[str, pa.Table]:
+        summaries = scope.arrow("""
             SELECT f.sha256, n._line AS line, n.vid AS visit_id, n.summary FROM _new n JOIN _files f USING (_batch)
             WHERE trim(coalesce(n.summary, '')) <> ''
-        """).to_arrow_table()
-        raw = con.sql("""
+        """)
+        raw = scope.arrow("""
             SELECT DISTINCT code, 'topic' AS kind, raw FROM _ids_topic WHERE code IS NOT NULL
             UNION ALL SELECT DISTINCT code, 'department', raw FROM _ids_department WHERE code IS NOT NULL
-        """).to_arrow_table()
+        """)
         return {"visit_summaries": summaries, "raw_values": raw}
 
     def params(self, typing: Any, site: SiteSettings) -> dict[str, Any]:
         return {"time_formats": list(DEFAULT_TIME_FORMATS), "plausible_years": site.plausible_years}
 
-    def type_statements(self, typing: Any) -> list[str]:
-        return [_TYPED_SQL, outside_window_sql("arrived", "arrived_at")]
+    def type_sql(self, typing: Any) -> str:
+        return _TYPED_SQL
 
-    def check_statements(self) -> list[str]:
+    def type_checks(self, typing: Any) -> list[str]:
+        return [outside_window_sql("arrived", "arrived_at")]
+
+    def identity_checks(self) -> list[str]:
         return list(_CONFLICT_SQL)
 
-    def dedupe_statements(self) -> list[str]:
+    def new_sql(self) -> str:
         # One copy per record: later copies in the batch and records stored before are duplicates.
-        return [
-            """
-CREATE OR REPLACE TEMP TABLE _new AS
+        return """
 WITH first_copies AS (
     SELECT * FROM _typed WHERE reject_reason IS NULL
     QUALIFY row_number() OVER (PARTITION BY fp ORDER BY _batch, _line) = 1
@@ -176,7 +179,6 @@ WITH first_copies AS (
 SELECT n.*, f.file_id FROM first_copies n JOIN _files f USING (_batch)
 ANTI JOIN visit_records v ON v.record_fp = n.fp
 """
-        ]
 
     def insert_statements(self) -> list[str]:
         return [
