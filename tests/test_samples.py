@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import pytest
 
@@ -84,6 +85,24 @@ def test_callers_that_are_no_number_are_counted_per_file(ward):
     counts = dict(status_counts(db)[1])
     assert counts["never judged: contacts of callers that are no valid number"] >= 6
     assert counts[f"  calls in {SAMPLES / 'asterisk' / 'Master-annex-utc.csv'}"] == 6
+
+    # the per-file counts are those of the plain form (distinct calls per path), by file and by time too
+    plain = """
+        SELECT i.path, i.format, count(DISTINCT l.call_ref) AS calls,
+               count(DISTINCT l.call_ref) FILTER (WHERE l.caller_class = 'unusable') AS unusable
+        FROM call_legs l JOIN ingest_log i USING (file_id)
+        WHERE (CAST($file_ids AS BIGINT[]) IS NULL OR list_contains($file_ids, l.file_id))
+          AND l.started_at >= coalesce($start, '-infinity'::TIMESTAMPTZ)
+          AND l.started_at < coalesce($end, 'infinity'::TIMESTAMPTZ)
+        GROUP BY ALL HAVING unusable > 0 ORDER BY unusable DESC, i.path
+    """
+    some_files = [row[0] for row in db.con.execute("SELECT file_id FROM ingest_log WHERE file_id % 2 = 0").fetchall()]
+    september = (datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 9, 15, tzinfo=UTC))
+    for file_ids, (start, end) in ((None, (None, None)), (some_files, (None, None)), (None, september)):
+        expected = db.con.execute(plain, {"file_ids": file_ids, "start": start, "end": end}).fetchall()
+        got = unusable_callers(db, file_ids=file_ids, start=start, end=end)
+        assert [tuple(row.values()) for row in got] == expected
+    assert unusable_callers(db)
 
 
 def test_the_resent_export_adds_only_what_september_did_not_have(ward):
