@@ -174,9 +174,9 @@ def test_files_read_ahead_come_in_order_errors_reach_the_reader_and_stopping_fre
     import itertools
     import threading
 
-    from kasuhara_metrics.ingest.driver import _read_ahead
+    from kasuhara_metrics.ingest.readahead import read_ahead
 
-    assert list(_read_ahead(iter(range(1000)), depth=3)) == list(range(1000))
+    assert list(read_ahead(iter(range(1000)), depth=3)) == list(range(1000))
 
     def failing():
         yield from range(5)
@@ -184,7 +184,7 @@ def test_files_read_ahead_come_in_order_errors_reach_the_reader_and_stopping_fre
 
     got = []
     try:
-        for item in _read_ahead(failing(), depth=4):
+        for item in read_ahead(failing(), depth=4):
             got.append(item)
     except ValueError as exc:
         assert str(exc) == "a bug while reading"
@@ -193,7 +193,7 @@ def test_files_read_ahead_come_in_order_errors_reach_the_reader_and_stopping_fre
     assert got == list(range(5))
 
     before = threading.active_count()
-    endless = _read_ahead(itertools.count(), depth=2)
+    endless = read_ahead(itertools.count(), depth=2)
     assert [next(endless) for _ in range(3)] == [0, 1, 2]
     endless.close()  # what an error while storing does
     assert threading.active_count() == before
@@ -203,7 +203,7 @@ def test_files_read_ahead_wait_within_their_byte_budget():
     """The reader stops a budget's worth of input ahead, whatever the count; one heavy file still passes."""
     import time
 
-    from kasuhara_metrics.ingest.driver import _read_ahead
+    from kasuhara_metrics.ingest.readahead import read_ahead
 
     produced = []
 
@@ -212,7 +212,7 @@ def test_files_read_ahead_wait_within_their_byte_budget():
             produced.append(size)
             yield size
 
-    reads = _read_ahead(sizes(), depth=100, weigh=lambda size: size, budget=100)
+    reads = read_ahead(sizes(), depth=100, weigh=lambda size: size, budget=100)
     assert next(reads) == 40
     time.sleep(0.3)  # the reader ran as far as the budget lets it
     # taken: 40; waiting: 40 + 40 = 80, and the 500 read but held back until there is room

@@ -2,9 +2,11 @@
 
 Files are read one by one by their source (ingest/sources/) and stored in batches, each batch in
 one transaction, so a failure (or a kill) leaves earlier batches stored and nothing of the failing
-one. A batch runs its record kind's SQL (ingest/stores/) once for all its files:
+one. A batch runs its record kind's SQL (ingest/stores/) once for all its files (batch.py):
 
     stage -> type -> identify -> check -> reject -> dedupe -> vault -> insert -> account
+
+Files are read in a thread ahead of the batch being stored (readahead.py).
 
 A file whose content was ingested before is skipped.
 """
@@ -12,29 +14,22 @@ A file whose content was ingested before is skipped.
 from __future__ import annotations
 
 import hashlib
-import re
-import threading
-from collections.abc import Callable, Generator, Iterator
-from contextlib import closing, suppress
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from queue import Full, Queue
-from typing import Any, TypeVar
-
-import duckdb
-import pyarrow as pa
 
 from .. import contacts
 from ..common.db import Database
-from ..common.duckutil import ArrowScope
 from ..common.errors import InputFileError, KasuharaError, SourceLocation
 from ..common.identity import Pseudonymizer, pseudonymizer_for
 from ..common.site import SiteSettings
-from .csvread import BadLine, file_bytes
-from .filelog import FileResult, earlier_ingests, new_file_ids, write_logs, write_rejects
+from .batch import store_records
+from .csvread import file_bytes
+from .filelog import FileResult, earlier_ingests, new_file_ids, write_logs
+from .readahead import read_ahead
 from .sources import IngestOptions, Staged, source_for
 from .stores import RECORD_KINDS, STORES, RecordStore
-from .stores.calls import file_key
 
 
 @dataclass
@@ -110,7 +105,7 @@ def ingest_files(
 
     # Files are read (Python and Arrow) in a thread, up to a batch ahead, while the batch before
     # them is stored (DuckDB, which lets go of the GIL): the two overlap instead of taking turns.
-    reads = _read_ahead(
+    reads = read_ahead(
         _read_in_order(kind, list(map(str, paths)), options, earlier, step),
         store.files_per_batch,
         weigh=lambda read: read[1].input_bytes if isinstance(read[1], _Pending) else 0,
@@ -146,9 +141,6 @@ def ingest_files(
     return report
 
 
-T = TypeVar("T")
-
-
 def _read_in_order(
     kind: str, paths: list[str], options: IngestOptions, earlier: dict[str, str], step: Progress
 ) -> Iterator[tuple[str, _Pending | FileResult | Exception]]:
@@ -172,59 +164,6 @@ def _read_in_order(
             continue
         first_path_of[sha] = path
         yield path, item
-
-
-def _read_ahead(
-    items: Iterator[T], depth: int, weigh: Callable[[T], int] = lambda _item: 0, budget: int = 0
-) -> Generator[T, None, None]:
-    """The items of `items`, in order, produced by a thread ahead of the consumer: up to `depth`
-    items, and (when `weigh` gives sizes) up to `budget` of their weight, whichever ends first.
-    One item is always let through, however heavy."""
-    queue: Queue[tuple[str, Any, int]] = Queue(maxsize=depth)
-    stop = threading.Event()
-    room = threading.Condition()
-    waiting = 0  # the weight handed over and not yet taken
-
-    def put(message: tuple[str, Any, int]) -> bool:
-        """Hand a message over, unless the consumer has stopped; whether it was handed over."""
-        nonlocal waiting
-        with room:
-            while waiting and waiting + message[2] > budget and not stop.is_set():
-                room.wait(0.1)
-            waiting += message[2]
-        while not stop.is_set():
-            try:
-                queue.put(message, timeout=0.1)
-                return True
-            except Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put(("item", item, weigh(item))):
-                    return
-            put(("end", None, 0))
-        except BaseException as exc:  # a bug in reading: raised where the items are consumed
-            put(("error", exc, 0))
-
-    producer = threading.Thread(target=produce, name="kasuhara-read-ahead", daemon=True)
-    producer.start()
-    try:
-        while True:
-            tag, value, weight = queue.get()
-            with room:
-                waiting -= weight
-                room.notify()
-            if tag == "end":
-                return
-            if tag == "error":
-                raise value
-            yield value
-    finally:
-        stop.set()  # the consumer stopped early (an error while storing): let the reader go
-        producer.join()
 
 
 def read_file(kind: str, path: str, raw: bytes, options: IngestOptions) -> _Pending:
@@ -270,110 +209,6 @@ def _store_batch(
     report.files.extend(item.result for item in batch)
     for item in batch:
         step(item.staged.path, "done", 1.0)
-
-
-# A check's reasons (`_rejected`: _batch, _line, reason) written into the rows of _typed they name.
-_REJECTED_SQL = """
-SELECT t.* REPLACE (coalesce(t.reject_reason, r.reason) AS reject_reason)
-FROM _typed t LEFT JOIN (SELECT _batch, _line, min(reason) AS reason FROM _rejected GROUP BY ALL) r
-  ON r._batch = t._batch AND r._line = t._line
-"""
-
-
-def _bound(sql: str, params: dict[str, Any]) -> dict[str, Any]:
-    """The parameters a statement names: DuckDB refuses others."""
-    return {name: value for name, value in params.items() if re.search(rf"\${name}\b", sql)}
-
-
-def store_records(
-    db: Database, store: RecordStore, files: list[tuple[Staged, FileResult]], site: SiteSettings, pseudo: Pseudonymizer
-) -> None:
-    """Type, identify, check, de-duplicate and insert the records of a batch of files; fill each result.
-
-    Every count is kept per file; a record in two files of the batch is kept in the first.
-    """
-    con = db.con
-    first = files[0][0]
-    tables = {
-        "_stage": pa.concat_tables(
-            [
-                staged.table.append_column("_batch", pa.array([n] * staged.table.num_rows, pa.int32()))
-                for n, (staged, _) in enumerate(files)
-            ]
-        ),
-        "_files": pa.table(
-            {
-                "_batch": pa.array(range(len(files)), pa.int32()),
-                "file_id": pa.array([result.file_id for _, result in files], pa.int64()),
-                "file_key": pa.array([file_key(staged.sha256) for staged, _ in files], pa.string()),
-                "sha256": pa.array([staged.sha256 for staged, _ in files], pa.string()),
-                "path": pa.array([staged.path for staged, _ in files], pa.string()),
-                "format": pa.array([staged.format for staged, _ in files], pa.string()),
-            }
-        ),
-    } | store.helper_tables(first.typing, site, pseudo)
-    params = store.params(first.typing, site) | {"clock_zone": first.clock.zone}
-    scope = ArrowScope(con, tables)
-
-    def run(sql: str) -> None:
-        scope.execute(sql, _bound(sql, params))
-
-    def hold(name: str, sql: str) -> None:
-        """`sql`'s rows as `name`, held by Python: nothing of a batch stays in the transaction."""
-        scope.tables[name] = scope.arrow(sql, _bound(sql, params))
-
-    def check(checks: list[str]) -> None:
-        """Write each check's reasons into _typed, one check after the other."""
-        for sql in checks:
-            rejected = scope.arrow(sql, _bound(sql, params))
-            if rejected.num_rows:
-                scope.tables["_rejected"] = rejected
-                hold("_typed", _REJECTED_SQL)
-
-    # Fingerprints (UHUGEINT) would come back from Arrow as decimals that do not fit them.
-    con.execute("SET arrow_lossless_conversion = true")
-    try:
-        hold("_typed", store.type_sql(first.typing))
-        check(store.type_checks(first.typing))
-        for column, identify in store.identities.items():
-            values = [
-                row[0]
-                for row in scope.execute(
-                    f'SELECT DISTINCT "{column}" FROM _typed WHERE reject_reason IS NULL'
-                ).fetchall()
-            ]
-            scope.tables[f"_ids_{column}"] = identify(values, site, pseudo)
-        check(store.identity_checks())
-        bad: dict[int, list[tuple[int, str]]] = {}
-        for number, line, reason in scope.execute(
-            "SELECT _batch, _line, reject_reason FROM _typed WHERE reject_reason IS NOT NULL ORDER BY _line"
-        ).fetchall():
-            bad.setdefault(number, []).append((line, reason))
-        hold("_new", store.new_sql())
-        usable = dict(
-            scope.execute("SELECT _batch, count(*) FROM _typed WHERE reject_reason IS NULL GROUP BY ALL").fetchall()
-        )
-        kept = dict(scope.execute("SELECT _batch, count(*) FROM _new GROUP BY ALL").fetchall())
-        notes = store.file_notes(scope, first.typing, site, {n: staged.clock for n, (staged, _) in enumerate(files)})
-        for table, vault_rows in store.vault_rows(scope).items():  # first: a record never stands without its text
-            db.vault().put(table, vault_rows)
-        for sql in store.insert_statements():
-            run(sql)
-    finally:
-        with suppress(duckdb.Error):  # an aborted transaction refuses even this; its rollback comes next
-            con.execute("RESET arrow_lossless_conversion")
-    for number, (staged, result) in enumerate(files):
-        rejects = list(staged.rejects)
-        if number in bad:
-            raw = staged.raw_lines({line for line, _ in bad[number]})
-            rejects.extend(BadLine(line, raw.get(line, ""), reason) for line, reason in bad[number])
-        result.rows_read = staged.rows_read
-        result.rejected = len(rejects)
-        result.kept = kept.get(number, 0)
-        result.duplicates = usable.get(number, 0) - result.kept
-        result.notes.extend(notes.get(number, []))
-        assert result.file_id is not None  # every file stored was given its id before its records
-        write_rejects(db, result.file_id, result.path, sorted(rejects, key=lambda r: r.line), staged.sha256)
 
 
 def as_failure(exc: BaseException, path: str) -> KasuharaError:

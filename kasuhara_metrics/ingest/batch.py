@@ -1,0 +1,131 @@
+"""One batch of staged files stored: the SQL steps of its record kind's store, in one pass.
+
+    stage -> type -> check -> identify -> check -> reject -> dedupe -> vault -> insert
+
+Every count is kept per file (the driver checks that each row read is kept, rejected or a
+duplicate). The batch's scratch (staged, typed and new rows, identities) is held by Python as Arrow
+and read by name through `ArrowScope`: nothing of it stays in the transaction, which in a nightly
+run holds a year of batches.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import suppress
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from ..common.db import Database
+from ..common.duckutil import ArrowScope
+from ..common.identity import Pseudonymizer
+from ..common.site import SiteSettings
+from .csvread import BadLine
+from .filelog import FileResult, write_rejects
+from .sources import Staged
+from .stores import RecordStore
+from .stores.calls import file_key
+
+# A check's reasons (`_rejected`: _batch, _line, reason) written into the rows of _typed they name.
+_REJECTED_SQL = """
+SELECT t.* REPLACE (coalesce(t.reject_reason, r.reason) AS reject_reason)
+FROM _typed t LEFT JOIN (SELECT _batch, _line, min(reason) AS reason FROM _rejected GROUP BY ALL) r
+  ON r._batch = t._batch AND r._line = t._line
+"""
+
+
+def _bound(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters a statement names: DuckDB refuses others."""
+    return {name: value for name, value in params.items() if re.search(rf"\${name}\b", sql)}
+
+
+def store_records(
+    db: Database, store: RecordStore, files: list[tuple[Staged, FileResult]], site: SiteSettings, pseudo: Pseudonymizer
+) -> None:
+    """Type, identify, check, de-duplicate and insert the records of a batch of files; fill each result.
+
+    Every count is kept per file; a record in two files of the batch is kept in the first.
+    """
+    con = db.con
+    first = files[0][0]
+    tables = {
+        "_stage": pa.concat_tables(
+            [
+                staged.table.append_column("_batch", pa.array([n] * staged.table.num_rows, pa.int32()))
+                for n, (staged, _) in enumerate(files)
+            ]
+        ),
+        "_files": pa.table(
+            {
+                "_batch": pa.array(range(len(files)), pa.int32()),
+                "file_id": pa.array([result.file_id for _, result in files], pa.int64()),
+                "file_key": pa.array([file_key(staged.sha256) for staged, _ in files], pa.string()),
+                "sha256": pa.array([staged.sha256 for staged, _ in files], pa.string()),
+                "path": pa.array([staged.path for staged, _ in files], pa.string()),
+                "format": pa.array([staged.format for staged, _ in files], pa.string()),
+            }
+        ),
+    } | store.helper_tables(first.typing, site, pseudo)
+    params = store.params(first.typing, site) | {"clock_zone": first.clock.zone}
+    scope = ArrowScope(con, tables)
+
+    def run(sql: str) -> None:
+        scope.execute(sql, _bound(sql, params))
+
+    def hold(name: str, sql: str) -> None:
+        """`sql`'s rows as `name`, held by Python: nothing of a batch stays in the transaction."""
+        scope.tables[name] = scope.arrow(sql, _bound(sql, params))
+
+    def check(checks: list[str]) -> None:
+        """Write each check's reasons into _typed, one check after the other."""
+        for sql in checks:
+            rejected = scope.arrow(sql, _bound(sql, params))
+            if rejected.num_rows:
+                scope.tables["_rejected"] = rejected
+                hold("_typed", _REJECTED_SQL)
+
+    # Fingerprints (UHUGEINT) would come back from Arrow as decimals that do not fit them.
+    con.execute("SET arrow_lossless_conversion = true")
+    try:
+        hold("_typed", store.type_sql(first.typing))
+        check(store.type_checks(first.typing))
+        for column, identify in store.identities.items():
+            values = [
+                row[0]
+                for row in scope.execute(
+                    f'SELECT DISTINCT "{column}" FROM _typed WHERE reject_reason IS NULL'
+                ).fetchall()
+            ]
+            scope.tables[f"_ids_{column}"] = identify(values, site, pseudo)
+        check(store.identity_checks())
+        bad: dict[int, list[tuple[int, str]]] = {}
+        for number, line, reason in scope.execute(
+            "SELECT _batch, _line, reject_reason FROM _typed WHERE reject_reason IS NOT NULL ORDER BY _line"
+        ).fetchall():
+            bad.setdefault(number, []).append((line, reason))
+        hold("_new", store.new_sql())
+        usable = dict(
+            scope.execute("SELECT _batch, count(*) FROM _typed WHERE reject_reason IS NULL GROUP BY ALL").fetchall()
+        )
+        kept = dict(scope.execute("SELECT _batch, count(*) FROM _new GROUP BY ALL").fetchall())
+        notes = store.file_notes(scope, first.typing, site, {n: staged.clock for n, (staged, _) in enumerate(files)})
+        for table, vault_rows in store.vault_rows(scope).items():  # first: a record never stands without its text
+            db.vault().put(table, vault_rows)
+        for sql in store.insert_statements():
+            run(sql)
+    finally:
+        with suppress(duckdb.Error):  # an aborted transaction refuses even this; its rollback comes next
+            con.execute("RESET arrow_lossless_conversion")
+    for number, (staged, result) in enumerate(files):
+        rejects = list(staged.rejects)
+        if number in bad:
+            raw = staged.raw_lines({line for line, _ in bad[number]})
+            rejects.extend(BadLine(line, raw.get(line, ""), reason) for line, reason in bad[number])
+        result.rows_read = staged.rows_read
+        result.rejected = len(rejects)
+        result.kept = kept.get(number, 0)
+        result.duplicates = usable.get(number, 0) - result.kept
+        result.notes.extend(notes.get(number, []))
+        assert result.file_id is not None  # every file stored was given its id before its records
+        write_rejects(db, result.file_id, result.path, sorted(rejects, key=lambda r: r.line), staged.sha256)
