@@ -175,6 +175,9 @@ def instrument(database, timings: dict) -> None:
         def execute(self, sql, *args):
             return timed("sql: " + " ".join(sql.split())[:60], self._con.execute)(sql, *args)
 
+    # The batch's Arrow tables are found by DuckDB in the frame that runs a statement (ArrowScope):
+    # with this wrapper's frames in between, it must look further up the stack.
+    database.con.execute("SET python_scan_all_frames = true")
     database.con = TimedConnection(database.con)
 
 

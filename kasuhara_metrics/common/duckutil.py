@@ -44,7 +44,8 @@ class ArrowScope:
     until the transaction ends, even once unregistered, and a nightly run stores a year of batches
     in one transaction. Here each statement finds the tables through DuckDB's replacement scan,
     which looks a name up among the variables of the Python frame that runs the statement: the
-    namespace it is run in below. Nothing outlives the statement.
+    namespace it is run in below. Nothing outlives the statement. (A wrapper around the connection,
+    such as a profiler's, puts its own frames in between: it needs `SET python_scan_all_frames = true`.)
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table] | None = None):
