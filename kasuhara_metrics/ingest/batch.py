@@ -11,10 +11,8 @@ run holds a year of batches.
 from __future__ import annotations
 
 import re
-from contextlib import suppress
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from ..common.db import Database
@@ -85,8 +83,6 @@ def store_records(
                 scope.tables["_rejected"] = rejected
                 hold("_typed", _REJECTED_SQL)
 
-    # Fingerprints (UHUGEINT) would come back from Arrow as decimals that do not fit them.
-    con.execute("SET arrow_lossless_conversion = true")
     try:
         hold("_typed", store.type_sql(first.typing))
         check(store.type_checks(first.typing))
@@ -115,8 +111,7 @@ def store_records(
         for sql in store.insert_statements():
             run(sql)
     finally:
-        with suppress(duckdb.Error):  # an aborted transaction refuses even this; its rollback comes next
-            con.execute("RESET arrow_lossless_conversion")
+        scope.tables.clear()  # a failed batch's rows are let go before its files are tried one by one
     for number, (staged, result) in enumerate(files):
         rejects = list(staged.rejects)
         if number in bad:

@@ -264,7 +264,8 @@ WITH fingerprinted AS (
         FROM fingerprinted SEMI JOIN repeated USING (fp)
     )
 )
-SELECT l.* FROM legs l
+-- The fingerprint in hex: the batch's rows are held as Arrow, which has no exact type for UHUGEINT.
+SELECT l.* REPLACE (hex(l.fp) AS fp) FROM legs l
 -- A stored copy starts when this record starts: only that stretch of a year's legs is read, give
 -- or take a day, as the same record read in another file's clock starts some hours apart.
 ANTI JOIN (SELECT record_fp, record_occ FROM call_legs
@@ -292,7 +293,7 @@ WITH identified AS (
     JOIN _ids_caller c ON c.raw IS NOT DISTINCT FROM l.caller
     JOIN _ids_dialled d ON d.raw IS NOT DISTINCT FROM l.dialled
 )
-SELECT file_id, _line AS line, fp AS record_fp, occ AS record_occ, format AS source_format,
+SELECT file_id, _line AS line, CAST('0x' || fp AS UHUGEINT) AS record_fp, occ AS record_occ, format AS source_format,
        nullif(trim(uniqueid), '') AS uniqueid, nullif(trim(linkedid), '') AS linkedid,
        TRY_CAST(leg_sequence AS BIGINT) AS leg_sequence,
        -- Asterisk ids are unique across files; an export's own call numbers only within their file,

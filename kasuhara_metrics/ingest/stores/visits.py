@@ -98,7 +98,8 @@ SELECT *,
             THEN 'kind ''' || {shape_sql("kind")} || ''' is not one of 苦情, 要望, 問合せ, 手続, 相談, その他 '
                  || '(or complaint, demand, inquiry, procedure, consultation, other)'
     END AS reject_reason,
-    md5_number(concat_ws(chr(31), {", ".join(f"coalesce({c}, chr(0))" for c in VISIT_COLUMNS)})) AS fp
+    -- in hex: the batch's rows are held as Arrow, which has no exact type for md5_number's UHUGEINT
+    hex(md5_number(concat_ws(chr(31), {", ".join(f"coalesce({c}, chr(0))" for c in VISIT_COLUMNS)}))) AS fp
 FROM parsed
 """
 
@@ -108,7 +109,8 @@ _CONFLICT_SQL = [
 SELECT t._batch, t._line, 'visit_id ' || t.vid || ' was already ingested with different content (file '
     || x.file_id || ' line ' || x.line || ') - give a corrected record a new visit_id' AS reason
 FROM _typed t
-JOIN (SELECT visit_id, min(file_id) AS file_id, arg_min(line, (file_id, line)) AS line, list(record_fp) AS fps
+JOIN (SELECT visit_id, min(file_id) AS file_id, arg_min(line, (file_id, line)) AS line,
+             list(hex(record_fp)) AS fps
       FROM visit_records WHERE visit_id IN (SELECT vid FROM _typed) GROUP BY visit_id) x ON x.visit_id = t.vid
 WHERE t.reject_reason IS NULL AND NOT list_contains(x.fps, t.fp)
 """,
@@ -177,14 +179,15 @@ WITH first_copies AS (
     QUALIFY row_number() OVER (PARTITION BY fp ORDER BY _batch, _line) = 1
 )
 SELECT n.*, f.file_id FROM first_copies n JOIN _files f USING (_batch)
-ANTI JOIN visit_records v ON v.record_fp = n.fp
+ANTI JOIN visit_records v ON v.record_fp = CAST('0x' || n.fp AS UHUGEINT)
 """
 
     def insert_statements(self) -> list[str]:
         return [
             """
 INSERT INTO visit_records BY NAME
-SELECT n.file_id, n._line AS line, n.fp AS record_fp, n.vid AS visit_id, n.arrived AS arrived_at, n.ended AS ended_at,
+SELECT n.file_id, n._line AS line, CAST('0x' || n.fp AS UHUGEINT) AS record_fp, n.vid AS visit_id,
+       n.arrived AS arrived_at, n.ended AS ended_at,
        -- typed by staff, so free text: the database holds its code, the vault the text
        d.code AS department, n.kind_code AS kind, nullif(trim(n.kind), '') AS kind_label,
        t.code AS topic, p.key AS phone_key,
