@@ -60,7 +60,7 @@ class ArrowScope:
         return self._run("_con.sql(_sql, params=_params).to_arrow_table()", sql, params)
 
     def _run(self, call: str, sql: str, params: dict[str, Any] | None) -> Any:
-        # no parameters: None, as DuckDB takes a query with parameters otherwise (materialised first)
+        # no parameters: None, DuckDB's own default for a statement without any
         namespace = self.tables | {"_con": self.con, "_sql": sql, "_params": params or None}
         exec(f"_result = {call}", namespace)  # a fixed call: only the tables' names are new
         return namespace["_result"]
