@@ -18,7 +18,7 @@ from datetime import datetime
 import pyarrow as pa
 
 from .common.db import Database
-from .common.duckutil import drop_temp_tables, drop_temp_views, extend_back_over, registered
+from .common.duckutil import ArrowScope, drop_temp_tables, drop_temp_views, extend_back_over
 
 # A contact's outcome is its best leg's: answered > machine > dropped > busy > no_answer > failed.
 _OUTCOME_RANK = (
@@ -62,8 +62,8 @@ def rebuild_requester_links(db: Database) -> int:
                 targets.append(representative)
     db.con.execute("DELETE FROM requester_links")
     if aliases:
-        with registered(db.con, "_links", pa.table({"alias_key": aliases, "requester_key": targets})):
-            db.con.execute("INSERT INTO requester_links BY NAME SELECT alias_key, requester_key FROM _links")
+        links = ArrowScope(db.con, {"_links": pa.table({"alias_key": aliases, "requester_key": targets})})
+        links.execute("INSERT INTO requester_links BY NAME SELECT alias_key, requester_key FROM _links")
     return len(aliases)
 
 

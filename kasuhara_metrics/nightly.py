@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from . import contacts
 from .common.db import Database
-from .common.duckutil import registered
+from .common.duckutil import ArrowScope
 from .common.errors import InputFileError, KasuharaError, SourceLocation
 from .common.outcomes import EXIT_CODES, Outcome
 from .common.progress import Step, silent
@@ -285,18 +285,17 @@ def _record(db: Database, inbox: Path, profile: Profile, report: NightlyReport) 
                 "failed": pa.array(list(taken.values()), pa.string()),
             }
         )
-        with registered(db.con, "_taken", sizes):
-            db.con.execute(
-                """
-                INSERT INTO inbox_files BY NAME SELECT path, size, mtime_ns, $run AS nightly_id, failed FROM _taken
-                ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
-                    failed = excluded.failed,
-                    nightly_id = CASE WHEN inbox_files.size = excluded.size AND inbox_files.mtime_ns = excluded.mtime_ns
-                                           AND inbox_files.failed IS NOT DISTINCT FROM excluded.failed
-                                      THEN inbox_files.nightly_id ELSE excluded.nightly_id END
+        ArrowScope(db.con, {"_taken": sizes}).execute(
+            """
+            INSERT INTO inbox_files BY NAME SELECT path, size, mtime_ns, $run AS nightly_id, failed FROM _taken
+            ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
+                failed = excluded.failed,
+                nightly_id = CASE WHEN inbox_files.size = excluded.size AND inbox_files.mtime_ns = excluded.mtime_ns
+                                       AND inbox_files.failed IS NOT DISTINCT FROM excluded.failed
+                                  THEN inbox_files.nightly_id ELSE excluded.nightly_id END
             """,
-                {"run": report.nightly_id},
-            )
+            {"run": report.nightly_id},
+        )
     # (path, kind, outcome, file_id, message) per file the run saw
     rows: list[tuple[str, str | None, str, int | None, str | None]]
     rows = [(r.path, r.kind, "ingested", r.file_id, None) for r in report.ingested]
@@ -315,9 +314,8 @@ def _record(db: Database, inbox: Path, profile: Profile, report: NightlyReport) 
                 "message": pa.array(columns[4], pa.string()),
             }
         )
-        with registered(db.con, "_files", files):
-            db.con.execute(
-                "INSERT INTO nightly_files BY NAME "
-                "SELECT $run AS nightly_id, path, kind, outcome, file_id, message FROM _files",
-                {"run": report.nightly_id},
-            )
+        ArrowScope(db.con, {"_files": files}).execute(
+            "INSERT INTO nightly_files BY NAME "
+            "SELECT $run AS nightly_id, path, kind, outcome, file_id, message FROM _files",
+            {"run": report.nightly_id},
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -64,25 +63,6 @@ class ArrowScope:
         namespace = self.tables | {"_con": self.con, "_sql": sql, "_params": params or None}
         exec(f"_result = {call}", namespace)  # a fixed call: only the tables' names are new
         return namespace["_result"]
-
-
-@contextmanager
-def registered(con: duckdb.DuckDBPyConnection, name: str, table):
-    """Expose an Arrow table to SQL as `name` for the statements inside the block (kept until the
-    transaction ends, see ArrowScope: for small tables, once per run)."""
-    con.register(name, table)
-    try:
-        yield name
-    finally:
-        con.unregister(name)
-
-
-def unregister_all(con: duckdb.DuckDBPyConnection, *names: str) -> None:
-    for name in names:
-        try:
-            con.unregister(name)
-        except duckdb.Error:
-            pass
 
 
 def extend_back_over(con: duckdb.DuckDBPyConnection, table: str, key: str, column: str, intervals: str) -> None:

@@ -7,7 +7,7 @@ flags, flag_evidence, judge_runs, rule_runs, reviews, runs.
 
 import pyarrow as pa
 
-from .duckutil import registered
+from .duckutil import ArrowScope
 from .errors import DatabaseError, SecretError
 from .identity import Pseudonymizer, load_secret, normal_text
 
@@ -463,23 +463,23 @@ def migration_8(db) -> None:
             ).fetchall()
         ]
         keyed = pa.table({"number": digits, "key": [pseudo.key(d, "digits") for d in digits]})
-        with registered(db.con, "_codes", codes), registered(db.con, "_keyed", keyed):
-            db.con.execute(
-                "UPDATE visit_records v SET topic = c.code FROM _codes c WHERE c.kind = 'topic' AND c.raw = v.topic"
-            )
-            db.con.execute(
-                "UPDATE visit_records v SET department = c.code FROM _codes c "
-                "WHERE c.kind = 'department' AND c.raw = v.department"
-            )
-            db.con.execute(
-                "UPDATE departments d SET number = k.key, number_key = k.key FROM _keyed k WHERE k.number = d.number"
-            )
-            db.con.execute("UPDATE departments SET number = number_key WHERE number_key IS NOT NULL")
-            db.con.execute(_MIGRATION_8_SQL)
-            db.con.execute(
-                "UPDATE departments d SET name_code = c.code FROM _codes c "
-                "WHERE c.kind = 'department' AND c.raw = d.department"
-            )
+        scope = ArrowScope(db.con, {"_codes": codes, "_keyed": keyed})
+        scope.execute(
+            "UPDATE visit_records v SET topic = c.code FROM _codes c WHERE c.kind = 'topic' AND c.raw = v.topic"
+        )
+        scope.execute(
+            "UPDATE visit_records v SET department = c.code FROM _codes c "
+            "WHERE c.kind = 'department' AND c.raw = v.department"
+        )
+        scope.execute(
+            "UPDATE departments d SET number = k.key, number_key = k.key FROM _keyed k WHERE k.number = d.number"
+        )
+        db.con.execute("UPDATE departments SET number = number_key WHERE number_key IS NOT NULL")
+        db.con.execute(_MIGRATION_8_SQL)
+        scope.execute(
+            "UPDATE departments d SET name_code = c.code FROM _codes c "
+            "WHERE c.kind = 'department' AND c.raw = d.department"
+        )
     else:
         db.con.execute(_MIGRATION_8_SQL)
 

@@ -68,9 +68,6 @@ def store_records(
     params = store.params(first.typing, site) | {"clock_zone": first.clock.zone}
     scope = ArrowScope(con, tables)
 
-    def run(sql: str) -> None:
-        scope.execute(sql, _bound(sql, params))
-
     def hold(name: str, sql: str) -> None:
         """`sql`'s rows as `name`, held by Python: nothing of a batch stays in the transaction."""
         scope.tables[name] = scope.arrow(sql, _bound(sql, params))
@@ -109,7 +106,7 @@ def store_records(
         for table, vault_rows in store.vault_rows(scope).items():  # first: a record never stands without its text
             db.vault().put(table, vault_rows)
         for sql in store.insert_statements():
-            run(sql)
+            scope.execute(sql, _bound(sql, params))
     finally:
         scope.tables.clear()  # a failed batch's rows are let go before its files are tried one by one
     for number, (staged, result) in enumerate(files):

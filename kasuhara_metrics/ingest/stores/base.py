@@ -36,7 +36,7 @@ class RecordStore:
     kind: ClassVar[str]
     # At most this many files share one pass of SQL (departments: one, as a later file overrides an earlier).
     files_per_batch: ClassVar[int] = 100
-    # column of _typed -> how its distinct values are identified; registered as _ids_<column>.
+    # column of _typed -> how its distinct values are identified; read by the SQL as _ids_<column>.
     identities: ClassVar[dict[str, Identify]] = {}
 
     def helper_tables(self, typing: Any, site: SiteSettings, pseudo: Pseudonymizer) -> dict[str, pa.Table]:
