@@ -256,13 +256,15 @@ def new_day(synth: Path, out: Path) -> str:
 
 
 def flags_query(source: str, key_map: bool = False) -> str:
-    """A SELECT of comparable flag columns; hand-written keys mapped to the engine's pseudonyms if asked."""
+    """A SELECT of comparable flag columns; hand-written keys and topics mapped to the engine's if asked."""
     if not key_map:
         return f"SELECT {FLAG_COLS} FROM {source}"
-    return f"""SELECT 'F' || substr(md5(concat_ws('|', m.ek, rule_id, coalesce(group_key, ''),
+    return f"""SELECT 'F' || substr(md5(concat_ws('|', m.ek, rule_id, coalesce(t.ek, group_key, ''),
                       CAST(epoch_ms(first_at) AS VARCHAR))), 1, 16) AS flag_id, rule_id, m.ek AS requester_key,
-                  coalesce(group_key, '') AS group_key, severity, first_at, last_at, round(value, 6) AS value, evidence
-               FROM {source} f JOIN keymap m ON m.k = f.requester_key"""
+                  coalesce(t.ek, group_key, '') AS group_key, severity, first_at, last_at, round(value, 6) AS value,
+                  evidence
+               FROM {source} f JOIN keymap m ON m.k = f.requester_key
+               LEFT JOIN topicmap t ON f.rule_id = 'same_topic' AND t.k = f.group_key"""
 
 
 def compare(a: tuple[str, Path], b: tuple[str, Path], key_map_b: bool = False) -> dict:
@@ -296,6 +298,21 @@ def compare(a: tuple[str, Path], b: tuple[str, Path], key_map_b: bool = False) -
             for k in keys
         ]
         con.register("keymap", pa.table({"k": keys, "ek": mapped}))
+        # The baseline groups same_topic by the topic's text; the engine by its name when the site lists
+        # it, else by its code (the database holds no other topic text), lower-cased like any topic key.
+        from kasuhara_metrics.common.identity import normal_text
+        from kasuhara_metrics.rules import load_profile
+
+        listed = {normal_text(t) for t in load_profile(PROFILE).site.topics}
+        topics = [
+            t
+            for (t,) in con.execute(
+                f"SELECT DISTINCT group_key FROM {sources[1]} WHERE rule_id = 'same_topic' AND group_key IS NOT NULL"
+            ).fetchall()
+        ]
+        topic_keys = [t if normal_text(t) in listed else pseudo.code(normal_text(t), "topic").lower() for t in topics]
+        topic_map = {"k": pa.array(topics, pa.string()), "ek": pa.array(topic_keys, pa.string())}
+        con.register("topicmap", pa.table(topic_map))
     qa, qb = flags_query(sources[0]), flags_query(sources[1], key_map_b)
     per_rule: dict = {}
     for side, q in ((a[0], qa), (b[0], qb)):
