@@ -3,7 +3,8 @@
 The nightly run rebuilds only the contacts that new records can touch and judges only the part of
 each requester's history those contacts can reach (judge/scope.py). Whatever the order in which
 records arrive (a late file of last month's calls, a transfer's second record a night later), the
-flags, their evidence and the contacts must be those of a single run over every record.
+flags, their evidence, the contacts and the stored hits the next night starts from must be those
+of a single run over every record.
 """
 
 from __future__ import annotations
@@ -143,6 +144,12 @@ def _state(db_path: Path) -> dict[str, list]:
                 "FROM flag_evidence_rows ORDER BY flag_id, contact_id"
             ).fetchall(),
             "contacts": db.con.execute("SELECT * FROM contacts ORDER BY contact_id").fetchall(),
+            # the hits the next night starts from: those of the last run, all of them
+            "hits": db.con.execute("SELECT * FROM rule_hits ORDER BY ALL").fetchall(),
+            "hits of the last run": db.con.execute(
+                "SELECT value = CAST((SELECT max(run_id) FROM judge_runs) AS VARCHAR) FROM meta "
+                "WHERE key = 'hits_of_run'"
+            ).fetchall(),
         }
 
 
@@ -184,3 +191,5 @@ def test_records_arriving_night_by_night_in_any_order_give_the_flags_of_one_run(
     assert night_by_night["contacts"] == at_once["contacts"]
     assert night_by_night["flags"] == at_once["flags"]
     assert night_by_night["evidence"] == at_once["evidence"]
+    assert night_by_night["hits"] == at_once["hits"]
+    assert night_by_night["hits of the last run"] == at_once["hits of the last run"] == [(True,)]

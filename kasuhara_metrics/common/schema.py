@@ -506,6 +506,22 @@ MIGRATION_10 = """
 ALTER TABLE flag_rows ADD COLUMN threshold_override VARCHAR;
 """
 
+MIGRATION_11 = """
+-- The last judge run's hits (judge/hits.py): a night measures only what its changes can reach and
+-- takes older hits from here. The judge's own working table; flags and evidence are what people read.
+CREATE TABLE rule_hits (
+    rule_id        VARCHAR NOT NULL,
+    requester_key  VARCHAR NOT NULL,
+    group_key      VARCHAR,
+    window_start   TIMESTAMPTZ NOT NULL,
+    window_end     TIMESTAMPTZ NOT NULL,
+    value          DOUBLE,
+    severity       VARCHAR NOT NULL,
+    threshold      DOUBLE,
+    override_id    VARCHAR
+);
+"""
+
 MIGRATIONS: list = [
     MIGRATION_1,
     MIGRATION_2,
@@ -517,4 +533,5 @@ MIGRATIONS: list = [
     migration_8,
     MIGRATION_9,
     MIGRATION_10,
+    MIGRATION_11,
 ]

@@ -7,6 +7,10 @@ from ..common.levels import severity_rank_sql
 from .outcome import JudgeReport, RuleOutcome
 from .scope import Scope
 
+# Which hit of an episode is its worst: of worst hits alike, the highest tier and then the
+# override's name decide, so runs agree.
+WORST_HIT_ORDER = "(severity_rank, value, threshold, coalesce(override_id, ''))"
+
 # One row per flag from the hits of `_hits`, its id from (requester, rule, group, episode start).
 # A streak that keeps firing is one flag whose window grows; its severity and threshold are those
 # of its worst hit, so the same data always gives the same flags.
@@ -27,10 +31,8 @@ SELECT 'F' || substr(md5(concat_ws('|', requester_key, rule_id, coalesce(group_k
                                    CAST(epoch_ms(min(window_start)) AS VARCHAR))), 1, 16) AS flag_id,
        rule_id, requester_key, group_key, min(window_start) AS first_at, max(window_end) AS last_at,
        max(value) AS value, arg_max(severity, (severity_rank, value)) AS severity,
-       -- of worst hits alike, the highest tier and then the override's name decide: runs agree
-       arg_max(threshold, (severity_rank, value, threshold, coalesce(override_id, ''))) AS threshold,
-       arg_max_null(override_id, (severity_rank, value, threshold, coalesce(override_id, ''))) AS override_id,
-       count(*) AS hits,
+       arg_max(threshold, {WORST_HIT_ORDER}) AS threshold,
+       arg_max_null(override_id, {WORST_HIT_ORDER}) AS override_id,
        min(window_start) AS evidence_from  -- where its evidence still has to be collected
 FROM numbered
 GROUP BY rule_id, requester_key, group_key, episode

@@ -1,29 +1,112 @@
-"""Hits: a rule's measurements that reach one of its tiers, each with its severity and threshold."""
+"""Hits: a rule's measurements that reach one of its tiers, each with its severity and threshold.
+
+A run keeps its hits (`rule_hits`), so that the next night measures only what a change can reach
+and takes older hits as they were: a streak that has fired all year is extended from its stored
+hits instead of measuring a year of contacts again. `meta.hits_of_run` names the judge run whose
+hits `rule_hits` holds in full; without it (a run `--as-of` a day, a database from before), the
+next nightly run judges everyone once.
+"""
 
 from __future__ import annotations
 
+from datetime import date
+
 from ..common.db import Database
+from ..common.levels import severity_rank_sql
 from ..rules import RULE_KINDS, Rule
+from .episodes import WORST_HIT_ORDER
 from .outcome import RuleOutcome
 from .prepare import HIT_COLUMNS
 from .scope import Scope
 
 
 def find_hits(db: Database, rule: Rule, scope: Scope) -> RuleOutcome:
-    """Add the rule's hits in scope to `_hits`; count the contacts it looked at and the hits it kept."""
+    """Add the rule's hits in scope to `_hits`; count the contacts it looked at and the hits it measured."""
     kind = RULE_KINDS[rule.kind]
     sql, params = kind.hits_sql(rule)
     measured = ", ".join(HIT_COLUMNS[1:])
     kept = scope.hits(f"({sql})", "h")
     try:
-        db.con.execute(
+        (hits,) = db.con.execute(
             f"INSERT INTO _hits ({', '.join(HIT_COLUMNS)}) SELECT $rule_id, {measured} FROM {kept}",
             {**params, "rule_id": rule.id},
-        )
+        ).fetchall()[0]
         where, filter_params = kind.looked_at(rule)
         evaluated = db.con.execute(f"SELECT count(*) FROM _judged c WHERE {where}", filter_params).fetchall()[0][0]
-        hits = db.con.execute("SELECT count(*) FROM _hits WHERE rule_id = ?", [rule.id]).fetchall()[0][0]
     except Exception as exc:
         exc.add_note(f"while judging rule {rule.id} (kind {rule.kind}) of {rule.source}")
         raise
     return RuleOutcome(rule.id, evaluated, hits)
+
+
+HITS_OF_RUN = "hits_of_run"
+
+
+def stored_hits_complete(db: Database, run_id: int | None) -> bool:
+    """Whether `rule_hits` holds every hit of judge run `run_id` (the last one)."""
+    return run_id is not None and db.meta(HITS_OF_RUN) == str(run_id)
+
+
+def take_stored_hits(db: Database, scope: Scope) -> None:
+    """Add to `_hits` what this run needs of the last run's hits (Scope.stored_hits): per stored
+    flag, its hits before `measure_from` reduced to two that stand for all of them.
+
+    An episode is made of its hits' earliest start, latest end, highest value and worst hit, and
+    its hits chain when each starts before the latest end so far. So the earlier hits of a flag
+    are replaced by its worst hit and its highest-valued hit, each stretched over the earliest
+    start and latest end of them all: the flag comes out as from every hit, and a new hit joins it
+    as it would have joined them. A year-long streak is two rows, not a year of hits.
+    """
+    if not scope.incremental:
+        return
+    columns = ", ".join(HIT_COLUMNS)
+    hit = "{" + ", ".join(f"'{c}': h.{c}" for c in ("value", "severity", "threshold", "override_id")) + "}"
+    db.con.execute(f"""
+        INSERT INTO _hits ({columns})
+        WITH taken AS (
+            -- each stored hit with the stored flag whose episode it belongs to
+            SELECT f.flag_id, h.*, {severity_rank_sql("h.severity")} AS severity_rank
+            FROM {scope.stored_hits("h")}
+            JOIN flag_rows f ON f.requester_key = h.requester_key AND f.rule_id = h.rule_id
+                            AND f.group_key IS NOT DISTINCT FROM h.group_key
+                            AND h.window_start BETWEEN f.first_at AND f.last_at
+        ), episodes AS (
+            SELECT rule_id, requester_key, group_key, min(window_start) AS window_start,
+                   max(window_end) AS window_end,
+                   [arg_max({hit}, {WORST_HIT_ORDER}), arg_max({hit}, value)] AS standing_for
+            FROM taken h GROUP BY flag_id, rule_id, requester_key, group_key
+        )
+        SELECT rule_id, requester_key, group_key, window_start, window_end,
+               hit.value, hit.severity, hit.threshold, hit.override_id
+        FROM (SELECT *, unnest(standing_for) AS hit FROM episodes)
+    """)
+
+
+def keep_hits(db: Database, scope: Scope, run_id: int, as_of: date | None, complete_before: bool) -> None:
+    """Store this run's hits in `rule_hits` in place of those it measured again.
+
+    A run `--as-of` a day measured less than the history holds: its hits are not stored, and the
+    stored ones no longer match the flags, so none count as complete. `complete_before`: whether
+    `rule_hits` held all of the last run's hits.
+    """
+    con = db.con
+    if as_of is not None or not (complete_before or scope.everyone):
+        con.execute("DELETE FROM rule_hits")
+        con.execute("DELETE FROM meta WHERE key = ?", [HITS_OF_RUN])
+        return
+    columns = ", ".join(HIT_COLUMNS)
+    if scope.everyone:
+        con.execute("DELETE FROM rule_hits")
+        con.execute(f"INSERT INTO rule_hits ({columns}) SELECT {columns} FROM _hits")
+    else:
+        bound = "measure_from" if scope.incremental else "judge_from"  # whole histories: from -infinity
+        con.execute(f"""
+            DELETE FROM rule_hits WHERE rowid IN (
+                SELECT h.rowid FROM rule_hits h SEMI JOIN _scope s
+                    ON s.requester_key = h.requester_key AND h.window_start >= s.{bound})
+        """)
+        con.execute(f"""
+            INSERT INTO rule_hits ({columns}) SELECT {columns} FROM _hits h
+            SEMI JOIN _scope s ON s.requester_key = h.requester_key AND h.window_start >= s.{bound}
+        """)
+    db.set_meta(HITS_OF_RUN, str(run_id))

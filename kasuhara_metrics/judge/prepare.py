@@ -136,17 +136,22 @@ def prepare(db: Database, profile: Profile, scope: Scope, as_of: date | None) ->
     """`_judged`, an empty `_hits`, and `_rules` with a row per enabled rule and override."""
     con = db.con
     prepare_judged(db, profile, scope, as_of)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _hits (
-            rule_id VARCHAR, requester_key VARCHAR, group_key VARCHAR, window_start TIMESTAMPTZ,
-            window_end TIMESTAMPTZ, value DOUBLE, severity VARCHAR, threshold DOUBLE,
-            override_id VARCHAR)
-    """)
+    create_hits_table(db)
     # A plain table: registering an Arrow table would make DuckDB import pandas on every run.
     con.execute("CREATE OR REPLACE TEMP TABLE _rules (" + ", ".join(f"{c} VARCHAR" for c in RULE_COLUMNS) + ")")
     rows = [row for rule in profile.enabled_rules for row in rule_rows(rule)]
     if rows:
         con.executemany(insert_values_sql("_rules", RULE_COLUMNS), rows)
+
+
+def create_hits_table(db: Database) -> None:
+    """An empty temp table `_hits` (HIT_COLUMNS), as the stored `rule_hits` are."""
+    db.con.execute("""
+        CREATE OR REPLACE TEMP TABLE _hits (
+            rule_id VARCHAR, requester_key VARCHAR, group_key VARCHAR, window_start TIMESTAMPTZ,
+            window_end TIMESTAMPTZ, value DOUBLE, severity VARCHAR, threshold DOUBLE,
+            override_id VARCHAR)
+    """)
 
 
 def rule_rows(rule: Rule) -> list[dict[str, str | None]]:

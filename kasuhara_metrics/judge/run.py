@@ -16,11 +16,11 @@ from ..common.errors import KasuharaError
 from ..common.progress import Step, silent
 from ..rules import Profile
 from .episodes import compare_with_previous, find_episodes
-from .hits import find_hits
+from .hits import find_hits, keep_hits, stored_hits_complete, take_stored_hits
 from .outcome import JudgeReport
 from .prepare import prepare
 from .scope import Scope, create_scope
-from .store import last_profile_hash, store
+from .store import last_run, store
 
 
 def judge(
@@ -46,7 +46,13 @@ def judge(
     """
     if changed_from is not None:
         requesters = sorted(changed_from)
-    if (requesters is not None or changed_from is not None) and last_profile_hash(db) != profile.content_hash:
+    previous = last_run(db)
+    hits_complete = previous is not None and stored_hits_complete(db, previous.run_id)
+    if (requesters is not None or changed_from is not None) and (
+        previous is None or previous.profile_hash != profile.content_hash
+    ):
+        requesters = changed_from = None
+    if changed_from is not None and not hits_complete:  # an increment takes older hits from the last run
         requesters = changed_from = None
     if db.read_only and not dry_run:
         raise KasuharaError("judge needs the database opened for writing (or --dry-run)")
@@ -71,6 +77,7 @@ def judge(
             _evaluate(db, profile, as_of, report, scope, progress)
             report.run_id = db.con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0]
             progress("storing flags and evidence", _steps(profile) - 1, _steps(profile))
+            keep_hits(db, scope, report.run_id, as_of, hits_complete)
             store(db, profile, report, scope, started)
     finally:
         drop_temp_tables(
@@ -87,6 +94,7 @@ def _evaluate(
     steps = _steps(profile)
     progress("the contacts to judge", 0, steps)
     prepare(db, profile, scope, as_of)
+    take_stored_hits(db, scope)
     report.contacts_judged = db.con.execute("SELECT count(*) FROM _judged").fetchall()[0][0]
     report.unknown_departments = unknown_override_departments(db, profile)
     for number, rule in enumerate(profile.enabled_rules, start=1):

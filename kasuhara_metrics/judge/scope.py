@@ -6,12 +6,16 @@ at most a rule's `lookback` plus a local day from the contact it is anchored on,
 can alter starts no earlier than `changed_from - reach`. The temp table `_scope` holds, per
 requester:
 
-- `keep_from`: stored flags that start before it stay as they are; flags from it on, and hits
-  whose window starts at or after it, are computed again. It is lowered over stored flags that
-  reach into it, so an episode is never cut in two.
-- `judge_from`: the contacts judged start here, `reach` before `keep_from` and back to the start
-  of any contact still going on then: every measurement whose window starts at or after
-  `keep_from` sees all its contacts, so the flags are those of a run over the whole history.
+- `measure_from`: `reach` before `changed_from`, and back to the start of any contact still going
+  on then. Hits whose window starts at or after it are measured again; earlier hits cannot have
+  changed and are read from the last run's (`rule_hits`, hits.py).
+- `keep_from`: stored flags that start before it stay as they are; flags from it on are made
+  again from their hits. It is `measure_from` lowered over stored flags that reach into it, so an
+  episode is never cut in two: a streak that has run all year takes its year of stored hits, not
+  a year of contacts measured again.
+- `judge_from`: the contacts judged start here, `reach` before `measure_from` and back to the
+  start of any contact still going on then: every measurement whose window starts at or after
+  `measure_from` sees all its contacts, so the flags are those of a run over the whole history.
 - `changed_from`: the earliest changed contact. A flag that ends before it, and comes out as it
   was stored, keeps its stored row and evidence: nothing it shows has changed.
 
@@ -43,6 +47,7 @@ class Scope:
     """The requesters a run judges (None: everyone), bounded in time by `_scope`."""
 
     requesters: list[str] | None
+    incremental: bool = False  # bounded by the changes (`_scope`), with the last run's hits before them
 
     @property
     def everyone(self) -> bool:
@@ -53,8 +58,18 @@ class Scope:
         return self._within(f"contacts {alias}", alias, "started_at", "judge_from")
 
     def hits(self, relation: str, alias: str) -> str:
-        """The hits of `relation` this run keeps: their windows start where flags are judged again."""
-        return self._within(f"{relation} {alias}", alias, "window_start", "keep_from")
+        """The hits of `relation` this run keeps: their windows start where hits are measured again."""
+        return self._within(f"{relation} {alias}", alias, "window_start", "measure_from")
+
+    def stored_hits(self, alias: str) -> str:
+        """The last run's hits (`rule_hits`) that this run takes as they are: those of the flags it
+        judges again, from before where it measures. Everyone's or whole histories: none."""
+        if self.everyone or not self.incremental:
+            return f"(FROM rule_hits LIMIT 0) {alias}"
+        return (
+            f"rule_hits {alias} SEMI JOIN _scope ON _scope.requester_key = {alias}.requester_key "
+            f"AND {alias}.window_start >= _scope.keep_from AND {alias}.window_start < _scope.measure_from"
+        )
 
     def stored_flags(self, alias: str) -> str:
         """The stored flags this run replaces, as a FROM item named `alias`."""
@@ -81,14 +96,14 @@ def create_scope(
     starts = [changed_from[key] for key in requesters] if changed_from is not None else [None] * len(requesters)
     con = db.con
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _scope "
-        "(requester_key VARCHAR, changed_from TIMESTAMPTZ, keep_from TIMESTAMPTZ, judge_from TIMESTAMPTZ)"
+        "CREATE OR REPLACE TEMP TABLE _scope (requester_key VARCHAR, changed_from TIMESTAMPTZ, "
+        "measure_from TIMESTAMPTZ, keep_from TIMESTAMPTZ, judge_from TIMESTAMPTZ)"
     )
     if requesters:  # without a change's time, the whole history
         con.execute(
             """
             INSERT INTO _scope
-            SELECT requester_key, changed_from, changed_from, changed_from
+            SELECT requester_key, changed_from, changed_from, changed_from, changed_from
             FROM (SELECT unnest($keys) AS requester_key,
                          coalesce(CAST(unnest($starts) AS TIMESTAMPTZ), '-infinity') AS changed_from)
             """,
@@ -98,23 +113,24 @@ def create_scope(
         return Scope(requesters)
     span = reach(profile)
     # What a change can alter starts `reach` before it, or where the call before a redial started.
-    _back_over_contacts(db, "keep_from", span)
+    _back_over_contacts(db, "measure_from", "changed_from", span)
+    con.execute("UPDATE _scope SET keep_from = measure_from")
     # A stored flag that reaches keep_from is judged again whole: its first hit may start long before.
     flags = "SELECT requester_key, first_at AS started_at, last_at AS ended_at FROM flag_rows"
     extend_back_over(con, "_scope", "requester_key", "keep_from", flags)
-    # The measurements from keep_from on see every contact they look back at.
-    _back_over_contacts(db, "judge_from", span)
-    return Scope(requesters)
+    # The measurements from measure_from on see every contact they look back at.
+    _back_over_contacts(db, "judge_from", "measure_from", span)
+    return Scope(requesters, incremental=True)
 
 
-def _back_over_contacts(db: Database, column: str, span: timedelta) -> None:
-    """Set `column` to `span` before keep_from, or earlier to the start of a contact still going on then."""
+def _back_over_contacts(db: Database, column: str, base: str, span: timedelta) -> None:
+    """Set `column` to `span` before `base`, or earlier to the start of a contact still going on then."""
     db.con.execute(
         f"""
-        UPDATE _scope SET {column} = least(_scope.keep_from - $span, coalesce(going_on.started_at, 'infinity'))
+        UPDATE _scope SET {column} = least(_scope.{base} - $span, coalesce(going_on.started_at, 'infinity'))
         FROM (SELECT s.requester_key, min(c.started_at) AS started_at FROM _scope s
               LEFT JOIN contacts c ON c.requester_key = s.requester_key
-                                  AND coalesce(c.ended_at, c.started_at) >= s.keep_from - $span
+                                  AND coalesce(c.ended_at, c.started_at) >= s.{base} - $span
               GROUP BY s.requester_key) going_on
         WHERE going_on.requester_key = _scope.requester_key
         """,
