@@ -67,6 +67,12 @@ def rebuild_requester_links(db: Database) -> int:
     return len(aliases)
 
 
+# Set when contacts change, cleared by the judge run that judges the change: a nightly run that
+# finds it set judges everyone, as the flags (and the judge's stored hits) of requesters whose
+# contacts an `ingest` command changed are not those of their contacts.
+UNJUDGED = "contacts_changed_since_judge"
+
+
 def are_stale(db: Database) -> bool:
     """Has a file been stored after the contacts were last built?"""
     latest = db.con.execute("SELECT max(file_id) FROM ingest_log").fetchall()[0][0]
@@ -152,6 +158,8 @@ def _rebuild(db: Database, after_file: int | None) -> Refresh:
         con.execute(_visit_contacts_sql(visits, target))
         if scoped:
             changed_from = _write_differences(db)
+        if changed_from is None or changed_from:
+            db.set_meta(UNJUDGED, "yes")
     finally:
         drop_temp_tables(
             con,

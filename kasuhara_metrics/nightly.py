@@ -154,10 +154,12 @@ def run_nightly(
         # The vault is written before the records; what a run that rolled back left there goes now.
         db.vault().prune([row[0] for row in db.con.execute("SELECT DISTINCT sha256 FROM ingest_log").fetchall()])
         with db.transaction():
+            # contacts an `ingest` command changed since the last judge run: only judging everyone reaches them
+            unjudged = db.meta(contacts.UNJUDGED) is not None
             changed_from = _ingest(db, files, profile, report, progress)
             ingested = [r.file_id for r in report.ingested if r.file_id is not None]
             report.unusable = unusable_callers(db, file_ids=ingested) if ingested else []
-            if last_profile_hash(db) != profile.content_hash:
+            if last_profile_hash(db) != profile.content_hash or unjudged:
                 report.judged = judge(db, profile, progress=progress)
             elif changed_from is None or changed_from:
                 # Only the requesters whose contacts changed can have other flags than last night,

@@ -326,3 +326,29 @@ def test_a_file_that_failed_is_remembered_and_skipped_until_it_changes(tmp_path)
     third = nightly(db, inbox)
     assert third.exit_code == 0 and "skipped, unchanged since it failed" not in third.output
     assert nightly(db, inbox).exit_code == 0
+
+
+def test_contacts_an_ingest_command_changed_are_judged_by_the_next_nightly_run(tmp_path):
+    """`kasuhara ingest` rebuilds contacts without judging: the next nightly run judges everyone, not
+    only its own changes, so neither the flags nor the judge's stored hits (which an increment
+    extends) stay those of the contacts before."""
+    inbox, once_inbox = tmp_path / "inbox", tmp_path / "once"
+    first_night(inbox)
+    first_night(once_inbox)
+    db_path = str(tmp_path / "nightly.duckdb")
+    assert nightly(db_path, inbox).exit_code == 3
+    late = SAMPLES / "asterisk" / "Master-2026-10-resent.csv"
+    ingested = CliRunner().invoke(main, ["--db", db_path, "ingest", "calls", str(late)], catch_exceptions=False)
+    assert ingested.exit_code == 0, ingested.output
+    put(once_inbox, late, "calls/Master-2026-10.csv")
+    for folder in (inbox, once_inbox):
+        put(folder, SAMPLES / "visits" / "visits-2026-10-cp932.csv", "visits/visits-2026-10.csv")
+    night = nightly(db_path, inbox)
+    assert night.exit_code == 0 and "judged everyone" in night.output, night.output
+    once_db = str(tmp_path / "once.duckdb")
+    assert nightly(once_db, once_inbox).exit_code == 3
+    assert flag_state(db_path) == flag_state(once_db)
+    # judged now: the night after takes its own changes only again
+    put(inbox, SAMPLES / "mapping-example.toml", "calls/pbx/mapping.toml")
+    put(inbox, SAMPLES / "pbx" / "calls-cp932.csv", "calls/pbx/2026-10.csv")
+    assert "requesters whose contacts changed" in nightly(db_path, inbox).output

@@ -22,7 +22,12 @@ from .progress import terminal_progress
 
 @click.command()
 @profile_option
-@click.option("--as-of", type=date_type, help="Judge only contacts that started up to the end of this day (site time).")
+@click.option(
+    "--as-of",
+    type=date_type,
+    help="Judge only contacts that started up to the end of this day (site time). Stored, such flags "
+    "make the next nightly run judge everyone again.",
+)
 @click.option(
     "--dry-run", is_flag=True, help="Show what would change (flags added and removed per rule); write nothing."
 )

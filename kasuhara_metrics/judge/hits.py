@@ -52,7 +52,7 @@ def take_stored_hits(db: Database, scope: Scope) -> None:
     flag, its hits before `measure_from` reduced to two that stand for all of them.
 
     An episode is made of its hits' earliest start, latest end, highest value and worst hit, and
-    its hits chain when each starts before the latest end so far. So the earlier hits of a flag
+    its hits chain when each starts at or before the latest end so far. So the earlier hits of a flag
     are replaced by its worst hit and its highest-valued hit, each stretched over the earliest
     start and latest end of them all: the flag comes out as from every hit, and a new hit joins it
     as it would have joined them. A year-long streak is two rows, not a year of hits.

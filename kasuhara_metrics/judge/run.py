@@ -48,11 +48,9 @@ def judge(
         requesters = sorted(changed_from)
     previous = last_run(db)
     hits_complete = previous is not None and stored_hits_complete(db, previous.run_id)
-    if (requesters is not None or changed_from is not None) and (
-        previous is None or previous.profile_hash != profile.content_hash
-    ):
+    if previous is None or previous.profile_hash != profile.content_hash:
         requesters = changed_from = None
-    if changed_from is not None and not hits_complete:  # an increment takes older hits from the last run
+    elif changed_from is not None and not hits_complete:  # an increment takes older hits from the last run
         requesters = changed_from = None
     if db.read_only and not dry_run:
         raise KasuharaError("judge needs the database opened for writing (or --dry-run)")
@@ -79,6 +77,7 @@ def judge(
             progress("storing flags and evidence", _steps(profile) - 1, _steps(profile))
             keep_hits(db, scope, report.run_id, as_of, hits_complete)
             store(db, profile, report, scope, started)
+            db.con.execute("DELETE FROM meta WHERE key = ?", [contacts.UNJUDGED])
     finally:
         drop_temp_tables(
             db.con,

@@ -62,10 +62,9 @@ class Scope:
         return self._within(f"{relation} {alias}", alias, "window_start", "measure_from")
 
     def stored_hits(self, alias: str) -> str:
-        """The last run's hits (`rule_hits`) that this run takes as they are: those of the flags it
-        judges again, from before where it measures. Everyone's or whole histories: none."""
-        if self.everyone or not self.incremental:
-            return f"(FROM rule_hits LIMIT 0) {alias}"
+        """The stored hits (`rule_hits`) an incremental run takes as they are: those of the flags it
+        judges again, from before where it measures."""
+        assert self.incremental, "only an increment takes stored hits; other runs measure every hit"
         return (
             f"rule_hits {alias} SEMI JOIN _scope ON _scope.requester_key = {alias}.requester_key "
             f"AND {alias}.window_start >= _scope.keep_from AND {alias}.window_start < _scope.measure_from"
