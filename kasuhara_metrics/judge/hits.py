@@ -98,15 +98,7 @@ def keep_hits(db: Database, scope: Scope, run_id: int, as_of: date | None, compl
     if scope.everyone:
         con.execute("DELETE FROM rule_hits")
         con.execute(f"INSERT INTO rule_hits ({columns}) SELECT {columns} FROM _hits")
-    else:
-        bound = "measure_from" if scope.incremental else "judge_from"  # whole histories: from -infinity
-        con.execute(f"""
-            DELETE FROM rule_hits WHERE rowid IN (
-                SELECT h.rowid FROM rule_hits h SEMI JOIN _scope s
-                    ON s.requester_key = h.requester_key AND h.window_start >= s.{bound})
-        """)
-        con.execute(f"""
-            INSERT INTO rule_hits ({columns}) SELECT {columns} FROM _hits h
-            SEMI JOIN _scope s ON s.requester_key = h.requester_key AND h.window_start >= s.{bound}
-        """)
+    else:  # the hits it measured again replace the stored ones (whole histories: all of them)
+        con.execute(f"DELETE FROM rule_hits WHERE rowid IN (SELECT h.rowid FROM {scope.hits('rule_hits', 'h')})")
+        con.execute(f"INSERT INTO rule_hits ({columns}) SELECT {columns} FROM {scope.hits('_hits', 'h')}")
     db.set_meta(HITS_OF_RUN, str(run_id))

@@ -48,9 +48,12 @@ def judge(
         requesters = sorted(changed_from)
     previous = last_run(db)
     hits_complete = previous is not None and stored_hits_complete(db, previous.run_id)
-    if previous is None or previous.profile_hash != profile.content_hash:
-        requesters = changed_from = None
-    elif changed_from is not None and not hits_complete:  # an increment takes older hits from the last run
+    # Everyone, unless the last run judged with this profile and, for an increment, kept all its hits.
+    if (
+        previous is None
+        or previous.profile_hash != profile.content_hash
+        or (changed_from is not None and not hits_complete)
+    ):
         requesters = changed_from = None
     if db.read_only and not dry_run:
         raise KasuharaError("judge needs the database opened for writing (or --dry-run)")
