@@ -46,14 +46,13 @@ def _rows(hits):
     ]
 
 
-def _episodes(db, hits) -> list[tuple]:
-    create_hits_table(db)
-    db.con.executemany(f"INSERT INTO _hits ({', '.join(HIT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", hits)
-    return _taken_with(db, lambda: None)
+def _insert(db, table: str, rows) -> None:
+    if rows:
+        db.con.executemany(f"INSERT INTO {table} ({', '.join(HIT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
-def _taken_with(db, add) -> list[tuple]:
-    add()
+def _episodes(db) -> list[tuple]:
+    """The episodes of `_hits` (EPISODES_SQL)."""
     db.con.execute(f"CREATE OR REPLACE TEMP TABLE _episodes AS {EPISODES_SQL}")
     return db.con.execute(f"SELECT {EPISODE_COLUMNS} FROM _episodes ORDER BY ALL").fetchall()
 
@@ -73,9 +72,11 @@ def test_stored_hits_reduced_give_the_episodes_of_all_hits(hits, measure_hour):
     rows = _rows(hits)
     measure_from = T0 + timedelta(hours=measure_hour)
     with connect(":memory:") as db:
-        whole = _episodes(db, rows)
+        create_hits_table(db)
+        _insert(db, "_hits", rows)
+        whole = _episodes(db)
         # what the last run stored: its hits and its flags
-        db.con.executemany(f"INSERT INTO rule_hits ({', '.join(HIT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        _insert(db, "rule_hits", rows)
         for flag_id, rule, requester, group, first, last, value, severity, threshold, *_ in whole:
             db.con.execute(
                 "INSERT INTO flag_rows (flag_id, run_id, requester_key, rule_id, rule_hash, profile_name, "
@@ -93,17 +94,12 @@ def test_stored_hits_reduced_give_the_episodes_of_all_hits(hits, measure_hour):
         flags = "SELECT requester_key, first_at AS started_at, last_at AS ended_at FROM flag_rows"
         extend_back_over(db.con, "_scope", "requester_key", "keep_from", flags)
         keep_from = db.con.execute("SELECT keep_from FROM _scope").fetchone()[0]
+        # the increment: stored hits before measure_from, measured ones from it on
         create_hits_table(db)
+        take_stored_hits(db, Scope([REQUESTER], incremental=True))
         measured = [row for row in rows if row[3] >= measure_from]
-
-        def add() -> None:
-            take_stored_hits(db, Scope([REQUESTER], incremental=True))
-            if measured:
-                db.con.executemany(
-                    f"INSERT INTO _hits ({', '.join(HIT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", measured
-                )
-
-        again = _taken_with(db, add)
+        _insert(db, "_hits", measured)
+        again = _episodes(db)
         stored_rows = db.con.execute("SELECT count(*) FROM _hits").fetchone()[0]
     assert again == [episode for episode in whole if episode[4] >= keep_from]
     # and the history is not all carried over: two rows at most for each flag taken again
