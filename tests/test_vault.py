@@ -110,3 +110,35 @@ def test_an_older_database_moves_its_raw_text_to_the_vault_on_upgrade(tmp_path, 
         assert db.vault().rows("SELECT raw_text FROM reject_lines") == [(f",2026-09-01 10:00,,,,,{NUMBER}",)]
         assert db.vault().rows("SELECT summary FROM visit_summaries") == [(f"{NAME}様の件",)]
         assert (f"住民税 {NAME}",) in db.vault().rows("SELECT raw FROM raw_values WHERE kind = 'topic'")
+
+
+def test_a_nightly_run_forgets_the_vault_rows_of_a_run_that_rolled_back(db_path, tmp_path, monkeypatch):
+    """The vault is written before the records, outside their transaction: when a run rolls back,
+    its files' free text stays in the vault until the next run removes it."""
+    from kasuhara_metrics import nightly
+
+    def visits_file(name: str, visit_id: str, summary: str) -> None:
+        path = tmp_path / "inbox" / "visits" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            "visit_id,arrived_at,ended_at,department,kind,topic,phone,summary\n"
+            f"{visit_id},2026-09-01 10:00,2026-09-01 10:20,税務課,苦情,住民税,,{summary}\n",
+            encoding="utf-8",
+        )
+        os.utime(path, (0, 0))  # settled long ago
+
+    def failing_judge(*args, **kwargs):
+        raise RuntimeError("the judge failed")
+
+    visits_file("a.csv", "V1", f"{NAME}様の件")
+    with monkeypatch.context() as patched:
+        patched.setattr(nightly, "judge", failing_judge)
+        assert cli(db_path, "nightly", "--inbox", str(tmp_path / "inbox")).exit_code != 0
+    with connect(db_path, read_only=True) as db:
+        assert rows(db, "SELECT count(*) FROM visit_records") == [(0,)]
+        assert db.vault().rows("SELECT summary FROM visit_summaries") == [(f"{NAME}様の件",)]
+    os.remove(tmp_path / "inbox" / "visits" / "a.csv")  # withdrawn before the next night
+    visits_file("b.csv", "V2", "住所変更の件")
+    assert cli(db_path, "nightly", "--inbox", str(tmp_path / "inbox")).exit_code == 0
+    with connect(db_path, read_only=True) as db:
+        assert db.vault().rows("SELECT summary FROM visit_summaries") == [("住所変更の件",)]

@@ -101,10 +101,13 @@ class Vault:
     def rows(self, sql: str, params=None) -> list[tuple]:
         return self.con.execute(sql, params or []).fetchall()
 
-    def prune(self, known_sha256: list[str]) -> None:
-        """Forget the lines and summaries of files the database does not hold (a run that rolled back)."""
+    def prune(self, known: pa.Table) -> None:
+        """Forget the lines and summaries of files the database does not hold (a run that rolled back).
+
+        `known` has a `sha256` column: the files the database holds.
+        """
         with private_files():
-            self.con.register("_known", pa.table({"sha256": pa.array(known_sha256, pa.string())}))
+            self.con.register("_known", known)
             try:
                 for table in ("reject_lines", "visit_summaries"):
                     self.con.execute(f"DELETE FROM {table} WHERE sha256 NOT IN (SELECT sha256 FROM _known)")
