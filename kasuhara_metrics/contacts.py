@@ -153,9 +153,14 @@ def _rebuild(db: Database, after_file: int | None) -> Refresh:
         else:
             con.execute("DELETE FROM contacts")
         target = "_built" if scoped else "contacts"
-        con.execute(_simple_contacts_sql(target))
-        con.execute(_merged_contacts_sql(target))
-        con.execute(_visit_contacts_sql(visits, target))
+        # One INSERT, in order: separate or unordered parallel INSERTs each leave a partly filled row
+        # group, which the next checkpoint merges (1.1 s of a 1M-record year's nightly run).
+        parts = (_simple_contacts_sql(), _merged_contacts_sql(), _visit_contacts_sql(visits))
+        con.execute(
+            f"INSERT INTO {target} BY NAME SELECT * FROM ("
+            + " UNION ALL BY NAME ".join(f"({part})" for part in parts)
+            + ") ORDER BY started_at, contact_id"
+        )
         if scoped:
             changed_from = _write_differences(db)
         if changed_from is None or changed_from:
@@ -387,10 +392,9 @@ def _seconds(expr: str) -> str:
     return f"CAST(least(greatest({expr}, -2147483648), 2147483647) AS INTEGER)"
 
 
-def _simple_contacts_sql(target: str) -> str:
+def _simple_contacts_sql() -> str:
     """One-leg calls that overlap nothing of their requester's: a contact each, as they are."""
     return f"""
-INSERT INTO {target} BY NAME
 SELECT 'call:' || u.call_ref AS contact_id, 'call' AS channel, u.requester_key, u.caller_class, u.direction,
        u.dialled_department AS department, 'unknown' AS kind, NULL AS topic,
        u.started_at, CASE WHEN u.answered THEN u.answered_at END AS answered_at, u.ended_at,
@@ -402,10 +406,9 @@ WHERE u.legs = 1
 """
 
 
-def _merged_contacts_sql(target: str) -> str:
+def _merged_contacts_sql() -> str:
     """Calls of several legs, and calls merged by time: the interval arithmetic."""
     return f"""
-INSERT INTO {target} BY NAME
 WITH legs AS (
     SELECT l.*, coalesce(m.contact_ref, u.call_ref) AS contact_ref,
            u.requester_key, u.caller_class AS unit_class, u.direction, u.started_at AS unit_start
@@ -451,10 +454,9 @@ GROUP BY contact_ref
 """
 
 
-def _visit_contacts_sql(visits: str, target: str) -> str:
+def _visit_contacts_sql(visits: str) -> str:
     """Visits (all, or those in scope) as contacts: a visit's talk time is its arrival to end."""
     return f"""
-INSERT INTO {target} BY NAME
 SELECT 'visit:' || v.visit_id AS contact_id,
        'visit' AS channel,
        v.requester_key,

@@ -97,7 +97,8 @@ def keep_hits(db: Database, scope: Scope, run_id: int, as_of: date | None, compl
     columns = ", ".join(HIT_COLUMNS)
     if scope.everyone:
         con.execute("DELETE FROM rule_hits")
-        con.execute(f"INSERT INTO rule_hits ({columns}) SELECT {columns} FROM _hits")
+        # in order, as contacts are built: no partly filled row groups for the next checkpoint to merge
+        con.execute(f"INSERT INTO rule_hits ({columns}) SELECT {columns} FROM _hits ORDER BY window_start")
     else:  # the hits it measured again replace the stored ones (whole histories: all of them)
         con.execute(f"DELETE FROM rule_hits WHERE rowid IN (SELECT h.rowid FROM {scope.hits('rule_hits', 'h')})")
         con.execute(f"INSERT INTO rule_hits ({columns}) SELECT {columns} FROM {scope.hits('_hits', 'h')}")
