@@ -100,9 +100,10 @@ class Refresh:
 def refresh(db: Database, *, full: bool = False) -> Refresh:
     """Bring `contacts` up to the stored records, rebuilding only what the new files touch.
 
-    Everything is rebuilt when asked, when the departments or the links between pseudonyms
-    changed (they reach into old contacts), when there is no earlier build to start from, or
-    when the new files hold most of the records.
+    Everything is rebuilt when asked, when the departments changed (they reach into every old
+    contact), when there is no earlier build to start from, or when the new files hold most of
+    the records. A visit that links pseudonyms (a phone and a requester_ref) rebuilds every
+    contact of the requesters it joins or splits.
     """
     built = db.meta("contacts_built_through_file")
     links_before = set(db.con.execute("SELECT alias_key, requester_key FROM requester_links").fetchall())
@@ -114,9 +115,22 @@ def refresh(db: Database, *, full: bool = False) -> Refresh:
             "SELECT count(*) FROM ingest_log WHERE file_id > ? AND kind = 'departments'", [int(built)]
         ).fetchall()[0][0]
     )
-    if full or built is None or new_departments or links_before != links_after or _mostly_new(db, int(built)):
+    if full or built is None or new_departments or _mostly_new(db, int(built)):
         return _rebuild(db, None)
-    return _rebuild(db, int(built))
+    return _rebuild(db, int(built), relinked=_relinked(links_before, links_after))
+
+
+def _relinked(before: set[tuple[str, str]], after: set[tuple[str, str]]) -> list[str]:
+    """The pseudonyms of every requester that a change of links joins, splits or renames: each
+    one's contacts (all of them, calls merge by requester) are those of another requester now."""
+    requester_before, requester_after = dict(before), dict(after)
+    moved = {
+        alias
+        for alias in requester_before.keys() | requester_after.keys()
+        if requester_before.get(alias, alias) != requester_after.get(alias, alias)
+    }
+    requesters = {requester_before.get(a, a) for a in moved} | {requester_after.get(a, a) for a in moved}
+    return sorted(requesters | {alias for alias, requester in before | after if requester in requesters})
 
 
 def _mostly_new(db: Database, built: int) -> bool:
@@ -136,14 +150,15 @@ def rebuild(db: Database) -> int:
     return refresh(db, full=True).contacts
 
 
-def _rebuild(db: Database, after_file: int | None) -> Refresh:
-    """Rebuild contacts: all of them, or those of files after `after_file` and of their requesters."""
+def _rebuild(db: Database, after_file: int | None, relinked: list[str] | None = None) -> Refresh:
+    """Rebuild contacts: all of them, or those of files after `after_file` and of their requesters,
+    and every contact of the `relinked` pseudonyms."""
     con = db.con
     changed_from = None
     try:
         scoped = after_file is not None
         if after_file is not None:
-            _scope(db, after_file)
+            _scope(db, after_file, relinked or [])
         legs, visits = ("_scope_legs", "_scope_visit_rows") if scoped else ("call_legs", "visits")
         for statement in _call_contact_steps(legs):
             con.execute(statement)
@@ -215,10 +230,11 @@ def _write_differences(db: Database) -> dict[str, datetime]:
     )
 
 
-def _scope(db: Database, after_file: int) -> None:
+def _scope(db: Database, after_file: int, relinked: list[str]) -> None:
     """The legs and visits to rebuild: those of the new files, and the calls of their callers from
     the start of the earliest new call on (`_scope_requesters.rebuild_from`), moved back over any
-    contact of theirs still going on then, so no contact is rebuilt from part of its calls."""
+    contact of theirs still going on then, so no contact is rebuilt from part of its calls; and
+    all calls and visits of the `relinked` pseudonyms."""
     con = db.con
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _scope_calls AS SELECT DISTINCT call_ref FROM call_legs WHERE file_id > $after",
@@ -229,7 +245,10 @@ def _scope(db: Database, after_file: int) -> None:
         CREATE OR REPLACE TEMP TABLE _scope_aliases AS
         WITH own AS (SELECT number_key FROM departments WHERE number_key IS NOT NULL),
         -- A visit is a contact of its own, merged with nothing: only new calls rebuild a requester's calls.
-        keys AS (SELECT DISTINCT caller_key AS k FROM call_legs WHERE file_id > $after AND caller_key IS NOT NULL),
+        keys AS (
+            SELECT DISTINCT caller_key AS k FROM call_legs WHERE file_id > $after AND caller_key IS NOT NULL
+            UNION SELECT unnest(CAST($relinked AS VARCHAR[]))
+        ),
         requesters AS (
             SELECT DISTINCT coalesce(l.requester_key, keys.k) AS requester_key
             FROM keys LEFT JOIN requester_links l ON l.alias_key = keys.k
@@ -239,7 +258,7 @@ def _scope(db: Database, after_file: int) -> None:
         SELECT requester_key, requester_key AS alias_key FROM requesters
         UNION SELECT requester_key, alias_key FROM requester_links SEMI JOIN requesters USING (requester_key)
         """,
-        {"after": after_file},
+        {"after": after_file, "relinked": relinked},
     )
     con.execute(
         """
@@ -248,10 +267,14 @@ def _scope(db: Database, after_file: int) -> None:
             SELECT caller_key, min(started_at) OVER (PARTITION BY call_ref) AS call_start
             FROM call_legs SEMI JOIN _scope_calls USING (call_ref)
         )
-        SELECT a.requester_key, min(n.call_start) AS rebuild_from
-        FROM new_calls n JOIN _scope_aliases a ON a.alias_key = n.caller_key
-        GROUP BY a.requester_key
-        """
+        SELECT requester_key, min(rebuild_from) AS rebuild_from FROM (
+            SELECT a.requester_key, n.call_start AS rebuild_from
+            FROM new_calls n JOIN _scope_aliases a ON a.alias_key = n.caller_key
+            -- relinked: from the start, under the keys their stored contacts have and those they get
+            UNION ALL SELECT unnest(CAST($relinked AS VARCHAR[])), TIMESTAMPTZ '-infinity'
+        ) GROUP BY requester_key
+        """,
+        {"relinked": relinked},
     )
     contacts_spans = (
         "SELECT requester_key, started_at, coalesce(ended_at, started_at) AS ended_at FROM contacts "
@@ -271,9 +294,13 @@ def _scope(db: Database, after_file: int) -> None:
     )
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE _scope_visits AS SELECT visit_id FROM visits WHERE file_id > $after
+        CREATE OR REPLACE TEMP TABLE _scope_visits AS
+        SELECT visit_id FROM visits WHERE file_id > $after
+        UNION SELECT visit_id FROM visit_records
+        WHERE phone_key IN (SELECT unnest(CAST($relinked AS VARCHAR[])))
+           OR ref_key IN (SELECT unnest(CAST($relinked AS VARCHAR[])))
         """,
-        {"after": after_file},
+        {"after": after_file, "relinked": relinked},
     )
     con.execute("""
         CREATE OR REPLACE TEMP VIEW _scope_visit_rows AS

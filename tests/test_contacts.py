@@ -213,3 +213,32 @@ def test_files_holding_most_records_build_everything_and_a_day_builds_what_it_to
     assert done.changed_from is not None and len(done.changed_from) == 2
     assert min(done.changed_from.values()) == (T + timedelta(days=2, minutes=10)).replace(tzinfo=SITE)
     assert rows(db, "SELECT count(*) FROM contacts") == [(15,)]
+
+
+def test_a_visit_that_links_two_phones_rebuilds_only_their_requesters_contacts(db, tmp_path):
+    """A reference number given with two phones makes them one requester: every contact of both
+    moves to it, however old, and nobody else's contacts are rebuilt or judged again."""
+    from kasuhara_metrics import contacts
+    from kasuhara_metrics.ingest import IngestOptions, ingest_files
+
+    lines = [cdr18(f"0901000{n:04d}", T + timedelta(days=day, minutes=n)) for n in range(6) for day in range(4)]
+    ingest_files(db, "calls", [str(write(tmp_path, "calls.csv", "\n".join(lines) + "\n"))], IngestOptions())
+    visits = write(
+        tmp_path,
+        "visits.csv",
+        "visit_id,arrived_at,ended_at,department,kind,topic,phone,requester_ref\n"
+        "V1,2026-09-05 10:00,2026-09-05 10:20,税務課,苦情,住民税,09010000001,K-0001\n"
+        "V2,2026-09-06 10:00,2026-09-06 10:20,税務課,苦情,住民税,09010000002,K-0001\n",
+    )
+    ingest_files(db, "visits", [str(visits)], IngestOptions(), rebuild_contacts=False)
+    with db.transaction():
+        done = contacts.refresh(db)
+    stepwise = _contacts_table(db)
+    # the two phones' requesters, one of which now stands for both: not everyone
+    assert done.changed_from is not None and len(done.changed_from) == 2
+    # from the first call that moved (the other phone's stay under their requester, unchanged)
+    assert set(done.changed_from.values()) == {(T + timedelta(minutes=2)).replace(tzinfo=SITE)}
+    assert rows(db, "SELECT count(DISTINCT requester_key) FROM contacts WHERE requester_key IS NOT NULL") == [(5,)]
+    with db.transaction():
+        contacts.rebuild(db)
+    assert _contacts_table(db) == stepwise

@@ -73,6 +73,10 @@ call = st.fixed_dictionaries(
 visit = st.fixed_dictionaries(
     {
         "caller": st.sampled_from(CALLERS),
+        # a reference number beside the phone links the two, and two phones of one reference are one
+        # requester: a link made on a later night moves every earlier contact of both to it
+        "ref": st.sampled_from(["", "", "K-0001", "K-0002"]),
+        "without_phone": st.booleans(),
         "day": st.sampled_from(DAYS),
         "minute": st.sampled_from([540, 600, 960, 1020]),
         "minutes": st.sampled_from([10, 70, 130]),
@@ -123,8 +127,8 @@ def _write_night(inbox: Path, night: int, calls: list[tuple[int, dict]], visits:
                 v["department"],
                 v["kind"],
                 v["topic"],
-                v["caller"],
-                "",
+                "" if v["without_phone"] and v["ref"] else v["caller"],
+                v["ref"],
                 exit_request,
                 q("合成データ"),
             ]
