@@ -244,7 +244,8 @@ def _scope(db: Database, after_file: int, relinked: list[str]) -> None:
         """
         CREATE OR REPLACE TEMP TABLE _scope_aliases AS
         WITH own AS (SELECT number_key FROM departments WHERE number_key IS NOT NULL),
-        -- A visit is a contact of its own, merged with nothing: only new calls rebuild a requester's calls.
+        -- A visit is a contact of its own, merged with nothing: only new calls (and changed links)
+        -- rebuild a requester's calls.
         keys AS (
             SELECT DISTINCT caller_key AS k FROM call_legs WHERE file_id > $after AND caller_key IS NOT NULL
             UNION SELECT unnest(CAST($relinked AS VARCHAR[]))
