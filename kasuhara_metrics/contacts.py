@@ -188,6 +188,7 @@ def _rebuild(db: Database, after_file: int | None, relinked: list[str] | None = 
             "_unit",
             "_unit_order",
             "_scope_requesters",
+            "_scope_relinked",
             "_scope_aliases",
             "_scope_calls",
             "_scope_call_refs",
@@ -241,6 +242,10 @@ def _scope(db: Database, after_file: int, relinked: list[str]) -> None:
         {"after": after_file},
     )
     con.execute(
+        "CREATE OR REPLACE TEMP TABLE _scope_relinked AS SELECT unnest(CAST($relinked AS VARCHAR[])) AS key",
+        {"relinked": relinked},
+    )
+    con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _scope_aliases AS
         WITH own AS (SELECT number_key FROM departments WHERE number_key IS NOT NULL),
@@ -248,7 +253,7 @@ def _scope(db: Database, after_file: int, relinked: list[str]) -> None:
         -- rebuild a requester's calls.
         keys AS (
             SELECT DISTINCT caller_key AS k FROM call_legs WHERE file_id > $after AND caller_key IS NOT NULL
-            UNION SELECT unnest(CAST($relinked AS VARCHAR[]))
+            UNION SELECT key FROM _scope_relinked
         ),
         requesters AS (
             SELECT DISTINCT coalesce(l.requester_key, keys.k) AS requester_key
@@ -259,7 +264,7 @@ def _scope(db: Database, after_file: int, relinked: list[str]) -> None:
         SELECT requester_key, requester_key AS alias_key FROM requesters
         UNION SELECT requester_key, alias_key FROM requester_links SEMI JOIN requesters USING (requester_key)
         """,
-        {"after": after_file, "relinked": relinked},
+        {"after": after_file},
     )
     con.execute(
         """
@@ -272,10 +277,9 @@ def _scope(db: Database, after_file: int, relinked: list[str]) -> None:
             SELECT a.requester_key, n.call_start AS rebuild_from
             FROM new_calls n JOIN _scope_aliases a ON a.alias_key = n.caller_key
             -- relinked: from the start, under the keys their stored contacts have and those they get
-            UNION ALL SELECT unnest(CAST($relinked AS VARCHAR[])), TIMESTAMPTZ '-infinity'
+            UNION ALL SELECT key, TIMESTAMPTZ '-infinity' FROM _scope_relinked
         ) GROUP BY requester_key
-        """,
-        {"relinked": relinked},
+        """
     )
     contacts_spans = (
         "SELECT requester_key, started_at, coalesce(ended_at, started_at) AS ended_at FROM contacts "
@@ -298,10 +302,9 @@ def _scope(db: Database, after_file: int, relinked: list[str]) -> None:
         CREATE OR REPLACE TEMP TABLE _scope_visits AS
         SELECT visit_id FROM visits WHERE file_id > $after
         UNION SELECT visit_id FROM visit_records
-        WHERE phone_key IN (SELECT unnest(CAST($relinked AS VARCHAR[])))
-           OR ref_key IN (SELECT unnest(CAST($relinked AS VARCHAR[])))
+        WHERE phone_key IN (SELECT key FROM _scope_relinked) OR ref_key IN (SELECT key FROM _scope_relinked)
         """,
-        {"after": after_file, "relinked": relinked},
+        {"after": after_file},
     )
     con.execute("""
         CREATE OR REPLACE TEMP VIEW _scope_visit_rows AS
