@@ -116,6 +116,9 @@ class Database:
             [key, value],
         )
 
+    def clear_meta(self, key: str) -> None:
+        self.con.execute("DELETE FROM meta WHERE key = ?", [key])
+
 
 _LOCK_PID = re.compile(r"PID (\d+)")
 

@@ -92,7 +92,7 @@ def keep_hits(db: Database, scope: Scope, run_id: int, as_of: date | None, compl
     con = db.con
     if as_of is not None or not (complete_before or scope.everyone):
         con.execute("DELETE FROM rule_hits")
-        con.execute("DELETE FROM meta WHERE key = ?", [HITS_OF_RUN])
+        db.clear_meta(HITS_OF_RUN)
         return
     columns = ", ".join(HIT_COLUMNS)
     if scope.everyone:

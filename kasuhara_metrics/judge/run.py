@@ -80,7 +80,7 @@ def judge(
             progress("storing flags and evidence", _steps(profile) - 1, _steps(profile))
             keep_hits(db, scope, report.run_id, as_of, hits_complete)
             store(db, profile, report, scope, started)
-            db.con.execute("DELETE FROM meta WHERE key = ?", [contacts.UNJUDGED])
+            db.clear_meta(contacts.UNJUDGED)
     finally:
         drop_temp_tables(
             db.con,
