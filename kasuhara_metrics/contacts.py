@@ -17,6 +17,7 @@ from datetime import datetime
 
 import pyarrow as pa
 
+from .common import arrays
 from .common.db import Database
 from .common.duckutil import ArrowScope, drop_temp_tables, drop_temp_views, extend_back_over
 
@@ -62,7 +63,10 @@ def rebuild_requester_links(db: Database) -> int:
                 targets.append(representative)
     db.con.execute("DELETE FROM requester_links")
     if aliases:
-        links = ArrowScope(db.con, {"_links": pa.table({"alias_key": aliases, "requester_key": targets})})
+        links = ArrowScope(
+            db.con,
+            {"_links": pa.table({"alias_key": arrays.strings(aliases), "requester_key": arrays.strings(targets)})},
+        )
         links.execute("INSERT INTO requester_links BY NAME SELECT alias_key, requester_key FROM _links")
     return len(aliases)
 

@@ -19,7 +19,7 @@ from kasuhara_metrics.cli import main
 from kasuhara_metrics.common.db import connect
 from kasuhara_metrics.common.lock import RunLock
 
-from .conftest import SAMPLES
+from .conftest import CALL_EXPORTS, SAMPLES
 
 OLD = time.time() - 7200  # files written two hours ago: settled
 
@@ -93,6 +93,27 @@ def test_two_nights_give_the_flags_of_one_run_and_a_third_adds_nothing(tmp_path)
     assert {t: n for t, n in after.items() if t not in ("nightly_runs", "nightly_files")} == {
         t: n for t, n in before.items() if t not in ("nightly_runs", "nightly_files")
     }
+
+
+def test_a_nightly_run_and_the_commands_after_it_never_import_pandas(tmp_path):
+    """pyarrow imports pandas (0.2-0.3 s) on the first Python value a process converts, which
+    kasuhara_metrics/common/arrays.py avoids: checked on two nights of every call format, visits
+    and a mapped CP932 export, then the commands an analyst runs on the result."""
+    inbox, db_path, log = tmp_path / "inbox", str(tmp_path / "k.duckdb"), tmp_path / "pandas.log"
+    record = [sys.executable, str(Path(__file__).parent / "record_pandas.py"), str(log), "--db", db_path]
+    first_night(inbox)
+    for source in CALL_EXPORTS:
+        put(inbox, source, f"calls/{source.parent.name}/{source.name}")
+    for night in (None, second_night):
+        if night:
+            night(inbox)
+        run = subprocess.run([*record, "nightly", "--inbox", str(inbox)], capture_output=True, text=True)
+        assert run.returncode == 3 and "rule health" in run.stdout, run.stdout + run.stderr
+    assert "2 new files" in run.stdout and "whose contacts changed" in run.stdout  # the second night: an increment
+    requester = flag_state(db_path)[0][2]
+    for command in (["flags"], ["explain", requester], ["export", "--out", str(tmp_path / "parquet")]):
+        assert subprocess.run([*record, *command], capture_output=True).returncode == 0, command
+    assert not log.exists(), log.read_text(encoding="utf-8")
 
 
 def test_a_renamed_file_is_not_processed_again_and_a_file_being_written_waits(tmp_path):

@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,7 @@ from kasuhara_metrics.common.site import SiteSettings
 
 from .conftest import CALL_EXPORTS, SAMPLES, fixture_secret, ingest_sample_ward, rows, scalar
 
+RECORD_PANDAS = Path(__file__).parent / "record_pandas.py"
 ASTERISK = sorted((SAMPLES / "asterisk").glob("*.csv"))
 
 
@@ -200,10 +202,11 @@ def test_one_resident_in_several_written_forms_is_one_requester(ward):
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """`make demo`'s script run twice into a folder of the test's own, as a newcomer runs it: no
-    KASUHARA_ setting, so the demo pseudonymises with its fixed demo secret."""
+    KASUHARA_ setting, so the demo pseudonymises with its fixed demo secret. Each command records
+    any import of pandas it attempts (tests/record_pandas.py)."""
     folder = tmp_path_factory.mktemp("demo")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KASUHARA_")}
-    env["KASUHARA_BIN"] = f"{sys.executable} -m kasuhara_metrics"
+    env["KASUHARA_BIN"] = f"{sys.executable} {RECORD_PANDAS} {folder / 'pandas.log'}"
     script = SAMPLES.parent.parent / "scripts" / "demo.sh"
     db, reports = str(folder / "kasuhara.duckdb"), str(folder / "reports")
     runs = [
@@ -223,6 +226,15 @@ def test_the_demo_script_runs_and_skips_what_it_already_ingested(demo):
     assert (folder / "kasuhara-setagaya.duckdb").exists()
     assert (folder / "reports" / "setagaya" / "kasuhara-report-2026-W38.html").exists()
     assert second.returncode == 0 and second.stdout.count("already ingested") == 16 + 3
+
+
+def test_no_command_of_the_demo_imports_pandas(demo):
+    """pyarrow imports pandas on the first Python value a process converts (0.2-0.3 s of every
+    command); kasuhara_metrics/common/arrays.py builds them without. Every format, both wards."""
+    folder, _, (first, _) = demo
+    assert first.returncode == 0, first.stderr
+    log = folder / "pandas.log"
+    assert not log.exists(), log.read_text(encoding="utf-8")
 
 
 def test_the_readme_examples_name_the_demos_own_ids(demo):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from . import arrays
 from .identity import JP_NUMBERS, WITHHELD_WORDS, Pseudonymizer, identify_each, staff_numbers
 from .site import SiteSettings
 from .sqltext import sql_string
@@ -77,8 +78,8 @@ def identify_values(values: list[str | None], site: SiteSettings, pseudo: Pseudo
     staff = sorted(staff_numbers(site))
     con = duckdb.connect()
     try:
-        positions = pa.array(range(len(values)), pa.int64())
-        con.register("_values", pa.table({"raw": pa.array(values, pa.string()), "position": positions}))
+        positions = arrays.numbers(range(len(values)))
+        con.register("_values", pa.table({"raw": arrays.strings(values), "position": positions}))
         con.execute(
             f"""
             CREATE TEMP TABLE _fast AS
@@ -123,5 +124,5 @@ def identify_phones(values: list[str | None], site: SiteSettings, pseudo: Pseudo
     phones = [v if v and v.strip() else None for v in values]
     distinct = list(dict.fromkeys(phones))  # blanks are one None: identify_values takes distinct values
     position = {phone: n for n, phone in enumerate(distinct)}
-    table = identify_values(distinct, site, pseudo).take(pa.array([position[p] for p in phones], pa.int64()))
-    return table.set_column(0, "raw", pa.array(values, pa.string()))
+    table = identify_values(distinct, site, pseudo).take(arrays.numbers([position[p] for p in phones]))
+    return table.set_column(0, "raw", arrays.strings(values))

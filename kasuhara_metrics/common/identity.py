@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import phonenumbers
+import pyarrow as pa
 
+from . import arrays
 from .errors import SecretError
 from .site import SiteSettings
 
@@ -398,8 +400,6 @@ def identify_each(values: list[str | None], site: SiteSettings, pseudo: Pseudony
     The table lives only in memory during ingest: `canonical` (an E.164 number) is never stored
     for external numbers, only their keyed pseudonym.
     """
-    import pyarrow as pa
-
     classes, keys, canonicals, notes = [], [], [], []
     staff = staff_numbers(site)
     for value in values:
@@ -412,11 +412,11 @@ def identify_each(values: list[str | None], site: SiteSettings, pseudo: Pseudony
         notes.append(identity.note)
     return pa.table(
         {
-            "raw": pa.array(values, pa.string()),
-            "class": pa.array(classes, pa.string()),
-            "key": pa.array(keys, pa.string()),
-            "canonical": pa.array(canonicals, pa.string()),
-            "note": pa.array(notes, pa.string()),
+            "raw": arrays.strings(values),
+            "class": arrays.strings(classes),
+            "key": arrays.strings(keys),
+            "canonical": arrays.strings(canonicals),
+            "note": arrays.strings(notes),
         }
     )
 
@@ -433,10 +433,8 @@ def staff_numbers(site: SiteSettings) -> frozenset[str]:
 
 def identify_references(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):
     """requester_ref values -> keys; placeholders (-, なし, 不明, ...) are nobody: they must not join strangers."""
-    import pyarrow as pa
-
     keys = [pseudo.key(usable, "ref") if (usable := usable_reference(v)) else None for v in values]
-    return pa.table({"raw": pa.array(values, pa.string()), "key": pa.array(keys, pa.string())})
+    return pa.table({"raw": arrays.strings(values), "key": arrays.strings(keys)})
 
 
 def normal_text(text: str | None) -> str | None:
@@ -448,15 +446,14 @@ def normal_text(text: str | None) -> str | None:
 def identify_texts(kind: str):
     """identify(values, site, pseudo) for free text of `kind` (topic, department): raw -> code, and the
     normalised text (the name it resolves to when the site's list knows it)."""
-    import pyarrow as pa
 
     def identify(values: list[str | None], site: SiteSettings, pseudo: Pseudonymizer):
         normal = [normal_text(v) for v in values]
         return pa.table(
             {
-                "raw": pa.array(values, pa.string()),
-                "normal": pa.array(normal, pa.string()),
-                "code": pa.array([pseudo.code(n, kind) if n else None for n in normal], pa.string()),
+                "raw": arrays.strings(values),
+                "normal": arrays.strings(normal),
+                "code": arrays.strings([pseudo.code(n, kind) if n else None for n in normal]),
             }
         )
 
@@ -467,8 +464,6 @@ def identify_dialled(values: list[str | None], site: SiteSettings, pseudo: Pseud
     """Dialled numbers -> (class, stored value): an extension stays as digits; any value with more
     digits than an extension (a number, the ward's own DIDs, a SIP URI or dial string holding one)
     is stored only as its pseudonym (departments map those too)."""
-    import pyarrow as pa
-
     classes, stored = [], []
     for value in values:
         identity = _classify_remembered(value, site)
@@ -488,9 +483,9 @@ def identify_dialled(values: list[str | None], site: SiteSettings, pseudo: Pseud
             stored.append((text if len(text) <= 2 else pseudo.code(text, "xdialled")) if text else None)
     return pa.table(
         {
-            "raw": pa.array(values, pa.string()),
-            "class": pa.array(classes, pa.string()),
-            "value": pa.array(stored, pa.string()),
+            "raw": arrays.strings(values),
+            "class": arrays.strings(classes),
+            "value": arrays.strings(stored),
         }
     )
 
@@ -501,8 +496,6 @@ def identify_own_numbers(values: list[str | None], site: SiteSettings, pseudo: P
     An extension is kept as digits; a valid number, and a DID that is no valid number (6 digits,
     say), only as their pseudonyms, keyed as calls key them when dialled.
     """
-    import pyarrow as pa
-
     classes, canonicals, keys = [], [], []
     for value in values:
         identity = _classify_remembered(value, site)
@@ -523,9 +516,9 @@ def identify_own_numbers(values: list[str | None], site: SiteSettings, pseudo: P
             keys.append(None)
     return pa.table(
         {
-            "raw": pa.array(values, pa.string()),
-            "class": pa.array(classes, pa.string()),
-            "canonical": pa.array(canonicals, pa.string()),
-            "key": pa.array(keys, pa.string()),
+            "raw": arrays.strings(values),
+            "class": arrays.strings(classes),
+            "canonical": arrays.strings(canonicals),
+            "key": arrays.strings(keys),
         }
     )

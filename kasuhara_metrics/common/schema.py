@@ -7,6 +7,7 @@ flags, flag_evidence, judge_runs, rule_runs, reviews, runs.
 
 import pyarrow as pa
 
+from . import arrays
 from .duckutil import ArrowScope
 from .errors import DatabaseError, SecretError
 from .identity import Pseudonymizer, load_secret, normal_text
@@ -450,9 +451,9 @@ def migration_8(db) -> None:
             ) from None
         codes = pa.table(
             {
-                "kind": [kind for kind, _ in texts],
-                "raw": [raw for _, raw in texts],
-                "code": [pseudo.code(normal_text(raw) or raw, kind) for kind, raw in texts],
+                "kind": arrays.strings(kind for kind, _ in texts),
+                "raw": arrays.strings(raw for _, raw in texts),
+                "code": arrays.strings(pseudo.code(normal_text(raw) or raw, kind) for kind, raw in texts),
             }
         )
         db.vault().put("raw_values", codes.select(["code", "kind", "raw"]))
@@ -462,7 +463,9 @@ def migration_8(db) -> None:
                 "SELECT number FROM departments WHERE number_key IS NULL AND regexp_full_match(number, '[0-9]{6,}')"
             ).fetchall()
         ]
-        keyed = pa.table({"number": digits, "key": [pseudo.key(d, "digits") for d in digits]})
+        keyed = pa.table(
+            {"number": arrays.strings(digits), "key": arrays.strings(pseudo.key(d, "digits") for d in digits)}
+        )
         scope = ArrowScope(db.con, {"_codes": codes, "_keyed": keyed})
         scope.execute(
             "UPDATE visit_records v SET topic = c.code FROM _codes c WHERE c.kind = 'topic' AND c.raw = v.topic"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from ..common import arrays
 from ..common.db import Database
 from ..common.parquet import EXPORTED, write_view
 from ..common.progress import Step, silent
@@ -80,4 +81,4 @@ def _with_notes(db: Database, flags: pa.Table) -> pa.Table:
         if any(ids)
         else {}
     )
-    return flags.append_column("review_note", pa.array([notes.get(i) for i in ids], pa.string()))
+    return flags.append_column("review_note", arrays.strings([notes.get(i) for i in ids]))

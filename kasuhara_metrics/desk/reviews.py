@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
+from ..common import arrays
 from ..common.db import Database
 from ..common.errors import KasuharaError
 
@@ -36,7 +37,9 @@ def add_review(db: Database, flag_id: str, status: str, reviewer: str, note: str
     note_id = None
     if note and note.strip():  # free text that may name people: in the vault, before the review that points at it
         note_id = "N" + uuid.uuid4().hex
-        db.vault().put("review_notes", pa.table({"note_id": [note_id], "note": [note.strip()]}))
+        db.vault().put(
+            "review_notes", pa.table({"note_id": arrays.strings([note_id]), "note": arrays.strings([note.strip()])})
+        )
     with db.transaction():
         review_id = db.con.execute("SELECT nextval('review_id_seq')").fetchall()[0][0]
         db.con.execute(

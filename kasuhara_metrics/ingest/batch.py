@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from ..common import arrays
 from ..common.db import Database
 from ..common.duckutil import ArrowScope
 from ..common.identity import Pseudonymizer
@@ -56,18 +57,18 @@ def store_records(
     tables = {
         "_stage": pa.concat_tables(
             [
-                staged.table.append_column("_batch", pa.array([n] * staged.table.num_rows, pa.int32()))
+                staged.table.append_column("_batch", arrays.numbers([n] * staged.table.num_rows, pa.int32()))
                 for n, (staged, _) in enumerate(files)
             ]
         ),
         "_files": pa.table(
             {
-                "_batch": pa.array(range(len(files)), pa.int32()),
-                "file_id": pa.array([result.file_id for _, result in files], pa.int64()),
-                "file_key": pa.array([file_key(staged.sha256) for staged, _ in files], pa.string()),
-                "sha256": pa.array([staged.sha256 for staged, _ in files], pa.string()),
-                "path": pa.array([staged.path for staged, _ in files], pa.string()),
-                "format": pa.array([staged.format for staged, _ in files], pa.string()),
+                "_batch": arrays.numbers(range(len(files)), pa.int32()),
+                "file_id": arrays.numbers([result.file_id for _, result in files]),
+                "file_key": arrays.strings([file_key(staged.sha256) for staged, _ in files]),
+                "sha256": arrays.strings([staged.sha256 for staged, _ in files]),
+                "path": arrays.strings([staged.path for staged, _ in files]),
+                "format": arrays.strings([staged.format for staged, _ in files]),
             }
         ),
     } | store.helper_tables(first.typing, site, pseudo)

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..common import arrays
+
 _UNIQUEID_EPOCH = re.compile(r"^(?:\S+-)?(?P<epoch>\d{9,10})\.\d+$")  # also RE2, for Arrow
 # A CDR starts when its channel is created: a few seconds apart at most for most rows.
 _TOLERANCE_S = 120
@@ -99,9 +101,9 @@ def count_votes(starts: list[str], uniqueids: list[str], site_zone: str, start_f
     """
     if start_format != DEFAULT_START_FORMAT:
         return row_votes(starts, uniqueids, site_zone, start_format)
-    ids = pc.utf8_trim_whitespace(pa.array(uniqueids, pa.string()))
+    ids = pc.utf8_trim_whitespace(arrays.strings(uniqueids))
     epochs = pc.struct_field(pc.extract_regex(ids, _UNIQUEID_EPOCH.pattern), "epoch")
-    trimmed = pc.utf8_trim_whitespace(pa.array(starts, pa.string()))
+    trimmed = pc.utf8_trim_whitespace(arrays.strings(starts))
     naive = pc.strptime(trimmed, format=start_format, unit="s", error_is_null=True)
     site = pc.assume_timezone(naive, timezone=site_zone, ambiguous="earliest", nonexistent="earliest")
     fast = _all(
@@ -114,8 +116,9 @@ def count_votes(starts: list[str], uniqueids: list[str], site_zone: str, start_f
     epoch = pc.cast(epochs.filter(fast), pa.int64())
     utc_seconds = pc.cast(pc.cast(naive.filter(fast), pa.timestamp("s")), pa.int64())
     site_seconds = pc.cast(pc.cast(site.filter(fast), pa.timestamp("s", tz="UTC")), pa.int64())
-    site_match = pc.less_equal(pc.abs(pc.subtract(site_seconds, epoch)), _TOLERANCE_S)
-    utc_match = pc.less_equal(pc.abs(pc.subtract(utc_seconds, epoch)), _TOLERANCE_S)
+    tolerance = arrays.number(_TOLERANCE_S)
+    site_match = pc.less_equal(pc.abs(pc.subtract(site_seconds, epoch)), tolerance)
+    utc_match = pc.less_equal(pc.abs(pc.subtract(utc_seconds, epoch)), tolerance)
     votes = Votes(
         len(epoch),
         _true(pc.and_(site_match, pc.invert(utc_match))),
@@ -131,7 +134,7 @@ def _all(*masks: pa.Array) -> pa.Array:
     result = masks[0]
     for mask in masks[1:]:
         result = pc.and_kleene(result, mask)
-    return pc.fill_null(result, False)
+    return pc.fill_null(result, arrays.boolean(False))
 
 
 def _true(mask: pa.Array) -> int:

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ..common import arrays
 from ..common.errors import InputFileError, SourceLocation
 from .encoding import DecodedBytes, to_utf8
 
@@ -228,7 +229,7 @@ def _place_lines(
     table = parsed.table
     if len(lines) != table.num_rows:
         return False  # a quoted field ran over a line end: the caller re-reads line by line
-    table = table.append_column(LINE_COLUMN, pa.array(lines))
+    table = table.append_column(LINE_COLUMN, arrays.numbers(lines))
     # pyarrow reads a blank line as a row of empty fields: drop blank lines, reject lines of bare delimiters.
     empty_rows = _rows_with_no_values(table)
     if len(empty_rows):
@@ -238,12 +239,13 @@ def _place_lines(
             if raw.get(line, "").strip():
                 parsed.bad_lines.append(BadLine(line, raw[line], "record has no values"))
         keep = np.ones(table.num_rows, dtype=bool)
-        keep[empty_rows.to_numpy()] = False
-        table = table.filter(pa.array(keep))
+        keep[empty_rows.to_pylist()] = False  # few: blank lines
+        table = table.filter(arrays.booleans(keep))
     parsed.table = table
     return True
 
 
+EMPTY = arrays.string("")
 CUT_SHORT = (
     "the last line has no line end: it was cut short while being written - ingest the file again once it is complete"
 )
@@ -290,9 +292,9 @@ def _parse_line_by_line(parsed: ParsedFile, data: bytes, names: list[str], heade
             for column, value in zip(columns, fields, strict=True):
                 column.append(value)
             lines.append(number)
-    arrays = {name: pa.array(column, pa.string()) for name, column in zip(names, columns, strict=True)}
-    arrays[LINE_COLUMN] = pa.array(lines, pa.int64())
-    parsed.table = pa.table(arrays)
+    table = {name: arrays.strings(column) for name, column in zip(names, columns, strict=True)}
+    table[LINE_COLUMN] = arrays.numbers(lines)
+    parsed.table = pa.table(table)
 
 
 def _rows_with_no_values(table: pa.Table) -> pa.Array:
@@ -302,8 +304,8 @@ def _rows_with_no_values(table: pa.Table) -> pa.Array:
         if name == LINE_COLUMN:
             continue
         column = table[name] if candidates is None else table[name].take(candidates)
-        found = pc.indices_nonzero(pc.equal(column, ""))
+        found = pc.indices_nonzero(pc.equal(column, EMPTY))
         candidates = found if candidates is None else candidates.take(found)
         if len(candidates) == 0:
             break
-    return candidates if candidates is not None else pa.array([], pa.uint64())
+    return candidates if candidates is not None else arrays.numbers([], pa.uint64())

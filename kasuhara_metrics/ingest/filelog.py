@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
+from ..common import arrays
 from ..common.db import Database
 from ..common.duckutil import ArrowScope
 from .csvread import BadLine
@@ -89,16 +90,16 @@ def write_rejects(db: Database, file_id: int, path: str, rejects: list[BadLine],
         "reject_lines",
         pa.table(
             {
-                "sha256": pa.array([sha256] * len(rejects), pa.string()),
-                "line": pa.array([r.line for r in rejects], pa.int64()),
-                "raw_text": pa.array([r.raw for r in rejects], pa.string()),
+                "sha256": arrays.strings([sha256] * len(rejects)),
+                "line": arrays.numbers([r.line for r in rejects]),
+                "raw_text": arrays.strings([r.raw for r in rejects]),
             }
         ),
     )
     table = pa.table(
         {
-            "line": pa.array([r.line for r in rejects], pa.int64()),
-            "reason": pa.array([r.reason for r in rejects], pa.string()),
+            "line": arrays.numbers([r.line for r in rejects]),
+            "reason": arrays.strings([r.reason for r in rejects]),
         }
     )
     ArrowScope(db.con, {"_new_rejects": table}).execute(
@@ -117,21 +118,21 @@ def write_logs(db: Database, entries: list[tuple[FileResult, str, datetime]], ti
     """One ingest_log row per file: (result, sha256, started) each."""
     finished = datetime.now(UTC)
     columns = {
-        "file_id": [r.file_id for r, _, _ in entries],
-        "path": [r.path for r, _, _ in entries],
-        "sha256": [sha for _, sha, _ in entries],
-        "kind": [r.kind for r, _, _ in entries],
-        "format": [r.format for r, _, _ in entries],
-        "encoding": [r.encoding for r, _, _ in entries],
-        "timezone": [timezone_name] * len(entries),
-        "clock": [r.clock for r, _, _ in entries],
-        "rows_read": [r.rows_read for r, _, _ in entries],
-        "kept": [r.kept for r, _, _ in entries],
-        "rejected": [r.rejected for r, _, _ in entries],
-        "duplicates": [r.duplicates for r, _, _ in entries],
-        "started_at": [s for _, _, s in entries],
-        "finished_at": [finished] * len(entries),
-        "notes": ["; ".join(r.notes) or None for r, _, _ in entries],
+        "file_id": arrays.numbers(r.file_id for r, _, _ in entries),
+        "path": arrays.strings(r.path for r, _, _ in entries),
+        "sha256": arrays.strings(sha for _, sha, _ in entries),
+        "kind": arrays.strings(r.kind for r, _, _ in entries),
+        "format": arrays.strings(r.format for r, _, _ in entries),
+        "encoding": arrays.strings(r.encoding for r, _, _ in entries),
+        "timezone": arrays.strings([timezone_name] * len(entries)),
+        "clock": arrays.strings(r.clock for r, _, _ in entries),
+        "rows_read": arrays.numbers(r.rows_read for r, _, _ in entries),
+        "kept": arrays.numbers(r.kept for r, _, _ in entries),
+        "rejected": arrays.numbers(r.rejected for r, _, _ in entries),
+        "duplicates": arrays.numbers(r.duplicates for r, _, _ in entries),
+        "started_at": arrays.times(s for _, _, s in entries),
+        "finished_at": arrays.times([finished] * len(entries)),
+        "notes": arrays.strings("; ".join(r.notes) or None for r, _, _ in entries),
     }
     ArrowScope(db.con, {"_new_logs": pa.table(columns)}).execute(
         "INSERT INTO ingest_log BY NAME SELECT * FROM _new_logs"

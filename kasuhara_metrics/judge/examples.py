@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
-
-import pyarrow as pa
 
 from ..common.db import connect
 from ..common.levels import worst_severity
+from ..common.sqltext import insert_values_sql
 from ..rules.model import Example, Profile, Rule
 from .run import judge
 
@@ -34,7 +34,8 @@ class ExampleResult:
         return f"{self.rule_id}: {self.example.name}: {verdict}"
 
 
-def example_contacts(example: Example, timezone: str) -> pa.Table:
+def example_contacts(example: Example, timezone: str) -> list[dict[str, Any]]:
+    """The example's contacts, one row of the contacts table each."""
     start = datetime.strptime(example.start, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(timezone))
     rows = []
     for number, c in enumerate(example.contacts, start=1):
@@ -65,7 +66,7 @@ def example_contacts(example: Example, timezone: str) -> pa.Table:
                 else None,
             }
         )
-    return pa.Table.from_pylist(rows)
+    return rows
 
 
 def run_examples(profile: Profile, rules: list[Rule] | None = None) -> list[ExampleResult]:
@@ -74,8 +75,8 @@ def run_examples(profile: Profile, rules: list[Rule] | None = None) -> list[Exam
         for example in rule.examples:
             one_rule = replace(profile, rules=(replace(rule, enabled=True),))
             with connect(":memory:", timezone=profile.site.timezone) as db:
-                db.con.register("_example", example_contacts(example, profile.site.timezone))
-                db.con.execute("INSERT INTO contacts BY NAME SELECT * FROM _example")
+                rows = example_contacts(example, profile.site.timezone)
+                db.con.executemany(insert_values_sql("contacts", rows[0]), rows)
                 judge(db, one_rule)
                 severities = [row[0] for row in db.con.execute("SELECT severity FROM flag_rows").fetchall()]
             worst = worst_severity(severities) or "none"

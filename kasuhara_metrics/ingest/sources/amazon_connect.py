@@ -15,8 +15,7 @@ ConnectedToAgentTimestamp and AgentInteractionDuration (talk seconds), Queue.
 
 from __future__ import annotations
 
-import pyarrow as pa
-
+from ...common import arrays
 from ..csvread import LINE_COLUMN, BadLine
 from ..jsonread import looks_like_json, pick, read_json_records, text_of
 from ..stores.calls import CallTyping, canonical_table
@@ -58,7 +57,7 @@ class AmazonConnect(Source):
                 continue
             rows.append(_canonical(record) | {LINE_COLUMN: line})
         columns = {
-            name: pa.array([row.get(name) for row in rows], pa.string())
+            name: arrays.strings([row.get(name) for row in rows])
             for name in (
                 "caller",
                 "dialled",
@@ -73,7 +72,7 @@ class AmazonConnect(Source):
                 "record_version",
             )
         }
-        table = canonical_table(columns, pa.array([row[LINE_COLUMN] for row in rows], pa.int64()))
+        table = canonical_table(columns, arrays.numbers([row[LINE_COLUMN] for row in rows]))
         return staged_from_json(
             read, self.name, "amazon-connect-ctr", table, self.clock(options.site), rejects, _TYPING
         )

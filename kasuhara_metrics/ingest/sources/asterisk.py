@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ...common import arrays
 from ...common.errors import InputFileError, SourceLocation
 from ..clock import clock_from_uniqueids
 from ..csvread import CUT_SHORT, LINE_COLUMN, BadLine, read_csv_rows, sample_rows
@@ -222,7 +223,7 @@ class Asterisk(Source):
                     rows = rows.append_column(name, pa.nulls(rows.num_rows, pa.string()))
             extra_table = pa.table(
                 {
-                    name: pa.array([row.get(name) for row in extra], pa.int64() if name == LINE_COLUMN else pa.string())
+                    name: (arrays.numbers if name == LINE_COLUMN else arrays.strings)([row.get(name) for row in extra])
                     for name in rows.column_names
                 }
             )
@@ -268,7 +269,7 @@ def _canonical(rows: pa.Table) -> pa.Table:
     src, clid = column("src"), column("clid")
     # src is the caller ID number; when it is empty, clid ("Name" <number>) still says who or why not.
     columns = {
-        "caller": pc.if_else(pc.equal(pc.utf8_trim_whitespace(src), ""), clid, src),
+        "caller": pc.if_else(pc.equal(pc.utf8_trim_whitespace(src), arrays.string("")), clid, src),
         "dialled": column("dst"),
         "leg_sequence": column("sequence"),
     }
@@ -294,5 +295,5 @@ def _canonical(rows: pa.Table) -> pa.Table:
 def _clock_from_rows(rows: pa.Table, site_zone: str):
     """Read the clock off up to 2,000 rows spread over the file."""
     step = max(1, rows.num_rows // 2000)
-    sample = rows.take(pa.array(range(0, rows.num_rows, step)))
+    sample = rows.take(arrays.numbers(range(0, rows.num_rows, step)))
     return clock_from_uniqueids(sample["start"].to_pylist(), sample["uniqueid"].to_pylist(), site_zone)

@@ -12,9 +12,9 @@ TAB...) are staff. A record of type other than 1 (a CMR) is no call.
 
 from __future__ import annotations
 
-import pyarrow as pa
 import pyarrow.compute as pc
 
+from ...common import arrays
 from ...common.errors import InputFileError, SourceLocation
 from ..csvread import LINE_COLUMN, BadLine, read_csv_rows, sample_rows
 from ..encoding import to_utf8
@@ -130,7 +130,7 @@ class Cucm(Source):
         ]
         table = parsed.table
         field = {name: pc.utf8_trim_whitespace(table[f"c{header.index(name)}"]) for name in REQUIRED}
-        is_cdr = pc.equal(field["cdrRecordType"], "1")
+        is_cdr = pc.equal(field["cdrRecordType"], arrays.string("1"))
         if not pc.all(is_cdr).as_py():
             other = table.filter(pc.invert(is_cdr))
             lines = other[LINE_COLUMN].to_pylist()
@@ -146,31 +146,38 @@ class Cucm(Source):
                 )
             table = table.filter(is_cdr)
             field = {name: values.filter(is_cdr) for name, values in field.items()}
-        connected = pc.not_equal(field["dateTimeConnect"], "0")
-        cause = pc.if_else(pc.equal(field["destCause_value"], "0"), field["origCause_value"], field["destCause_value"])
+        connected = pc.not_equal(field["dateTimeConnect"], arrays.string("0"))
+        cause = pc.if_else(
+            pc.equal(field["destCause_value"], arrays.string("0")), field["origCause_value"], field["destCause_value"]
+        )
         never = pc.take(
-            pa.array(list(CAUSES.values()), pa.string()),
-            pc.index_in(cause, value_set=pa.array(list(CAUSES), pa.string())),
+            arrays.strings(list(CAUSES.values())),
+            pc.index_in(cause, value_set=arrays.strings(list(CAUSES))),
         )
         final = field["finalCalledPartyNumber"]
         columns = {
             "caller": field["callingPartyNumber"],
             # the department is that of the number the call ended at
-            "dialled": pc.if_else(pc.equal(final, ""), field["originalCalledPartyNumber"], final),
+            "dialled": pc.if_else(pc.equal(final, arrays.string("")), field["originalCalledPartyNumber"], final),
             "start": field["dateTimeOrigination"],
             "answer": field["dateTimeConnect"],
             "end": field["dateTimeDisconnect"],
             "billsec": field["duration"],
-            "disposition": pc.if_else(connected, "ANSWERED", pc.fill_null(never, "FAILED")),
+            "disposition": pc.if_else(
+                connected, arrays.string("ANSWERED"), pc.fill_null(never, arrays.string("FAILED"))
+            ),
             "uniqueid": field["pkid"],
             "linkedid": pc.binary_join_element_wise(
-                "cucm", field["globalCallID_callManagerId"], field["globalCallID_callId"], "-"
+                arrays.string("cucm"),
+                field["globalCallID_callManagerId"],
+                field["globalCallID_callId"],
+                arrays.string("-"),
             ),
             "channel": field["origDeviceName"],
             # connected to a device: a phone answered
-            "dstchannel": pc.if_else(connected, field["destDeviceName"], ""),
+            "dstchannel": pc.if_else(connected, field["destDeviceName"], arrays.string("")),
             "staff_device": pc.if_else(
-                pc.match_substring_regex(field["origDeviceName"], STAFF_DEVICE), "1", pa.scalar(None, pa.string())
+                pc.match_substring_regex(field["origDeviceName"], STAFF_DEVICE), arrays.string("1"), arrays.string(None)
             ),
         }
         return staged_from_csv(

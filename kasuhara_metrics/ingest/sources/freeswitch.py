@@ -17,6 +17,7 @@ import re
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ...common import arrays
 from ..csvread import LINE_COLUMN, BadLine, read_csv_rows
 from ..encoding import to_utf8
 from ..stores.calls import CallTyping, canonical_table
@@ -89,10 +90,10 @@ class FreeSwitch(HeaderlessSource):
         ]
         table = parsed.table
         field = {name: pc.utf8_trim_whitespace(table[f"c{i}"]) for i, name in enumerate(EXAMPLE[:width])}
-        answered = pc.not_equal(field["answer_stamp"], "")
-        causes = pa.array(list(UNANSWERED), pa.string())
+        answered = pc.not_equal(field["answer_stamp"], arrays.string(""))
+        causes = arrays.strings(list(UNANSWERED))
         unanswered = pc.take(
-            pa.array(list(UNANSWERED.values()), pa.string()), pc.index_in(field["hangup_cause"], value_set=causes)
+            arrays.strings(list(UNANSWERED.values())), pc.index_in(field["hangup_cause"], value_set=causes)
         )
         columns = {
             "caller": field["caller_id_number"],
@@ -103,7 +104,9 @@ class FreeSwitch(HeaderlessSource):
             "end": field["end_stamp"],
             "duration": field["duration"],
             "billsec": field["billsec"],
-            "disposition": pc.if_else(answered, "ANSWERED", pc.fill_null(unanswered, "FAILED")),
+            "disposition": pc.if_else(
+                answered, arrays.string("ANSWERED"), pc.fill_null(unanswered, arrays.string("FAILED"))
+            ),
             "uniqueid": field["uuid"],
             "linkedid": _a_leg_of(field["uuid"], field["bleg_uuid"]),
             # bridged to another leg: a person's phone answered
@@ -124,4 +127,4 @@ class FreeSwitch(HeaderlessSource):
 def _a_leg_of(uuids: pa.ChunkedArray, bleg_uuids: pa.ChunkedArray) -> pa.Array:
     """Each row's call: its a-leg's uuid (a b-leg row is its a-leg's bleg_uuid), else its own."""
     a_of_b = {b: a for a, b in zip(uuids.to_pylist(), bleg_uuids.to_pylist(), strict=True) if b}
-    return pa.array([a_of_b.get(u, u) for u in uuids.to_pylist()], pa.string())
+    return arrays.strings([a_of_b.get(u, u) for u in uuids.to_pylist()])

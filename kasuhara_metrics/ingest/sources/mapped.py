@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ...common import arrays
 from ...common.errors import InputFileError, KasuharaError, MappingError, SourceLocation
 from ...common.site import check_clock_setting
 from ...common.tomlfile import TomlDocument, load_toml, reject_unknown_keys
@@ -282,7 +283,9 @@ def read_mapped(path: str, raw: bytes, mapping: Mapping, clock) -> Staged:
     direction = None
     if "direction" in mapping.columns:
         direction = _map_values(column("direction"), mapping.direction)
-        unknown = pc.and_(pc.is_null(direction), pc.not_equal(pc.utf8_trim_whitespace(column("direction")), ""))
+        unknown = pc.and_(
+            pc.is_null(direction), pc.not_equal(pc.utf8_trim_whitespace(column("direction")), arrays.string(""))
+        )
         if pc.any(unknown).as_py():
             lines = set(table.filter(unknown)[LINE_COLUMN].to_pylist())
             raw_lines = parsed.raw_lines(lines)
@@ -310,7 +313,7 @@ def read_mapped(path: str, raw: bytes, mapping: Mapping, clock) -> Staged:
         columns["direction_hint"] = direction
         if "caller" not in mapping.columns:
             # 着信: the remote party called the extension; 発信: the extension called the remote party.
-            outbound = pc.fill_null(pc.equal(direction, "outbound"), False)
+            outbound = pc.fill_null(pc.equal(direction, arrays.string("outbound")), arrays.boolean(False))
             columns["caller"] = pc.if_else(outbound, column("extension"), column("remote"))
             columns["dialled"] = pc.if_else(outbound, column("remote"), column("extension"))
     if "dialled" not in columns and "extension" in mapping.columns:
@@ -335,5 +338,5 @@ def _map_values(values: pa.ChunkedArray, table: dict[str, str]) -> pa.ChunkedArr
     """Export values -> canonical words through a mapping table; null where a value is not listed."""
     keys = list(table)
     upper = pc.utf8_upper(pc.utf8_trim_whitespace(values))
-    index = pc.index_in(upper, value_set=pa.array(keys, pa.string()))
-    return pc.take(pa.array([table[k] for k in keys], pa.string()), index)
+    index = pc.index_in(upper, value_set=arrays.strings(keys))
+    return pc.take(arrays.strings([table[k] for k in keys]), index)

@@ -20,6 +20,7 @@ from dataclasses import replace
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ...common import arrays
 from ..csvread import LINE_COLUMN, BadLine, read_csv_rows
 from ..encoding import to_utf8
 from ..stores.calls import CallTyping, canonical_table
@@ -79,33 +80,41 @@ class ThreeCx(HeaderlessSource):
         for odd in parsed.odd_rows:
             # A display name with a comma in it shifts the fields after it: the call's own fields come first.
             if len(odd.fields) > width and self.fits(odd.fields):
-                extra.append({f"c{i}": value for i, value in enumerate(odd.fields[:width])} | {LINE_COLUMN: odd.line})
+                extra.append(odd)
             else:
                 rejects.append(BadLine(odd.line, odd.raw, f"has {len(odd.fields)} fields; 3CX lines here have {width}"))
         if extra:
-            table = pa.concat_tables([table, pa.Table.from_pylist(extra, schema=table.schema)])
+            shifted = {f"c{i}": arrays.strings(odd.fields[i] for odd in extra) for i in range(width)}
+            shifted[LINE_COLUMN] = arrays.numbers(odd.line for odd in extra)
+            table = pa.concat_tables([table, pa.table(shifted).select(table.column_names)])
         field = {name: pc.utf8_trim_whitespace(table[f"c{i}"]) for i, name in enumerate(FIELDS[:width])}
-        answered = pc.not_equal(field["time-answered"], "")
+        answered = pc.not_equal(field["time-answered"], arrays.string(""))
         reason = pc.utf8_lower(field["reason-terminated"])
         never = pc.take(
-            pa.array(list(UNANSWERED.values()), pa.string()),
-            pc.index_in(reason, value_set=pa.array(list(UNANSWERED), pa.string())),
+            arrays.strings(list(UNANSWERED.values())),
+            pc.index_in(reason, value_set=arrays.strings(list(UNANSWERED))),
         )
         final_dn = field["final-dn"]
         columns = {
             "caller": _extension_digits(field["from-no"]),
-            "dialled": pc.if_else(pc.equal(final_dn, ""), field["to-dn"], final_dn),
+            "dialled": pc.if_else(pc.equal(final_dn, arrays.string("")), field["to-dn"], final_dn),
             "start": field["time-start"],
             "answer": field["time-answered"],
             "end": field["time-end"],
-            "disposition": pc.if_else(answered, "ANSWERED", pc.fill_null(never, "FAILED")),
+            "disposition": pc.if_else(
+                answered, arrays.string("ANSWERED"), pc.fill_null(never, arrays.string("FAILED"))
+            ),
             "uniqueid": field["historyid"],
             "linkedid": field["callid"],
         }
         typed = width >= TYPED_WIDTH
         if typed:  # who took the call at the end: a person (an extension, an outside line), or a machine
-            machine = pc.is_in(pc.utf8_lower(field["final-type"]), value_set=pa.array(MACHINE_TYPES))
-            columns["dstchannel"] = pc.if_else(machine, "", pc.if_else(pc.equal(final_dn, ""), "line", final_dn))
+            machine = pc.is_in(pc.utf8_lower(field["final-type"]), value_set=arrays.strings(MACHINE_TYPES))
+            columns["dstchannel"] = pc.if_else(
+                machine,
+                arrays.string(""),
+                pc.if_else(pc.equal(final_dn, arrays.string("")), arrays.string("line"), final_dn),
+            )
         typing = replace(_TYPING, answer_needs_dstchannel=typed)
         staged = staged_from_csv(
             parsed,

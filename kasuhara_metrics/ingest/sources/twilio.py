@@ -18,6 +18,7 @@ import re
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ...common import arrays
 from ...common.errors import InputFileError, SourceLocation
 from ..csvread import LINE_COLUMN, BadLine, read_csv_rows
 from ..jsonread import looks_like_json, read_json_records, text_of
@@ -88,7 +89,7 @@ class Twilio(Source):
             BadLine(odd.line, odd.raw, f"has {len(odd.fields)} fields; the header has {len(names)}")
             for odd in parsed.odd_rows
         ]
-        empty = pa.array([""] * parsed.table.num_rows, pa.string())
+        empty = arrays.strings([""] * parsed.table.num_rows)
         fields = {
             name: pc.utf8_trim_whitespace(parsed.table[f"c{names.index(name)}"]) if name in names else empty
             for name in FIELDS
@@ -112,32 +113,32 @@ class Twilio(Source):
                 rejects.append(BadLine(line, read.raw.get(line, ""), "no sid: not a Twilio call record"))
             else:
                 kept.append((line, record))
-        fields = {
-            name: pa.array([text_of(record.get(name)) or "" for _, record in kept], pa.string()) for name in FIELDS
-        }
-        table = _canonical(fields, pa.array([line for line, _ in kept], pa.int64()))
+        fields = {name: arrays.strings([text_of(record.get(name)) or "" for _, record in kept]) for name in FIELDS}
+        table = _canonical(fields, arrays.numbers([line for line, _ in kept]))
         return staged_from_json(
             read, self.name, "twilio-json", table, self.clock(options.site), rejects, _typing(fields)
         )
 
 
 def _typing(fields: dict) -> CallTyping:
-    dial_legs = pc.any(pc.not_equal(fields["parent_call_sid"], "")).as_py() or False
+    dial_legs = pc.any(pc.not_equal(fields["parent_call_sid"], arrays.string(""))).as_py() or False
     return CallTyping(time_formats=TIME_FORMATS, dispositions=STATUSES, answer_needs_dstchannel=dial_legs)
 
 
 def _canonical(fields: dict, lines) -> pa.Table:
     parent = fields["parent_call_sid"]
-    has_parent = pc.not_equal(parent, "")
+    has_parent = pc.not_equal(parent, arrays.string(""))
     direction = pc.utf8_lower(fields["direction"])
-    none = pa.scalar(None, pa.string())
+    none = arrays.string(None)
     columns = {
         "caller": fields["from"],
         "dialled": fields["to"],
         "direction_hint": pc.if_else(
-            pc.equal(direction, "inbound"),
-            "inbound",
-            pc.if_else(pc.and_(pc.starts_with(direction, "outbound"), pc.invert(has_parent)), "outbound", none),
+            pc.equal(direction, arrays.string("inbound")),
+            arrays.string("inbound"),
+            pc.if_else(
+                pc.and_(pc.starts_with(direction, "outbound"), pc.invert(has_parent)), arrays.string("outbound"), none
+            ),
         ),
         "start": fields["start_time"],
         "end": fields["end_time"],
@@ -147,6 +148,6 @@ def _canonical(fields: dict, lines) -> pa.Table:
         "uniqueid": fields["sid"],
         # a <Dial> leg belongs to its parent call, and a person picked up when it completed
         "linkedid": pc.if_else(has_parent, parent, none),
-        "dstchannel": pc.if_else(has_parent, fields["sid"], ""),
+        "dstchannel": pc.if_else(has_parent, fields["sid"], arrays.string("")),
     }
     return canonical_table(columns, lines)

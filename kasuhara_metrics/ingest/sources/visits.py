@@ -37,13 +37,13 @@ class Visits(Source):
             )
         columns = {name: parsed.table[f"c{header.index(name)}"] for name in VISIT_COLUMNS if name in header}
         length = parsed.table.num_rows
-        arrays = {name: columns.get(name, pa.nulls(length, pa.string())) for name in VISIT_COLUMNS}
-        arrays[LINE_COLUMN] = parsed.table[LINE_COLUMN]
+        table = {name: columns.get(name, pa.nulls(length, pa.string())) for name in VISIT_COLUMNS}
+        table[LINE_COLUMN] = parsed.table[LINE_COLUMN]
         rejects = list(parsed.bad_lines) + [
             BadLine(odd.line, odd.raw, f"has {len(odd.fields)} fields; the header has {len(header)}")
             for odd in parsed.odd_rows
         ]
-        staged = staged_from_csv(parsed, self.name, "visits-csv", pa.table(arrays), self.clock(options.site), rejects)
+        staged = staged_from_csv(parsed, self.name, "visits-csv", pa.table(table), self.clock(options.site), rejects)
         unknown = [name for name in header if name not in VISIT_COLUMNS]
         if unknown:
             staged.notes.append(f"ignored unknown columns: {', '.join(unknown)}")

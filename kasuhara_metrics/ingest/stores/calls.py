@@ -20,6 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from ...common import arrays
 from ...common.bulkidentity import identify_values
 from ...common.duckutil import ArrowScope
 from ...common.identity import identify_dialled
@@ -98,9 +99,9 @@ class CallTyping:
 def canonical_table(columns: dict[str, pa.Array], lines: pa.Array) -> pa.Table:
     """Fill the canonical columns a source does not have with nulls."""
     length = len(lines)
-    arrays = {name: columns.get(name, pa.nulls(length, pa.string())) for name in CANONICAL_COLUMNS}
-    arrays[LINE_COLUMN] = lines
-    return pa.table(arrays)
+    table = {name: columns.get(name, pa.nulls(length, pa.string())) for name in CANONICAL_COLUMNS}
+    table[LINE_COLUMN] = lines
+    return pa.table(table)
 
 
 def file_key(sha256: str) -> str:
@@ -123,12 +124,12 @@ class CallStore(RecordStore):
     identities = {"caller": identify_values, "dialled": identify_dialled}
 
     def helper_tables(self, typing: CallTyping, site: SiteSettings, pseudo) -> dict[str, pa.Table]:
-        tables = {"_machine_apps": pa.table({"app": pa.array(list(site.machine_apps), pa.string())})}
+        tables = {"_machine_apps": pa.table({"app": arrays.strings(list(site.machine_apps))})}
         if typing.dispositions is not None:
             tables["_dispositions"] = pa.table(
                 {
-                    "raw": [raw for raw, _ in typing.dispositions],
-                    "outcome": [outcome for _, outcome in typing.dispositions],
+                    "raw": arrays.strings(raw for raw, _ in typing.dispositions),
+                    "outcome": arrays.strings(outcome for _, outcome in typing.dispositions),
                 }
             )
         return tables

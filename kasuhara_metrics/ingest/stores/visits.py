@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from ...common import arrays
 from ...common.bulkidentity import identify_phones
 from ...common.duckutil import ArrowScope
 from ...common.identity import Pseudonymizer, identify_references, identify_texts, normal_text
@@ -142,9 +143,9 @@ class VisitStore(RecordStore):
         # The site's topics: their codes resolve to their names in every view.
         names = {pseudo.code(normal, "topic"): name for name in site.topics if (normal := normal_text(name))}
         return {
-            "_kinds": pa.table({"label": list(labels), "kind": list(labels.values())}),
+            "_kinds": pa.table({"label": arrays.strings(labels), "kind": arrays.strings(labels.values())}),
             "_topic_names": pa.table(
-                {"code": pa.array(list(names), pa.string()), "name": pa.array(list(names.values()), pa.string())}
+                {"code": arrays.strings(list(names)), "name": arrays.strings(list(names.values()))}
             ),
         }
 
