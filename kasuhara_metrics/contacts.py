@@ -198,6 +198,7 @@ def _rebuild(db: Database, after_file: int | None, relinked: list[str] | None = 
             "_scope_call_refs",
             "_scope_visits",
             "_built",
+            "_stored_ids",
             "_stored",
             "_stale",
             "_fresh",
@@ -211,17 +212,27 @@ def _rebuild(db: Database, after_file: int | None, relinked: list[str] | None = 
 def _write_differences(db: Database) -> dict[str, datetime]:
     """Replace the scope's stored contacts by `_built`, writing only rows that differ; what changed from when."""
     con = db.con
+    # Which stored contacts are in scope, from narrow columns; then those rows whole, from the
+    # earliest of them on: contacts are stored in order of start, so a day's scope reads the last
+    # row groups of a year, not all of them (0.9 s of a 10M-record year's new day).
     con.execute("""
-        CREATE OR REPLACE TEMP TABLE _stored AS
-        SELECT * FROM contacts WHERE contact_id IN (
-            SELECT c.contact_id FROM contacts c
-            JOIN _scope_requesters r ON r.requester_key = c.requester_key AND c.started_at >= r.rebuild_from
-            WHERE c.channel = 'call'
-            -- and the calls of scoped legs that belong to no requester (an outbound call from a number in scope)
-            UNION SELECT 'call:' || call_ref FROM _scope_call_refs
-            UNION SELECT 'visit:' || visit_id FROM _scope_visits
+        CREATE OR REPLACE TEMP TABLE _stored_ids AS
+        SELECT c.contact_id, c.started_at FROM contacts c
+        JOIN _scope_requesters r ON r.requester_key = c.requester_key AND c.started_at >= r.rebuild_from
+        WHERE c.channel = 'call'
+        -- and the calls of scoped legs that belong to no requester (an outbound call from a number in scope)
+        UNION SELECT contact_id, started_at FROM contacts WHERE contact_id IN (
+            SELECT 'call:' || call_ref FROM _scope_call_refs UNION SELECT 'visit:' || visit_id FROM _scope_visits
         )
     """)
+    (since,) = con.execute("SELECT min(started_at) FROM _stored_ids").fetchall()[0]
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _stored AS
+        SELECT * FROM contacts WHERE started_at >= $since AND contact_id IN (SELECT contact_id FROM _stored_ids)
+        """,
+        {"since": since},
+    )
     con.execute("CREATE OR REPLACE TEMP TABLE _stale AS SELECT * FROM _stored EXCEPT ALL SELECT * FROM _built")
     con.execute("CREATE OR REPLACE TEMP TABLE _fresh AS SELECT * FROM _built EXCEPT ALL SELECT * FROM _stored")
     con.execute("DELETE FROM contacts WHERE contact_id IN (SELECT contact_id FROM _stale)")
