@@ -121,6 +121,39 @@ def test_a_streak_that_keeps_firing_is_one_flag_whose_window_grows(memdb):
     assert (report.new, report.updated) == (0, 1)
 
 
+def test_a_growing_flag_judged_as_a_night_keeps_its_stored_list_up_to_the_change(memdb):
+    """An increment keeps the first part of a flag's stored evidence list and appends the new part
+    (store.py, `_kept_evidence`): the list is the one a full run makes, whatever the change."""
+    first_night = redial_calls("RA", T0, 3, "a")
+    first_night[1]["source_ids"] = ["a1-in", "a1-transfer"]  # a contact of two legs: two ids
+    add_contacts(memdb, first_night)
+    judge(memdb, PROFILE)
+
+    def night(contacts):
+        add_contacts(memdb, contacts)
+        judge(memdb, PROFILE, changed_from={"RA": min(c["started_at"] for c in contacts)})
+        return flags(memdb)
+
+    def call(contact_id, minutes):
+        at = T0 + timedelta(minutes=minutes)
+        return {
+            "contact_id": contact_id,
+            "requester_key": "RA",
+            "started_at": at,
+            "ended_at": at + timedelta(minutes=2),
+        }
+
+    # the chain goes on after its stored end; then a late call lands inside it
+    grown = night([call(f"b{n}", 15 + 5 * n) for n in range(1, 4)])
+    assert [evidence for *_, evidence in grown] == [["a0", "a1-in", "a1-transfer", "a2", "a3", "b1", "b2", "b3"]]
+    late = night([call("late", 12)])
+    assert [evidence for *_, evidence in late] == [["a0", "a1-in", "a1-transfer", "a2", "late", "a3", "b1", "b2", "b3"]]
+    with connect(":memory:") as whole:  # the same contacts judged in one run
+        add_contacts(whole, first_night + [call(f"b{n}", 15 + 5 * n) for n in range(1, 4)] + [call("late", 12)])
+        judge(whole, PROFILE)
+        assert flags(whole) == late
+
+
 def test_nobodys_contacts_are_never_judged(memdb):
     long_talk = T0 + timedelta(hours=2)
     add_contacts(

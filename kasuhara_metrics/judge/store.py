@@ -27,8 +27,28 @@ _VALUE_TEXT = (
     f"|| CASE WHEN {_TENTHS} % 10 <> 0 THEN '.' || CAST({_TENTHS} % 10 AS VARCHAR) ELSE '' END"
 )
 _THRESHOLD_TEXT = "CASE e.severity " + " ".join(f"WHEN {sql_string(s)} THEN r.{s}_text" for s in SEVERITIES) + " END"
-# The flag rows of `_episodes`, with the texts of `_rules` and what `flag_evidence_rows` holds for them.
-FLAG_ROWS_SQL = f"""
+# Each flag's evidence list, in order of start, from its rows in `flag_evidence_rows`.
+_EVIDENCE_LISTS = """
+SELECT flag_id, count(*) AS contacts, flatten(list(source_ids ORDER BY started_at, contact_id)) AS evidence
+FROM flag_evidence_rows SEMI JOIN _episodes USING (flag_id) GROUP BY flag_id
+"""
+# An increment's: a flag that goes on keeps its stored list up to its cut (`_kept_evidence`), and
+# only its rows from `evidence_from` on, all after the cut, are sorted and appended. A year-long
+# flag's list is not sorted again every night (0.4 s of a 10M-record year's new day).
+_EVIDENCE_LISTS_AFTER_KEPT = """
+SELECT flag_id, coalesce(k.contacts, 0) + coalesce(n.contacts, 0) AS contacts,
+       list_concat(coalesce(k.evidence, []), coalesce(n.evidence, [])) AS evidence
+FROM (SELECT v.flag_id, count(*) AS contacts,
+             flatten(list(v.source_ids ORDER BY v.started_at, v.contact_id)) AS evidence
+      FROM flag_evidence_rows v JOIN _episodes e ON e.flag_id = v.flag_id AND v.started_at >= e.evidence_from
+      GROUP BY v.flag_id) n
+FULL JOIN _kept_evidence k USING (flag_id)
+"""
+
+
+def _flag_rows_sql(evidence_lists: str) -> str:
+    """The flag rows of `_episodes`, with the texts of `_rules` and their evidence lists."""
+    return f"""
 SELECT e.flag_id, $run_id AS run_id, e.requester_key, e.rule_id, r.rule_hash,
        $profile_name AS profile_name, $profile_version AS profile_version,
        r.category, r.behaviour, e.severity, e.group_key, e.first_at, e.last_at, e.value, e.threshold, r.unit,
@@ -39,11 +59,12 @@ SELECT e.flag_id, $run_id AS run_id, e.requester_key, e.rule_id, r.rule_hash,
            AS detail, e.override_id AS threshold_override,
        coalesce(v.contacts, 0) AS contacts, coalesce(v.evidence, []) AS evidence
 FROM _episodes e JOIN _rules r ON r.rule_id = e.rule_id AND r.override_id IS NOT DISTINCT FROM e.override_id
-LEFT JOIN (SELECT flag_id, count(*) AS contacts,
-                  flatten(list(source_ids ORDER BY started_at, contact_id)) AS evidence
-           FROM flag_evidence_rows SEMI JOIN _episodes USING (flag_id) GROUP BY flag_id) v USING (flag_id)
+LEFT JOIN ({evidence_lists}) v USING (flag_id)
 ORDER BY e.first_at, e.flag_id
 """
+
+
+FLAG_ROWS_SQL = _flag_rows_sql(_EVIDENCE_LISTS)
 
 
 @dataclass(frozen=True)
@@ -83,8 +104,9 @@ def store(db: Database, profile: Profile, report: JudgeReport, scope: Scope, sta
     else:
         _replace_changed_flags(db, scope)
     collect_evidence(db, profile)
+    flag_rows_sql = FLAG_ROWS_SQL if scope.everyone else _flag_rows_sql(_EVIDENCE_LISTS_AFTER_KEPT)
     con.execute(
-        f"INSERT INTO flag_rows BY NAME {FLAG_ROWS_SQL}",
+        f"INSERT INTO flag_rows BY NAME {flag_rows_sql}",
         {"run_id": report.run_id, "profile_name": profile.name, "profile_version": profile.version},
     )
     report.total_flags = con.execute("SELECT count(*) FROM flag_rows").fetchall()[0][0]
@@ -164,6 +186,15 @@ def _replace_changed_flags(db: Database, scope: Scope) -> None:
     con.execute("""
         UPDATE _episodes SET evidence_from = greatest(_episodes.evidence_from, c.cut)
         FROM _continuing c WHERE c.flag_id = _episodes.flag_id
+    """)
+    # The rows it keeps are the first of its stored list (both in order of start, all before the
+    # cut): that many contacts, and as many ids as they have.
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _kept_evidence AS
+        SELECT c.flag_id, coalesce(k.contacts, 0) AS contacts, list_slice(f.evidence, 1, coalesce(k.ids, 0)) AS evidence
+        FROM _continuing c JOIN flag_rows f USING (flag_id)
+        LEFT JOIN (SELECT flag_id, count(*) AS contacts, sum(len(source_ids)) AS ids
+                   FROM flag_evidence_rows SEMI JOIN _continuing USING (flag_id) GROUP BY flag_id) k USING (flag_id)
     """)
     con.execute("DELETE FROM flag_rows WHERE flag_id IN (SELECT flag_id FROM _replaced)")
 
