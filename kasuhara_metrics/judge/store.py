@@ -32,9 +32,10 @@ _EVIDENCE_LISTS = """
 SELECT flag_id, count(*) AS contacts, flatten(list(source_ids ORDER BY started_at, contact_id)) AS evidence
 FROM flag_evidence_rows SEMI JOIN _episodes USING (flag_id) GROUP BY flag_id
 """
-# An increment's: a flag that goes on keeps its stored list up to its cut (`_kept_evidence`), and
-# only its rows from `evidence_from` on, all after the cut, are sorted and appended. A year-long
-# flag's list is not sorted again every night (0.4 s of a 10M-record year's new day).
+# An increment's: a flag that goes on keeps the first part of its stored list, up to its cut
+# (`_kept_evidence`: read from its stored row, still there), and only its rows from `evidence_from`
+# on, all after the cut, are sorted and appended. A year-long flag's list is not sorted again
+# every night (0.4 s of a 10M-record year's new day).
 _EVIDENCE_LISTS_AFTER_KEPT = """
 SELECT flag_id, coalesce(k.contacts, 0) + coalesce(n.contacts, 0) AS contacts,
        list_concat(coalesce(k.evidence, []), coalesce(n.evidence, [])) AS evidence
@@ -42,7 +43,8 @@ FROM (SELECT v.flag_id, count(*) AS contacts,
              flatten(list(v.source_ids ORDER BY v.started_at, v.contact_id)) AS evidence
       FROM flag_evidence_rows v JOIN _episodes e ON e.flag_id = v.flag_id AND v.started_at >= e.evidence_from
       GROUP BY v.flag_id) n
-FULL JOIN _kept_evidence k USING (flag_id)
+FULL JOIN (SELECT k.flag_id, k.contacts, list_slice(f.evidence, 1, k.ids) AS evidence
+           FROM _kept_evidence k JOIN flag_rows f USING (flag_id)) k USING (flag_id)
 """
 
 
@@ -109,6 +111,8 @@ def store(db: Database, profile: Profile, report: JudgeReport, scope: Scope, sta
         f"INSERT INTO flag_rows BY NAME {flag_rows_sql}",
         {"run_id": report.run_id, "profile_name": profile.name, "profile_version": profile.version},
     )
+    if not scope.everyone:  # only now: the kept parts of their lists were read from them
+        con.execute("DELETE FROM flag_rows WHERE rowid IN (SELECT stored_row FROM _replaced)")
     report.total_flags = con.execute("SELECT count(*) FROM flag_rows").fetchall()[0][0]
     run = {
         "run_id": report.run_id,
@@ -146,7 +150,8 @@ def store(db: Database, profile: Profile, report: JudgeReport, scope: Scope, sta
 
 
 def _replace_changed_flags(db: Database, scope: Scope) -> None:
-    """Delete the stored flags that changed, and the evidence that no longer holds.
+    """Mark the stored flags that changed (`_replaced`, deleted once their new rows are in), and
+    delete the evidence that no longer holds.
 
     A flag that ends before the earliest changed contact and comes out as stored keeps its row,
     its evidence and the run that made it; it leaves `_episodes`. A flag that goes on under the
@@ -165,7 +170,8 @@ def _replace_changed_flags(db: Database, scope: Scope) -> None:
     con.execute("DELETE FROM _episodes WHERE flag_id IN (SELECT flag_id FROM _unchanged)")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _replaced AS
-        SELECT f.flag_id FROM {scope.stored_flags("f")} ANTI JOIN _unchanged u ON u.flag_id = f.flag_id
+        SELECT f.flag_id, f.rowid AS stored_row FROM {scope.stored_flags("f")}
+        ANTI JOIN _unchanged u ON u.flag_id = f.flag_id
     """)
     # A flag that goes on keeps the evidence of contacts before `cut`: before the change, and
     # within its stored end (later ones are new to it even when unchanged).
@@ -191,12 +197,10 @@ def _replace_changed_flags(db: Database, scope: Scope) -> None:
     # cut): that many contacts, and as many ids as they have.
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _kept_evidence AS
-        SELECT c.flag_id, coalesce(k.contacts, 0) AS contacts, list_slice(f.evidence, 1, coalesce(k.ids, 0)) AS evidence
-        FROM _continuing c JOIN flag_rows f USING (flag_id)
+        SELECT c.flag_id, coalesce(k.contacts, 0) AS contacts, coalesce(k.ids, 0) AS ids FROM _continuing c
         LEFT JOIN (SELECT flag_id, count(*) AS contacts, sum(len(source_ids)) AS ids
                    FROM flag_evidence_rows SEMI JOIN _continuing USING (flag_id) GROUP BY flag_id) k USING (flag_id)
     """)
-    con.execute("DELETE FROM flag_rows WHERE flag_id IN (SELECT flag_id FROM _replaced)")
 
 
 def collect_evidence(db: Database, profile: Profile) -> None:
