@@ -213,8 +213,10 @@ def _write_differences(db: Database) -> dict[str, datetime]:
     """Replace the scope's stored contacts by `_built`, writing only rows that differ; what changed from when."""
     con = db.con
     # Which stored contacts are in scope, from narrow columns; then those rows whole, from the
-    # earliest of them on: contacts are stored in order of start, so a day's scope reads the last
-    # row groups of a year, not all of them (0.9 s of a 10M-record year's new day).
+    # earliest of them on: contacts are stored mostly in order of start (a full build in order,
+    # each night's after), so a day's scope reads the last row groups of a year, not all of them
+    # (0.9 s of a 10M-record year's new day). A relinked requester's scope starts at its first
+    # contact, and then everything is read, as before.
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _stored_ids AS
         SELECT c.contact_id, c.started_at FROM contacts c

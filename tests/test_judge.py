@@ -123,35 +123,52 @@ def test_a_streak_that_keeps_firing_is_one_flag_whose_window_grows(memdb):
 
 def test_a_growing_flag_judged_as_a_night_keeps_its_stored_list_up_to_the_change(memdb):
     """An increment keeps the first part of a flag's stored evidence list and appends the new part
-    (store.py, `_kept_evidence`): the list is the one a full run makes, whatever the change."""
-    first_night = redial_calls("RA", T0, 3, "a")
-    first_night[1]["source_ids"] = ["a1-in", "a1-transfer"]  # a contact of two legs: two ids
-    add_contacts(memdb, first_night)
-    judge(memdb, PROFILE)
+    (store.py, `_kept_evidence`): each night the flags and evidence are those of one full run, for
+    a chain that grows after its stored end, a late call inside it, one before its start (nothing
+    kept: a new flag), beside a second flag of the same requester; and so after a judge of named
+    requesters (nothing kept either)."""
 
-    def night(contacts):
-        add_contacts(memdb, contacts)
-        judge(memdb, PROFILE, changed_from={"RA": min(c["started_at"] for c in contacts)})
-        return flags(memdb)
-
-    def call(contact_id, minutes):
+    def call(contact_id, minutes, length=2):
         at = T0 + timedelta(minutes=minutes)
         return {
             "contact_id": contact_id,
             "requester_key": "RA",
             "started_at": at,
-            "ended_at": at + timedelta(minutes=2),
+            "ended_at": at + timedelta(minutes=length),
         }
 
-    # the chain goes on after its stored end; then a late call lands inside it
-    grown = night([call(f"b{n}", 15 + 5 * n) for n in range(1, 4)])
-    assert [evidence for *_, evidence in grown] == [["a0", "a1-in", "a1-transfer", "a2", "a3", "b1", "b2", "b3"]]
-    late = night([call("late", 12)])
-    assert [evidence for *_, evidence in late] == [["a0", "a1-in", "a1-transfer", "a2", "late", "a3", "b1", "b2", "b3"]]
-    with connect(":memory:") as whole:  # the same contacts judged in one run
-        add_contacts(whole, first_night + [call(f"b{n}", 15 + 5 * n) for n in range(1, 4)] + [call("late", 12)])
-        judge(whole, PROFILE)
-        assert flags(whole) == late
+    def stored(db):
+        return (
+            rows(db, "SELECT * EXCLUDE (run_id) FROM flag_rows ORDER BY flag_id"),
+            rows(db, "SELECT * FROM flag_evidence_rows ORDER BY flag_id, contact_id"),
+        )
+
+    def matches_one_run(contacts_so_far):
+        with connect(":memory:") as whole:
+            add_contacts(whole, contacts_so_far)
+            judge(whole, PROFILE)
+            assert stored(memdb) == stored(whole)
+
+    so_far = redial_calls("RA", T0, 3, "a")
+    so_far[1]["source_ids"] = ["a1-in", "a1-transfer"]  # a contact of two legs: two ids
+    add_contacts(memdb, so_far)
+    judge(memdb, PROFILE)
+    nights = [
+        [call(f"b{n}", 15 + 5 * n) for n in range(1, 4)] + [call("long", 240, length=75)],
+        [call("late", 12)],
+        [call("early", -4)],
+    ]
+    for contacts in nights:
+        add_contacts(memdb, contacts)
+        judge(memdb, PROFILE, changed_from={"RA": min(c["started_at"] for c in contacts)})
+        so_far += contacts
+        matches_one_run(so_far)
+    redials = rows(memdb, "SELECT evidence FROM flag_rows WHERE rule_id = 'immediate_redial'")
+    assert redials == [(["early", "a0", "a1-in", "a1-transfer", "a2", "late", "a3", "b1", "b2", "b3"],)]
+    rules = {rule for (rule,) in rows(memdb, "SELECT rule_id FROM flag_rows")}
+    assert {"immediate_redial", "long_call"} <= rules  # and the day's total: one requester, several flags
+    judge(memdb, PROFILE, requesters=["RA"])
+    matches_one_run(so_far)
 
 
 def test_nobodys_contacts_are_never_judged(memdb):
