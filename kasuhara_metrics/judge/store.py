@@ -27,20 +27,19 @@ _VALUE_TEXT = (
     f"|| CASE WHEN {_TENTHS} % 10 <> 0 THEN '.' || CAST({_TENTHS} % 10 AS VARCHAR) ELSE '' END"
 )
 _THRESHOLD_TEXT = "CASE e.severity " + " ".join(f"WHEN {sql_string(s)} THEN r.{s}_text" for s in SEVERITIES) + " END"
-# Each flag's evidence list, in order of start, from its rows in `flag_evidence_rows`.
-_EVIDENCE_LISTS = """
-SELECT flag_id, count(*) AS contacts, flatten(list(source_ids ORDER BY started_at, contact_id)) AS evidence
-FROM flag_evidence_rows SEMI JOIN _episodes USING (flag_id) GROUP BY flag_id
+# A flag's evidence list, in order of start, from its rows in `flag_evidence_rows`.
+_EVIDENCE_LIST = "count(*) AS contacts, flatten(list(source_ids ORDER BY started_at, contact_id)) AS evidence"
+_EVIDENCE_LISTS = f"""
+SELECT flag_id, {_EVIDENCE_LIST} FROM flag_evidence_rows SEMI JOIN _episodes USING (flag_id) GROUP BY flag_id
 """
 # An increment's: a flag that goes on keeps the first part of its stored list, up to its cut
 # (`_kept_evidence`: read from its stored row, still there), and only its rows from `evidence_from`
 # on, all after the cut, are sorted and appended. A year-long flag's list is not sorted again
 # every night (0.4 s of a 10M-record year's new day).
-_EVIDENCE_LISTS_AFTER_KEPT = """
+_EVIDENCE_LISTS_AFTER_KEPT = f"""
 SELECT flag_id, coalesce(k.contacts, 0) + coalesce(n.contacts, 0) AS contacts,
        list_concat(coalesce(k.evidence, []), coalesce(n.evidence, [])) AS evidence
-FROM (SELECT v.flag_id, count(*) AS contacts,
-             flatten(list(v.source_ids ORDER BY v.started_at, v.contact_id)) AS evidence
+FROM (SELECT v.flag_id, {_EVIDENCE_LIST}
       FROM flag_evidence_rows v JOIN _episodes e ON e.flag_id = v.flag_id AND v.started_at >= e.evidence_from
       GROUP BY v.flag_id) n
 FULL JOIN (SELECT k.flag_id, k.contacts, list_slice(f.evidence, 1, k.ids) AS evidence
