@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from kasuhara_metrics.common import arrays
 from kasuhara_metrics.common.errors import MappingError, SettingsError
 from kasuhara_metrics.common.site import SiteSettings, load_site
 from kasuhara_metrics.ingest.clock import clock_from_uniqueids
@@ -239,6 +240,9 @@ start_text = st.one_of(
 uniqueid_text = st.one_of(
     st.integers(1_740_000_000, 1_800_000_000).map(lambda e: f"{e}.{e % 97}"),
     st.integers(1_740_000_000, 1_800_000_000).map(lambda e: f"pbx1-{e}.7"),
+    # dashes in the host part (the epoch is after the last), or a dash with no host before it
+    st.integers(1_740_000_000, 1_800_000_000).map(lambda e: f"pbx-{e % 7}-{e}.{e % 5}"),
+    st.integers(1_740_000_000, 1_800_000_000).map(lambda e: f"-{e}.1"),
     st.sampled_from(["１７８８２５８４００.1", "pbx\u3000a-1788258400.1", "A2B03-1234.5", "", " 1788258400.3 ", "x"]),
     st.none(),
 )
@@ -261,7 +265,7 @@ def test_counting_votes_a_column_at_a_time_equals_counting_them_row_by_row(zone,
             f"{_epoch(start, zone if n % 2 else 'UTC')}.{n}" if _epoch(start, zone) is not None else uid
             for n, (start, uid) in enumerate(zip(starts, uniqueids, strict=True))
         ]
-    assert count_votes(starts, uniqueids, zone, DEFAULT_START_FORMAT) == row_votes(
+    assert count_votes(arrays.strings(starts), arrays.strings(uniqueids), zone, DEFAULT_START_FORMAT) == row_votes(
         starts, uniqueids, zone, DEFAULT_START_FORMAT
     )
 

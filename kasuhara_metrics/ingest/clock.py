@@ -12,14 +12,19 @@ Every file's clock is recorded in `ingest_log.clock`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from datetime import datetime
+from typing import TypeAlias
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..common import arrays
+
+# Start times or uniqueids: as the reader holds them (Arrow), or as Python values.
+Strings: TypeAlias = pa.Array | pa.ChunkedArray | Sequence[str | None]
 
 _UNIQUEID_EPOCH = re.compile(r"^(?:\S+-)?(?P<epoch>\d{9,10})\.\d+$")  # also RE2, for Arrow
 # A CDR starts when its channel is created: a few seconds apart at most for most rows.
@@ -75,7 +80,7 @@ class Votes:
 
 
 def clock_from_uniqueids(
-    starts: list[str], uniqueids: list[str], site_zone: str, start_format: str = DEFAULT_START_FORMAT
+    starts: Strings, uniqueids: Strings, site_zone: str, start_format: str = DEFAULT_START_FORMAT
 ) -> Clock | None:
     """UTC or site time, when the uniqueid epochs of the rows say which; None when they cannot tell.
 
@@ -83,7 +88,7 @@ def clock_from_uniqueids(
     within two minutes of that epoch. A row both readings fit (the site at UTC that day) votes for
     neither; most rows must fit one reading, and most of the deciding rows the same one.
     """
-    votes = count_votes(starts, uniqueids, site_zone, start_format)
+    votes = count_votes(_arrow(starts), _arrow(uniqueids), site_zone, start_format)
     with_epoch, site_votes, utc_votes, both = votes.with_epoch, votes.site, votes.utc, votes.both
     if with_epoch < _MIN_EVIDENCE or (site_votes + utc_votes + both) * 2 <= with_epoch:
         return None
@@ -94,26 +99,37 @@ def clock_from_uniqueids(
     return None
 
 
-def count_votes(starts: list[str], uniqueids: list[str], site_zone: str, start_format: str) -> Votes:
+def _arrow(values: Strings) -> pa.Array | pa.ChunkedArray:
+    return values if isinstance(values, pa.Array | pa.ChunkedArray) else arrays.strings(values)
+
+
+def count_votes(
+    starts: pa.Array | pa.ChunkedArray, uniqueids: pa.Array | pa.ChunkedArray, site_zone: str, start_format: str
+) -> Votes:
     """The votes of every row: a column at a time for regular start times, row by row for the rest.
 
-    (A year of files is read in a second rather than with a strptime call per row.)
+    (A year of files is read in a second rather than with a strptime call per row. The columns
+    come as the reader holds them, and only the rows read one by one become Python values: a
+    year's round trip through Python lists cost more than the votes themselves.)
     """
     if start_format != DEFAULT_START_FORMAT:
-        return row_votes(starts, uniqueids, site_zone, start_format)
-    ids = pc.utf8_trim_whitespace(arrays.strings(uniqueids))
-    epochs = pc.struct_field(pc.extract_regex(ids, _UNIQUEID_EPOCH.pattern), "epoch")
-    trimmed = pc.utf8_trim_whitespace(arrays.strings(starts))
+        return row_votes(starts.to_pylist(), uniqueids.to_pylist(), site_zone, start_format)
+    ids = pc.utf8_trim_whitespace(uniqueids)
+    trimmed = pc.utf8_trim_whitespace(starts)
     naive = pc.strptime(trimmed, format=start_format, unit="s", error_is_null=True)
     site = pc.assume_timezone(naive, timezone=site_zone, ambiguous="earliest", nonexistent="earliest")
+    regular = pc.match_substring_regex(trimmed, _REGULAR_START)
+    # A regular start's day is its characters 8-9 (YYYY-MM-DD ...): no capture, which RE2 runs slowly.
+    written_day = pc.cast(pc.utf8_slice_codeunits(pc.if_else(regular, trimmed, arrays.string(None)), 8, 10), pa.int64())
     fast = _all(
         pc.string_is_ascii(ids),  # Python's \d and \S take more than ASCII
-        pc.is_valid(epochs),
-        pc.equal(pc.day(naive), pc.cast(pc.struct_field(pc.extract_regex(trimmed, _REGULAR_START), "day"), pa.int64())),
+        pc.match_substring_regex(ids, _UNIQUEID_EPOCH.pattern),
+        regular,
+        pc.equal(pc.day(naive), written_day),
         # a time that does not exist on the site's clock (a summer-time gap) is read row by row
         pc.equal(site, pc.assume_timezone(naive, timezone=site_zone, ambiguous="earliest", nonexistent="latest")),
     )
-    epoch = pc.cast(epochs.filter(fast), pa.int64())
+    epoch = pc.cast(_epoch_text(ids.filter(fast)), pa.int64())
     utc_seconds = pc.cast(pc.cast(naive.filter(fast), pa.timestamp("s")), pa.int64())
     site_seconds = pc.cast(pc.cast(site.filter(fast), pa.timestamp("s", tz="UTC")), pa.int64())
     tolerance = arrays.number(_TOLERANCE_S)
@@ -125,8 +141,17 @@ def count_votes(starts: list[str], uniqueids: list[str], site_zone: str, start_f
         _true(pc.and_(utc_match, pc.invert(site_match))),
         _true(pc.and_(site_match, utc_match)),
     )
-    slow = pc.indices_nonzero(pc.invert(fast)).to_pylist()
-    return votes.add(row_votes([starts[i] for i in slow], [uniqueids[i] for i in slow], site_zone, start_format))
+    slow = pc.indices_nonzero(pc.invert(fast))
+    return votes.add(
+        row_votes(starts.take(slow).to_pylist(), uniqueids.take(slow).to_pylist(), site_zone, start_format)
+    )
+
+
+def _epoch_text(ids: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """The epoch of uniqueids that match _UNIQUEID_EPOCH: the digits after the last '-' (the epoch
+    and its sequence hold none), up to the '.'."""
+    after_prefix = pc.replace_substring_regex(ids, pattern="^.*-", replacement="")
+    return pc.list_element(pc.split_pattern(after_prefix, pattern=".", max_splits=1), arrays.number(0))
 
 
 def _all(*masks: pa.Array) -> pa.Array:

@@ -295,5 +295,7 @@ def _canonical(rows: pa.Table) -> pa.Table:
 def _clock_from_rows(rows: pa.Table, site_zone: str):
     """Read the clock off up to 2,000 rows spread over the file."""
     step = max(1, rows.num_rows // 2000)
-    sample = rows.take(arrays.numbers(range(0, rows.num_rows, step)))
-    return clock_from_uniqueids(sample["start"].to_pylist(), sample["uniqueid"].to_pylist(), site_zone)
+    sample = rows.select(["start", "uniqueid"])
+    if step > 1:
+        sample = sample.take(arrays.numbers(range(0, rows.num_rows, step)))
+    return clock_from_uniqueids(sample["start"], sample["uniqueid"], site_zone)
