@@ -292,7 +292,7 @@ def compare(a: tuple[str, Path], b: tuple[str, Path], key_map_b: bool = False) -
             t
             for (t,) in con.execute(f"SELECT table_name FROM duckdb_tables() WHERE database_name = 'db{i}'").fetchall()
         }
-        sources.append(f"db{i}.{'hw_flags' if 'hw_flags' in tables else 'flag_rows'}")
+        sources.append(f"db{i}.{'hw_flags' if 'hw_flags' in tables else 'flags'}")
     if key_map_b:  # 'tel:0...' -> the key of +81..., 'ref:X' -> the key of reference X, as identity.py makes them
         import pyarrow as pa
 

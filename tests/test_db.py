@@ -69,6 +69,49 @@ def test_flags_judged_before_department_overrides_keep_their_rows_on_upgrade(db_
         ]
 
 
+def test_flags_stored_with_their_evidence_list_show_the_same_list_on_upgrade(db_path, monkeypatch):
+    """Schema 12 drops the list stored with each flag: the flags view makes it from the evidence rows,
+    in order of start (a forked call's ids together), as the judge made the stored one."""
+    from kasuhara_metrics.common import db as db_module
+
+    stored_list = ["1788220000.1", "1788220000.2", "V-77", "1788229000.9"]
+    with monkeypatch.context() as schema_11:
+        schema_11.setattr(db_module, "MIGRATIONS", db_module.MIGRATIONS[:11])
+        schema_11.setattr(db_module, "SCHEMA_VERSION", 11)
+        with connect(db_path) as db:
+            db.con.execute(
+                """
+            INSERT INTO flag_rows VALUES ('F0123456789abcdef', 1, 'R0123456789abcdef', 'frequent_calls', 'h',
+                'bunkyo', '2026.11', '繰り返し', '執拗な繰り返し', 'watch', NULL, TIMESTAMPTZ '2026-09-01 10:00+09',
+                TIMESTAMPTZ '2026-09-03 10:40+09', 3, 3, 'contacts', '3 contacts', 3, $stored_list, NULL)
+            """,
+                {"stored_list": stored_list},
+            )
+            # its rows as the judge wrote them, not in order of start
+            for contact, day, ids in (
+                ("call:c", 3, ["1788229000.9"]),
+                ("call:a", 1, stored_list[:2]),
+                ("visit:b", 2, ["V-77"]),
+            ):
+                db.con.execute(
+                    "INSERT INTO flag_evidence_rows (flag_id, contact_id, channel, started_at, talk_s, source_ids) "
+                    "VALUES ('F0123456789abcdef', ?, 'call', TIMESTAMPTZ '2026-09-01 10:00+09' + to_days(?), 60, ?)",
+                    [contact, day - 1, ids],
+                )
+    with connect(db_path) as db:
+        assert schema_version(db.con) == SCHEMA_VERSION
+        assert "evidence" not in {row[0] for row in db.con.execute("DESCRIBE flag_rows").fetchall()}
+        assert db.con.execute("SELECT evidence, contacts, review_status FROM flags").fetchall() == [
+            (stored_list, 3, "unreviewed")
+        ]
+        # a flag without evidence rows shows an empty list, never NULL
+        db.con.execute(
+            "INSERT INTO flag_rows BY NAME SELECT * EXCLUDE (evidence, review_status, reviewed_by, reviewed_at, "
+            "has_review_note, needs_review) REPLACE ('F1111111111111111' AS flag_id, 0 AS contacts) FROM flags"
+        )
+        assert db.con.execute("SELECT evidence FROM flags WHERE flag_id = 'F1111111111111111'").fetchall() == [([],)]
+
+
 def test_a_second_writer_process_is_told_the_database_is_busy(db_path):
     holder = subprocess.Popen(
         [

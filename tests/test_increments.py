@@ -141,7 +141,7 @@ def _state(db_path: Path) -> dict[str, list]:
         return {
             "flags": db.con.execute(
                 "SELECT flag_id, rule_id, requester_key, group_key, severity, first_at, last_at, value, threshold, "
-                "detail, contacts, evidence FROM flag_rows ORDER BY flag_id"
+                "detail, contacts, evidence FROM flags ORDER BY flag_id"
             ).fetchall(),
             "evidence": db.con.execute(
                 "SELECT flag_id, contact_id, started_at, ended_at, talk_s, department, source_ids "

@@ -81,7 +81,7 @@ def flags(db):
     return rows(
         db,
         "SELECT flag_id, rule_id, requester_key, severity, first_at, last_at, value, evidence "
-        "FROM flag_rows ORDER BY flag_id",
+        "FROM flags ORDER BY flag_id",
     )
 
 
@@ -163,7 +163,7 @@ def test_a_growing_flag_judged_as_a_night_keeps_its_stored_list_up_to_the_change
         judge(memdb, PROFILE, changed_from={"RA": min(c["started_at"] for c in contacts)})
         so_far += contacts
         matches_one_run(so_far)
-    redials = rows(memdb, "SELECT evidence FROM flag_rows WHERE rule_id = 'immediate_redial'")
+    redials = rows(memdb, "SELECT evidence FROM flags WHERE rule_id = 'immediate_redial'")
     assert redials == [(["early", "a0", "a1-in", "a1-transfer", "a2", "late", "a3", "b1", "b2", "b3"],)]
     rules = {rule for (rule,) in rows(memdb, "SELECT rule_id FROM flag_rows")}
     assert {"immediate_redial", "long_call"} <= rules  # and the day's total: one requester, several flags

@@ -54,7 +54,7 @@ def flag_state(db_path: str):
     with connect(db_path, read_only=True) as db:
         return db.con.execute(
             "SELECT flag_id, rule_id, requester_key, severity, first_at, last_at, value, evidence "
-            "FROM flag_rows ORDER BY flag_id"
+            "FROM flags ORDER BY flag_id"
         ).fetchall()
 
 

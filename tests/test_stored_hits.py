@@ -81,8 +81,7 @@ def test_stored_hits_reduced_give_the_episodes_of_all_hits(hits, measure_hour):
             db.con.execute(
                 "INSERT INTO flag_rows (flag_id, run_id, requester_key, rule_id, rule_hash, profile_name, "
                 "profile_version, category, behaviour, severity, group_key, first_at, last_at, value, threshold, "
-                "unit, detail, contacts, evidence) VALUES (?, 1, ?, ?, '', '', '', '', '', ?, ?, ?, ?, ?, ?, '', '', "
-                "0, [])",
+                "unit, detail, contacts) VALUES (?, 1, ?, ?, '', '', '', '', '', ?, ?, ?, ?, ?, ?, '', '', 0)",
                 [flag_id, requester, rule, severity, group, first, last, value, threshold],
             )
         # the run's bounds, as scope.py sets them: flags reaching measure_from are made again whole

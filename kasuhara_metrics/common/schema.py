@@ -525,6 +525,27 @@ CREATE TABLE rule_hits (
 );
 """
 
+MIGRATION_12 = """
+-- A flag's evidence list is read from its evidence rows, in order of start, instead of being
+-- stored with the flag: a night that extends a year-long flag writes that night's rows, not the
+-- year's list again (1.5M ids of a 10M-record year's flags, most of a new day's writing). The
+-- view shows the list where the column stood; a query that does not select it does not read it.
+ALTER TABLE flag_rows DROP COLUMN evidence;
+CREATE OR REPLACE VIEW flags AS
+WITH latest AS (
+    SELECT * FROM review_rows QUALIFY row_number() OVER (PARTITION BY flag_id ORDER BY review_id DESC) = 1
+), lists AS (
+    SELECT flag_id, flatten(list(source_ids ORDER BY started_at, contact_id)) AS evidence
+    FROM flag_evidence_rows GROUP BY flag_id
+)
+SELECT f.* EXCLUDE (threshold_override), coalesce(v.evidence, []) AS evidence, f.threshold_override,
+       coalesce(r.status, 'unreviewed') AS review_status, r.reviewer AS reviewed_by, r.reviewed_at,
+       r.note_id IS NOT NULL AS has_review_note,
+       (r.status IS NULL OR f.last_at > r.flag_last_at OR (f.severity = 'alert' AND r.flag_severity = 'watch'))
+           AS needs_review
+FROM flag_rows f LEFT JOIN lists v USING (flag_id) LEFT JOIN latest r USING (flag_id);
+"""
+
 MIGRATIONS: list = [
     MIGRATION_1,
     MIGRATION_2,
@@ -537,4 +558,5 @@ MIGRATIONS: list = [
     MIGRATION_9,
     MIGRATION_10,
     MIGRATION_11,
+    MIGRATION_12,
 ]

@@ -85,7 +85,7 @@ def judge(
         drop_temp_tables(
             db.con,
             *("_judged", "_closed_days", "_hits", "_episodes", "_rules", "_scope"),
-            *("_unchanged", "_replaced", "_continuing", "_kept_evidence"),
+            *("_unchanged", "_replaced", "_continuing"),
         )
     return report
 

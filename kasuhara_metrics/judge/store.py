@@ -27,29 +27,20 @@ _VALUE_TEXT = (
     f"|| CASE WHEN {_TENTHS} % 10 <> 0 THEN '.' || CAST({_TENTHS} % 10 AS VARCHAR) ELSE '' END"
 )
 _THRESHOLD_TEXT = "CASE e.severity " + " ".join(f"WHEN {sql_string(s)} THEN r.{s}_text" for s in SEVERITIES) + " END"
-# A flag's evidence list, in order of start, from its rows in `flag_evidence_rows`.
-_EVIDENCE_LIST = "count(*) AS contacts, flatten(list(source_ids ORDER BY started_at, contact_id)) AS evidence"
-_EVIDENCE_LISTS = f"""
-SELECT flag_id, {_EVIDENCE_LIST} FROM flag_evidence_rows SEMI JOIN _episodes USING (flag_id) GROUP BY flag_id
+# A flag's contacts: its evidence rows (an increment's: those it kept and those it just collected).
+# Its evidence list is not stored with it: the `flags` view reads it from the rows (schema.py).
+_CONTACT_COUNTS = """
+SELECT flag_id, count(*) AS contacts FROM flag_evidence_rows SEMI JOIN _episodes USING (flag_id) GROUP BY flag_id
 """
-# An increment's: a flag that goes on keeps the first part of its stored list, up to its cut
-# (`_kept_evidence`: read from its stored row, still there), and only its rows from `evidence_from`
-# on, all after the cut, are sorted and appended. A year-long flag's list is not sorted again
-# every night (0.4 s of a 10M-record year's new day).
-_EVIDENCE_LISTS_AFTER_KEPT = f"""
-SELECT flag_id, coalesce(k.contacts, 0) + coalesce(n.contacts, 0) AS contacts,
-       list_concat(coalesce(k.evidence, []), coalesce(n.evidence, [])) AS evidence
-FROM (SELECT v.flag_id, {_EVIDENCE_LIST}
-      FROM flag_evidence_rows v JOIN _episodes e ON e.flag_id = v.flag_id AND v.started_at >= e.evidence_from
-      GROUP BY v.flag_id) n
-FULL JOIN (SELECT k.flag_id, k.contacts, list_slice(f.evidence, 1, k.ids) AS evidence
-           FROM _kept_evidence k JOIN flag_rows f USING (flag_id)) k USING (flag_id)
+# The list as the view makes it, for an engine that writes its flags elsewhere (Spark).
+EVIDENCE_LISTS_SQL = """
+SELECT flag_id, flatten(list(source_ids ORDER BY started_at, contact_id)) AS evidence
+FROM flag_evidence_rows GROUP BY flag_id
 """
 
 
-def _flag_rows_sql(evidence_lists: str) -> str:
-    """The flag rows of `_episodes`, with the texts of `_rules` and their evidence lists."""
-    return f"""
+# The flag rows of `_episodes`, with the texts of `_rules` and their numbers of contacts.
+FLAG_ROWS_SQL = f"""
 SELECT e.flag_id, $run_id AS run_id, e.requester_key, e.rule_id, r.rule_hash,
        $profile_name AS profile_name, $profile_version AS profile_version,
        r.category, r.behaviour, e.severity, e.group_key, e.first_at, e.last_at, e.value, e.threshold, r.unit,
@@ -57,15 +48,11 @@ SELECT e.flag_id, $run_id AS run_id, e.requester_key, e.rule_id, r.rule_hash,
            || CASE WHEN e.group_key IS NOT NULL THEN ' (' || e.group_key || ')' ELSE '' END
            || '; ' || e.severity || ' is ' || {_THRESHOLD_TEXT}
            || CASE WHEN e.override_id IS NOT NULL THEN ' (override ' || e.override_id || ')' ELSE '' END
-           AS detail, e.override_id AS threshold_override,
-       coalesce(v.contacts, 0) AS contacts, coalesce(v.evidence, []) AS evidence
+           AS detail, e.override_id AS threshold_override, coalesce(v.contacts, 0) AS contacts
 FROM _episodes e JOIN _rules r ON r.rule_id = e.rule_id AND r.override_id IS NOT DISTINCT FROM e.override_id
-LEFT JOIN ({evidence_lists}) v USING (flag_id)
+LEFT JOIN ({_CONTACT_COUNTS}) v USING (flag_id)
 ORDER BY e.first_at, e.flag_id
 """
-
-
-FLAG_ROWS_SQL = _flag_rows_sql(_EVIDENCE_LISTS)
 
 
 @dataclass(frozen=True)
@@ -105,13 +92,10 @@ def store(db: Database, profile: Profile, report: JudgeReport, scope: Scope, sta
     else:
         _replace_changed_flags(db, scope)
     collect_evidence(db, profile)
-    flag_rows_sql = FLAG_ROWS_SQL if scope.everyone else _flag_rows_sql(_EVIDENCE_LISTS_AFTER_KEPT)
     con.execute(
-        f"INSERT INTO flag_rows BY NAME {flag_rows_sql}",
+        f"INSERT INTO flag_rows BY NAME {FLAG_ROWS_SQL}",
         {"run_id": report.run_id, "profile_name": profile.name, "profile_version": profile.version},
     )
-    if not scope.everyone:  # only now: the kept parts of their lists were read from them
-        con.execute("DELETE FROM flag_rows WHERE rowid IN (SELECT stored_row FROM _replaced)")
     report.total_flags = con.execute("SELECT count(*) FROM flag_rows").fetchall()[0][0]
     run = {
         "run_id": report.run_id,
@@ -149,8 +133,8 @@ def store(db: Database, profile: Profile, report: JudgeReport, scope: Scope, sta
 
 
 def _replace_changed_flags(db: Database, scope: Scope) -> None:
-    """Mark the stored flags that changed (`_replaced`, deleted once their new rows are in), and
-    delete the evidence that no longer holds.
+    """Delete the stored flags that changed (`_replaced`: store() inserts their new rows) and the
+    evidence that no longer holds.
 
     A flag that ends before the earliest changed contact and comes out as stored keeps its row,
     its evidence and the run that made it; it leaves `_episodes`. A flag that goes on under the
@@ -192,14 +176,7 @@ def _replace_changed_flags(db: Database, scope: Scope) -> None:
         UPDATE _episodes SET evidence_from = greatest(_episodes.evidence_from, c.cut)
         FROM _continuing c WHERE c.flag_id = _episodes.flag_id
     """)
-    # The rows it keeps are the first of its stored list (both in order of start, all before the
-    # cut): that many contacts, and as many ids as they have.
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _kept_evidence AS
-        SELECT c.flag_id, coalesce(k.contacts, 0) AS contacts, coalesce(k.ids, 0) AS ids FROM _continuing c
-        LEFT JOIN (SELECT flag_id, count(*) AS contacts, sum(len(source_ids)) AS ids
-                   FROM flag_evidence_rows SEMI JOIN _continuing USING (flag_id) GROUP BY flag_id) k USING (flag_id)
-    """)
+    con.execute("DELETE FROM flag_rows WHERE rowid IN (SELECT stored_row FROM _replaced)")
 
 
 def collect_evidence(db: Database, profile: Profile) -> None:

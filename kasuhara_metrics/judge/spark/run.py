@@ -27,7 +27,7 @@ from ...rules import RULE_KINDS, Profile, Rule
 from ..episodes import EPISODES_SQL
 from ..outcome import JudgeReport, RuleOutcome
 from ..prepare import HIT_COLUMNS, RULE_COLUMNS, Clock, judged_sql, needs_calendar, rule_rows
-from ..store import FLAG_ROWS_SQL, evidence_sql
+from ..store import EVIDENCE_LISTS_SQL, FLAG_ROWS_SQL, evidence_sql
 from .dialect import literal, to_spark
 
 if TYPE_CHECKING:
@@ -236,11 +236,20 @@ def _write_flags(spark: SparkSession, profile: Profile, path: Path) -> dict[str,
     """flags.parquet through `kasuhara export`'s writer (flags are few: one per episode); flags per rule."""
     params = {"run_id": RUN_ID, "profile_name": profile.name, "profile_version": profile.version}
     flags = spark.sql(to_spark(FLAG_ROWS_SQL, params)).toArrow()
+    lists = spark.sql(to_spark(EVIDENCE_LISTS_SQL)).toArrow()
     partial = path.with_name(f".{path.name}.partial")
     with connect(":memory:", timezone=profile.site.timezone) as db:
         db.con.register("_spark_flags", flags)
         db.con.execute("INSERT INTO flag_rows BY NAME SELECT * FROM _spark_flags")
         db.con.unregister("_spark_flags")
+        # The flags view reads each flag's list from its evidence rows: here one per flag, its whole
+        # list as Spark made it (the rows themselves go to flag_evidence/).
+        db.con.register("_spark_lists", lists)
+        db.con.execute("""
+            INSERT INTO flag_evidence_rows (flag_id, contact_id, channel, started_at, talk_s, source_ids)
+            SELECT flag_id, '', '', now(), 0, evidence FROM _spark_lists
+        """)
+        db.con.unregister("_spark_lists")
         write_view(db, "flags", partial)
         per_rule = dict(db.con.execute("SELECT rule_id, count(*) FROM flag_rows GROUP BY rule_id").fetchall())
     os.replace(partial, path)
