@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -279,7 +280,25 @@ def flags_query(source: str, key_map: bool = False) -> str:
 
 
 def compare(a: tuple[str, Path], b: tuple[str, Path], key_map_b: bool = False) -> dict:
-    """Flags of two runs (label, .duckdb or .parquet): counts per rule, and rows in one but not the other."""
+    """Flags of two runs (label, .duckdb or .parquet): counts per rule, and rows in one but not the other.
+
+    In a child process: a child's ru_maxrss starts from its parent's RSS (Linux carries the peak across
+    fork and exec), so a parent grown by comparing a 10M year's flags would show as the peak of every
+    small command measured after it (a new day's run "peaked" at the 1.4 GB the comparison left).
+    """
+    job = json.dumps([a[0], str(a[1]), b[0], str(b[1]), key_map_b])
+    done = subprocess.run([sys.executable, __file__, "--child-compare", job], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"comparing {a[0]} with {b[0]} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def compare_child(job: str) -> None:
+    a_label, a_path, b_label, b_path, key_map_b = json.loads(job)
+    print(json.dumps(compare_here((a_label, Path(a_path)), (b_label, Path(b_path)), key_map_b)))
+
+
+def compare_here(a: tuple[str, Path], b: tuple[str, Path], key_map_b: bool = False) -> dict:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'Asia/Tokyo'")
     sources = []
@@ -519,7 +538,10 @@ def main() -> None:
     ap.add_argument("--report-only", action="store_true", help="rewrite results.md from the last JSON")
     ap.add_argument("--child-handwritten", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--child-four", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--child-compare", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child_compare:
+        return compare_child(args.child_compare)
     if args.child_handwritten:
         return handwritten_child(*args.child_handwritten)
     if args.child_four:
@@ -618,6 +640,7 @@ def main() -> None:
             f"WARNING: the package source changed during the run ({state['source']} -> "
             f"{source_hash()}): the figures mix versions; run again"
         )
+    state["bench_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # every child's RSS floor
     state["finished"] = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     save()
     print(f"wrote {args.out} ({(time.time() - started) / 60:.0f} min)")

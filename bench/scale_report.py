@@ -171,7 +171,10 @@ def write_report(state: dict, out: Path) -> None:
     L += [
         "",
         "Every figure is the wall time of a whole command in a fresh child process on a fresh database file "
-        "(Python start-up and imports included), and its own peak RSS (`ru_maxrss` from `wait4`). At the first size "
+        "(Python start-up and imports included), and its own peak RSS (`ru_maxrss` from `wait4`; Linux starts a "
+        "child's from its parent's, so the bench's own process stays small"
+        + (f": it peaked at {state['bench_rss_mb']:,.0f} MB" if "bench_rss_mb" in state else "")
+        + "). At the first size "
         f"the contenders alternate (the first one rotates), {state['repeat']} runs each, and the median is "
         "reported: on a shared 2-core VM a single run can be off by 10-20%, and the median of alternating runs "
         "shrugs off one slow run and drift alike. Larger sizes run "
