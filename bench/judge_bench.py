@@ -174,7 +174,7 @@ def verify(engine_db: Path, hand_db: Path) -> tuple[str, list[tuple]]:
     """).fetchall()
     ((flags, hand_flags, same_lists),) = con.execute("""
         SELECT (SELECT count(*) FROM eng.flag_rows), (SELECT count(*) FROM hw.hw_flags),
-               (SELECT count(*) FROM eng.flag_rows e JOIN hw.hw_flags h USING (flag_id)
+               (SELECT count(*) FROM eng.flags e JOIN hw.hw_flags h USING (flag_id)
                 WHERE e.evidence = h.evidence)""").fetchall()
     rows, hand_rows = (
         con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("eng.flag_evidence_rows", "hw.hw_evidence")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from kasuhara_metrics.common import arrays
@@ -47,7 +47,13 @@ def test_booleans_equal_pyarrows_conversion(values):
     assert arrays.booleans(np.array(values, dtype=bool)).equals(pa.array(values, pa.bool_()))
 
 
-@given(st.lists(st.none() | st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=9))]))))
+# From 0001-01-02: midnight of 0001-01-01 at +09:00 is an instant before year 1 in UTC, which
+# Python's datetime (and so the comparison) cannot hold.
+_INSTANTS = st.datetimes(min_value=datetime(1, 1, 2), timezones=st.sampled_from([UTC, timezone(timedelta(hours=9))]))
+
+
+@given(st.lists(st.none() | _INSTANTS))
+@example([datetime(1, 1, 2, tzinfo=timezone(timedelta(hours=9))), datetime(9999, 12, 31, 23, 59, tzinfo=UTC)])
 def test_times_are_the_same_instants_in_utc(values):
     built = arrays.times(values)
     assert built.type == pa.timestamp("us", tz="UTC")

@@ -121,9 +121,9 @@ def test_a_streak_that_keeps_firing_is_one_flag_whose_window_grows(memdb):
     assert (report.new, report.updated) == (0, 1)
 
 
-def test_a_growing_flag_judged_as_a_night_keeps_its_stored_list_up_to_the_change(memdb):
-    """An increment keeps the first part of a flag's stored evidence list and appends the new part
-    (store.py, `_kept_evidence`): each night the flags and evidence are those of one full run, for
+def test_a_growing_flag_judged_as_a_night_keeps_its_stored_evidence_up_to_the_change(memdb):
+    """An increment keeps a growing flag's evidence rows from before the change and adds those of its
+    new contacts (store.py, `_continuing`): each night the flags and evidence are those of one full run, for
     a chain that grows after its stored end, a late call inside it, one before its start (nothing
     kept: a new flag), beside a second flag of the same requester; and so after a judge of named
     requesters (nothing kept either)."""
