@@ -190,6 +190,24 @@ def test_a_refresh_keeps_every_leg_of_a_call_whose_later_leg_shows_another_calle
     assert _contacts_table(db) == stepwise
 
 
+def test_a_later_leg_of_a_call_staff_placed_replaces_its_stored_contact(db, tmp_path):
+    """The stored contact of a call staff placed belongs to no requester. When a later file adds a
+    leg showing the resident, the refresh finds that contact by its call, not by a requester, from
+    the earliest leg of the call on, and replaces it: one contact, as a full rebuild makes it."""
+    from kasuhara_metrics import contacts
+
+    placed = cdr18("241", T, dst="09012345678", dcontext="from-internal", uniqueid="1788000000.5", talk=300)
+    others = [cdr18(f"0901000{n:04d}", T + timedelta(hours=1, minutes=n)) for n in range(6)]
+    load(db, tmp_path, [placed, *others])
+    resident_leg = cdr18("09012345678", T + timedelta(seconds=40), dst="201", uniqueid="1788000000.5")
+    ingest(db, "calls", write(tmp_path, "later.csv", resident_leg + "\n"))
+    assert rows(db, "SELECT legs, requester_key FROM contacts WHERE contact_id = 'call:1788000000.5'") == [(2, None)]
+    stepwise = _contacts_table(db)
+    with db.transaction():
+        contacts.rebuild(db)
+    assert _contacts_table(db) == stepwise
+
+
 def test_files_holding_most_records_build_everything_and_a_day_builds_what_it_touches(db, tmp_path):
     """A refresh takes the shorter way: when the new files hold most records (the first calls after
     the departments), everything is built; a later day's file rebuilds only what it touches."""

@@ -27,8 +27,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import pyarrow as pa
+
+from ..common import arrays
 from ..common.db import Database
-from ..common.duckutil import extend_back_over
+from ..common.duckutil import ArrowScope, extend_back_over
 from ..rules import RULE_KINDS, Profile
 
 # A site-local day lasts at most 25 hours (a daylight-saving change); day-based measurements
@@ -99,15 +102,13 @@ def create_scope(
         "measure_from TIMESTAMPTZ, keep_from TIMESTAMPTZ, judge_from TIMESTAMPTZ)"
     )
     if requesters:  # without a change's time, the whole history
-        con.execute(
-            """
+        # As Arrow: a night's 30,000 keys and times as list parameters took 0.1 s to convert.
+        changes = pa.table({"requester_key": arrays.strings(requesters), "changed_from": arrays.times(starts)})
+        ArrowScope(con, {"_changes": changes}).execute("""
             INSERT INTO _scope
             SELECT requester_key, changed_from, changed_from, changed_from, changed_from
-            FROM (SELECT unnest($keys) AS requester_key,
-                         coalesce(CAST(unnest($starts) AS TIMESTAMPTZ), '-infinity') AS changed_from)
-            """,
-            {"keys": requesters, "starts": starts},
-        )
+            FROM (SELECT requester_key, coalesce(changed_from, '-infinity') AS changed_from FROM _changes)
+        """)
     if changed_from is None:
         return Scope(requesters)
     span = reach(profile)
