@@ -112,6 +112,53 @@ def test_flags_stored_with_their_evidence_list_show_the_same_list_on_upgrade(db_
         assert db.con.execute("SELECT evidence FROM flags WHERE flag_id = 'F1111111111111111'").fetchall() == [([],)]
 
 
+def test_stored_hits_get_the_flag_they_lie_in_on_upgrade(db_path, monkeypatch):
+    """Schema 13 names each stored hit's flag: the one of its requester, rule and group whose span holds
+    its start. A hit in no stored flag gets none, and a night leaves it out, as it did before."""
+    from kasuhara_metrics.common import db as db_module
+
+    with monkeypatch.context() as schema_12:
+        schema_12.setattr(db_module, "MIGRATIONS", db_module.MIGRATIONS[:12])
+        schema_12.setattr(db_module, "SCHEMA_VERSION", 12)
+        with connect(db_path) as db:
+            for flag_id, group, first, last in (
+                ("F1", None, "2026-09-01 10:00+09", "2026-09-03 10:00+09"),
+                ("F2", None, "2026-09-10 10:00+09", "2026-09-11 10:00+09"),
+                ("F3", "住民税", "2026-09-01 10:00+09", "2026-09-20 10:00+09"),
+            ):
+                db.con.execute(
+                    "INSERT INTO flag_rows (flag_id, run_id, requester_key, rule_id, rule_hash, profile_name, "
+                    "profile_version, category, behaviour, severity, group_key, first_at, last_at, value, threshold, "
+                    "unit, detail, contacts) VALUES (?, 1, 'Rone', 'same_topic', '', '', '', '', '', 'watch', ?, "
+                    "CAST(? AS TIMESTAMPTZ), CAST(? AS TIMESTAMPTZ), 3, 3, '', '', 0)",
+                    [flag_id, group, first, last],
+                )
+            for group, start in (
+                (None, "2026-09-01 10:00+09"),
+                (None, "2026-09-02 10:00+09"),
+                (None, "2026-09-10 12:00+09"),
+                (None, "2026-09-05 10:00+09"),  # between two flags: in none
+                ("住民税", "2026-09-02 10:00+09"),
+            ):
+                db.con.execute(
+                    "INSERT INTO rule_hits VALUES ('same_topic', 'Rone', ?, CAST(? AS TIMESTAMPTZ), "
+                    "CAST(? AS TIMESTAMPTZ) + INTERVAL 1 HOUR, 3, 'watch', 3, NULL)",
+                    [group, start, start],
+                )
+    with connect(db_path) as db:
+        assert schema_version(db.con) == SCHEMA_VERSION
+        assert db.con.execute(
+            "SELECT group_key, strftime(timezone('Asia/Tokyo', window_start), '%m-%d'), flag_id FROM rule_hits "
+            "ORDER BY ALL"
+        ).fetchall() == [
+            ("住民税", "09-02", "F3"),
+            (None, "09-01", "F1"),
+            (None, "09-02", "F1"),
+            (None, "09-05", None),
+            (None, "09-10", "F2"),
+        ]
+
+
 def test_a_second_writer_process_is_told_the_database_is_busy(db_path):
     holder = subprocess.Popen(
         [

@@ -84,6 +84,13 @@ def test_stored_hits_reduced_give_the_episodes_of_all_hits(hits, measure_hour):
                 "unit, detail, contacts) VALUES (?, 1, ?, ?, '', '', '', '', '', ?, ?, ?, ?, ?, ?, '', '', 0)",
                 [flag_id, requester, rule, severity, group, first, last, value, threshold],
             )
+        # each stored hit with the flag it lies in, as keep_hits stores it
+        db.con.execute("""
+            UPDATE rule_hits SET flag_id = f.flag_id FROM flag_rows f
+            WHERE f.requester_key = rule_hits.requester_key AND f.rule_id = rule_hits.rule_id
+              AND f.group_key IS NOT DISTINCT FROM rule_hits.group_key
+              AND rule_hits.window_start BETWEEN f.first_at AND f.last_at
+        """)
         # the run's bounds, as scope.py sets them: flags reaching measure_from are made again whole
         db.con.execute(
             "CREATE TEMP TABLE _scope AS SELECT ? AS requester_key, ? AS changed_from, ? AS measure_from, "

@@ -546,6 +546,18 @@ SELECT f.* EXCLUDE (threshold_override), coalesce(v.evidence, []) AS evidence, f
 FROM flag_rows f LEFT JOIN lists v USING (flag_id) LEFT JOIN latest r USING (flag_id);
 """
 
+MIGRATION_13 = """
+-- Each stored hit names the flag it belonged to when it was last measured (judge/hits.py): a night
+-- reduces a flag's earlier hits by that name instead of joining a year of hits to the flags by time
+-- (12M pairs for the 1.7M hits a 10M-record year's new day takes). Stored hits get the flag they
+-- lie in now.
+ALTER TABLE rule_hits ADD COLUMN flag_id VARCHAR;
+UPDATE rule_hits SET flag_id = f.flag_id FROM flag_rows f
+WHERE f.requester_key = rule_hits.requester_key AND f.rule_id = rule_hits.rule_id
+  AND f.group_key IS NOT DISTINCT FROM rule_hits.group_key
+  AND rule_hits.window_start BETWEEN f.first_at AND f.last_at;
+"""
+
 MIGRATIONS: list = [
     MIGRATION_1,
     MIGRATION_2,
@@ -559,4 +571,5 @@ MIGRATIONS: list = [
     MIGRATION_10,
     MIGRATION_11,
     MIGRATION_12,
+    MIGRATION_13,
 ]

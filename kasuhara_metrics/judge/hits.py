@@ -48,8 +48,8 @@ def stored_hits_complete(db: Database, run_id: int | None) -> bool:
 
 
 def take_stored_hits(db: Database, scope: Scope) -> None:
-    """Add to `_hits` what this run needs of the last run's hits (Scope.stored_hits): per stored
-    flag, its hits before `measure_from` reduced to two that stand for all of them.
+    """Add to `_hits` what this run needs of the last run's hits (Scope.stored_hits): per flag they
+    were stored with (keep_hits), its hits before `measure_from` reduced to two that stand for all.
 
     An episode is made of its hits' earliest start, latest end, highest value and worst hit, and
     its hits chain when each starts at or before the latest end so far. So the earlier hits of a flag
@@ -64,12 +64,9 @@ def take_stored_hits(db: Database, scope: Scope) -> None:
     db.con.execute(f"""
         INSERT INTO _hits ({columns})
         WITH taken AS (
-            -- each stored hit with the stored flag whose episode it belongs to
-            SELECT f.flag_id, h.*, {severity_rank_sql("h.severity")} AS severity_rank
-            FROM {scope.stored_hits("h")}
-            JOIN flag_rows f ON f.requester_key = h.requester_key AND f.rule_id = h.rule_id
-                            AND f.group_key IS NOT DISTINCT FROM h.group_key
-                            AND h.window_start BETWEEN f.first_at AND f.last_at
+            -- each stored hit under the flag it was stored with (keep_hits)
+            SELECT h.*, {severity_rank_sql("h.severity")} AS severity_rank
+            FROM {scope.stored_hits("h")} WHERE h.flag_id IS NOT NULL
         ), episodes AS (
             SELECT rule_id, requester_key, group_key, min(window_start) AS window_start,
                    max(window_end) AS window_end,
@@ -95,11 +92,25 @@ def keep_hits(db: Database, scope: Scope, run_id: int, as_of: date | None, compl
         db.clear_meta(HITS_OF_RUN)
         return
     columns = ", ".join(HIT_COLUMNS)
+    stamped = f"SELECT {', '.join(f'h.{c}' for c in HIT_COLUMNS)}, e.flag_id FROM {{hits}} {_IN_EPISODE}"
     if scope.everyone:
         con.execute("DELETE FROM rule_hits")
         # in order, as contacts are built: no partly filled row groups for the next checkpoint to merge
-        con.execute(f"INSERT INTO rule_hits ({columns}) SELECT {columns} FROM _hits ORDER BY window_start")
+        hits = stamped.format(hits="_hits h")
+        con.execute(f"INSERT INTO rule_hits ({columns}, flag_id) {hits} ORDER BY h.window_start")
     else:  # the hits it measured again replace the stored ones (whole histories: all of them)
         con.execute(f"DELETE FROM rule_hits WHERE rowid IN (SELECT h.rowid FROM {scope.hits('rule_hits', 'h')})")
-        con.execute(f"INSERT INTO rule_hits ({columns}) SELECT {columns} FROM {scope.hits('_hits', 'h')}")
+        con.execute(f"INSERT INTO rule_hits ({columns}, flag_id) {stamped.format(hits=scope.hits('_hits', 'h'))}")
     db.set_meta(HITS_OF_RUN, str(run_id))
+
+
+# A hit with the episode (`_episodes`) it lies in. A flag's stored hits are taken again by that
+# name. The hits a night measures again get their flag anew, and it measures every hit from a
+# point in time on, so the hits that keep a name are always the earliest of the episode that gave
+# it, unchanged since: they lie in one episode of all hits whatever came later, and reducing them
+# to two rows (take_stored_hits) changes no flag.
+_IN_EPISODE = """
+LEFT JOIN _episodes e ON e.requester_key = h.requester_key AND e.rule_id = h.rule_id
+                     AND e.group_key IS NOT DISTINCT FROM h.group_key
+                     AND h.window_start BETWEEN e.first_at AND e.last_at
+"""
