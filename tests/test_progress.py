@@ -63,12 +63,13 @@ def test_synth_tells_each_day_and_export_each_table(db, tmp_path):
     assert [what for what, _, _ in heard] == list(EXPORTED)
 
 
-def _judge_command(db_path: str, stderr) -> subprocess.Popen:
+def _judge_command(db_path: str, stderr, **forcing: str) -> subprocess.Popen:
+    quiet = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
     return subprocess.Popen(
         [sys.executable, "-m", "kasuhara_metrics", "--db", db_path, "judge"],
         stdout=subprocess.DEVNULL,
         stderr=stderr,
-        env={**os.environ, "COLUMNS": "160"},  # a terminal wide enough for the whole line
+        env={**quiet, "COLUMNS": "160", **forcing},  # a terminal wide enough for the whole line
     )
 
 
@@ -98,3 +99,8 @@ def test_a_terminal_sees_the_bar_and_cron_sees_nothing_of_it(db, db_path):
     _, errors = process.communicate(timeout=60)
     assert process.returncode == 0
     assert errors == b""
+    # rich's own switches still draw it into a pipe (a CI log that shows colours).
+    process = _judge_command(db_path, subprocess.PIPE, FORCE_COLOR="1")
+    _, errors = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert b"judge: storing flags and evidence" in errors
