@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from kasuhara_metrics.common.db import connect
 from kasuhara_metrics.judge import judge
 from kasuhara_metrics.rules import RULE_KINDS, load_profile
+from kasuhara_metrics.rules.kinds.distinct_window import BITS
 from kasuhara_metrics.rules.model import DepartmentOverride
 
 from . import reference
@@ -221,11 +222,46 @@ def judged_view(rows):
 @given(bursts=st.lists(burst, min_size=1, max_size=8))
 @example(bursts=CALENDAR_EDGES)
 def test_sql_rules_agree_with_the_reference(bursts):
+    _agree_with_the_reference(build(bursts), PROFILE)
+
+
+DISTINCT_RULES = replace(PROFILE, rules=tuple(r for r in PROFILE.rules if r.kind == "distinct_window"))
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(bursts=st.lists(burst, min_size=1, max_size=8), others=st.sampled_from([0, BITS - 4, BITS + 3]))
+def test_distinct_windows_agree_with_the_reference_beyond_one_bit_per_value(bursts, others):
+    """distinct_window gives each value a bit while a judge looks at no more than BITS values, and
+    counts them otherwise: a third requester's contacts with `others` departments decide which."""
     rows = build(bursts)
+    elsewhere = BASE + timedelta(days=200)
+    for number in range(others):
+        at = elsewhere + timedelta(days=number)  # one a day: the third requester meets the rule too
+        rows.append(
+            rows[0]
+            | {
+                "contact_id": f"other{number}",
+                "requester_key": "RC",
+                "channel": "visit",
+                "kind": "complaint",
+                "department": f"課{number:03d}",
+                "started_at": at,
+                "answered_at": at,
+                "ended_at": at + timedelta(minutes=5),
+                "exit_requested_at": None,
+            }
+        )
+    event(f"{others} more departments")
+    _agree_with_the_reference(rows, DISTINCT_RULES)
+
+
+def _agree_with_the_reference(rows, profile):
     with connect(":memory:") as db:
         db.con.register("_generated", pa.Table.from_pylist(rows))
         db.con.execute("INSERT INTO contacts BY NAME SELECT * FROM _generated")
-        judge(db, PROFILE)
+        judge(db, profile)
         got = {}
         for rule_id, requester, group, first, last, severity, value, threshold, override in db.con.execute(
             "SELECT rule_id, requester_key, group_key, first_at, last_at, severity, value, threshold, "
@@ -236,8 +272,8 @@ def test_sql_rules_agree_with_the_reference(bursts):
             assert key not in flags, (rule_id, key)
             flags[key] = (override, round(threshold, 6))
     contacts = judged_view(rows)
-    for rule in PROFILE.rules:
-        expected = reference.episodes(contacts, rule, PROFILE.site)
+    for rule in profile.rules:
+        expected = reference.episodes(contacts, rule, profile.site)
         flags = got.get(rule.id, {})
         assert set(flags) == set(expected), rule.id
         for key, chosen in flags.items():
