@@ -326,13 +326,16 @@ def _scope(db: Database, after_file: int, relinked: list[str]) -> None:
         "CREATE OR REPLACE TEMP TABLE _scope_legs AS "
         "SELECT * FROM call_legs SEMI JOIN _scope_call_refs USING (call_ref)"
     )
+    # (Most nights relink nobody: then no need to read a year of visits' keys, 0.05 s at 10M.)
+    relinked_visits = (
+        """UNION SELECT visit_id FROM visit_records
+        WHERE phone_key IN (SELECT key FROM _scope_relinked) OR ref_key IN (SELECT key FROM _scope_relinked)"""
+        if relinked
+        else ""
+    )
     con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _scope_visits AS
-        SELECT visit_id FROM visits WHERE file_id > $after
-        UNION SELECT visit_id FROM visit_records
-        WHERE phone_key IN (SELECT key FROM _scope_relinked) OR ref_key IN (SELECT key FROM _scope_relinked)
-        """,
+        f"CREATE OR REPLACE TEMP TABLE _scope_visits AS "
+        f"SELECT visit_id FROM visits WHERE file_id > $after {relinked_visits}",
         {"after": after_file},
     )
     con.execute("""
