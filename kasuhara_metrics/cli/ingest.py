@@ -90,9 +90,12 @@ def _ingest(app: AppContext, kind: str, files: tuple[str, ...], options: IngestO
 
 
 def _ingest_with_progress(app: AppContext, kind: str, files: tuple[str, ...], options: IngestOptions) -> IngestReport:
-    from rich.console import Console
+    from .progress import might_be_terminal, progress_bar
 
-    from .progress import progress_bar
+    if not might_be_terminal():  # cron: no bar to draw, and rich is not even imported
+        with app.open() as db:
+            return ingest_files(db, kind, list(files), options)
+    from rich.console import Console
 
     sizes = {path: os.path.getsize(path) if os.path.isfile(path) else 0 for path in files}
     done_before: dict[str, int] = {}
