@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import datetime
 
+import duckdb
+import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kasuhara_metrics.common.errors import InputFileError
 from kasuhara_metrics.common.site import SiteSettings
 from kasuhara_metrics.ingest import IngestOptions, ingest_files
 from kasuhara_metrics.ingest.sources.asterisk import Asterisk, detect_layout
+from kasuhara_metrics.ingest.stores.calls import staff_phone_sql
 
 from .conftest import FILES, ingest, rows, scalar, write
 from .helpers import cdr18
@@ -233,6 +239,34 @@ def test_a_softphone_whose_device_name_is_digits_is_staff_not_a_resident(db):
     assert rows(db, "SELECT count(*) FROM requesters") == [(1,)]
     # Twelve calls in an hour, each a few minutes after the last: from a resident, redials; from staff, nothing.
     assert judged_flags(db) == []
+
+
+def is_staff_phone(staff_device: str | None, channel: str | None, caller: str | None) -> bool:
+    """The reference: a source's own word, else the caller is the device its channel names."""
+    if staff_device is not None:
+        return staff_device == "1"
+    named = re.fullmatch(r"(?:SIP|PJSIP|IAX2)/(.+)-[0-9a-fA-F]+", channel or "")
+    return caller is not None and named is not None and named.group(1) == caller.strip(" ")
+
+
+_DEVICE_TEXT = st.text(alphabet="0123456789abcfgzAF -/\n", max_size=7)
+
+
+@st.composite
+def leg_channels(draw) -> dict:
+    device = draw(_DEVICE_TEXT)
+    technology = draw(st.sampled_from(["SIP/", "PJSIP/", "IAX2/", "Local/", "sip/", "", "xSIP/"]))
+    suffix = draw(st.sampled_from(["-", "", "-x", "-0-", "-00000a3f", "-1F;2"])) + draw(_DEVICE_TEXT)
+    caller = draw(st.one_of(st.none(), _DEVICE_TEXT, st.just(device), st.just(f" {device} ")))
+    channel = draw(st.one_of(st.none(), st.just(technology + device + suffix)))
+    return {"staff_device": draw(st.sampled_from([None, "1", "0", ""])), "channel": channel, "caller": caller}
+
+
+@given(st.lists(leg_channels(), min_size=1, max_size=40))
+def test_a_caller_is_a_staff_phone_exactly_when_its_channel_names_it(legs):
+    _stage = pa.Table.from_pylist(legs)  # read by name below
+    got = duckdb.sql(f"SELECT {staff_phone_sql(True)} FROM _stage s").fetchall()
+    assert [value for (value,) in got] == [is_staff_phone(**leg) for leg in legs]
 
 
 def test_staff_numbers_listed_by_the_site_are_never_requesters(db, tmp_path):

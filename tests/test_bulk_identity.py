@@ -7,6 +7,8 @@ pseudonyms. Generated values cover every form docs/ingest.md names.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -45,13 +47,24 @@ FORMS = st.one_of(
     prefix=st.sampled_from(["", "0", "9"]),
     staff=st.lists(NATIONAL, max_size=3),
     secret=st.binary(min_size=16, max_size=100),
+    earlier=st.lists(FORMS, max_size=20),
+    earlier_with=st.sampled_from(["this site and secret", "another site", "another secret"]),
 )
-def test_bulk_identities_equal_the_python_classifier(values, internal_max_digits, prefix, staff, secret):
+def test_bulk_identities_equal_the_python_classifier(
+    values, internal_max_digits, prefix, staff, secret, earlier, earlier_with
+):
+    """Also after values met before in the process (an earlier batch), with these settings or others."""
     site = SiteSettings(
         internal_max_digits=internal_max_digits,
         outside_line_prefix=prefix,
         staff_numbers=tuple(staff) + tuple(v for v in values[:2] if v),
     )
+    before = {
+        "this site and secret": (site, secret),
+        "another site": (replace(site, internal_max_digits=(internal_max_digits + 4) % 9, staff_numbers=()), secret),
+        "another secret": (site, secret + b"another"),
+    }[earlier_with]
+    identify_values(earlier + values[::2], before[0], Pseudonymizer(before[1]))
     expected = identify_each(values, site, Pseudonymizer(secret))
     got = identify_values(values, site, Pseudonymizer(secret))
     assert got.to_pylist() == expected.to_pylist()

@@ -136,6 +136,21 @@ def test_an_overlapping_export_adds_only_the_new_records(db, tmp_path):
     assert db.con.execute("SELECT count(*) FROM call_legs").fetchall()[0][0] == 8
 
 
+def count_batches(monkeypatch) -> list[int]:
+    """The number of files of each batch stored from now on."""
+    from kasuhara_metrics.ingest import driver
+
+    batches: list[int] = []
+    store_batch = driver._store_batch
+
+    def counted(db, store, batch, *rest):
+        batches.append(len(batch))
+        return store_batch(db, store, batch, *rest)
+
+    monkeypatch.setattr(driver, "_store_batch", counted)
+    return batches
+
+
 def test_batches_end_at_their_bytes_and_store_what_one_batch_stores(tmp_path, monkeypatch):
     """Files are stored in batches bounded by rows, files and input bytes (the Python side's memory):
     a batch per file stores exactly what one batch of all files stores."""
@@ -146,14 +161,7 @@ def test_batches_end_at_their_bytes_and_store_what_one_batch_stores(tmp_path, mo
         path = tmp_path / f"day{n}.csv"
         path.write_text("\n".join(POOL[2 * n : 2 * n + 2]) + "\n", encoding="utf-8")
         paths.append(str(path))
-    batches: list[int] = []
-    store_batch = driver._store_batch
-
-    def counted(db, store, batch, *rest):
-        batches.append(len(batch))
-        return store_batch(db, store, batch, *rest)
-
-    monkeypatch.setattr(driver, "_store_batch", counted)
+    batches = count_batches(monkeypatch)
     stored = {}
     for name, limit in (("one batch", driver.BATCH_BYTES), ("a batch per file", 1)):
         monkeypatch.setattr(driver, "BATCH_BYTES", limit)
@@ -167,6 +175,31 @@ def test_batches_end_at_their_bytes_and_store_what_one_batch_stores(tmp_path, mo
             )
     assert stored["one batch"][0] == [4] and stored["a batch per file"][0] == [1, 1, 1, 1]
     assert stored["one batch"][1:] == stored["a batch per file"][1:]
+
+
+def test_the_first_batches_are_smaller_so_storing_starts_early(tmp_path, monkeypatch):
+    """An eighth of the limits, a quarter, a half, then whole batches: storing starts after a few files
+    are read, not a batch's worth (batches store what one batch stores: the test above)."""
+    from kasuhara_metrics.ingest import driver
+
+    paths = []
+    for n in range(20):
+        path = tmp_path / f"call{n:02d}.csv"
+        path.write_text(cdr18(f"09012{n:06d}", T0 + timedelta(minutes=n)) + "\n", encoding="utf-8")
+        paths.append(str(path))
+    batches = count_batches(monkeypatch)
+    monkeypatch.setattr(driver, "BATCH_ROWS", 8)
+    with connect(str(tmp_path / "ramp.duckdb")) as db:
+        report = ingest_files(db, "calls", paths, IngestOptions())
+        assert not report.failures and sum(f.kept for f in report.files) == 20
+        assert batches == [1, 2, 4, 8, 5]
+        # a second call of ingest starts small again
+        more = tmp_path / "more.csv"
+        lines = [cdr18(f"08012{n:06d}", T0 + timedelta(hours=1, minutes=n)) for n in range(3)]
+        more.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        batches.clear()
+        assert ingest_files(db, "calls", [str(more)], IngestOptions()).files[0].kept == 3
+        assert batches == [1]
 
 
 def test_files_read_ahead_come_in_order_errors_reach_the_reader_and_stopping_frees_the_thread():

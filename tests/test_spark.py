@@ -281,7 +281,7 @@ MANY_KINDS = replace(histories.PROFILE, rules=tuple(r for r in histories.PROFILE
 
 @needs_java
 @settings(
-    max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 @given(many=st.lists(st.lists(histories.burst, min_size=1, max_size=8), min_size=6, max_size=16))
 @example(many=[histories.CALENDAR_EDGES])

@@ -45,6 +45,9 @@ def test_spark_submit_runs_the_judge_with_its_own_master_and_the_site_options(tm
             "local[1]",
             "--conf",
             "spark.sql.shuffle.partitions=2",
+            # a JVM that lives a minute: its JIT's quick tier only (a third of the test's CPU)
+            "--driver-java-options",
+            "-XX:TieredStopAtLevel=1",
             spark_submit.__file__,
             "--site",
             str(site),

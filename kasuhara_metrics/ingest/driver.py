@@ -52,6 +52,10 @@ Progress = Callable[[str, str, float], None]
 # take about 8x its input at peak: ~0.5 GB of the process), or the store's number of files.
 BATCH_ROWS = 250_000
 BATCH_BYTES = 64 * 2**20
+# The first batches of a call are smaller: an eighth of the limits, then a quarter, a half. Storing
+# starts once a few files are read instead of a batch's worth (a second of waiting at the start of a
+# year's calls), and a batch is stored slower than the next one is read, so the reader stays ahead.
+RAMP_BATCHES = 3
 # Files read ahead of the batch being stored wait in memory too: at most a batch's input (large
 # daily files would otherwise queue a batch's count of them, 100 files: gigabytes of Arrow tables).
 READ_AHEAD_BYTES = BATCH_BYTES
@@ -97,11 +101,14 @@ def ingest_files(
     step = progress or (lambda _path, _stage, _fraction: None)
     pending: list[_Pending] = []
     earlier = earlier_ingests(db, kind)  # a file is known by its content, under any name
+    smaller = RAMP_BATCHES  # the next batch's limits are halved this many times
 
     def flush() -> None:
+        nonlocal smaller
         if pending:
             _store_batch(db, store, list(pending), options.site, pseudo, report, step)
             pending.clear()
+            smaller = max(0, smaller - 1)
 
     # Files are read (Python and Arrow) in a thread, up to a batch ahead, while the batch before
     # them is stored (DuckDB, which lets go of the GIL): the two overlap instead of taking turns.
@@ -126,8 +133,8 @@ def ingest_files(
                 flush()
             pending.append(item)
             if (
-                sum(p.staged.rows_read for p in pending) >= BATCH_ROWS
-                or sum(p.input_bytes for p in pending) >= BATCH_BYTES
+                sum(p.staged.rows_read for p in pending) >= BATCH_ROWS >> smaller
+                or sum(p.input_bytes for p in pending) >= BATCH_BYTES >> smaller
                 or len(pending) >= store.files_per_batch
             ):
                 flush()

@@ -19,7 +19,7 @@ from ...common.duckutil import ArrowScope
 from ...common.identity import Pseudonymizer, identify_references, identify_texts, normal_text
 from ...common.site import SiteSettings
 from ..filelog import shape_sql
-from ..timesql import MAX_SECONDS, ascii_sql, instant_sql, outside_window_sql
+from ..timesql import MAX_SECONDS, instant_sql, outside_window_sql
 from .base import RecordStore
 from .calls import DEFAULT_TIME_FORMATS
 
@@ -64,7 +64,7 @@ KINDS = {
 
 
 def _time(column: str) -> str:
-    return f"CASE WHEN {ascii_sql(column)} = '' THEN NULL ELSE {instant_sql(column, DEFAULT_TIME_FORMATS)} END"
+    return instant_sql(column, DEFAULT_TIME_FORMATS)
 
 
 def _blank(column: str) -> str:
