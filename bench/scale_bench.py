@@ -93,6 +93,9 @@ def watchdog(pid: int, max_mb: float, hit: list) -> None:
 def run(label: str, cmd: list[str], log: Path, env: dict | None = None, ok=(0,), max_mb: float | None = None) -> dict:
     """One measurement: the whole command's wall time, its own peak RSS, and how busy everything else was."""
     hit: list = []
+    # What earlier steps wrote (a copied 1.3 GB database, the last run's files) reaches the disk first:
+    # the kernel's writeback of it during the run cost the 10M increment 2 s of its 8 s.
+    os.sync()
     with open(log, "w") as out:
         busy = busy_seconds()
         t = time.perf_counter()
