@@ -12,6 +12,7 @@ contacts with no requester, as are withheld and unusable callers: they never mak
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -84,6 +85,31 @@ def are_stale(db: Database) -> bool:
     return latest is not None and (built is None or int(built) < latest)
 
 
+class ChangedFrom(Mapping[str, datetime]):
+    """Each requester whose contacts changed, with the start of the earliest changed contact.
+
+    Held as the Arrow table DuckDB gave (requester_key, changed_from), which the judge hands back
+    to DuckDB as it is: as Python datetimes, a night's 30,000 zone-aware times took 0.2 s to fetch
+    and more to convert back. Read as a mapping, its values are converted on first use.
+    """
+
+    def __init__(self, table: pa.Table):
+        self.table = table
+        self._values: dict[str, datetime] | None = None
+
+    def __getitem__(self, key: str) -> datetime:
+        if self._values is None:
+            keys, starts = (self.table.column(name).to_pylist() for name in ("requester_key", "changed_from"))
+            self._values = dict(zip(keys, starts, strict=True))
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table.column("requester_key").to_pylist())
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+
 @dataclass
 class Refresh:
     """What a contacts refresh did: rebuilt everything, or only the contacts the new records touch.
@@ -93,7 +119,7 @@ class Refresh:
     """
 
     contacts: int
-    changed_from: dict[str, datetime] | None  # None: everything was rebuilt
+    changed_from: Mapping[str, datetime] | None  # None: everything was rebuilt
 
     @property
     def requesters(self) -> list[str] | None:
@@ -210,7 +236,7 @@ def _rebuild(db: Database, after_file: int | None, relinked: list[str] | None = 
     return Refresh(con.execute("SELECT count(*) FROM contacts").fetchall()[0][0], changed_from)
 
 
-def _write_differences(db: Database) -> dict[str, datetime]:
+def _write_differences(db: Database) -> ChangedFrom:
     """Replace the scope's stored contacts by `_built`, writing only rows that differ; what changed from when."""
     con = db.con
     # Which stored contacts are in scope, from narrow columns; then those rows whole, from the
@@ -245,16 +271,23 @@ def _write_differences(db: Database) -> dict[str, datetime]:
         """,
         {"since": since},
     )
-    con.execute("CREATE OR REPLACE TEMP TABLE _stale AS SELECT * FROM _stored EXCEPT ALL SELECT * FROM _built")
-    con.execute("CREATE OR REPLACE TEMP TABLE _fresh AS SELECT * FROM _built EXCEPT ALL SELECT * FROM _stored")
-    con.execute("DELETE FROM contacts WHERE contact_id IN (SELECT contact_id FROM _stale)")
-    con.execute("INSERT INTO contacts BY NAME SELECT * FROM _fresh")
-    return dict(
-        con.execute("""
-            SELECT requester_key, min(started_at) FROM (
-                SELECT requester_key, started_at FROM _stale UNION ALL SELECT requester_key, started_at FROM _fresh
+    fresh = "_fresh"
+    if con.execute("SELECT count(*) FROM _stored").fetchall()[0][0]:
+        con.execute("CREATE OR REPLACE TEMP TABLE _stale AS SELECT * FROM _stored EXCEPT ALL SELECT * FROM _built")
+        con.execute("CREATE OR REPLACE TEMP TABLE _fresh AS SELECT * FROM _built EXCEPT ALL SELECT * FROM _stored")
+        con.execute("DELETE FROM contacts WHERE contact_id IN (SELECT contact_id FROM _stale)")
+    else:
+        # Nothing stored in scope (a file of new visits): all that was built is new. The two
+        # comparisons cost 0.8 s of `ingest visits` of a 1M-record year's 150,000 visits.
+        con.execute("CREATE OR REPLACE TEMP TABLE _stale AS FROM _stored")
+        fresh = "_built"
+    con.execute(f"INSERT INTO contacts BY NAME SELECT * FROM {fresh}")
+    return ChangedFrom(
+        con.sql(f"""
+            SELECT requester_key, min(started_at) AS changed_from FROM (
+                SELECT requester_key, started_at FROM _stale UNION ALL SELECT requester_key, started_at FROM {fresh}
             ) WHERE requester_key IS NOT NULL GROUP BY requester_key
-        """).fetchall()
+        """).to_arrow_table()
     )
 
 

@@ -14,6 +14,7 @@ mappings. Files elsewhere are told apart by their content.
 
 from __future__ import annotations
 
+import collections.abc
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -188,7 +189,7 @@ def run_nightly(
 
 def _ingest(
     db: Database, files: list[InboxFile], profile: Profile, report: NightlyReport, progress: Step
-) -> dict[str, datetime] | None:
+) -> collections.abc.Mapping[str, datetime] | None:
     """Ingest the files; the requesters whose contacts changed, from when (None: possibly anyone's)."""
     total, done = len(files), 0
 

@@ -7,6 +7,7 @@ versions, and `judge_runs` records which profile made them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
 from .. import contacts
@@ -30,7 +31,7 @@ def judge(
     as_of: date | None = None,
     dry_run: bool = False,
     requesters: list[str] | None = None,
-    changed_from: dict[str, datetime] | None = None,
+    changed_from: Mapping[str, datetime] | None = None,
     progress: Step = silent,
 ) -> JudgeReport:
     """Judge every requester's contacts (started before the end of `as_of`, site time) with `profile`.

@@ -24,6 +24,7 @@ Everyone (no `_scope`) and a list of requesters (their whole history) are the tw
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,6 +33,7 @@ import pyarrow as pa
 from ..common import arrays
 from ..common.db import Database
 from ..common.duckutil import ArrowScope, extend_back_over
+from ..contacts import ChangedFrom
 from ..rules import RULE_KINDS, Profile
 
 # A site-local day lasts at most 25 hours (a daylight-saving change); day-based measurements
@@ -88,14 +90,13 @@ class Scope:
 
 
 def create_scope(
-    db: Database, profile: Profile, requesters: list[str] | None, changed_from: dict[str, datetime] | None = None
+    db: Database, profile: Profile, requesters: list[str] | None, changed_from: Mapping[str, datetime] | None = None
 ) -> Scope:
     """Write `_scope` for the requesters (their whole history), or for the changes (what they can reach)."""
     if changed_from is not None:
         requesters = sorted(changed_from)
     if requesters is None:
         return Scope(None)
-    starts = [changed_from[key] for key in requesters] if changed_from is not None else [None] * len(requesters)
     con = db.con
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _scope (requester_key VARCHAR, changed_from TIMESTAMPTZ, "
@@ -103,7 +104,11 @@ def create_scope(
     )
     if requesters:  # without a change's time, the whole history
         # As Arrow: a night's 30,000 keys and times as list parameters took 0.1 s to convert.
-        changes = pa.table({"requester_key": arrays.strings(requesters), "changed_from": arrays.times(starts)})
+        if isinstance(changed_from, ChangedFrom):  # a contacts refresh's, as DuckDB gave it
+            changes = changed_from.table
+        else:
+            starts = [changed_from[key] for key in requesters] if changed_from is not None else [None] * len(requesters)
+            changes = pa.table({"requester_key": arrays.strings(requesters), "changed_from": arrays.times(starts)})
         ArrowScope(con, {"_changes": changes}).execute("""
             INSERT INTO _scope
             SELECT requester_key, changed_from, changed_from, changed_from, changed_from
