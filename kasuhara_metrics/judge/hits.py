@@ -60,22 +60,26 @@ def take_stored_hits(db: Database, scope: Scope) -> None:
     if not scope.incremental:
         return
     columns = ", ".join(HIT_COLUMNS)
-    hit = "{" + ", ".join(f"'{c}': h.{c}" for c in ("value", "severity", "threshold", "override_id")) + "}"
+    # Each flag picks its two hits by row number and reads them back: carrying every hit's columns
+    # through the two arg_max (a 10M-record year's new day takes 1.7M hits) took twice as long.
     db.con.execute(f"""
         INSERT INTO _hits ({columns})
         WITH taken AS (
-            -- each stored hit under the flag it was stored with (keep_hits)
-            SELECT h.*, {severity_rank_sql("h.severity")} AS severity_rank
+            -- each stored hit under the flag it was stored with (keep_hits), which names its
+            -- rule, requester and group
+            SELECT h.rowid AS hit_row, h.flag_id, h.window_start, h.window_end, h.value, h.threshold,
+                   h.override_id, {severity_rank_sql("h.severity")} AS severity_rank
             FROM {scope.stored_hits("h")} WHERE h.flag_id IS NOT NULL
         ), episodes AS (
-            SELECT rule_id, requester_key, group_key, min(window_start) AS window_start,
-                   max(window_end) AS window_end,
-                   [arg_max({hit}, {WORST_HIT_ORDER}), arg_max({hit}, value)] AS standing_for
-            FROM taken h GROUP BY flag_id, rule_id, requester_key, group_key
+            SELECT min(window_start) AS window_start, max(window_end) AS window_end,
+                   [arg_max(hit_row, {WORST_HIT_ORDER}), arg_max(hit_row, value)] AS standing_for
+            FROM taken GROUP BY flag_id
+        ), standing AS (
+            SELECT window_start, window_end, unnest(standing_for) AS hit_row FROM episodes
         )
-        SELECT rule_id, requester_key, group_key, window_start, window_end,
-               hit.value, hit.severity, hit.threshold, hit.override_id
-        FROM (SELECT *, unnest(standing_for) AS hit FROM episodes)
+        SELECT h.rule_id, h.requester_key, h.group_key, s.window_start, s.window_end,
+               h.value, h.severity, h.threshold, h.override_id
+        FROM standing s JOIN rule_hits h ON h.rowid = s.hit_row
     """)
 
 
