@@ -61,7 +61,7 @@ def take_stored_hits(db: Database, scope: Scope) -> None:
         return
     columns = ", ".join(HIT_COLUMNS)
     # Each flag picks its two hits by row number and reads them back: carrying every hit's columns
-    # through the two arg_max (a 10M-record year's new day takes 1.7M hits) took twice as long.
+    # through the two arg_max took a third longer (a 10M-record year's new day takes 1.7M hits).
     db.con.execute(f"""
         INSERT INTO _hits ({columns})
         WITH taken AS (
