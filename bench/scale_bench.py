@@ -520,6 +520,27 @@ def machine() -> str:
     )
 
 
+# Two fixed workloads timed at the start and the end of a run: this shared machine's speed drifts by the
+# hour (the same hand-written script took 5.1-14.3 s at 1M on one day), and runs made at different hours
+# can only be compared beside them. A child process, so that the bench's own RSS stays small.
+SPEED_CHILD = """
+import json, time, duckdb
+t = time.perf_counter(); total = 0
+for i in range(10_000_000):
+    total += i
+python_s = time.perf_counter() - t
+con = duckdb.connect(); con.execute("SET threads = 2")
+t = time.perf_counter(); con.execute("SELECT sum(hash(i)) FROM range(100_000_000) t(i)").fetchall()
+print(json.dumps({"python_s": python_s, "duckdb_s": time.perf_counter() - t}))
+"""
+
+
+def machine_speed() -> dict:
+    """Seconds of a pure-Python loop (10^7 additions) and of a DuckDB scan (hash of 10^8 integers, 2 threads)."""
+    done = subprocess.run([sys.executable, "-c", SPEED_CHILD], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1000000,10000000", help="records per synthetic year, comma-separated")
@@ -573,6 +594,7 @@ def main() -> None:
         "notes": [],
     }
 
+    state["speed_start"] = machine_speed()
     compile_package()
     state["startup_s"] = statistics.median(
         run(f"kasuhara --help #{i + 1}", kasuhara() + ["--help"], runs / "help.log")["seconds"] for i in range(3)
@@ -643,6 +665,7 @@ def main() -> None:
             f"WARNING: the package source changed during the run ({state['source']} -> "
             f"{source_hash()}): the figures mix versions; run again"
         )
+    state["speed_end"] = machine_speed()
     state["bench_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # every child's RSS floor
     state["finished"] = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     save()

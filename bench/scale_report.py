@@ -161,6 +161,14 @@ def write_report(state: dict, out: Path) -> None:
         "",
     ]
     L += [f"- {n}" for n in state["notes"]]
+    if state.get("speed_start"):
+        start, end = state["speed_start"], state.get("speed_end") or {}
+        L.append(
+            "- Machine speed, for comparing runs made at different hours (fixed workloads; lower is faster): "
+            f"a pure-Python loop of 10^7 additions {f(start['python_s'])} s at the start, "
+            f"{f(end.get('python_s'))} s at the end; DuckDB hashing 10^8 integers on 2 threads "
+            f"{f(start['duckdb_s'])} s, {f(end.get('duckdb_s'))} s."
+        )
     busy = [r for r in all_runs(state) if r.get("others", 0) > 0.10]
     if busy:
         L.append(
