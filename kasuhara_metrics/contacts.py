@@ -72,10 +72,12 @@ def rebuild_requester_links(db: Database) -> int:
     return len(aliases)
 
 
-# Set when contacts change, cleared by the judge run that judges the change: a nightly run that
-# finds it set judges everyone, as the flags (and the judge's stored hits) of requesters whose
-# contacts an `ingest` command changed are not those of their contacts.
+# Set when contacts change, cleared by the judge run that judges the change (`unjudged`): the flags
+# (and the judge's stored hits) of requesters whose contacts an `ingest` command changed are not
+# those of their contacts until then. EVERYONE (also what versions before the list wrote): anyone's
+# contacts may have changed; LISTED: the requesters in `unjudged_changes`.
 UNJUDGED = "contacts_changed_since_judge"
+EVERYONE, LISTED = "yes", "listed"
 
 
 def are_stale(db: Database) -> bool:
@@ -208,8 +210,10 @@ def _rebuild(db: Database, after_file: int | None, relinked: list[str] | None = 
         )
         if scoped:
             changed_from = _write_differences(db)
-        if changed_from is None or changed_from:
-            db.set_meta(UNJUDGED, "yes")
+        if changed_from is None:
+            db.set_meta(UNJUDGED, EVERYONE)
+        elif changed_from:
+            _list_unjudged(db, changed_from)
     finally:
         drop_temp_tables(
             con,
@@ -234,6 +238,37 @@ def _rebuild(db: Database, after_file: int | None, relinked: list[str] | None = 
     latest = con.execute("SELECT coalesce(max(file_id), 0) FROM ingest_log").fetchall()[0][0]
     db.set_meta("contacts_built_through_file", str(latest))
     return Refresh(con.execute("SELECT count(*) FROM contacts").fetchall()[0][0], changed_from)
+
+
+def _list_unjudged(db: Database, changed: ChangedFrom) -> None:
+    """Add a refresh's changes to those the next judge run takes (unless it judges everyone anyway)."""
+    if db.meta(UNJUDGED) == EVERYONE:
+        return
+    changes = ArrowScope(db.con, {"_changes": changed.table})
+    changes.execute("INSERT INTO unjudged_changes SELECT requester_key, changed_from FROM _changes")
+    db.set_meta(UNJUDGED, LISTED)
+
+
+def unjudged(db: Database) -> Mapping[str, datetime] | None:
+    """The requesters whose contacts changed since the last judge run, each from the start of its
+    earliest changed contact ({}: none); None: possibly anyone's, so the judge takes everyone."""
+    state = db.meta(UNJUDGED)
+    if state is None:
+        return {}
+    if state != LISTED:
+        return None
+    return ChangedFrom(
+        db.con.sql("""
+            SELECT requester_key, if(bool_or(changed_from IS NULL), NULL, min(changed_from)) AS changed_from
+            FROM unjudged_changes GROUP BY requester_key  -- NULL: the whole history, as in judge.scope
+        """).to_arrow_table()
+    )
+
+
+def mark_judged(db: Database) -> None:
+    """A judge run took every change listed (or everyone): nothing waits for the next."""
+    db.clear_meta(UNJUDGED)
+    db.con.execute("DELETE FROM unjudged_changes")
 
 
 def _write_differences(db: Database) -> ChangedFrom:

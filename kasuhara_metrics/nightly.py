@@ -14,7 +14,6 @@ mappings. Files elsewhere are told apart by their content.
 
 from __future__ import annotations
 
-import collections.abc
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -157,14 +156,14 @@ def run_nightly(
         # (an Arrow table from DuckDB: no Python value to convert)
         db.vault().prune(db.con.sql("SELECT DISTINCT sha256 FROM ingest_log").to_arrow_table())
         with db.transaction():
-            # contacts an `ingest` command changed since the last judge run: only judging everyone reaches them
-            unjudged = db.meta(contacts.UNJUDGED) is not None
-            changed_from = _ingest(db, files, profile, report, progress)
+            _ingest(db, files, profile, report, progress)
             ingested = [r.file_id for r in report.ingested if r.file_id is not None]
             report.unusable = unusable_callers(db, file_ids=ingested) if ingested else []
-            if last_profile_hash(db) != profile.content_hash or unjudged:
+            # this run's changes, and those of `ingest` commands since the last judge run
+            changed_from = contacts.unjudged(db)
+            if last_profile_hash(db) != profile.content_hash or changed_from is None:
                 report.judged = judge(db, profile, progress=progress)
-            elif changed_from is None or changed_from:
+            elif changed_from:
                 # Only the requesters whose contacts changed can have other flags than last night,
                 # and only from what the change can reach back to.
                 report.judged = judge(db, profile, changed_from=changed_from, progress=progress)
@@ -187,10 +186,8 @@ def run_nightly(
     return report
 
 
-def _ingest(
-    db: Database, files: list[InboxFile], profile: Profile, report: NightlyReport, progress: Step
-) -> collections.abc.Mapping[str, datetime] | None:
-    """Ingest the files; the requesters whose contacts changed, from when (None: possibly anyone's)."""
+def _ingest(db: Database, files: list[InboxFile], profile: Profile, report: NightlyReport, progress: Step) -> None:
+    """Ingest the files and bring the contacts up to them (which lists what changed: `contacts.unjudged`)."""
     total, done = len(files), 0
 
     def each_file(path: str, stage: str, _fraction: float) -> None:
@@ -210,10 +207,9 @@ def _ingest(
             report.failures.extend(result.failures)
             for file in result.files:
                 (report.skipped if file.skipped_as else report.ingested).append(file)
-    if not contacts.are_stale(db):
-        return {}
-    progress("building contacts", done, total)
-    return contacts.refresh(db).changed_from
+    if contacts.are_stale(db):
+        progress("building contacts", done, total)
+        contacts.refresh(db)
 
 
 def _unchanged_files_skipped(

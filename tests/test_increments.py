@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 
 from kasuhara_metrics import contacts
 from kasuhara_metrics.common.db import connect
+from kasuhara_metrics.ingest import IngestOptions, ingest_files
+from kasuhara_metrics.judge import judge
 from kasuhara_metrics.nightly import run_nightly
 from kasuhara_metrics.rules import load_profile
 
@@ -175,14 +177,35 @@ def _profile(folder: Path):
     return load_profile(path)
 
 
+# How a night's files come in: a nightly run over the inbox, or `ingest` commands (which list the
+# requesters whose contacts they change), followed by `judge` or left for the next night to judge.
+WAYS = ("nightly", "ingest commands and judge", "ingest commands")
+
+
+def _by_commands(db, folder: Path, night: int, profile) -> None:
+    """The night's files through `ingest departments`, `ingest calls`, `ingest visits`, as the CLI does."""
+    options = IngestOptions(site=profile.site)
+    calls = sorted((folder / "calls").rglob(f"night{night}.csv"))
+    visits = sorted((folder / "visits").glob(f"night{night}.csv"))
+    for kind, paths in (("departments", [SAMPLES / "departments.csv"]), ("calls", calls), ("visits", visits)):
+        if paths:
+            assert not ingest_files(db, kind, [str(path) for path in paths], options).failures
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(calls=st.lists(call, min_size=1, max_size=30), visits=st.lists(visit, max_size=20))
-def test_records_arriving_night_by_night_in_any_order_give_the_flags_of_one_run(tmp_path_factory, calls, visits):
+@given(
+    calls=st.lists(call, min_size=1, max_size=30),
+    visits=st.lists(visit, max_size=20),
+    ways=st.lists(st.sampled_from(WAYS), min_size=4, max_size=4),
+)
+def test_records_arriving_night_by_night_in_any_order_give_the_flags_of_one_run(tmp_path_factory, calls, visits, ways):
+    """Each night's files come in by a nightly run or by `ingest` commands; the last night is
+    followed by a nightly run with nothing new, which judges what the commands left unjudged."""
     folder = tmp_path_factory.mktemp("increments")
     profile = _profile(folder)
     nights = sorted({c["night"] for c in calls} | {v["night"] for v in visits})
     numbered_calls, numbered_visits = list(enumerate(calls)), list(enumerate(visits))
-    nightly_inbox, whole_inbox = folder / "nightly", folder / "whole"
+    nightly_inbox, whole_inbox, commands_folder = folder / "nightly", folder / "whole", folder / "commands"
     for inbox in (nightly_inbox, whole_inbox):
         (inbox / "departments").mkdir(parents=True)
         shutil.copy(SAMPLES / "departments.csv", inbox / "departments" / "departments.csv")
@@ -195,10 +218,18 @@ def test_records_arriving_night_by_night_in_any_order_give_the_flags_of_one_run(
                     [(n, c) for n, c in numbered_calls if c["night"] == night],
                     [(n, v) for n, v in numbered_visits if v["night"] == night],
                 )
-                _write_night(nightly_inbox, night, *tonight)
                 _write_night(whole_inbox, night, *tonight)
-                report = run_nightly(db, nightly_inbox, profile, settle_seconds=0)
-                assert report.message is None and not report.failures
+                if ways[night] == "nightly":
+                    _write_night(nightly_inbox, night, *tonight)
+                    report = run_nightly(db, nightly_inbox, profile, settle_seconds=0)
+                    assert report.message is None and not report.failures
+                    continue
+                _write_night(commands_folder, night, *tonight)
+                _by_commands(db, commands_folder, night, profile)
+                if ways[night] == "ingest commands and judge":  # as `kasuhara judge` does
+                    judge(db, profile, changed_from=contacts.unjudged(db) or None)
+            report = run_nightly(db, nightly_inbox, profile, settle_seconds=0)
+            assert report.message is None and not report.failures and contacts.unjudged(db) == {}
     with fixture_secret(), connect(str(folder / "whole.duckdb")) as db:
         report = run_nightly(db, whole_inbox, profile, settle_seconds=0)
         assert report.message is None and not report.failures

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from kasuhara_metrics import contacts
 from kasuhara_metrics.cli import main
 from kasuhara_metrics.common.db import connect
 from kasuhara_metrics.common.lock import RunLock
@@ -349,10 +350,15 @@ def test_a_file_that_failed_is_remembered_and_skipped_until_it_changes(tmp_path)
     assert nightly(db, inbox).exit_code == 0
 
 
+def hit_state(db_path: str):
+    with connect(db_path, read_only=True) as db:
+        return db.con.execute("SELECT * EXCLUDE (flag_id) FROM rule_hits ORDER BY ALL").fetchall()
+
+
 def test_contacts_an_ingest_command_changed_are_judged_by_the_next_nightly_run(tmp_path):
-    """`kasuhara ingest` rebuilds contacts without judging: the next nightly run judges everyone, not
-    only its own changes, so neither the flags nor the judge's stored hits (which an increment
-    extends) stay those of the contacts before."""
+    """`kasuhara ingest` rebuilds contacts without judging and lists whose changed: the next nightly
+    run judges those requesters besides its own, so neither the flags nor the judge's stored hits
+    (which an increment extends) stay those of the contacts before."""
     inbox, once_inbox = tmp_path / "inbox", tmp_path / "once"
     first_night(inbox)
     first_night(once_inbox)
@@ -361,15 +367,56 @@ def test_contacts_an_ingest_command_changed_are_judged_by_the_next_nightly_run(t
     late = SAMPLES / "asterisk" / "Master-2026-10-resent.csv"
     ingested = CliRunner().invoke(main, ["--db", db_path, "ingest", "calls", str(late)], catch_exceptions=False)
     assert ingested.exit_code == 0, ingested.output
+    with connect(db_path, read_only=True) as db:
+        listed = contacts.unjudged(db)
+    assert listed, "the ingest command lists the requesters whose contacts it changed"
     put(once_inbox, late, "calls/Master-2026-10.csv")
     for folder in (inbox, once_inbox):
         put(folder, SAMPLES / "visits" / "visits-2026-10-cp932.csv", "visits/visits-2026-10.csv")
     night = nightly(db_path, inbox)
-    assert night.exit_code == 0 and "judged everyone" in night.output, night.output
+    assert night.exit_code == 0 and "requesters whose contacts changed" in night.output, night.output
+    with connect(db_path, read_only=True) as db:
+        assert contacts.unjudged(db) == {}
+        judged = db.con.execute("SELECT requesters_judged FROM judge_runs ORDER BY run_id DESC LIMIT 1").fetchall()
+    assert judged[0][0] >= len(listed)
     once_db = str(tmp_path / "once.duckdb")
     assert nightly(once_db, once_inbox).exit_code == 3
     assert flag_state(db_path) == flag_state(once_db)
-    # judged now: the night after takes its own changes only again
-    put(inbox, SAMPLES / "mapping-example.toml", "calls/pbx/mapping.toml")
-    put(inbox, SAMPLES / "pbx" / "calls-cp932.csv", "calls/pbx/2026-10.csv")
-    assert "requesters whose contacts changed" in nightly(db_path, inbox).output
+    assert hit_state(db_path) == hit_state(once_db)
+
+
+def test_judge_after_ingest_commands_takes_their_changes_only_and_everyone_when_asked(tmp_path):
+    """The README's commands day by day: `ingest calls` and `judge` on the second day judge the
+    requesters whose contacts the day changed, and give the flags and stored hits of judging
+    everyone; `judge --everyone` judges everyone and changes nothing."""
+    runner = CliRunner()
+
+    def run(db_path: str, *command: str):
+        result = runner.invoke(main, ["--db", db_path, *command], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result
+
+    days = (
+        [SAMPLES / "asterisk" / "Master-2026-09.csv", SAMPLES / "asterisk" / "Master-branch-16col.csv"],
+        [SAMPLES / "asterisk" / "Master-2026-10-resent.csv"],
+    )
+    daily, once = str(tmp_path / "daily.duckdb"), str(tmp_path / "once.duckdb")
+    for db_path in (daily, once):
+        run(db_path, "ingest", "departments", str(SAMPLES / "departments.csv"))
+    run(daily, "ingest", "calls", *map(str, days[0]))
+    assert "judged the" not in run(daily, "judge").output  # the first run: everyone
+    run(daily, "ingest", "calls", *map(str, days[1]))
+    run(daily, "ingest", "visits", str(SAMPLES / "visits" / "visits-2026-10-cp932.csv"))
+    with connect(daily, read_only=True) as db:
+        listed = len(contacts.unjudged(db))
+    increment = run(daily, "judge").output
+    assert f"judged the {listed} requesters whose contacts changed since the last run" in increment
+    run(once, "ingest", "calls", *map(str, days[0] + days[1]))
+    run(once, "ingest", "visits", str(SAMPLES / "visits" / "visits-2026-10-cp932.csv"))
+    run(once, "judge")
+    assert flag_state(daily) == flag_state(once) and hit_state(daily) == hit_state(once)
+    # nothing changed since: everyone; and asked to, everyone, with nothing to change
+    for command in (["judge"], ["judge", "--everyone"]):
+        again = run(daily, *command).output
+        assert "judged the" not in again and "(0 new, 0 updated, 0 gone)" in again, again
+    assert flag_state(daily) == flag_state(once)

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from .. import contacts
 from ..common.errors import KasuharaError
 from ..desk.flags import list_flags
 from ..desk.weeks import Week
@@ -30,6 +31,12 @@ from .progress import terminal_progress
 )
 @click.option(
     "--dry-run", is_flag=True, help="Show what would change (flags added and removed per rule); write nothing."
+)
+@click.option(
+    "--everyone",
+    is_flag=True,
+    help="Judge every requester's whole history. Without it, after `ingest` commands only the requesters "
+    "whose contacts they changed are judged, as far back as the change reaches (the same flags, sooner).",
 )
 @click.option(
     "--engine",
@@ -62,6 +69,7 @@ def judge(
     profile_path: str | None,
     as_of,
     dry_run: bool,
+    everyone: bool,
     engine: str,
     sources: tuple[str, ...],
     out: Path | None,
@@ -77,6 +85,7 @@ def judge(
     \b
     Example:
         kasuhara judge
+        kasuhara judge --everyone
         kasuhara judge --profile thresholds/bunkyo.toml --as-of 2026-09-30 --dry-run
         kasuhara judge --engine spark --from exports/ --out judged/
     """
@@ -89,7 +98,9 @@ def judge(
     if sources or out:
         raise KasuharaError("--from and --out are for --engine spark; the DuckDB judge reads and writes the database")
     with app.open(read_only=dry_run, writer="judge") as db, terminal_progress("judge") as step:
-        report = run_judge(db, profile, as_of=day, dry_run=dry_run, progress=step)
+        # What `ingest` commands changed since the last run; a dry run and a day's run take everyone.
+        changes = None if everyone or dry_run or day is not None else contacts.unjudged(db)
+        report = run_judge(db, profile, as_of=day, dry_run=dry_run, changed_from=changes or None, progress=step)
     rows = [(o.rule_id, o.contacts_evaluated, o.hits, o.flags, o.added, o.removed) for o in report.rules]
     emit_rows(
         ["rule", "contacts evaluated", "hits", "flags", "added", "removed"],
@@ -99,6 +110,11 @@ def judge(
         + (" - dry run, nothing written" if dry_run else ""),
     )
     warn_of_unknown_departments(report)
+    if report.requesters is not None:
+        click.echo(
+            f"judged the {counted(len(report.requesters), 'requester')} whose contacts changed since the last "
+            "run, as far back as the change reaches (--everyone: every requester's whole history)"
+        )
     shown = report.flags if dry_run else report.total_flags
     verb = "would be" if dry_run else ("is" if shown == 1 else "are")
     click.echo(

@@ -558,6 +558,14 @@ WHERE f.requester_key = rule_hits.requester_key AND f.rule_id = rule_hits.rule_i
   AND rule_hits.window_start BETWEEN f.first_at AND f.last_at;
 """
 
+MIGRATION_14 = """
+-- The requesters whose contacts changed since the last judge run, each from the start of its
+-- earliest changed contact (contacts.py): an `ingest` command lists its changes here, and the next
+-- `judge` or nightly run judges them as far back as they reach instead of everyone's whole
+-- history. One row per change; a requester's earliest counts. Emptied by every judge run.
+CREATE TABLE unjudged_changes (requester_key VARCHAR NOT NULL, changed_from TIMESTAMPTZ);
+"""
+
 MIGRATIONS: list = [
     MIGRATION_1,
     MIGRATION_2,
@@ -572,4 +580,5 @@ MIGRATIONS: list = [
     MIGRATION_11,
     MIGRATION_12,
     MIGRATION_13,
+    MIGRATION_14,
 ]

@@ -39,11 +39,12 @@ def judge(
     A dry run computes the same flags and what would change, then leaves the database untouched;
     it works on a read-only database too (what-ifs in an analyst's notebook).
 
-    `requesters` judges only those and replaces only their flags. `changed_from` (the nightly run:
-    each requester whose contacts changed, with the start of the earliest changed contact) judges
-    only the part of their history that the change can reach (see `scope`). Everyone else's
-    contacts did not change, so neither could their flags; the profile must be the one of the last
-    run, or every flag is judged again.
+    `requesters` judges only those and replaces only their flags. `changed_from` (the nightly run,
+    and `kasuhara judge` after `ingest` commands: `contacts.unjudged`, each requester whose contacts
+    changed since the last run, with the start of the earliest changed contact) judges only the
+    part of their history that the change can reach (see `scope`). Everyone else's contacts did
+    not change, so neither could their flags; the profile must be the one of the last run, or
+    every flag is judged again.
     """
     if changed_from is not None:
         requesters = sorted(changed_from)
@@ -81,7 +82,8 @@ def judge(
             progress("storing flags and evidence", _steps(profile) - 1, _steps(profile))
             keep_hits(db, scope, report.run_id, as_of, hits_complete)
             store(db, profile, report, scope, started)
-            db.clear_meta(contacts.UNJUDGED)
+            if requesters is None or changed_from is not None:  # not a run over some requesters only
+                contacts.mark_judged(db)
     finally:
         drop_temp_tables(
             db.con,
