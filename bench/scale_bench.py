@@ -20,7 +20,9 @@ month into a second database, and compares its final flags with the one-shot run
 reads an inbox of hard links to the synth folder's files; the increment copies its database (a year of history),
 adds one new day to that same inbox and runs `nightly` again, as a site's nightly batch would: the year's files
 are known by path, size and mtime, and the new day is the year's last day shifted by a day (new uniqueids and
-visit ids), so it touches requesters with a year of history.
+visit ids), so it touches requesters with a year of history. The same day then goes in by the README's
+commands instead (`ingest calls`, `ingest visits`, `judge`, three processes) on another copy, and its flags
+are compared with the nightly increment's.
 Results go to bench/results.md (and bench/work/scale-results.json).
 """
 
@@ -143,12 +145,16 @@ def fresh(db: Path) -> Path:
     return db
 
 
+def limit_env(limit: str | None) -> dict | None:
+    return {"KASUHARA_MEMORY_LIMIT": limit} if limit else None
+
+
 def engine(synth: Path, db: Path, label: str, limit: str | None) -> dict:
     r = run(
         label,
         kasuhara() + ["--db", str(db), "nightly", "--inbox", str(synth), "--settle", "0", "--profile", PROFILE],
         db.with_suffix(".log"),
-        {"KASUHARA_MEMORY_LIMIT": limit} if limit else None,
+        limit_env(limit),
         ok=(0, 3),
     )
     r["db_mb"] = db.stat().st_size / 2**20 if db.exists() else None
@@ -183,11 +189,12 @@ def handwritten_child(synth: str, db: str, limit: str) -> None:
     print(json.dumps({"contacts": contacts, "contacts_s": marks[0] - t0, "judge_s": marks[1] - marks[0]}))
 
 
-def four_child(synth: str, db: str) -> None:
-    """The README's four commands, each in its own process, as a new user runs them; each one's time."""
+def four_child(synth: str, db: str, departments: bool = True) -> None:
+    """The README's four commands, each in its own process, as a new user runs them; each one's time.
+    Without `departments`: a new day's files by the three commands a site runs each day."""
     folder = Path(synth)
-    steps = {
-        "ingest departments": ["ingest", "departments", str(folder / "departments.csv")],
+    steps = {"ingest departments": ["ingest", "departments", str(folder / "departments.csv")]} if departments else {}
+    steps |= {
         "ingest calls": ["ingest", "calls", *map(str, sorted(folder.glob("calls/*.csv")))],
         "ingest visits": ["ingest", "visits", *map(str, sorted(folder.glob("visits/*.csv")))],
         "judge": ["judge", "--profile", PROFILE],
@@ -450,6 +457,20 @@ def increment(size: int, synth: Path, runs: Path, repeat: int, limit: str | None
             db = fresh(runs / f"increment-{tag}.duckdb")
             shutil.copyfile(runs / f"engine-{tag}.duckdb", db)  # a year of history, untouched by earlier runs
             out["runs"].append(engine(inbox, db, f"increment {tag} +{day} #{i + 1}", limit))
+        # The same day by `ingest calls`, `ingest visits` and `judge`, three processes, as a site that
+        # runs the README's commands by hand; then its flags against the nightly increment's.
+        out["commands"] = []
+        for i in range(repeat):
+            db = fresh(runs / f"commands-{tag}.duckdb")
+            shutil.copyfile(runs / f"engine-{tag}.duckdb", db)
+            child = [sys.executable, __file__, "--child-day", str(extra), str(db)]
+            out["commands"].append(
+                run(f"commands {tag} +{day} #{i + 1}", child, db.with_suffix(".log"), limit_env(limit))
+            )
+        if out["commands"][-1]["ok"]:
+            out["compare_commands"] = compare(
+                ("nightly", runs / f"increment-{tag}.duckdb"), ("commands", runs / f"commands-{tag}.duckdb")
+            )
         if profile:
             db = fresh(runs / f"profile-increment-{tag}.duckdb")
             shutil.copyfile(runs / f"engine-{tag}.duckdb", db)
@@ -562,6 +583,7 @@ def main() -> None:
     ap.add_argument("--report-only", action="store_true", help="rewrite results.md from the last JSON")
     ap.add_argument("--child-handwritten", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--child-four", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--child-day", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--child-compare", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_compare:
@@ -570,6 +592,8 @@ def main() -> None:
         return handwritten_child(*args.child_handwritten)
     if args.child_four:
         return four_child(*args.child_four)
+    if args.child_day:
+        return four_child(*args.child_day, departments=False)
     from scale_report import write_report  # beside this file
 
     state_file = args.workdir / "scale-results.json"

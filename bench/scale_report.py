@@ -58,7 +58,10 @@ def all_runs(state: dict) -> list[dict]:
     found = []
     for entry in state["sizes"].values():
         found += [r for rs in entry["runs"].values() if isinstance(rs, list) for r in rs]
-        found += (entry.get("increment") or {}).get("runs", []) + (entry.get("pieces") or {}).get("months", [])
+        increment = entry.get("increment") or {}
+        found += (
+            increment.get("runs", []) + increment.get("commands", []) + (entry.get("pieces") or {}).get("months", [])
+        )
     return found
 
 
@@ -81,6 +84,13 @@ def profile_table(p: dict) -> list[str]:
 
 def seconds_list(runs: list[dict]) -> str:
     return ", ".join(f"{r['seconds']:.2f}" + ("" if r["ok"] else f" (exit {r['exit']})") for r in runs)
+
+
+def same_in_short(c: dict | None) -> str:
+    if not c:
+        return "not compared"
+    flags = sum(v.get(c["a"], 0) for v in c["per_rule"].values())
+    return f"**identical** ({flags:,} flags)" if c["identical"] else f"**differ**: {c['only_a']:,} / {c['only_b']:,}"
 
 
 def compare_text(c: dict | None) -> str:
@@ -344,6 +354,30 @@ def write_report(state: dict, out: Path) -> None:
                 f"{max(r['rss_mb'] for r in rs):,.0f} | "
                 f"{'everyone' if last.get('requesters_judged') is None else format(last['requesters_judged'], ',')} | "
                 f"{last.get('contacts') or 0:,} | {others(rs)} |"
+            )
+    commands = [(size, entry["increment"]) for size, entry in sizes if (entry.get("increment") or {}).get("commands")]
+    if commands:
+        L += [
+            "",
+            "The same day by the README's commands on another copy of the year, each in its own process: `ingest "
+            "calls`, `ingest visits` (each brings the contacts up to its files and lists the requesters whose "
+            "contacts changed), then `judge`, which judges those requesters as far back as the change reaches.",
+            "",
+            "| history | median s | runs s | ingest calls s | ingest visits s | judge s | peak RSS MB | flags as the "
+            "nightly increment's? |",
+            "|---:|---:|---|---:|---:|---:|---:|---|",
+        ]
+        for size, inc in commands:
+            rs = inc["commands"]
+            steps = [r.get("steps_s", {}) for r in rs if r["ok"]]
+            same = inc.get("compare_commands")
+            L.append(
+                f"| {int(size):,} | {f(med(rs))} | {seconds_list(rs)} | "
+                + " | ".join(
+                    f(statistics.median(s[name] for s in steps) if steps else None)
+                    for name in ("ingest calls", "ingest visits", "judge")
+                )
+                + f" | {max(r['rss_mb'] for r in rs):,.0f} | {same_in_short(same)} |"
             )
     for size, entry in sizes:
         hw = (entry.get("increment") or {}).get("handwritten_full")
