@@ -1,7 +1,9 @@
 """The translation of the judge's DuckDB SQL for Spark (judge/spark/dialect.py), rewrite by rewrite,
-and the command line's Spark options, without starting Spark."""
+the command line's Spark options and the session's settings, without starting Spark."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -68,3 +70,21 @@ def test_the_engines_options_belong_to_their_engine(tmp_path):
         [*base, "--engine", "spark", "--from", str(tmp_path), "--out", str(tmp_path / "o"), "--spark-conf", "novalue"],
     )
     assert conf.exit_code != 0 and "write KEY=VALUE" in conf.output
+
+
+def test_java_options_given_for_a_local_driver_come_after_the_quiet_log_settings():
+    from kasuhara_metrics.judge.spark.session import session_settings
+
+    given = {"spark.driver.extraJavaOptions": "-XX:+UseSerialGC -Dfoo=bar", "spark.executor.memory": "2g"}
+    local = session_settings("local[2]", given)
+    first, *rest = local["spark.driver.extraJavaOptions"].split()
+    name, _, path = first.partition("=")
+    assert name == "-Dlog4j2.configurationFile" and path.endswith("log4j2.properties") and Path(path).is_file()
+    assert rest == ["-XX:+UseSerialGC", "-Dfoo=bar"]
+    assert local["spark.executor.memory"] == "2g" and local["spark.ui.enabled"] == "false"
+    assert local["spark.sql.session.timeZone"] == "UTC"
+    # a cluster's driver takes the options as given, and none of the local master's settings
+    cluster = session_settings("spark://head:7077", given)
+    assert cluster["spark.driver.extraJavaOptions"] == given["spark.driver.extraJavaOptions"]
+    assert "spark.ui.enabled" not in cluster and cluster["spark.sql.session.timeZone"] == "UTC"
+    assert session_settings("local[*]")["spark.driver.extraJavaOptions"] == first

@@ -25,6 +25,7 @@ REQUIRED = {
     # not Spark's legacy INT96.
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
+JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 # Settings for a local master on one machine: no web UI to bind, the loopback address (the machine's
 # own name may not resolve), and few shuffle partitions for a machine's worth of data.
 LOCAL = {
@@ -43,18 +44,13 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
     except ImportError:
         raise KasuharaError(f"the Spark engine needs pyspark: {INSTALL_HINT}") from None
     builder = SparkSession.builder.appName("kasuhara judge")
-    settings = dict(REQUIRED)
     if master is None and not launched_by_spark_submit():
         master = "local[*]"
     if master is not None:
         builder = builder.master(master)
         if master.startswith("local"):
-            log_settings = files("kasuhara_metrics.judge.spark").joinpath("log4j2.properties")
-            java_options = f"-Dlog4j2.configurationFile={log_settings}"
-            settings = {**LOCAL, "spark.driver.extraJavaOptions": java_options, **settings}
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # else Spark warns it found no other address
-    settings.update(conf or {})
-    for key, value in settings.items():
+    for key, value in session_settings(master, conf).items():
         builder = builder.config(key, value)
     # The judge hands Spark no pandas data (it reads Arrow), so pyspark's doubt about pandas 3 does not apply.
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
@@ -66,6 +62,21 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
     for key, value in REQUIRED.items():  # a session joined, not started, may have been set otherwise
         spark.conf.set(key, value)
     return spark
+
+
+def session_settings(master: str | None, conf: dict[str, str] | None = None) -> dict[str, str]:
+    """The settings a session on `master` starts with: the judge's, a local master's, then `conf`.
+
+    A local driver's JVM reads this package's quiet log4j settings; Java options given in `conf`
+    are added after that one, not in its place (the JVM takes the last of a repeated -D).
+    """
+    settings = dict(conf or {})
+    if master is not None and master.startswith("local"):
+        log_settings = files("kasuhara_metrics.judge.spark").joinpath("log4j2.properties")
+        given = settings.pop(JAVA_OPTIONS, "")
+        java_options = f"-Dlog4j2.configurationFile={log_settings} {given}".strip()
+        settings = {**LOCAL, JAVA_OPTIONS: java_options, **settings}
+    return {**REQUIRED, **settings}
 
 
 def launched_by_spark_submit() -> bool:
