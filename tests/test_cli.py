@@ -89,6 +89,18 @@ def test_query_outputs_csv_and_json(loaded):
     assert js == [{"caller_class": "external", "n": 3}]
 
 
+def test_a_table_shows_a_long_lists_first_items_and_csv_and_json_every_item(loaded):
+    """A year-long flag's evidence holds thousands of ids: a terminal table shows the first ten."""
+    sql = "SELECT 'x' AS k, [format('id{:02d}', i) FOR i IN range(25)] AS ids, ['a', 'b'] AS few"
+    table = loaded("query", sql, env={"COLUMNS": "200"}).output
+    # the cell folds over lines of the column: read it without the borders and spaces
+    cells = " ".join(line.split("│")[2].strip() for line in table.splitlines() if line.count("│") == 4)
+    assert cells.startswith("id00, id01,") and cells.endswith("id09, ... (15 more: --format csv lists all)")
+    assert "id10" not in table and "a, b" in table
+    assert loaded("query", sql, "--format", "csv").output.splitlines()[1].split(",")[1].count(";") == 24
+    assert len(json.loads(loaded("query", sql, "--format", "json").output)[0]["ids"]) == 25
+
+
 @pytest.mark.parametrize(
     "sql",
     [

@@ -175,7 +175,11 @@ def warn_of_unknown_departments(report: JudgeReport) -> None:
 @click.option("--rule", "rule_id", help="Only this rule id.")
 @click.option("--needs-review", is_flag=True, help="Only flags never reviewed, or grown since their review.")
 @click.option("--week", help="Only flags active in this ISO week (e.g. 2026-W47), as in the weekly report.")
-@click.option("--wide", is_flag=True, help="Every column in the table (CSV and JSON always carry every column).")
+@click.option(
+    "--wide",
+    is_flag=True,
+    help="Every column in the table, lists cut to their first 10 items (CSV and JSON carry every column whole).",
+)
 @pass_app
 @handle_errors
 def flags(
