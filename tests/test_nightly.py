@@ -19,6 +19,7 @@ from kasuhara_metrics import contacts
 from kasuhara_metrics.cli import main
 from kasuhara_metrics.common.db import connect
 from kasuhara_metrics.common.lock import RunLock
+from kasuhara_metrics.judge.hits import HITS_OF_CODE, judge_code_hash
 
 from .conftest import CALL_EXPORTS, SAMPLES
 
@@ -387,8 +388,9 @@ def test_contacts_an_ingest_command_changed_are_judged_by_the_next_nightly_run(t
 
 def test_judge_after_ingest_commands_takes_their_changes_only_and_everyone_when_asked(tmp_path):
     """The README's commands day by day: `ingest calls` and `judge` on the second day judge the
-    requesters whose contacts the day changed, and give the flags and stored hits of judging
-    everyone; `judge --everyone` judges everyone and changes nothing."""
+    requesters whose contacts the day changed; on the third, hits stored by another version of the
+    judge's code make it judge everyone. The flags and stored hits are those of judging everyone
+    once; `judge --everyone` judges everyone and changes nothing."""
     runner = CliRunner()
 
     def run(db_path: str, *command: str):
@@ -406,11 +408,18 @@ def test_judge_after_ingest_commands_takes_their_changes_only_and_everyone_when_
     run(daily, "ingest", "calls", *map(str, days[0]))
     assert "judged the" not in run(daily, "judge").output  # the first run: everyone
     run(daily, "ingest", "calls", *map(str, days[1]))
-    run(daily, "ingest", "visits", str(SAMPLES / "visits" / "visits-2026-10-cp932.csv"))
     with connect(daily, read_only=True) as db:
         listed = len(contacts.unjudged(db))
     increment = run(daily, "judge").output
     assert f"judged the {listed} requesters whose contacts changed since the last run" in increment
+    with connect(daily) as db:  # as if an earlier version of kasuhara had judged
+        db.set_meta(HITS_OF_CODE, "another version")
+    run(daily, "ingest", "visits", str(SAMPLES / "visits" / "visits-2026-10-cp932.csv"))
+    with connect(daily, read_only=True) as db:
+        assert contacts.unjudged(db)
+    assert "judged the" not in run(daily, "judge").output
+    with connect(daily, read_only=True) as db:
+        assert db.meta(HITS_OF_CODE) == judge_code_hash()
     run(once, "ingest", "calls", *map(str, days[0] + days[1]))
     run(once, "ingest", "visits", str(SAMPLES / "visits" / "visits-2026-10-cp932.csv"))
     run(once, "judge")

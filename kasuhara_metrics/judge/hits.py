@@ -3,13 +3,17 @@
 A run keeps its hits (`rule_hits`), so that the next night measures only what a change can reach
 and takes older hits as they were: a streak that has fired all year is extended from its stored
 hits instead of measuring a year of contacts again. `meta.hits_of_run` names the judge run whose
-hits `rule_hits` holds in full; without it (a run `--as-of` a day, a database from before), the
-next nightly run judges everyone once.
+hits `rule_hits` holds in full, and `meta.hits_of_code` the judge's code that measured them;
+without the run (a run `--as-of` a day, a database from before), or measured by other code (an
+upgrade), the next run judges everyone once.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from datetime import date
+from pathlib import Path
 
 from ..common.db import Database
 from ..common.levels import severity_rank_sql
@@ -39,12 +43,23 @@ def find_hits(db: Database, rule: Rule, scope: Scope) -> RuleOutcome:
     return RuleOutcome(rule.id, evaluated, hits)
 
 
-HITS_OF_RUN = "hits_of_run"
+HITS_OF_RUN, HITS_OF_CODE = "hits_of_run", "hits_of_code"
+
+
+@functools.cache
+def judge_code_hash() -> str:
+    """A hash of the judge's and the rules' source: stored hits measured by other code (another
+    version of kasuhara) may not be what this code measures, so they are not extended."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for source in sorted([*(package / "judge").glob("*.py"), *(package / "rules").rglob("*.py")]):
+        digest.update(source.relative_to(package).as_posix().encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def stored_hits_complete(db: Database, run_id: int | None) -> bool:
-    """Whether `rule_hits` holds every hit of judge run `run_id` (the last one)."""
-    return run_id is not None and db.meta(HITS_OF_RUN) == str(run_id)
+    """Whether `rule_hits` holds every hit of judge run `run_id` (the last one), measured by this code."""
+    return run_id is not None and db.meta(HITS_OF_RUN) == str(run_id) and db.meta(HITS_OF_CODE) == judge_code_hash()
 
 
 def take_stored_hits(db: Database, scope: Scope) -> None:
@@ -94,6 +109,7 @@ def keep_hits(db: Database, scope: Scope, run_id: int, as_of: date | None, compl
     if as_of is not None or not (complete_before or scope.everyone):
         con.execute("DELETE FROM rule_hits")
         db.clear_meta(HITS_OF_RUN)
+        db.clear_meta(HITS_OF_CODE)
         return
     columns = ", ".join(HIT_COLUMNS)
     stamped = f"SELECT {', '.join(f'h.{c}' for c in HIT_COLUMNS)}, e.flag_id FROM {{hits}} {_IN_EPISODE}"
@@ -106,6 +122,7 @@ def keep_hits(db: Database, scope: Scope, run_id: int, as_of: date | None, compl
         con.execute(f"DELETE FROM rule_hits WHERE rowid IN (SELECT h.rowid FROM {scope.hits('rule_hits', 'h')})")
         con.execute(f"INSERT INTO rule_hits ({columns}, flag_id) {stamped.format(hits=scope.hits('_hits', 'h'))}")
     db.set_meta(HITS_OF_RUN, str(run_id))
+    db.set_meta(HITS_OF_CODE, judge_code_hash())
 
 
 # A hit with the episode (`_episodes`) it lies in. A flag's stored hits are taken again by that
