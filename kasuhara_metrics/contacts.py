@@ -265,10 +265,22 @@ def unjudged(db: Database) -> Mapping[str, datetime] | None:
     )
 
 
-def mark_judged(db: Database) -> None:
-    """A judge run took every change listed (or everyone): nothing waits for the next."""
-    db.clear_meta(UNJUDGED)
-    db.con.execute("DELETE FROM unjudged_changes")
+def mark_judged(db: Database, scope_table: str | None = None, *, cut_off: bool = False) -> None:
+    """A judge run took the listed changes of the requesters in `scope_table` (requester_key,
+    changed_from: judged from then on), or, without one, everyone's. A run cut off at a day
+    (`--as-of`) leaves everyone to judge again: its flags lack what came after that day."""
+    if cut_off or scope_table is None:
+        db.con.execute("DELETE FROM unjudged_changes")
+        db.set_meta(UNJUDGED, EVERYONE) if cut_off else db.clear_meta(UNJUDGED)
+        return
+    if db.meta(UNJUDGED) != LISTED:  # nothing listed, or everyone still to judge
+        return
+    db.con.execute(f"""
+        DELETE FROM unjudged_changes u USING {scope_table} s
+        WHERE u.requester_key = s.requester_key AND coalesce(u.changed_from, '-infinity') >= s.changed_from
+    """)
+    if not db.con.execute("SELECT count(*) FROM unjudged_changes").fetchall()[0][0]:
+        db.clear_meta(UNJUDGED)
 
 
 def _write_differences(db: Database) -> ChangedFrom:

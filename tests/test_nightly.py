@@ -19,7 +19,9 @@ from kasuhara_metrics import contacts
 from kasuhara_metrics.cli import main
 from kasuhara_metrics.common.db import connect
 from kasuhara_metrics.common.lock import RunLock
+from kasuhara_metrics.judge import judge
 from kasuhara_metrics.judge.hits import HITS_OF_CODE, judge_code_hash
+from kasuhara_metrics.rules import load_profile
 
 from .conftest import CALL_EXPORTS, SAMPLES
 
@@ -384,6 +386,37 @@ def test_contacts_an_ingest_command_changed_are_judged_by_the_next_nightly_run(t
     assert nightly(once_db, once_inbox).exit_code == 3
     assert flag_state(db_path) == flag_state(once_db)
     assert hit_state(db_path) == hit_state(once_db)
+
+
+def test_a_judge_run_deletes_the_changes_it_judged_and_a_run_as_of_a_day_leaves_everyone(tmp_path):
+    """A run over some requesters takes their listed changes only; a run `--as-of` a day leaves
+    flags without what came after it, so the next run judges everyone, even with nothing new."""
+    runner = CliRunner()
+    daily, once = str(tmp_path / "daily.duckdb"), str(tmp_path / "once.duckdb")
+    calls = [SAMPLES / "asterisk" / "Master-2026-09.csv", SAMPLES / "asterisk" / "Master-2026-10-resent.csv"]
+    for db_path, days in ((daily, [calls[:1], calls[1:]]), (once, [calls])):
+        runner.invoke(main, ["--db", db_path, "ingest", "departments", str(SAMPLES / "departments.csv")])
+        for day in days:
+            assert runner.invoke(main, ["--db", db_path, "ingest", "calls", *map(str, day)]).exit_code == 0
+            assert runner.invoke(main, ["--db", db_path, "judge"]).exit_code == 0
+    with connect(daily) as db:  # one more change listed by hand, for two requesters
+        listed = db.con.execute(
+            "SELECT requester_key, min(started_at) FROM contacts WHERE requester_key IS NOT NULL "
+            "GROUP BY ALL ORDER BY ALL LIMIT 2"
+        ).fetchall()
+        db.con.executemany("INSERT INTO unjudged_changes VALUES (?, ?)", listed)
+        db.set_meta(contacts.UNJUDGED, contacts.LISTED)
+        judge(db, load_profile(), requesters=[listed[0][0]])
+        assert list(contacts.unjudged(db)) == [listed[1][0]]
+    as_of = runner.invoke(main, ["--db", daily, "judge", "--as-of", "2026-09-15"])
+    assert as_of.exit_code == 0 and flag_state(daily) != flag_state(once)
+    with connect(daily, read_only=True) as db:
+        assert contacts.unjudged(db) is None  # everyone
+    empty = tmp_path / "inbox"
+    empty.mkdir()
+    night = nightly(daily, empty)
+    assert night.exit_code == 0 and "judged everyone" in night.output, night.output
+    assert flag_state(daily) == flag_state(once) and hit_state(daily) == hit_state(once)
 
 
 def test_judge_after_ingest_commands_takes_their_changes_only_and_everyone_when_asked(tmp_path):

@@ -36,7 +36,8 @@ from .progress import terminal_progress
     "--everyone",
     is_flag=True,
     help="Judge every requester's whole history. Without it, after `ingest` commands only the requesters "
-    "whose contacts they changed are judged, as far back as the change reaches (the same flags, sooner).",
+    "whose contacts they changed are judged, as far back as the change reaches (the same flags, sooner); "
+    "with nothing changed since the last run, everyone.",
 )
 @click.option(
     "--engine",

@@ -82,8 +82,7 @@ def judge(
             progress("storing flags and evidence", _steps(profile) - 1, _steps(profile))
             keep_hits(db, scope, report.run_id, as_of, hits_complete)
             store(db, profile, report, scope, started)
-            if requesters is None or changed_from is not None:  # not a run over some requesters only
-                contacts.mark_judged(db)
+            contacts.mark_judged(db, None if scope.everyone else "_scope", cut_off=as_of is not None)
     finally:
         drop_temp_tables(
             db.con,
