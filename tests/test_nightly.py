@@ -445,6 +445,7 @@ def test_judge_after_ingest_commands_takes_their_changes_only_and_everyone_when_
         listed = len(contacts.unjudged(db))
     increment = run(daily, "judge").output
     assert f"judged the {listed} requesters whose contacts changed since the last run" in increment
+    assert f"- the {listed} requesters judged" in increment  # the rule table counts theirs only
     with connect(daily) as db:  # as if an earlier version of kasuhara had judged
         db.set_meta(HITS_OF_CODE, "another version")
     run(daily, "ingest", "visits", str(SAMPLES / "visits" / "visits-2026-10-cp932.csv"))

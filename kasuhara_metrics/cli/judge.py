@@ -108,7 +108,9 @@ def judge(
         rows,
         "table",
         title=f"{profile.name} {profile.version} ({profile.content_hash})"
-        + (" - dry run, nothing written" if dry_run else ""),
+        + (" - dry run, nothing written" if dry_run else "")
+        # the rows count what this run measured: the changed requesters' contacts, hits and flags
+        + ("" if report.requesters is None else f" - the {counted(len(report.requesters), 'requester')} judged"),
     )
     warn_of_unknown_departments(report)
     if report.requesters is not None:
