@@ -269,13 +269,12 @@ def mark_judged(db: Database, scope_table: str | None = None, *, cut_off: bool =
     """A judge run took the listed changes of the requesters in `scope_table` (requester_key,
     changed_from: judged from then on), or, without one, everyone's. A run cut off at a day
     (`--as-of`) leaves everyone to judge again: its flags lack what came after that day."""
-    if cut_off:
+    if cut_off or scope_table is None:
         db.con.execute("DELETE FROM unjudged_changes")
-        db.set_meta(UNJUDGED, EVERYONE)
-        return
-    if scope_table is None:
-        db.con.execute("DELETE FROM unjudged_changes")
-        db.clear_meta(UNJUDGED)
+        if cut_off:
+            db.set_meta(UNJUDGED, EVERYONE)
+        else:
+            db.clear_meta(UNJUDGED)
         return
     if db.meta(UNJUDGED) != LISTED:  # nothing listed, or everyone still to judge
         return
