@@ -1,4 +1,4 @@
-"""contacts.py: legs become contacts; transfers and forks are one contact; nobody's calls stay apart."""
+"""contacts/: legs become contacts; transfers and forks are one contact; nobody's calls stay apart."""
 
 from __future__ import annotations
 

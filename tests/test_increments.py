@@ -211,7 +211,7 @@ def test_records_arriving_night_by_night_in_any_order_give_the_flags_of_one_run(
         shutil.copy(SAMPLES / "departments.csv", inbox / "departments" / "departments.csv")
         os.utime(inbox / "departments" / "departments.csv", (OLD, OLD))
     # Every night takes the increment's way, even where its files hold most records (a full build).
-    with fixture_secret(), patch.object(contacts, "_mostly_new", return_value=False):
+    with fixture_secret(), patch.object(contacts.build, "_mostly_new", return_value=False):
         with connect(str(folder / "nightly.duckdb")) as db:
             for night in nights:
                 tonight = (

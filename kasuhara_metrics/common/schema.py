@@ -560,7 +560,7 @@ WHERE f.requester_key = rule_hits.requester_key AND f.rule_id = rule_hits.rule_i
 
 MIGRATION_14 = """
 -- The requesters whose contacts changed since the last judge run, each from the start of its
--- earliest changed contact (contacts.py): an `ingest` command lists its changes here, and the next
+-- earliest changed contact (contacts/changes.py): an `ingest` command lists its changes here, and the next
 -- `judge` or nightly run judges them as far back as they reach instead of everyone's whole
 -- history. One row per change; a requester's earliest counts. A judge run deletes what it judged.
 CREATE TABLE unjudged_changes (requester_key VARCHAR NOT NULL, changed_from TIMESTAMPTZ);
