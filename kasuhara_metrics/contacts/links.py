@@ -1,4 +1,5 @@
-"""Requester links: pseudonyms seen together on one visit (a phone and a requester_ref) are one requester."""
+"""Requester links: pseudonyms seen together on one visit (a phone and a requester_ref) are one requester;
+and which pseudonyms a change of links moves to another requester (`relinked_pseudonyms`)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,10 @@ def scope_records(db: Database, after_file: int, relinked: list[str]) -> None:
     """The legs and visits to rebuild: those of the new files, and the calls of their callers from
     the start of the earliest new call on (`_scope_requesters.rebuild_from`), moved back over any
     contact of theirs still going on then, so no contact is rebuilt from part of its calls; and
-    all calls and visits of the `relinked` pseudonyms."""
+    all calls and visits of the `relinked` pseudonyms.
+
+    Leaves temp tables for build.py: `_scope_legs` and `_scope_visit_rows` (what to build from),
+    `_scope_requesters`, `_scope_call_refs` and `_scope_visits` (which stored contacts they replace)."""
     con = db.con
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _scope_calls AS SELECT DISTINCT call_ref FROM call_legs WHERE file_id > $after",
@@ -69,7 +72,7 @@ def scope_records(db: Database, after_file: int, relinked: list[str]) -> None:
         JOIN _scope_requesters r ON r.requester_key = a.requester_key AND l.started_at >= r.rebuild_from
         UNION SELECT call_ref FROM _scope_calls
     """)
-    # Held, not a view: the build reads them twice, and _write_differences their earliest start.
+    # Held, not a view: the build reads them twice, and build._write_differences their earliest start.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _scope_legs AS "
         "SELECT * FROM call_legs SEMI JOIN _scope_call_refs USING (call_ref)"
