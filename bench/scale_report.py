@@ -155,6 +155,12 @@ def gaps(state: dict, sizes: list) -> list[str]:
                 if parsed:
                     text += f"; under cProfile, `read_asterisk` ran {parsed:,} times for 1 new calls file"
                 out.append(text + ".")
+    if out:  # the floor is measured apart, by bench/floor_bench.py
+        out.append(
+            "- How low the ratio targets could go if the ingest cost no more than a bare `read_csv` of the same "
+            "files (start-up + that read + the contacts build + the judge): bench/results-floor.md; what was "
+            "tried on the ingest's inserts and not kept, and why: docs/scale.md."
+        )
     return ["## Gaps and where they come from", ""] + out if out else []
 
 
